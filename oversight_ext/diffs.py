@@ -1,0 +1,193 @@
+"""Unified diffs: parse (multi-file, renames, binary markers), apply, make, and map lines.
+
+Parsing uses the maintained ``unidiff`` parser; this module turns its objects into plain
+data the rest of the package (critics, the review UI, gold checks) can use.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import unidiff
+
+__all__ = [
+    "DiffError",
+    "DiffFile",
+    "DiffLine",
+    "Hunk",
+    "apply_diff",
+    "changed_lines",
+    "make_diff",
+    "parse_diff",
+]
+
+
+class DiffError(ValueError):
+    """A diff cannot be parsed or applied; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    kind: str  # "context" | "add" | "del" | "meta" ("\\ No newline at end of file")
+    text: str
+    old: int | None  # 1-based line in the old file, None for added lines
+    new: int | None  # 1-based line in the new file, None for deleted lines
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    header: str
+    lines: tuple[DiffLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DiffFile:
+    old_path: str
+    new_path: str
+    status: str  # "modified" | "added" | "deleted" | "renamed"
+    binary: bool
+    hunks: tuple[Hunk, ...] = field(default=())
+
+    @property
+    def path(self) -> str:
+        """The path a reviewer knows the file by: the new one, or the old one if deleted."""
+        return self.old_path if self.status == "deleted" else self.new_path
+
+    @property
+    def added(self) -> int:
+        return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "add")
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "del")
+
+
+def _strip_prefix(path: str | None) -> str:
+    if not path or path == "/dev/null":
+        return ""
+    return path[2:] if path.startswith(("a/", "b/")) else path
+
+
+def parse_diff(text: str) -> list[DiffFile]:
+    """Parse a unified diff (git or plain) into files, hunks and numbered lines.
+
+    Raises :class:`DiffError` for text that holds no diff or a malformed hunk.
+    """
+    if not isinstance(text, str):
+        raise DiffError(f"a diff must be text, got {type(text).__name__}")
+    try:
+        patch = unidiff.PatchSet(text.splitlines(keepends=True))
+    except unidiff.UnidiffParseError as exc:
+        raise DiffError(f"malformed unified diff: {exc}; regenerate it with `git diff` or `diff -u`") from None
+    if not len(patch):
+        raise DiffError("no file changes found: a unified diff needs '--- a/FILE' / '+++ b/FILE' headers and '@@' hunks")
+    files = []
+    for pf in patch:
+        old_path, new_path = _strip_prefix(pf.source_file), _strip_prefix(pf.target_file)
+        if pf.is_added_file:
+            status = "added"
+        elif pf.is_removed_file:
+            status = "deleted"
+        elif pf.is_rename or (old_path and new_path and old_path != new_path):
+            status = "renamed"
+        else:
+            status = "modified"
+        if not old_path:
+            old_path = new_path
+        if not new_path:
+            new_path = old_path
+        hunks = []
+        for h in pf:
+            lines = []
+            for ln in h:
+                if ln.is_added:
+                    kind = "add"
+                elif ln.is_removed:
+                    kind = "del"
+                elif ln.is_context:
+                    kind = "context"
+                else:
+                    kind = "meta"
+                text_ = ln.value[:-1] if ln.value.endswith("\n") else ln.value
+                lines.append(DiffLine(kind, text_, ln.source_line_no, ln.target_line_no))
+            hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length, h.section_header or "", tuple(lines)))
+        files.append(DiffFile(old_path, new_path, status, bool(pf.is_binary_file), tuple(hunks)))
+    return files
+
+
+def changed_lines(text: str, side: str = "new") -> dict[str, set[int]]:
+    """Lines each file's diff adds (``side='new'``) or removes (``side='old'``), by path."""
+    kind = "add" if side == "new" else "del"
+    out: dict[str, set[int]] = {}
+    for f in parse_diff(text):
+        lines = out.setdefault(f.path, set())
+        for h in f.hunks:
+            for ln in h.lines:
+                if ln.kind == kind:
+                    lines.add(ln.new if side == "new" else ln.old)  # type: ignore[arg-type]
+    return out
+
+
+def apply_diff(before: str, diff: str, path: str | None = None) -> str:
+    """Apply the single-file ``diff`` (or its file ``path``) to ``before`` and return the result.
+
+    Context and removed lines must match ``before`` exactly; otherwise :class:`DiffError`
+    names the first line that does not.
+    """
+    files = parse_diff(diff)
+    if path is not None:
+        files = [f for f in files if path in (f.new_path, f.old_path)]
+    if len(files) != 1:
+        raise DiffError(f"apply_diff needs exactly one file's diff, found {len(files)}; pass path= to pick one")
+    f = files[0]
+    if f.binary:
+        raise DiffError(f"{f.path}: binary diffs cannot be applied as text")
+    old = before.splitlines(keepends=True)
+    out: list[str] = []
+    pos = 0  # index into old
+    for h in f.hunks:
+        start = max(h.old_start - 1, 0) if h.old_len else h.old_start
+        if start < pos or start > len(old):
+            raise DiffError(f"{f.path}: hunk {h.header or ''} @@ -{h.old_start} starts outside the file ({len(old)} lines)")
+        out.extend(old[pos:start])
+        pos = start
+        last_new: int | None = None
+        for ln in h.lines:
+            if ln.kind == "meta":  # "\ No newline at end of file" applies to the line before
+                if last_new is not None and out and out[-1].endswith("\n"):
+                    out[-1] = out[-1][:-1]
+                continue
+            if ln.kind in ("context", "del"):
+                actual = old[pos].rstrip("\r\n") if pos < len(old) else None
+                if actual != ln.text:
+                    raise DiffError(
+                        f"{f.path}: the diff does not apply: line {pos + 1} of the original is {actual!r}, the diff expects {ln.text!r}"
+                    )
+                if ln.kind == "context":
+                    out.append(old[pos] if old[pos].endswith("\n") else old[pos] + "\n")
+                    last_new = len(out) - 1
+                else:
+                    last_new = None
+                pos += 1
+            else:
+                out.append(ln.text + "\n")
+                last_new = len(out) - 1
+    out.extend(old[pos:])
+    return "".join(out)
+
+
+def make_diff(before: str, after: str, path: str, *, context: int = 3) -> str:
+    """A ``git diff``-style unified diff of one file (``a/path`` -> ``b/path``)."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    out = []
+    for line in difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=context):
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        out.append(line)
+    return "".join(out)

@@ -1,0 +1,124 @@
+"""Initial schema: items, critiques, raters, studies, assignments, judgments.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-27
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "items",
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("source", sa.String(255), nullable=False),
+        sa.Column("language", sa.String(64), nullable=False),
+        sa.Column("task", sa.String(255), nullable=False),
+        sa.Column("path", sa.String(1024), nullable=False),
+        sa.Column("spec", sa.Text, nullable=False),
+        sa.Column("diff", sa.Text, nullable=False),
+        sa.Column("before", sa.Text),
+        sa.Column("after", sa.Text),
+        sa.Column("pair_id", sa.String(255)),
+        sa.Column("direction", sa.String(64)),
+        sa.Column("label", sa.String(16)),
+        sa.Column("bug_lines", sa.JSON, nullable=False),
+        sa.Column("bug_lines_before", sa.JSON, nullable=False),
+        sa.Column("bug_type", sa.String(255)),
+        sa.Column("explanation", sa.Text),
+        sa.Column("tests", sa.Text),
+        sa.Column("licence", sa.String(255)),
+        sa.Column("provenance", sa.JSON, nullable=False),
+        sa.Column("meta", sa.JSON, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("ix_items_pair_id", "items", ["pair_id"])
+    op.create_table(
+        "critiques",
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("item_id", sa.String(255), sa.ForeignKey("items.id"), nullable=False),
+        sa.Column("assistant", sa.String(255), nullable=False),
+        sa.Column("spec_hash", sa.String(64), nullable=False),
+        sa.Column("model", sa.String(255), nullable=False),
+        sa.Column("verdict", sa.String(16)),
+        sa.Column("confidence", sa.Float),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text),
+        sa.Column("planted", sa.Boolean, nullable=False),
+        sa.Column("hallucinated", sa.Integer, nullable=False),
+        sa.Column("latency_s", sa.Float, nullable=False),
+        sa.Column("comments", sa.JSON, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("ix_critiques_item_spec", "critiques", ["item_id", "spec_hash"])
+    op.create_table(
+        "raters",
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("params", sa.JSON, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "studies",
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("config", sa.JSON, nullable=False),
+        sa.Column("seed", sa.BigInteger, nullable=False),
+        sa.Column("code_version", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(255)),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "assignments",
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("study", sa.String(255), sa.ForeignKey("studies.name"), nullable=False),
+        sa.Column("rater", sa.String(255), nullable=False),
+        sa.Column("item_id", sa.String(255), sa.ForeignKey("items.id"), nullable=False),
+        sa.Column("condition", sa.String(255), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("critique_id", sa.String(255), sa.ForeignKey("critiques.id")),
+        sa.Column("time_limit_s", sa.Float),
+        sa.Column("is_qc", sa.Boolean, nullable=False),
+        sa.Column("display", sa.String(16), nullable=False),
+        sa.UniqueConstraint("study", "rater", "item_id", name="uq_assignment_once"),
+    )
+    op.create_index("ix_assignments_study_rater", "assignments", ["study", "rater", "position"])
+    op.create_table(
+        "judgments",
+        sa.Column("seq", sa.Integer, sa.Identity(), primary_key=True),
+        sa.Column("submission_id", sa.String(128), nullable=False, unique=True),
+        sa.Column("assignment_id", sa.String(255), sa.ForeignKey("assignments.id"), nullable=False),
+        sa.Column("rater", sa.String(255), nullable=False),
+        sa.Column("study", sa.String(255), nullable=False),
+        sa.Column("item_id", sa.String(255), nullable=False),
+        sa.Column("condition", sa.String(255), nullable=False),
+        sa.Column("verdict", sa.String(16), nullable=False),
+        sa.Column("confidence", sa.Float, nullable=False),
+        sa.Column("time_on_task_s", sa.Float, nullable=False),
+        sa.Column("likert", sa.Integer),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("flags", sa.JSON, nullable=False),
+        sa.Column("dispositions", sa.JSON, nullable=False),
+        sa.Column("supersedes", sa.String(128)),
+        sa.Column("simulated", sa.Boolean, nullable=False),
+        sa.Column("started_at", TS),
+        sa.Column("submitted_at", TS, nullable=False),
+        sa.Column("received_at", TS, nullable=False),
+    )
+    op.create_index("ix_judgments_study", "judgments", ["study", "rater"])
+    op.create_index("ix_judgments_assignment", "judgments", ["assignment_id"])
+
+
+def downgrade() -> None:
+    for name in ("judgments", "assignments", "studies", "raters", "critiques", "items"):
+        op.drop_table(name)
