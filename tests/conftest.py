@@ -1,0 +1,194 @@
+"""Shared fixtures: real SQLite files, a real throwaway PostgreSQL cluster, the shared data.
+
+Where a real part is missing (PostgreSQL binaries, Chromium, ../shared/data) the tests that
+need it skip with a message on a developer's machine. With ``OVERSIGHT_REQUIRE_ALL=1`` (set
+by ``.ci/run``) a missing PostgreSQL or Chromium fails the run instead: CI must exercise them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from oversight_ext.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+REQUIRE_ALL = os.environ.get("OVERSIGHT_REQUIRE_ALL") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip (locally) or fail (CI) because a real part the test needs is absent."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} (OVERSIGHT_REQUIRE_ALL=1: CI must run this test)", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the project; tests that read it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: the public evaluation data is not on this machine")
+    return SHARED_DATA
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bindir() -> Path | None:
+    try:
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    candidates = [Path(out)] if out else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists():
+            return c
+    return None
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 and a free port (trust auth, no fsync)."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bindir()
+        if bindir is None:
+            missing("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+        self.bindir = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="oversight-pg-"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _run(self, *cmd: str) -> None:
+        full = ["runuser", "-u", "postgres", "--", *cmd] if self.as_root else list(cmd)
+        subprocess.run(full, check=True, capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        data = str(self.dir / "data")
+        self._run(str(self.bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=300"
+        self._run(str(self.bindir / "pg_ctl"), "-D", data, "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def create_database(self, name: str) -> str:
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        return self.url(name)
+
+
+class ExternalPostgres:
+    """A PostgreSQL server someone else runs; each test still gets its own database."""
+
+    def __init__(self, url: str) -> None:
+        self.base = sa.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+    def url(self, dbname: str = "postgres") -> str:
+        return self.base.set(database=dbname).render_as_string(hide_password=False)
+
+    def create_database(self, name: str) -> str:
+        engine = sa.create_engine(self.url(self.base.database or "postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A running PostgreSQL: ``$OVERSIGHT_TEST_PG_URL`` (a server URL) if set, else a throwaway cluster."""
+    external = os.environ.get("OVERSIGHT_TEST_PG_URL")
+    if external:
+        yield ExternalPostgres(external)  # type: ignore[misc]
+        return
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+_db_counter = iter(range(10**6))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PostgresCluster) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return pg_cluster.create_database(f"t{os.getpid()}_{next(_db_counter)}_{int(time.time() * 1000) % 10**6}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'oversight.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against a real SQLite file and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'oversight.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+    s = Store(sqlite_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium binary; missing() when it is not installed."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        missing("Chromium not found: apt-get install -y chromium")
+    return str(path)
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
