@@ -1,0 +1,187 @@
+"""Reading and writing items: JSONL in the shared code-pair schema, and plain diff files.
+
+Every item is checked before anything is stored: its diff must parse, hold no binary
+changes, stay under a size limit, and, when the full programs are given, turn ``before``
+into ``after`` exactly. Import is all-or-nothing: a file with one bad line stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from oversight_ext.diffs import DiffError, apply_diff, parse_diff
+from oversight_ext.records import Item, RecordError
+
+__all__ = ["MAX_DIFF_BYTES", "ItemImportError", "check_item", "load_diff", "load_jsonl", "write_jsonl"]
+
+#: Largest diff accepted by default (10 MiB): bigger ones are not reviewable by a person.
+MAX_DIFF_BYTES = 10 * 1024 * 1024
+
+# Fields of the shared code-pair schema that map onto Item fields under another name.
+_RENAMED = {"unified_diff": "diff"}
+_ITEM_FIELDS = set(Item.__dataclass_fields__)
+
+
+class ItemImportError(ValueError):
+    """One or more input records cannot become items; the message lists where and why."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        shown = problems[:10]
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        super().__init__(f"{source}: {len(problems)} problem(s), nothing was imported:\n  " + "\n  ".join(shown) + more)
+        self.problems = problems
+
+
+def check_item(item: Item, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
+    """Raise :class:`DiffError` if the item's diff cannot be reviewed or does not match its code."""
+    size = len(item.diff.encode("utf-8", "surrogatepass"))
+    if size > max_diff_bytes:
+        raise DiffError(
+            f"the diff is {size / 2**20:.1f} MiB, over the {max_diff_bytes / 2**20:.0f} MiB limit; "
+            "split it into smaller items or raise the limit (--max-diff-mb)"
+        )
+    files = parse_diff(item.diff)
+    binary = [f.path for f in files if f.binary]
+    if binary:
+        raise DiffError(f"binary change to {binary[0]!r} cannot be reviewed as text; remove binary files from the diff")
+    if item.before is not None and item.after is not None:
+        single = [f for f in files if f.path == item.path] if item.path else files
+        if len(single) == 1:
+            applied = apply_diff(item.before, item.diff, path=single[0].path if len(files) > 1 else None)
+            if applied != item.after:
+                raise DiffError("the diff applied to `before` does not give `after`; regenerate the diff from the two programs")
+
+
+def _item_from_record(rec: dict[str, Any]) -> Item:
+    data: dict[str, Any] = {}
+    meta: dict[str, Any] = dict(rec.get("meta") or {})
+    for key, value in rec.items():
+        key = _RENAMED.get(key, key)
+        if key == "meta":
+            continue
+        if key in _ITEM_FIELDS:
+            data[key] = value
+        else:
+            meta[key] = value
+    data["meta"] = meta
+    if data.get("provenance") is None:
+        data["provenance"] = {}
+    for key in ("bug_lines", "bug_lines_before"):
+        if data.get(key) is None:
+            data[key] = []
+    if "diff" not in data:
+        raise RecordError("Item", "diff", None, "give the change as `unified_diff` (or `diff`): a unified diff text")
+    if not data.get("path"):
+        try:
+            data["path"] = parse_diff(data["diff"])[0].path
+        except DiffError:
+            data["path"] = ""
+    return Item.from_dict(data)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as fh:
+        yield from enumerate(fh, start=1)
+
+
+def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_BYTES) -> list[Item]:
+    """Items from a JSONL file in the shared code-pair schema (``../shared/data/README.md``).
+
+    Unknown fields are kept in ``Item.meta``. Raises :class:`ItemImportError` listing every
+    bad line (line number, what is wrong, how to fix it) and returns nothing in that case.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such file: {str(p)!r}")
+    items: list[Item] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in _lines(p):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"line {number}: invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8")
+            continue
+        try:
+            rec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            hint = " (the line looks truncated)" if not text.rstrip().endswith("}") else ""
+            problems.append(f"line {number}: not valid JSON{hint}: {exc.msg} at column {exc.colno}; each line must be one JSON object")
+            continue
+        if not isinstance(rec, dict):
+            problems.append(f"line {number}: a JSON {type(rec).__name__}, not an object; each line must be one JSON object")
+            continue
+        try:
+            item = _item_from_record(rec)
+            check_item(item, max_diff_bytes=max_diff_bytes)
+        except (RecordError, DiffError) as exc:
+            problems.append(f"line {number} (id {rec.get('id')!r}): {exc}")
+            continue
+        if item.id in seen:
+            problems.append(f"line {number}: id {item.id!r} repeats line {seen[item.id]}; ids must be unique")
+            continue
+        seen[item.id] = number
+        items.append(item)
+    if problems:
+        raise ItemImportError(str(p), problems)
+    if not items:
+        raise ItemImportError(str(p), ["the file holds no records; give one JSON object per line"])
+    return items
+
+
+def load_diff(
+    path: str | os.PathLike[str],
+    *,
+    item_id: str | None = None,
+    spec: str = "",
+    language: str = "",
+    label: str | None = None,
+    max_diff_bytes: int = MAX_DIFF_BYTES,
+) -> Item:
+    """One item from a ``.diff`` / ``.patch`` file (any number of files in it)."""
+    p = Path(path)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ItemImportError(str(p), [f"invalid UTF-8 at byte {exc.start}; re-encode the diff as UTF-8"]) from None
+    try:
+        item = Item(
+            id=item_id or p.stem,
+            diff=text,
+            spec=spec,
+            language=language or _language_of(parse_diff(text)[0].path),
+            source="diff-file",
+            path=parse_diff(text)[0].path,
+            label=label,  # type: ignore[arg-type]
+            provenance={"file": str(p)},
+        )
+        check_item(item, max_diff_bytes=max_diff_bytes)
+    except (RecordError, DiffError) as exc:
+        raise ItemImportError(str(p), [str(exc)]) from None
+    return item
+
+
+_EXTENSIONS = {".py": "python", ".js": "js", ".ts": "ts", ".java": "java", ".go": "go", ".cpp": "cpp", ".cc": "cpp", ".rs": "rust"}
+
+
+def _language_of(path: str) -> str:
+    return _EXTENSIONS.get(Path(path).suffix, "text")
+
+
+def write_jsonl(items: Iterable[Item], path: str | os.PathLike[str]) -> int:
+    """Write items as JSONL (the shared schema: ``diff`` is written as ``unified_diff``)."""
+    n = 0
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for it in items:
+            d = it.to_dict()
+            d["unified_diff"] = d.pop("diff")
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            n += 1
+    return n

@@ -1,0 +1,98 @@
+"""Unified diffs: multi-file, renames, added/deleted, binary markers, no newline at end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oversight_ext.diffs import DiffError, apply_diff, changed_lines, make_diff, parse_diff
+
+MULTI = """\
+diff --git a/pkg/old_name.py b/pkg/new_name.py
+similarity index 90%
+rename from pkg/old_name.py
+rename to pkg/new_name.py
+--- a/pkg/old_name.py
++++ b/pkg/new_name.py
+@@ -1,3 +1,3 @@
+ def f(x):
+-    return x + 1
++    return x - 1
+ # end
+diff --git a/pkg/added.py b/pkg/added.py
+new file mode 100644
+--- /dev/null
++++ b/pkg/added.py
+@@ -0,0 +1,2 @@
++A = 1
++B = 2
+diff --git a/pkg/gone.py b/pkg/gone.py
+deleted file mode 100644
+--- a/pkg/gone.py
++++ /dev/null
+@@ -1 +0,0 @@
+-print("bye")
+diff --git a/logo.png b/logo.png
+index 1111111..2222222 100644
+Binary files a/logo.png and b/logo.png differ
+diff --git a/tail.txt b/tail.txt
+--- a/tail.txt
++++ b/tail.txt
+@@ -1,2 +1,2 @@
+ one
+-two
+\\ No newline at end of file
++three
+\\ No newline at end of file
+"""
+
+
+def test_multi_file_diff_parses_every_kind_of_change() -> None:
+    files = {f.path: f for f in parse_diff(MULTI)}
+    assert files["pkg/new_name.py"].status == "renamed"
+    assert files["pkg/new_name.py"].old_path == "pkg/old_name.py"
+    assert files["pkg/added.py"].status == "added" and files["pkg/added.py"].added == 2
+    assert files["pkg/gone.py"].status == "deleted" and files["pkg/gone.py"].removed == 1
+    assert files["logo.png"].binary and not files["logo.png"].hunks
+    assert [ln.kind for ln in files["tail.txt"].hunks[0].lines] == ["context", "del", "meta", "add", "meta"]
+    assert changed_lines(MULTI)["pkg/new_name.py"] == {2}
+    assert changed_lines(MULTI, side="old")["pkg/gone.py"] == {1}
+
+
+def test_apply_handles_missing_final_newline() -> None:
+    assert apply_diff("one\ntwo", MULTI, path="tail.txt") == "one\nthree"
+    assert apply_diff("", MULTI, path="pkg/added.py") == "A = 1\nB = 2\n"
+
+
+def test_apply_rejects_a_diff_that_does_not_fit() -> None:
+    with pytest.raises(DiffError, match="does not apply: line 2"):
+        apply_diff("def f(x):\n    return x * 2\n# end\n", MULTI, path="pkg/new_name.py")
+    with pytest.raises(DiffError, match="exactly one file"):
+        apply_diff("", MULTI)
+
+
+def test_garbage_is_not_a_diff() -> None:
+    with pytest.raises(DiffError, match="no file changes"):
+        parse_diff("hello world\n")
+    with pytest.raises(DiffError, match="malformed"):
+        parse_diff("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n x\n")
+
+
+def test_make_then_apply_round_trips() -> None:
+    before = "a\nb\nc\nd\n"
+    after = "a\nB\nc\nd\ne"
+    diff = make_diff(before, after, "f.txt")
+    assert apply_diff(before, diff) == after
+    assert changed_lines(diff)["f.txt"] == {2, 5}
+
+
+def test_shared_data_diffs_apply_exactly(shared_data: Path) -> None:
+    n = 0
+    for name in ("quixbugs.jsonl", "humanevalfix.jsonl"):
+        for line in (shared_data / name).open():
+            rec = json.loads(line)
+            assert apply_diff(rec["before"], rec["unified_diff"]) == rec["after"], rec["id"]
+            n += 1
+    assert n == 2128
