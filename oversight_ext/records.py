@@ -436,8 +436,10 @@ class Judgment:
         _check_str(r, "assignment_id", self.assignment_id)
         _check_str(r, "rater", self.rater)
         _check_choice(r, "verdict", self.verdict, LABELS)
-        if isinstance(self.confidence, bool) or not isinstance(self.confidence, (int, float)) or not any(
-            abs(self.confidence - c) < 1e-6 for c in CONFIDENCE_LEVELS
+        if (
+            isinstance(self.confidence, bool)
+            or not isinstance(self.confidence, (int, float))
+            or not any(abs(self.confidence - c) < 1e-6 for c in CONFIDENCE_LEVELS)
         ):
             raise RecordError(r, "confidence", self.confidence, f"use one of the five levels {CONFIDENCE_LEVELS}")
         _check_number(r, "time_on_task_s", self.time_on_task_s, 0.0, 7 * 86400.0)

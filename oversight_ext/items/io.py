@@ -73,6 +73,9 @@ def _item_from_record(rec: dict[str, Any]) -> Item:
     for key in ("bug_lines", "bug_lines_before"):
         if data.get(key) is None:
             data[key] = []
+    for key in ("spec", "task", "language", "source"):
+        if key in data and data[key] is None:  # datasets write null for "none given"
+            data[key] = ""
     if "diff" not in data:
         raise RecordError("Item", "diff", None, "give the change as `unified_diff` (or `diff`): a unified diff text")
     if not data.get("path"):

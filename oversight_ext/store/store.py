@@ -24,7 +24,7 @@ from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordEr
 from . import db, schema
 from .db import StoreError
 
-__all__ = ["Store", "StoreError", "UnknownRecord", "Conflict"]
+__all__ = ["Conflict", "Store", "StoreError", "UnknownRecord"]
 
 
 class UnknownRecord(StoreError, LookupError):
@@ -179,9 +179,9 @@ class Store:
             missing = item_ids - known
             if missing:
                 raise UnknownRecord(f"critique for unknown item {sorted(missing)[0]!r}; import the item first")
-            stmt = self._insert(schema.critiques).on_conflict_do_nothing(index_elements=["id"])
-            result = conn.execute(stmt, rows)
-        return int(result.rowcount or 0)
+            stmt = self._insert(schema.critiques).on_conflict_do_nothing(index_elements=["id"]).returning(schema.critiques.c.id)
+            # RETURNING counts what was inserted on both dialects (psycopg reports no rowcount here).
+            return sum(len(conn.execute(stmt.values(**row)).all()) for row in rows)
 
     def get_critique(self, critique_id: str) -> Critique:
         with self.engine.connect() as conn:
@@ -337,8 +337,13 @@ class Store:
                     )
             row = _row(judgment)
             row.update(study=a.study, item_id=a.item_id, condition=a.condition, received_at=utcnow())
-            stmt = self._insert(schema.judgments).values(**row).on_conflict_do_nothing(index_elements=["submission_id"])
-            created = bool(conn.execute(stmt).rowcount)
+            stmt = (
+                self._insert(schema.judgments)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=["submission_id"])
+                .returning(schema.judgments.c.seq)
+            )
+            created = conn.execute(stmt).first() is not None
             if not created:  # a concurrent retry of the same submission won the race
                 stored = conn.execute(sa.select(schema.judgments).where(schema.judgments.c.submission_id == judgment.submission_id)).one()
                 return _from_row(Judgment, stored), False
