@@ -80,7 +80,7 @@ def test_judgments_are_append_only(store: Store) -> None:
     assert first.received_at is not None
     again, created = store.submit(judgment("j1", verdict="correct"))  # a retry: the stored row wins
     assert not created and again.verdict == "buggy"
-    fix, created = store.submit(judgment("j2", verdict="correct", supersedes="j1"))
+    _fix, created = store.submit(judgment("j2", verdict="correct", supersedes="j1"))
     assert created
     assert [j.submission_id for j in store.judgments()] == ["j2"]
     assert [j.submission_id for j in store.judgments(current=False)] == ["j1", "j2"]
