@@ -1,0 +1,282 @@
+"""What a study is: conditions, an item selector, the design and the raters.
+
+A study is defined once, as a TOML file or a Python object of the same schema
+(:class:`StudyConfig`). Validation happens on construction, so a bad file is refused before
+anything is written, with a message that names the key, the value and what to change.
+``StudyConfig.to_dict()`` is what the store keeps in ``studies.config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
+
+#: Rater ids of open-enrolment slots start with this; people claim them with ``enroll``.
+SLOT_PREFIX = "slot:"
+
+
+class StudyConfigError(ValueError):
+    """A study definition holds a value it must not; the message says what to change."""
+
+    def __init__(self, key: str, value: Any, fix: str) -> None:
+        shown = repr(value)
+        if len(shown) > 120:
+            shown = shown[:117] + "..."
+        super().__init__(f"study {key} = {shown} is invalid: {fix}")
+        self.key = key
+        self.value = value
+        self.fix = fix
+
+
+def _help(text: str, **kw: Any) -> Any:
+    return field(metadata={"help": text}, **kw)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _from_mapping(cls: type, data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise StudyConfigError(where, data, "give a table (TOML) or dict of settings")
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise StudyConfigError(f"{where}.{unknown[0]}" if where else unknown[0], data[unknown[0]], f"unknown key; known keys are {names}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class ConditionConfig:
+    """One experimental condition: how (and whether) an AI critique is shown."""
+
+    name: str = _help("condition name, unique within the study (e.g. 'unassisted', 'critic')")
+    kind: Literal["unassisted", "assisted"] = _help("'unassisted' (no critique) or 'assisted'", default="unassisted")
+    assistant: str | None = _help("assisted only: name of a spec in assistants/ or a path to one", default=None)
+    planted_rate: float = _help(
+        "assisted only: share of critiques made deliberately wrong by the 'planted' critic wrapped around `assistant`", default=0.0
+    )
+    display: Literal["evidence", "verdict"] = _help(
+        "'evidence' shows line comments, 'verdict' only the overall verdict", default="evidence"
+    )
+    overrides: dict[str, Any] = field(default_factory=dict, metadata={"help": "spec fields replaced when loading the assistant"})
+
+    def __post_init__(self) -> None:
+        where = f"conditions[{self.name!r}]"
+        if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
+            raise StudyConfigError("conditions.name", self.name, "give each condition a non-empty name without ':'")
+        if self.kind not in ("unassisted", "assisted"):
+            raise StudyConfigError(f"{where}.kind", self.kind, "use 'unassisted' or 'assisted'")
+        if self.display not in ("evidence", "verdict"):
+            raise StudyConfigError(f"{where}.display", self.display, "use 'evidence' or 'verdict'")
+        if isinstance(self.planted_rate, bool) or not isinstance(self.planted_rate, (int, float)) or not 0 <= self.planted_rate <= 1:
+            raise StudyConfigError(f"{where}.planted_rate", self.planted_rate, "give a share between 0 and 1")
+        if not isinstance(self.overrides, dict):
+            raise StudyConfigError(f"{where}.overrides", self.overrides, "give a table of spec fields")
+        if self.kind == "assisted":
+            if not isinstance(self.assistant, str) or not self.assistant.strip():
+                fix = "an assisted condition names its assistant (see `oversight assistants list`)"
+                raise StudyConfigError(f"{where}.assistant", self.assistant, fix)
+        elif self.assistant is not None or self.planted_rate or self.overrides:
+            fix = "an unassisted condition has no assistant, planted_rate or overrides; set kind = 'assisted'"
+            raise StudyConfigError(f"{where}.kind", self.kind, fix)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ConditionConfig:
+        kwargs = _from_mapping(cls, data, "conditions")
+        if "name" not in kwargs:
+            raise StudyConfigError("conditions.name", None, "every condition needs a name")
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class ItemSelector:
+    """Which stored items a study uses. Every filter is optional; all given ones apply."""
+
+    source: str | None = _help("only items of this source (e.g. 'demo', 'quixbugs')", default=None)
+    language: str | None = _help("only items in this language (e.g. 'python')", default=None)
+    ids: tuple[str, ...] = _help("only these item ids", default=())
+    require_gold: bool = _help("only items with a gold label", default=True)
+    label_balance: bool = _help("take as many buggy as correct items", default=False)
+    limit: int | None = _help("at most this many items (a seeded sample when there are more)", default=None)
+
+    def __post_init__(self) -> None:
+        for name in ("source", "language"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise StudyConfigError(f"items.{name}", value, "give a non-empty string or leave it out")
+        if not isinstance(self.ids, tuple) or not all(isinstance(i, str) and i for i in self.ids):
+            raise StudyConfigError("items.ids", self.ids, "give a list of item id strings")
+        if self.limit is not None and (not _is_int(self.limit) or self.limit < 1):
+            raise StudyConfigError("items.limit", self.limit, "give a whole number >= 1 or leave it out")
+        for name in ("require_gold", "label_balance"):
+            if not isinstance(getattr(self, name), bool):
+                raise StudyConfigError(f"items.{name}", getattr(self, name), "give true or false")
+        if self.label_balance and not self.require_gold:
+            raise StudyConfigError("items.require_gold", self.require_gold, "label_balance needs gold labels; set require_gold = true")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ItemSelector:
+        return cls(**_from_mapping(cls, data, "items"))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study: conditions, items, design, raters and seed. Same schema as the TOML file."""
+
+    name: str = _help("unique study name; assignment ids start with it")
+    conditions: tuple[ConditionConfig, ...] = _help("the conditions compared (at least one)")
+    seed: int = _help("seed of every random choice: item sample, table, order, QC placement")
+    items: ItemSelector = field(default_factory=ItemSelector, metadata={"help": "which stored items to use"})
+    design: Literal["within", "between"] = _help("'within': every rater sees every condition; 'between': one each", default="within")
+    overlap: int = _help("k: raters per item and condition (each a different person)", default=1)
+    raters: tuple[str, ...] = _help("rater ids (Jupyter user names); leave empty for open enrolment", default=())
+    open_slots: int = _help("open enrolment: number of rater slots newcomers claim in order", default=0)
+    order: Literal["interleaved", "blocked"] = _help(
+        "'interleaved': conditions alternate along the queue; 'blocked': one block per condition; both in Latin-square order",
+        default="interleaved",
+    )
+    qc_rate: float = _help("share of each queue given to gold quality-control items (0 to 0.5)", default=0.0)
+    qc_condition: str | None = _help("condition QC items are shown under (default: the first unassisted one)", default=None)
+    time_limit_s: float | None = _help("seconds a rater has per item (none: no limit)", default=None)
+    verdict_scale: Literal["binary", "likert"] = _help("'binary' verdict or a 1-7 'likert' scale", default="binary")
+    drop_failed_critiques: bool = _help(
+        "leave out items a critic failed on, in every condition, so conditions compare like with like", default=True
+    )
+    description: str = _help("what the study asks, for the preregistration", default="")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
+            raise StudyConfigError("name", self.name, "give a non-empty study name without ':'")
+        if not _is_int(self.seed):
+            raise StudyConfigError("seed", self.seed, "the seed must be an integer, e.g. seed = 7 (no quotes, no decimals)")
+        conds = tuple(ConditionConfig.from_dict(c) if isinstance(c, dict) else c for c in self.conditions)
+        object.__setattr__(self, "conditions", conds)
+        if not conds or not all(isinstance(c, ConditionConfig) for c in conds):
+            raise StudyConfigError("conditions", self.conditions, "give at least one [[conditions]] table")
+        names = [c.name for c in conds]
+        if len(set(names)) != len(names):
+            raise StudyConfigError("conditions", names, "give each condition a different name")
+        if isinstance(self.items, dict):
+            object.__setattr__(self, "items", ItemSelector.from_dict(self.items))
+        if not isinstance(self.items, ItemSelector):
+            raise StudyConfigError("items", self.items, "give an [items] table")
+        if self.design not in ("within", "between"):
+            raise StudyConfigError("design", self.design, "use 'within' or 'between'")
+        if self.order not in ("interleaved", "blocked"):
+            raise StudyConfigError("order", self.order, "use 'interleaved' or 'blocked'")
+        if self.verdict_scale not in ("binary", "likert"):
+            raise StudyConfigError("verdict_scale", self.verdict_scale, "use 'binary' or 'likert'")
+        if not _is_int(self.overlap) or self.overlap < 1:
+            raise StudyConfigError("overlap", self.overlap, "give a whole number of raters per item and condition, >= 1")
+        self._check_raters()
+        if isinstance(self.qc_rate, bool) or not isinstance(self.qc_rate, (int, float)) or not 0 <= self.qc_rate <= 0.5:
+            raise StudyConfigError("qc_rate", self.qc_rate, "give a share between 0 and 0.5")
+        if self.qc_condition is not None and self.qc_condition not in names:
+            raise StudyConfigError("qc_condition", self.qc_condition, f"name one of the conditions {names}")
+        if self.time_limit_s is not None and (
+            isinstance(self.time_limit_s, bool) or not isinstance(self.time_limit_s, (int, float)) or not 1 <= self.time_limit_s <= 86400
+        ):
+            raise StudyConfigError("time_limit_s", self.time_limit_s, "give seconds between 1 and 86400, or leave it out for no limit")
+        if not isinstance(self.drop_failed_critiques, bool):
+            raise StudyConfigError("drop_failed_critiques", self.drop_failed_critiques, "give true or false")
+        if not isinstance(self.description, str):
+            raise StudyConfigError("description", self.description, "give a string")
+
+    def _check_raters(self) -> None:
+        if not isinstance(self.raters, tuple) or not all(isinstance(r, str) and r.strip() for r in self.raters):
+            raise StudyConfigError("raters", self.raters, "give a list of rater ids (Jupyter user names)")
+        if len(set(self.raters)) != len(self.raters):
+            raise StudyConfigError("raters", self.raters, "list each rater once")
+        if any(r.startswith(SLOT_PREFIX) for r in self.raters):
+            raise StudyConfigError("raters", self.raters, f"rater ids starting with {SLOT_PREFIX!r} are reserved for open-enrolment slots")
+        if not _is_int(self.open_slots) or self.open_slots < 0:
+            raise StudyConfigError("open_slots", self.open_slots, "give a whole number of slots >= 0")
+        if bool(self.raters) == bool(self.open_slots):
+            raise StudyConfigError(
+                "raters", self.raters, "give either a list of raters or open_slots = N for open enrolment (exactly one of the two)"
+            )
+        n, c, k = self.n_raters, len(self.conditions), self.overlap
+        if self.design == "within" and n < c * k:
+            raise StudyConfigError(
+                "overlap",
+                k,
+                f"a within-subject design needs at least conditions x overlap = {c} x {k} = {c * k} raters "
+                f"(each item is rated under every condition by different raters) but the study has {n}; lower overlap or add raters",
+            )
+        if self.design == "between" and n // c < k:
+            raise StudyConfigError(
+                "overlap",
+                k,
+                f"a between-subject design needs at least overlap = {k} raters in each of its {c} conditions "
+                f"({c * k} in all) but the study has {n}; lower overlap or add raters",
+            )
+
+    # ------------------------------------------------------------------ derived facts
+
+    @property
+    def n_raters(self) -> int:
+        return len(self.raters) or self.open_slots
+
+    @property
+    def condition_names(self) -> list[str]:
+        return [c.name for c in self.conditions]
+
+    def condition(self, name: str) -> ConditionConfig:
+        for c in self.conditions:
+            if c.name == name:
+                return c
+        raise StudyConfigError("condition", name, f"name one of the conditions {self.condition_names}")
+
+    @property
+    def qc_condition_name(self) -> str:
+        if self.qc_condition is not None:
+            return self.qc_condition
+        return next((c.name for c in self.conditions if c.kind == "unassisted"), self.conditions[0].name)
+
+    def rater_ids(self) -> list[str]:
+        """The table's rater ids: the listed raters, or one slot id per open slot."""
+        if self.raters:
+            return list(self.raters)
+        width = max(3, len(str(self.open_slots)))
+        return [f"{SLOT_PREFIX}{i:0{width}d}" for i in range(1, self.open_slots + 1)]
+
+    # ------------------------------------------------------------------ (de)serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/TOML-able form; ``from_dict(to_dict())`` gives an equal config."""
+        out = dataclasses.asdict(self)
+        out["conditions"] = [dataclasses.asdict(c) for c in self.conditions]
+        out["items"] = {**dataclasses.asdict(self.items), "ids": list(self.items.ids)}
+        out["raters"] = list(self.raters)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StudyConfig:
+        kwargs = _from_mapping(cls, data, "")
+        for key in ("name", "conditions", "seed"):
+            if key not in kwargs:
+                raise StudyConfigError(key, None, f"the study needs `{key}`")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> StudyConfig:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise StudyConfigError("file", str(path), f"not valid TOML ({exc}); fix the syntax") from None
+        try:
+            return cls.from_dict(data)
+        except StudyConfigError as exc:
+            raise StudyConfigError(exc.key, exc.value, f"{exc.fix} (in {path})") from None

@@ -1,0 +1,163 @@
+"""Creating a study (items, critiques, frozen table), enrolling raters, and its status."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from oversight_ext import __version__
+from oversight_ext.records import Assignment, Critique, Item
+from oversight_ext.store import Conflict, Store
+from oversight_ext.store import schema as tables
+
+from .config import SLOT_PREFIX, ConditionConfig, StudyConfig, StudyConfigError
+from .design import assign
+from .selection import select_items, split_qc
+
+__all__ = ["code_version", "create_study", "enroll", "load_config", "study_status"]
+
+log = logging.getLogger(__name__)
+
+
+def code_version() -> str:
+    """``oversight_ext.__version__``, plus ``git describe`` of the source tree when it is a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return f"{__version__} git:{out}"[:64] if out else __version__
+
+
+def load_config(store: Store, study: str) -> StudyConfig:
+    """The frozen config of a stored study."""
+    return StudyConfig.from_dict(store.study(study)["config"])
+
+
+def _critic(cond: ConditionConfig, seed: int) -> Any:
+    from oversight_ext.assistants import load_assistant
+
+    if cond.planted_rate > 0:
+        return load_assistant("planted", base=cond.assistant, rate=cond.planted_rate, seed=seed, **cond.overrides)
+    return load_assistant(str(cond.assistant), **cond.overrides)
+
+
+def check_assistants(config: StudyConfig) -> None:
+    """Refuse a study whose assisted conditions name assistants that do not exist."""
+    assisted = [c for c in config.conditions if c.kind == "assisted"]
+    if not assisted:
+        return
+    try:
+        from oversight_ext.assistants import list_assistants
+    except ImportError as exc:
+        fix = f"the assistants package cannot be imported ({exc})"
+        raise StudyConfigError("conditions.assistant", assisted[0].assistant, fix) from None
+    known = list_assistants()
+    for c in assisted:
+        if c.assistant not in known and not Path(str(c.assistant)).is_file():
+            raise StudyConfigError(
+                f"conditions[{c.name!r}].assistant", c.assistant, f"unknown assistant; use one of {sorted(known)} or a path to a spec file"
+            )
+
+
+def _critique(store: Store, config: StudyConfig, items: Sequence[Item], progress: bool) -> dict[str, dict[str, Critique]]:
+    """Critiques of ``items`` per assisted condition, stored (cached by item and spec hash)."""
+    out: dict[str, dict[str, Critique]] = {}
+    for cond in config.conditions:
+        if cond.kind != "assisted":
+            continue
+        from oversight_ext.assistants import critique_items
+
+        critiques = critique_items(list(items), _critic(cond, config.seed), store=store, progress=progress)
+        store.add_critiques(critiques)  # idempotent: makes sure the table can refer to them
+        out[cond.name] = {c.item_id: c for c in critiques}
+    return out
+
+
+def create_study(store: Store, config: StudyConfig, *, owner: str | None = None, progress: bool = False) -> list[Assignment]:
+    """Select items, critique them for assisted conditions, and freeze the assignment table.
+
+    Nothing is written unless every step succeeds (critiques, being cached per item and
+    critic, may stay stored). The seed and code version are stored beside the table.
+    """
+    if config.name in store.study_names():
+        raise Conflict(f"study {config.name!r} already exists; its assignments are frozen. Choose another name")
+    check_assistants(config)
+    items, qc_items = split_qc(config, select_items(store, config.items, config.seed))
+    critiques = _critique(store, config, items + qc_items, progress)
+    if config.drop_failed_critiques:
+        failed: dict[str, str] = {}
+        for by_item in critiques.values():
+            failed.update({i: c.reason or "failed" for i, c in by_item.items() if c.status == "failed"})
+        for cond_name, by_item in critiques.items():
+            n_ok = sum(1 for it in items if by_item[it.id].status != "failed")
+            if n_ok == 0:
+                reason = next(iter(failed.values()), "")
+                raise StudyConfigError(
+                    f"conditions[{cond_name!r}]",
+                    config.condition(cond_name).assistant,
+                    f"this condition has no items: its critic failed on all {len(items)} items (e.g. {reason!r}); "
+                    "fix the assistant or choose another",
+                )
+        items = [it for it in items if it.id not in failed]
+        qc_items = [it for it in qc_items if it.id not in failed]
+        if not items:
+            raise StudyConfigError("conditions", config.condition_names, "no item has a usable critique in every assisted condition")
+    table = assign(config, [it.id for it in items], qc_item_ids=[it.id for it in qc_items])
+    table = [dataclasses.replace(a, critique_id=critiques[a.condition][a.item_id].id) if a.condition in critiques else a for a in table]
+    store.create_study(config.name, config.to_dict(), table, seed=config.seed, code_version=code_version(), owner=owner)
+    return table
+
+
+def enroll(store: Store, study: str, rater: str) -> list[Assignment]:
+    """Hand ``rater`` their queue: the one they hold, else the lowest-numbered free slot.
+
+    Slots are claimed in a fixed order, so enrolment is deterministic given the order in
+    which people arrive; the table itself (items, conditions, order) never changes.
+    """
+    if not isinstance(rater, str) or not rater.strip() or rater.startswith(SLOT_PREFIX):
+        raise ValueError(f"enroll(rater={rater!r}): give a rater id (a user name) not starting with {SLOT_PREFIX!r}")
+    config = load_config(store, study)
+    held = store.assignments(study, rater=rater)
+    if held:
+        return held
+    if config.raters:
+        raise ValueError(f"enroll(rater={rater!r}): study {study!r} has a fixed rater list; ask its owner to create a study that lists you")
+    a = tables.assignments
+    with store.engine.connect() as conn:
+        slots = sorted(set(conn.execute(sa.select(a.c.rater).where(a.c.study == study, a.c.rater.like(f"{SLOT_PREFIX}%"))).scalars()))
+    for slot in slots:
+        # A conditional update claims the slot atomically: a concurrent claim of the same
+        # slot finds no rows left to update and moves on to the next one.
+        with store.engine.begin() as conn:
+            claimed = conn.execute(a.update().where(a.c.study == study, a.c.rater == slot).values(rater=rater)).rowcount
+        if claimed:
+            return store.assignments(study, rater=rater)
+    raise Conflict(f"study {study!r} is full: all {config.open_slots} open slots are taken; create a study with more open_slots")
+
+
+def study_status(store: Store, study: str) -> pl.DataFrame:
+    """Progress per condition: assignments, enrolled raters, judged (human / simulated), QC."""
+    config = load_config(store, study)
+    assignments = store.assignments_frame(study)
+    judgments = store.judgments_frame(study=study).select("assignment_id", "simulated").unique("assignment_id", keep="last")
+    frame = assignments.join(judgments, left_on="id", right_on="assignment_id", how="left")
+    kinds = pl.DataFrame({"condition": config.condition_names, "kind": [c.kind for c in config.conditions]})
+    per = frame.group_by("condition").agg(
+        pl.len().alias("assignments"),
+        pl.col("is_qc").sum().alias("qc"),
+        pl.col("rater").filter(~pl.col("rater").str.starts_with(SLOT_PREFIX)).n_unique().alias("raters"),
+        pl.col("simulated").is_not_null().sum().alias("judged"),
+        (pl.col("simulated") == False).sum().alias("human"),  # noqa: E712 - polars expression
+        (pl.col("simulated") == True).sum().alias("simulated"),  # noqa: E712
+    )
+    return kinds.join(per, on="condition", how="left").fill_null(0)

@@ -1,0 +1,258 @@
+"""Simulated raters: for workshops, demos and validating the statistics.
+
+A simulated rater has a skill (accuracy without help), a speed (seconds per item), a trust
+(probability of following a critique that is right) and a misled rate (probability of
+following one that is wrong). They are registered as ``kind="simulated"`` and every judgment
+they make has ``simulated=True``, so analysis never mixes them silently with people.
+
+A simulated rater reads the item's gold label and bug lines: it is not a browser client, and
+gold is the only way to make "skill" mean "is right with probability p". Nothing a simulated
+rater does is ever shown to a person.
+
+The model, per judgment: the rater's own verdict is right with probability
+``sigmoid(logit(skill) - difficulty)`` (item difficulty is shared by all raters). With a
+critique on screen, the rater adopts its verdict with probability ``trust`` when it is
+right and ``misled`` when it is wrong, else keeps their own. Flags land near the gold line
+with probability ``skill``; comments the rater keeps become flags too. Confidence is the
+rater's belief of being right, with noise, snapped to ``CONFIDENCE_LEVELS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from oversight_ext.diffs import parse_diff
+from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
+from oversight_ext.store import Store
+
+from .creation import enroll, load_config
+
+__all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
+
+
+def _help(text: str, default: Any) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class SimulatedRaterConfig:
+    """The population simulated raters are drawn from."""
+
+    skill_mean: float = _help("mean accuracy without assistance (probability of the right verdict)", 0.7)
+    skill_sd: float = _help("spread of skill between raters", 0.08)
+    item_sd: float = _help("spread of item difficulty, logit scale", 0.6)
+    trust_mean: float = _help("mean probability of following a critique that is right", 0.7)
+    trust_sd: float = _help("spread of trust between raters", 0.1)
+    misled_mean: float = _help("mean probability of following a critique that is wrong", 0.35)
+    misled_sd: float = _help("spread of the misled rate between raters", 0.1)
+    speed_median_s: float = _help("median seconds per item, across raters", 90.0)
+    speed_sd: float = _help("spread of raters' median time, log scale", 0.3)
+    time_sd: float = _help("spread of one rater's times, log scale", 0.4)
+    assisted_time_factor: float = _help("time with a critique on screen relative to without", 0.85)
+    confidence_noise: float = _help("noise on the rater's belief before snapping to a confidence level", 0.08)
+    overconfidence: float = _help("added to every belief (0: calibrated on average)", 0.0)
+
+    def __post_init__(self) -> None:
+        for name in ("skill_mean", "trust_mean", "misled_mean"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a probability between 0 and 1")
+        for name in ("skill_sd", "item_sd", "trust_sd", "misled_sd", "speed_sd", "time_sd", "confidence_noise"):
+            v = getattr(self, name)
+            if v < 0:
+                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a spread >= 0")
+        if self.speed_median_s <= 0 or self.assisted_time_factor <= 0:
+            raise ValueError("SimulatedRaterConfig: speed_median_s and assisted_time_factor must be > 0")
+
+
+@dataclass(frozen=True)
+class RaterParams:
+    """One simulated rater's traits (stored as the rater's ``params``)."""
+
+    id: str
+    skill: float
+    trust: float
+    misled: float
+    speed_s: float
+
+
+def _clip(x: float, lo: float = 0.01, hi: float = 0.99) -> float:
+    return float(min(hi, max(lo, x)))
+
+
+def draw_raters(n: int, seed: int, config: SimulatedRaterConfig | None = None) -> list[RaterParams]:
+    """``n`` raters ``sim-001``... drawn from ``config``; rater i's traits depend only on (seed, i)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"draw_raters(n={n!r}): give a whole number of raters >= 1")
+    cfg = config or SimulatedRaterConfig()
+    out = []
+    for i in range(1, n + 1):
+        rng = np.random.default_rng([seed, i, 11])
+        z = rng.standard_normal(4)
+        out.append(
+            RaterParams(
+                id=f"sim-{i:03d}",
+                skill=_clip(cfg.skill_mean + cfg.skill_sd * z[0], 0.5, 0.99),
+                trust=_clip(cfg.trust_mean + cfg.trust_sd * z[1], 0.0, 1.0),
+                misled=_clip(cfg.misled_mean + cfg.misled_sd * z[2], 0.0, 1.0),
+                speed_s=float(cfg.speed_median_s * math.exp(cfg.speed_sd * z[3])),
+            )
+        )
+    return out
+
+
+def _difficulty(item_id: str, seed: int, sd: float) -> float:
+    return sd * float(np.random.default_rng([seed, zlib.crc32(item_id.encode()), 13]).standard_normal())
+
+
+def _confidence(belief: float) -> float:
+    return min(CONFIDENCE_LEVELS, key=lambda c: abs(c - belief))
+
+
+def _visible_lines(item: Item) -> tuple[str, list[int]]:
+    """The path and the new-side line numbers a rater sees in the diff."""
+    files = parse_diff(item.diff)
+    path = item.path or (files[0].path if files else "")
+    for f in files:
+        if f.path == path or not item.path:
+            lines = [ln.new for h in f.hunks for ln in h.lines if ln.new is not None]
+            if lines:
+                return f.path, lines
+    return path, [1]
+
+
+def judge(
+    params: RaterParams,
+    item: Item,
+    assignment: Assignment,
+    critique: Critique | None,
+    rng: np.random.Generator,
+    *,
+    config: SimulatedRaterConfig | None = None,
+    seed: int = 0,
+    likert: bool = False,
+    started_at: dt.datetime | None = None,
+) -> Judgment:
+    """One simulated judgment of ``item`` under ``assignment`` (reads gold: see module doc)."""
+    cfg = config or SimulatedRaterConfig()
+    gold = item.label
+    p_own = 1 / (1 + math.exp(-(math.log(params.skill / (1 - params.skill)) - _difficulty(item.id, seed, cfg.item_sd))))
+    if gold is None:
+        own = "buggy" if rng.random() < 0.5 else "correct"
+    else:
+        own = gold if rng.random() < p_own else ("correct" if gold == "buggy" else "buggy")
+    verdict, belief = own, p_own
+    shown = critique if critique is not None and critique.status != "failed" else None
+    if shown is not None and shown.verdict is not None:
+        right = gold is not None and shown.verdict == gold
+        if rng.random() < (params.trust if right else params.misled):
+            verdict = shown.verdict
+            belief = 0.5 * (p_own + (shown.confidence if shown.confidence is not None else params.trust))
+    belief += cfg.overconfidence + cfg.confidence_noise * float(rng.standard_normal())
+
+    path, visible = _visible_lines(item)
+    flags: list[LineFlag] = []
+    dispositions: list[Disposition] = []
+    if shown is not None and assignment.display == "evidence":
+        for c in shown.comments:
+            right = gold == "buggy" and not c.planted and any(c.covers(b, 2) for b in item.bug_lines)
+            if rng.random() < (params.trust if right else params.misled):
+                dispositions.append(Disposition(c.id, "keep", "valid"))
+                if verdict == "buggy":
+                    flags.append(LineFlag(c.path or path, c.start_line, "as the critique says", c.side))
+            elif right and rng.random() < 0.5:
+                dispositions.append(Disposition(c.id, "edit", "valid", f"{c.text} (narrowed)"))
+            else:
+                dispositions.append(Disposition(c.id, "reject", "wrong" if not right else "nitpick"))
+    if verdict == "buggy" and not flags:
+        if gold == "buggy" and item.bug_lines and rng.random() < params.skill:
+            line = int(item.bug_lines[0]) + int(rng.choice([0, 0, 0, 0, 0, 0, 0, 1, -1, 2]))
+            flags.append(LineFlag(path, max(1, line), "bug here"))
+        else:
+            flags.append(LineFlag(path, int(rng.choice(visible)), "looks wrong"))
+
+    time_s = params.speed_s * math.exp(cfg.time_sd * float(rng.standard_normal()))
+    if shown is not None:
+        time_s *= cfg.assisted_time_factor
+    if assignment.time_limit_s is not None:
+        time_s = min(time_s, assignment.time_limit_s)
+    conf = _confidence(belief)
+    strength = 1 + round(2 * (conf - CONFIDENCE_LEVELS[0]) / (CONFIDENCE_LEVELS[-1] - CONFIDENCE_LEVELS[0]))
+    start = started_at or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    digest = hashlib.sha256(f"{seed}:{assignment.id}".encode()).hexdigest()[:32]
+    return Judgment(
+        submission_id=f"sim-{digest}",
+        assignment_id=assignment.id,
+        rater=params.id,
+        verdict=verdict,  # type: ignore[arg-type]
+        confidence=conf,
+        time_on_task_s=round(time_s, 3),
+        flags=tuple(flags),
+        dispositions=tuple(dispositions),
+        likert=(4 + strength if verdict == "buggy" else 4 - strength) if likert else None,
+        simulated=True,
+        started_at=start,
+        submitted_at=start + dt.timedelta(seconds=time_s),
+    )
+
+
+def simulate(
+    store: Store,
+    study: str,
+    n_raters: int,
+    seed: int,
+    *,
+    config: SimulatedRaterConfig | None = None,
+    progress: bool = False,
+) -> int:
+    """Enrol ``n_raters`` simulated raters (``sim-001``...) in ``study`` and judge their queues.
+
+    Returns the number of judgments stored. Deterministic per seed, and idempotent: running
+    it again stores nothing new (submission ids derive from the seed and assignment).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"simulate(seed={seed!r}): the seed must be an integer")
+    cfg = config or SimulatedRaterConfig()
+    study_cfg = load_config(store, study)
+    created_at = store.study(study)["created_at"]
+    raters = draw_raters(n_raters, seed, cfg)
+    free = study_cfg.n_raters
+    if study_cfg.raters:
+        missing = [r.id for r in raters if r.id not in study_cfg.raters]
+        if missing:
+            raise ValueError(
+                f"simulate(n_raters={n_raters}): study {study!r} lists its raters and {missing[0]!r} is not among them; "
+                "simulate on a study with open_slots, or list sim-001... as its raters"
+            )
+    elif n_raters > free:
+        raise ValueError(f"simulate(n_raters={n_raters}): study {study!r} has {free} open slots; simulate at most {free} raters")
+    items: dict[str, Item] = {}
+    critiques: dict[str, Critique] = {}
+    created = 0
+    for params in tqdm(raters, desc=f"simulating {study}", unit="rater", disable=not progress):
+        store.add_rater(params.id, kind="simulated", params={**asdict(params), "seed": seed, "model": asdict(cfg)})
+        queue = enroll(store, study, params.id)
+        missing_items = sorted({a.item_id for a in queue} - set(items))
+        if missing_items:
+            items.update({it.id: it for it in store.iter_items(ids=missing_items)})
+        clock = created_at + dt.timedelta(hours=int(params.id[4:]))
+        for a in queue:
+            critique = None
+            if a.critique_id is not None:
+                if a.critique_id not in critiques:
+                    critiques[a.critique_id] = store.get_critique(a.critique_id)
+                critique = critiques[a.critique_id]
+            rng = np.random.default_rng([seed, int(params.id[4:]), a.position, 17])
+            likert = study_cfg.verdict_scale == "likert"
+            j = judge(params, items[a.item_id], a, critique, rng, config=cfg, seed=seed, likert=likert, started_at=clock)
+            clock = j.submitted_at + dt.timedelta(seconds=5)
+            created += int(store.submit(j)[1])
+    return created
