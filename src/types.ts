@@ -1,0 +1,123 @@
+/**
+ * The shapes the review UI exchanges with the server (REST) or the kernel (widget).
+ * They mirror the server's item-view contract and the Judgment record's JSON form.
+ */
+
+/** [kind, old line, new line, text]; kind is context | add | del | meta. */
+export type DiffLineTuple = [LineKind, number | null, number | null, string];
+export type LineKind = 'context' | 'add' | 'del' | 'meta';
+export type Side = 'new' | 'old';
+
+export interface HunkView {
+  header: string;
+  old_start: number;
+  old_len: number;
+  new_start: number;
+  new_len: number;
+  lines: DiffLineTuple[];
+}
+
+export interface FileView {
+  old_path: string;
+  new_path: string;
+  status: string;
+  binary: boolean;
+  added: number;
+  removed: number;
+  hunks: HunkView[];
+}
+
+export interface CommentView {
+  id: string;
+  path: string;
+  side: Side;
+  start_line: number;
+  end_line: number;
+  text: string;
+  severity: string;
+  category: string;
+}
+
+export interface CritiqueView {
+  id: string;
+  verdict: 'buggy' | 'correct' | null;
+  confidence: number | null;
+  summary: string;
+  comments: CommentView[];
+}
+
+export interface AssignmentView {
+  id: string;
+  study: string;
+  position: number;
+  condition_kind: 'assisted' | 'unassisted';
+  display: 'evidence' | 'verdict';
+  time_limit_s: number | null;
+  verdict_scale: 'binary' | 'likert';
+}
+
+export interface ItemView {
+  assignment: AssignmentView;
+  item: { id: string; spec: string; language: string; task: string; path: string; diff: string };
+  files: FileView[];
+  critique: CritiqueView | null;
+  judgment: JudgmentPayload | null;
+}
+
+export interface LineFlag {
+  path: string;
+  line: number;
+  side: Side;
+  comment: string;
+}
+
+export type Action = 'keep' | 'edit' | 'reject';
+export type Reason = 'valid' | 'nitpick' | 'wrong';
+
+export interface Disposition {
+  comment_id: string;
+  action: Action;
+  reason: Reason | null;
+  edited_text: string | null;
+}
+
+/** The POST /oversight/api/judgments body (and the judgment the server echoes back). */
+export interface JudgmentPayload {
+  submission_id: string;
+  assignment_id: string;
+  verdict: 'buggy' | 'correct';
+  confidence: number;
+  time_on_task_s: number;
+  flags: LineFlag[];
+  dispositions: Disposition[];
+  likert: number | null;
+  comment: string;
+  supersedes: string | null;
+  started_at: string | null;
+  submitted_at: string;
+}
+
+/** The five confidence levels a rater chooses from (records.CONFIDENCE_LEVELS). */
+export const CONFIDENCE_LEVELS = [0.25, 0.42, 0.6, 0.8, 1.0];
+
+/** How a submission ended: stored by the server, waiting in the offline queue, or refused. */
+export type SubmitOutcome = { state: 'saved' } | { state: 'queued' } | { state: 'error'; message: string };
+
+/**
+ * How a ReviewView talks to its back end: fetch to the REST API in the JupyterLab panel,
+ * `model.send` and traitlets in the notebook widget.
+ */
+export interface ReviewTransport {
+  /** Deliver a judgment; resolves once it is stored, queued for retry, or refused. */
+  submit(payload: JudgmentPayload): Promise<SubmitOutcome>;
+  /** Ask for the next assignment; the host then calls ReviewView.setView. */
+  next(): Promise<void>;
+}
+
+export interface ReviewOptions {
+  diffView: 'unified' | 'split';
+  contextLines: number;
+  rowHeight: number;
+}
+
+export const DEFAULT_OPTIONS: ReviewOptions = { diffView: 'unified', contextLines: 3, rowHeight: 20 };
