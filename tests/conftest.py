@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from oversight_ext.store import Store
+from oversight_ext.store.throwaway import ThrowawayPostgres, free_port, pg_bindir  # noqa: F401  (free_port: for fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -41,64 +39,13 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pg_bindir() -> Path | None:
-    try:
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        out = ""
-    candidates = [Path(out)] if out else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for c in candidates:
-        if (c / "initdb").exists() and (c / "pg_ctl").exists():
-            return c
-    return None
-
-
-class PostgresCluster:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 and a free port (trust auth, no fsync)."""
+class PostgresCluster(ThrowawayPostgres):
+    """The package's throwaway cluster; a missing PostgreSQL skips (locally) or fails (CI)."""
 
     def __init__(self) -> None:
-        bindir = _pg_bindir()
-        if bindir is None:
+        if pg_bindir() is None:
             missing("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
-        self.bindir = bindir
-        self.dir = Path(tempfile.mkdtemp(prefix="oversight-pg-"))
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(self.dir, "postgres", "postgres")
-
-    def _run(self, *cmd: str) -> None:
-        full = ["runuser", "-u", "postgres", "--", *cmd] if self.as_root else list(cmd)
-        subprocess.run(full, check=True, capture_output=True, text=True, timeout=120)
-
-    def start(self) -> None:
-        data = str(self.dir / "data")
-        self._run(str(self.bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=300"
-        self._run(str(self.bindir / "pg_ctl"), "-D", data, "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
-
-    def stop(self) -> None:
-        try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
-
-    def create_database(self, name: str) -> str:
-        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        engine.dispose()
-        return self.url(name)
+        super().__init__()
 
 
 class ExternalPostgres:

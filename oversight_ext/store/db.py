@@ -55,7 +55,9 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=60)
+        # No pre-ping (a round trip per checkout): writes that can meet a dropped connection
+        # (Store.submit) are idempotent and retry on a fresh one instead.
+        return sa.create_engine(url, pool_size=10, max_overflow=60)
     raise StoreError(f"unsupported database URL {url!r}: use a SQLite path/URL or postgresql://user@host:port/db")
 
 

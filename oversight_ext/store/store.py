@@ -27,6 +27,10 @@ from .db import StoreError
 __all__ = ["Conflict", "Store", "StoreError", "UnknownRecord"]
 
 
+# Judgment columns the store copies from the judged assignment rather than trusting the client.
+_FROM_ASSIGNMENT = ("study", "item_id", "condition")
+
+
 class UnknownRecord(StoreError, LookupError):
     """A record names another (an assignment, an item, a study) that the store does not hold."""
 
@@ -309,45 +313,52 @@ class Store:
     # ------------------------------------------------------------------ judgments
 
     def submit(self, judgment: Judgment) -> tuple[Judgment, bool]:
+        """Append a judgment; see :meth:`_submit`. Retried on a dropped connection: it is idempotent."""
+        for attempt in range(3):
+            try:
+                return self._submit(judgment)
+            except sa.exc.DBAPIError as exc:
+                if not exc.connection_invalidated or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit(self, judgment: Judgment) -> tuple[Judgment, bool]:
         """Append a judgment; returns (stored judgment, created).
 
         The store fills ``study``, ``item_id`` and ``condition`` from the assignment and sets
         ``received_at``. A second submission with a stored ``submission_id`` creates nothing
         and returns the stored row with ``created=False``.
         """
+        j, a = schema.judgments, schema.assignments
+        row = _row(judgment)
+        received = utcnow()
+        row["received_at"] = received
+        # The fast path is one statement: copy study/item/condition from the rater's own
+        # assignment, and do nothing if the submission id is already stored.
+        values = [sa.literal(row[c.name], type_=c.type).label(c.name) for c in j.columns if c.name in row and c.name not in _FROM_ASSIGNMENT]
+        pick = sa.select(*values, a.c.study, a.c.item_id, a.c.condition).where(a.c.id == judgment.assignment_id, a.c.rater == judgment.rater)
+        if judgment.supersedes is not None:
+            prior = sa.select(j.c.seq).where(j.c.submission_id == judgment.supersedes, j.c.assignment_id == judgment.assignment_id)
+            pick = pick.where(prior.exists())
+        names = [v.name for v in values] + list(_FROM_ASSIGNMENT)
+        stmt = self._insert(j).from_select(names, pick).on_conflict_do_nothing(index_elements=["submission_id"]).returning(j.c.study, j.c.item_id, j.c.condition)
         with self.engine.begin() as conn:
-            stored = conn.execute(sa.select(schema.judgments).where(schema.judgments.c.submission_id == judgment.submission_id)).first()
-            if stored is not None:
-                return _from_row(Judgment, stored), False
-            a = conn.execute(sa.select(schema.assignments).where(schema.assignments.c.id == judgment.assignment_id)).first()
-            if a is None:
-                raise UnknownRecord(
-                    f"judgment {judgment.submission_id!r} names unknown assignment {judgment.assignment_id!r}; "
-                    "submit judgments only for assignments from the rater's queue"
-                )
-            if a.rater != judgment.rater:
-                raise RecordError("Judgment", "rater", judgment.rater, f"assignment {a.id!r} belongs to another rater")
-            if judgment.supersedes is not None:
-                prior = conn.execute(
-                    sa.select(schema.judgments.c.assignment_id).where(schema.judgments.c.submission_id == judgment.supersedes)
-                ).first()
-                if prior is None or prior.assignment_id != judgment.assignment_id:
-                    raise RecordError(
-                        "Judgment", "supersedes", judgment.supersedes, "name an earlier submission of the same assignment by the same rater"
-                    )
-            row = _row(judgment)
-            row.update(study=a.study, item_id=a.item_id, condition=a.condition, received_at=utcnow())
-            stmt = (
-                self._insert(schema.judgments)
-                .values(**row)
-                .on_conflict_do_nothing(index_elements=["submission_id"])
-                .returning(schema.judgments.c.seq)
+            new = conn.execute(stmt).first()
+            if new is not None:
+                return dataclasses.replace(judgment, received_at=received, study=new.study, item_id=new.item_id, condition=new.condition), True
+            # Nothing inserted: a resubmission, or a judgment that must be refused. Say which.
+            existing = conn.execute(sa.select(j).where(j.c.submission_id == judgment.submission_id)).first()
+            if existing is not None:
+                return _from_row(Judgment, existing), False
+            owner = conn.execute(sa.select(a.c.rater).where(a.c.id == judgment.assignment_id)).first()
+        if owner is None:
+            raise UnknownRecord(
+                f"judgment {judgment.submission_id!r} names unknown assignment {judgment.assignment_id!r}; "
+                "submit judgments only for assignments from the rater's queue"
             )
-            created = conn.execute(stmt).first() is not None
-            if not created:  # a concurrent retry of the same submission won the race
-                stored = conn.execute(sa.select(schema.judgments).where(schema.judgments.c.submission_id == judgment.submission_id)).one()
-                return _from_row(Judgment, stored), False
-        return Judgment.from_dict({**judgment.to_dict(), **{k: row[k] for k in ("study", "item_id", "condition", "received_at")}}), True
+        if owner.rater != judgment.rater:
+            raise RecordError("Judgment", "rater", judgment.rater, f"assignment {judgment.assignment_id!r} belongs to another rater")
+        raise RecordError("Judgment", "supersedes", judgment.supersedes, "name an earlier submission of the same assignment by the same rater")
 
     def judgments(self, *, study: str | None = None, rater: str | None = None, current: bool = True) -> list[Judgment]:
         """Judgments in submission order; ``current=True`` leaves out superseded ones."""
