@@ -164,3 +164,20 @@ def test_concurrent_writers_store_exactly_the_distinct_submissions(db_url: str) 
     with store.engine.connect() as conn:
         distinct = conn.execute(sa.text("SELECT count(DISTINCT submission_id) FROM judgments")).scalar_one()
     assert distinct == 4 * 160
+
+
+@pytest.mark.postgres
+def test_submit_survives_a_dropped_connection(pg_url: str) -> None:
+    store = Store(pg_url)
+    study(store)
+    store.submit(judgment("before"))
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()"
+        ).scalar_one()
+    admin.dispose()
+    assert killed >= 1
+    _, created = store.submit(judgment("after", asg="alice-1"))
+    assert created
+    assert [j.submission_id for j in store.judgments()] == ["before", "after"]
