@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "oversight_ext.cli.items",
     "oversight_ext.cli.db",
     "oversight_ext.cli.lab",
+    "oversight_ext.cli.study",
 ]
 
 
