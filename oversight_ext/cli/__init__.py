@@ -12,8 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from oversight_ext.records import RecordError
-
 COMMAND_MODULES = [
     "oversight_ext.cli.items",
     "oversight_ext.cli.db",
@@ -42,12 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from oversight_ext.diffs import DiffError
     from oversight_ext.store import StoreError
 
     try:
         return int(args.func(args) or 0)
-    except (CLIError, RecordError, StoreError, DiffError, FileNotFoundError) as exc:
+    except (CLIError, ValueError, StoreError, FileNotFoundError) as exc:
+        # The library's errors (RecordError, DiffError, ItemImportError, config errors are
+        # ValueErrors) say what to fix: show the message, not a traceback, unless -v.
+        if args.verbose:
+            raise
         print(f"oversight {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
