@@ -181,3 +181,13 @@ def test_submit_survives_a_dropped_connection(pg_url: str) -> None:
     _, created = store.submit(judgment("after", asg="alice-1"))
     assert created
     assert [j.submission_id for j in store.judgments()] == ["before", "after"]
+
+
+def test_study_state(store: Store) -> None:
+    study(store)
+    assert store.get_state("s", "reveal", False) is False
+    store.set_state("s", "reveal", True, by="owner")
+    store.set_state("s", "reveal", {"at": 3}, by="owner")
+    assert store.get_state("s", "reveal") == {"at": 3}
+    with pytest.raises(UnknownRecord, match="no study named 'nope'"):
+        store.set_state("nope", "reveal", True)

@@ -123,3 +123,13 @@ judgments = sa.Table(
     sa.Index("ix_judgments_study", "study", "rater"),
     sa.Index("ix_judgments_assignment", "assignment_id"),
 )
+
+study_state = sa.Table(
+    "study_state",
+    metadata,
+    sa.Column("study", sa.String(255), sa.ForeignKey("studies.name"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_by", sa.String(255)),
+    sa.Column("updated_at", TS, nullable=False),
+)

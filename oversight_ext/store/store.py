@@ -291,6 +291,20 @@ class Store:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(schema.studies.c.name).order_by(schema.studies.c.created_at)).scalars())
 
+    def set_state(self, study: str, key: str, value: Any, *, by: str | None = None) -> None:
+        """Set a mutable setting of a running study (its design stays frozen)."""
+        self.study(study)  # refuses an unknown study with a clear message
+        st = schema.study_state
+        with self.engine.begin() as conn:
+            stmt = self._insert(st).values(study=study, key=key, value=value, updated_by=by, updated_at=utcnow())
+            conn.execute(stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()}))
+
+    def get_state(self, study: str, key: str, default: Any = None) -> Any:
+        st = schema.study_state
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(st.c.value).where(st.c.study == study, st.c.key == key)).first()
+        return default if row is None else row.value
+
     def get_assignment(self, assignment_id: str) -> Assignment:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(schema.assignments).where(schema.assignments.c.id == assignment_id)).first()
