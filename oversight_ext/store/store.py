@@ -52,12 +52,12 @@ def _row(record: Any) -> dict[str, Any]:
     for f in dataclasses.fields(record):
         value = getattr(record, f.name)
         if isinstance(value, tuple):
-            value = [v.to_dict() if dataclasses.is_dataclass(v) else v for v in value]
+            value = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
         out[f.name] = value
     return out
 
 
-def _from_row(cls: type, row: sa.Row[Any] | dict[str, Any]) -> Any:
+def _from_row(cls: Any, row: sa.Row[Any] | dict[str, Any]) -> Any:
     data = dict(row._mapping if isinstance(row, sa.Row) else row)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {k: _utc(v) if isinstance(v, dt.datetime) else v for k, v in data.items() if k in names}
