@@ -56,18 +56,6 @@ function lineRef(file: number, l: DiffLineTuple): LineRef {
   return { file, kind: l[0], old: l[1], new: l[2], text: l[3] };
 }
 
-/** The anchor keys a line can carry notes under (new side first, then old). */
-function keysOf(path: string, l: LineRef): string[] {
-  const keys: string[] = [];
-  if (l.new !== null) {
-    keys.push(anchorKey(path, 'new', l.new));
-  }
-  if (l.old !== null) {
-    keys.push(anchorKey(path, 'old', l.old));
-  }
-  return keys;
-}
-
 /** Which context lines stay visible: those near a change or carrying a note; runs of the rest fold. */
 function foldRuns(lines: LineRef[], context: number, pinned: (l: LineRef) => boolean): Array<[number, number]> {
   const keep = new Uint8Array(lines.length);
@@ -126,42 +114,77 @@ export function pairLines(lines: LineRef[]): Array<[LineRef | null, LineRef | nu
   return out;
 }
 
+/** Notes (comment and flag rows) by path, side and line: numeric keys keep 100k-line builds fast. */
+class NoteIndex {
+  private byPath = new Map<string, { new: Map<number, Row[]>; old: Map<number, Row[]> }>();
+  readonly placed = new Set<Row[]>();
+
+  add(path: string, side: Side, line: number, row: Row): Row[] {
+    let sides = this.byPath.get(path);
+    if (!sides) {
+      sides = { new: new Map(), old: new Map() };
+      this.byPath.set(path, sides);
+    }
+    let list = sides[side].get(line);
+    if (!list) {
+      list = [];
+      sides[side].set(line, list);
+    }
+    list.push(row);
+    return list;
+  }
+
+  /** The note lists a line carries (new side first, then old). */
+  at(path: string, l: LineRef): Row[][] {
+    const sides = this.byPath.get(path);
+    if (!sides) {
+      return [];
+    }
+    const out: Row[][] = [];
+    const a = l.new !== null ? sides.new.get(l.new) : undefined;
+    const b = l.old !== null ? sides.old.get(l.old) : undefined;
+    if (a) {
+      out.push(a);
+    }
+    if (b) {
+      out.push(b);
+    }
+    return out;
+  }
+
+  has(path: string, l: LineRef): boolean {
+    const sides = this.byPath.get(path);
+    return !!sides && ((l.new !== null && sides.new.has(l.new)) || (l.old !== null && sides.old.has(l.old)));
+  }
+}
+
 /** Flatten files, hunks, folds, comments and flags into display rows. */
 export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
-  const notes = new Map<string, Row[]>();
-  const add = (key: string, row: Row): void => {
-    const list = notes.get(key);
-    if (list) {
-      list.push(row);
-    } else {
-      notes.set(key, [row]);
-    }
-  };
+  const notes = new NoteIndex();
   const defaultPath = files.length ? filePath(files[0]) : '';
-  const commentKey = (c: CommentView): string => anchorKey(c.path || defaultPath, c.side, c.end_line);
-  opts.comments.forEach((c, i) => add(commentKey(c), { t: 'comment', comment: i }));
-  opts.flags.forEach((f, i) => add(anchorKey(f.path || defaultPath, f.side, f.line), { t: 'flag', flag: i }));
+  const commentLists = opts.comments.map((c, i) => notes.add(c.path || defaultPath, c.side, c.end_line, { t: 'comment', comment: i }));
+  opts.flags.forEach((f, i) => notes.add(f.path || defaultPath, f.side, f.line, { t: 'flag', flag: i }));
 
   const rows: Row[] = [];
-  const placed = new Set<string>();
   const emitNotes = (path: string, l: LineRef): void => {
-    for (const key of keysOf(path, l)) {
-      const list = notes.get(key);
-      if (list && !placed.has(key)) {
-        placed.add(key);
-        rows.push(...list);
+    for (const list of notes.at(path, l)) {
+      if (!notes.placed.has(list)) {
+        notes.placed.add(list);
+        for (const r of list) {
+          rows.push(r);
+        }
       }
     }
   };
-  const pinned = (path: string) => (l: LineRef) => keysOf(path, l).some(k => notes.has(k));
 
   files.forEach((f, fi) => {
     rows.push({ t: 'file', file: fi });
     const path = filePath(f);
+    const pinned = (l: LineRef): boolean => notes.has(path, l);
     f.hunks.forEach((h, hi) => {
       rows.push({ t: 'hunk', file: fi, hunk: hi });
       const lines = h.lines.map(l => lineRef(fi, l));
-      const folds = foldRuns(lines, opts.context, pinned(path));
+      const folds = foldRuns(lines, opts.context, pinned);
       const segments: Array<{ lines: LineRef[]; fold?: string }> = [];
       let pos = 0;
       for (const [a, b] of folds) {
@@ -198,7 +221,7 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
   });
 
   // Comments on lines the diff does not show still reach the rater, in one row at the top.
-  const orphans = opts.comments.map((c, i) => (placed.has(commentKey(c)) ? -1 : i)).filter(i => i >= 0);
+  const orphans = commentLists.map((list, i) => (notes.placed.has(list) ? -1 : i)).filter(i => i >= 0);
   if (orphans.length) {
     rows.unshift({ t: 'orphans', comments: orphans });
   }
