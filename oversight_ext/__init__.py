@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import Any
+
 from .records import Assignment, Comment, Critique, Disposition, Item, Judgment, LineFlag, RecordError
 
 __all__ = [
@@ -21,4 +23,22 @@ __all__ = [
     "LineFlag",
     "RecordError",
     "__version__",
+    "review",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget pulls in anywidget and ipywidgets: load it when a notebook asks for it.
+    if name == "review":
+        from .widget import review
+
+        return review
+    raise AttributeError(f"module 'oversight_ext' has no attribute {name!r}")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "oversight_ext.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "oversight-ext"}]

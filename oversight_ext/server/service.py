@@ -1,0 +1,363 @@
+"""The review service: what one rater may see and submit, over the store.
+
+The REST handlers and the notebook widget both call this one class, so the blinding rules
+live in one place: a rater sees only their own assignments; an unassisted condition never
+carries a critique; no answer holds gold, the condition's name, planted flags or another
+rater's judgments. The rater is always an argument the caller got from its identity layer
+(Jupyter's IdentityProvider, the hub user, the kernel's user), never a field of the payload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from oversight_ext.diffs import DiffError, DiffFile, parse_diff
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError
+from oversight_ext.store import Store, UnknownRecord
+
+__all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError"]
+
+#: The fields a client may send with a judgment; everything else is the server's to fill.
+PAYLOAD_FIELDS = frozenset(
+    {
+        "submission_id",
+        "assignment_id",
+        "verdict",
+        "confidence",
+        "time_on_task_s",
+        "flags",
+        "dispositions",
+        "likert",
+        "comment",
+        "supersedes",
+        "started_at",
+        "submitted_at",
+    }
+)
+REQUIRED_FIELDS = ("submission_id", "assignment_id", "verdict", "confidence", "time_on_task_s")
+#: Judgment fields a rater's answers leave out: the condition's name is part of the blinding.
+HIDDEN_JUDGMENT_FIELDS = ("condition",)
+#: Nested records whose errors are reported under the payload field that holds them.
+_NESTED = {"LineFlag": "flags", "Disposition": "dispositions"}
+
+
+class ServiceError(ValueError):
+    """A request the service refuses; ``status`` is the HTTP status the REST layer answers."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+def _files_view(files: list[DiffFile]) -> list[dict[str, Any]]:
+    # Lines travel as [kind, old, new, text] tuples: a 100k-line diff stays a few MB of JSON.
+    return [
+        {
+            "old_path": f.old_path,
+            "new_path": f.new_path,
+            "status": f.status,
+            "binary": f.binary,
+            "added": f.added,
+            "removed": f.removed,
+            "hunks": [
+                {
+                    "header": h.header,
+                    "old_start": h.old_start,
+                    "old_len": h.old_len,
+                    "new_start": h.new_start,
+                    "new_len": h.new_len,
+                    "lines": [[ln.kind, ln.old, ln.new, ln.text] for ln in h.lines],
+                }
+                for h in f.hunks
+            ],
+        }
+        for f in files
+    ]
+
+
+def judgment_view(judgment: Judgment) -> dict[str, Any]:
+    """A judgment as its own rater may see it (no condition name)."""
+    data = judgment.to_dict()
+    for name in HIDDEN_JUDGMENT_FIELDS:
+        data.pop(name, None)
+    return data
+
+
+class ReviewService:
+    """Queues, item views and judgment submission for one rater at a time.
+
+    ``cache_size`` parsed diffs are kept in memory: parsing a 100,000-line diff takes about a
+    second on a busy 2-core machine, and a rater reopens the same item (reload, resubmit).
+    """
+
+    def __init__(self, store: Store, *, cache_size: int = 32) -> None:
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ValueError(f"ReviewService(cache_size={cache_size!r}): give a number of diffs >= 0 to keep parsed")
+        self.store = store
+        self.cache_size = cache_size
+        self._files: OrderedDict[tuple[str, int], list[dict[str, Any]]] = OrderedDict()
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ queues
+
+    def me(self, rater: str) -> dict[str, Any]:
+        """The rater's role and, per study they hold assignments in, how many they have done."""
+        row = self.store.rater(rater)
+        role = row["role"] if row is not None and row["role"] == "owner" else "rater"
+        done = self._done(rater)
+        studies: dict[str, dict[str, Any]] = {}
+        for a in self.store.assignments(rater=rater):
+            s = studies.setdefault(a.study, {"name": a.study, "done": 0, "total": 0})
+            s["total"] += 1
+            s["done"] += a.id in done
+        for name in self._open_studies():
+            studies.setdefault(name, {"name": name, "done": 0, "total": self._slot_size(name)})
+        return {"rater": rater, "role": role, "studies": list(studies.values())}
+
+    def queue(self, rater: str, study: str) -> dict[str, Any]:
+        """The rater's assignments in ``study`` in queue order, each marked done or not."""
+        assignments = self._enrolled(rater, study)
+        done = self._done(rater, study)
+        rows = [{"id": a.id, "position": a.position, "done": a.id in done} for a in assignments]
+        return {"study": study, "done": sum(r["done"] for r in rows), "total": len(rows), "assignments": rows}
+
+    def next(self, rater: str, study: str) -> dict[str, Any]:
+        """The first assignment of the rater's queue without a judgment, or None when done."""
+        done = self._done(rater, study)
+        nxt = next((a.id for a in self._enrolled(rater, study) if a.id not in done), None)
+        return {"assignment_id": nxt}
+
+    def progress(self, rater: str, study: str) -> dict[str, int]:
+        q = self.queue(rater, study)
+        return {"done": q["done"], "total": q["total"]}
+
+    # ------------------------------------------------------------------ the item view
+
+    def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
+        """What ``rater`` may see of one of their assignments (see the module docstring)."""
+        a = self._assignment(rater, assignment_id)
+        config = self._config(a.study)
+        item = self.store.get_item(a.item_id)
+        kind = self._condition_kind(config, a)
+        critique = None
+        if kind == "assisted" and a.critique_id is not None:
+            critique = self._critique_view(self.store.get_critique(a.critique_id), a)
+        current = self._current(rater, a)
+        return {
+            "assignment": {
+                "id": a.id,
+                "study": a.study,
+                "position": a.position,
+                "condition_kind": kind,
+                "display": a.display,
+                "time_limit_s": a.time_limit_s if a.time_limit_s is not None else config.get("time_limit_s"),
+                "verdict_scale": config.get("verdict_scale") or "binary",
+            },
+            "item": item.rater_view(),
+            "files": self._files_of(item),
+            "critique": critique,
+            "judgment": None if current is None else judgment_view(current),
+        }
+
+    # ------------------------------------------------------------------ submitting
+
+    def submit(self, rater: str, payload: Any) -> tuple[dict[str, Any], bool]:
+        """Store ``rater``'s judgment; returns (the stored judgment's view, created).
+
+        Resubmitting a stored ``submission_id`` (a retry, a double click) creates nothing and
+        returns the stored row. A new judgment of an assignment already judged replaces the
+        current one: ``supersedes`` defaults to it and, when given, must name it.
+        """
+        if not isinstance(payload, dict):
+            raise BadRequest(f"the judgment must be a JSON object, got {type(payload).__name__}; send the POST body as an object")
+        unknown = sorted(set(payload) - PAYLOAD_FIELDS)
+        if unknown:
+            fix = "the server fills it" if unknown[0] in Judgment.__dataclass_fields__ else f"send only {sorted(PAYLOAD_FIELDS)}"
+            raise BadRequest(f"judgment field {unknown[0]!r} is not accepted from the client: {fix}", field=unknown[0])
+        for name in REQUIRED_FIELDS:
+            if payload.get(name) is None:
+                raise BadRequest(f"judgment field {name!r} is missing; send it (required: {list(REQUIRED_FIELDS)})", field=name)
+        if not isinstance(payload["assignment_id"], str):
+            raise BadRequest(
+                f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
+            )
+        a = self._assignment(rater, payload["assignment_id"])
+        mine = [j for j in self.store.judgments(study=a.study, rater=rater, current=False) if j.assignment_id == a.id]
+        resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
+        if resent is not None:
+            return judgment_view(resent), False
+        data = {k: v for k, v in payload.items() if v is not None or k in ("likert", "supersedes", "started_at")}
+        data.setdefault("flags", [])
+        data.setdefault("dispositions", [])
+        data.setdefault("comment", "")
+        current = self._current_of(mine)
+        if current is not None:
+            if data.get("supersedes") is None:
+                data["supersedes"] = current.submission_id
+            elif data["supersedes"] != current.submission_id:
+                msg = f"supersedes = {data['supersedes']!r} is not the current judgment of {a.id}; name {current.submission_id!r}"
+                raise BadRequest(msg, field="supersedes")
+        judgment = self._judgment(rater, a, data)
+        try:
+            stored, created = self.store.submit(judgment)
+        except UnknownRecord as exc:
+            raise NotFound(str(exc)) from None
+        except RecordError as exc:
+            if exc.field == "rater":
+                raise Forbidden(f"assignment {a.id!r} is not in your queue") from None
+            raise BadRequest(str(exc), field=exc.field) from None
+        if stored.rater != rater or stored.assignment_id != a.id:
+            # Someone else's submission id: say so without showing their judgment.
+            raise Conflict("submission_id is already used by another submission; make a fresh id (a UUID)", field="submission_id")
+        return judgment_view(stored), created
+
+    def _judgment(self, rater: str, a: Assignment, data: dict[str, Any]) -> Judgment:
+        try:
+            judgment = Judgment.from_dict({**data, "rater": rater})
+        except RecordError as exc:
+            field = _NESTED.get(exc.record, exc.field)
+            raise BadRequest(str(exc), field=None if field.startswith("<") else field) from None
+        config = self._config(a.study)
+        if config.get("verdict_scale") == "likert" and judgment.likert is None:
+            raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
+        shown: set[str] = set()
+        if self._condition_kind(config, a) == "assisted" and a.critique_id is not None and a.display == "evidence":
+            shown = {c.id for c in self.store.get_critique(a.critique_id).comments}
+        stray = [d.comment_id for d in judgment.dispositions if d.comment_id not in shown]
+        if stray:
+            fix = "this item shows no critique comments" if not shown else f"name one of the comments shown ({sorted(shown)})"
+            raise BadRequest(f"dispositions name comment {stray[0]!r}, which was not shown: {fix}", field="dispositions")
+        paths = self._paths(self.store.get_item(a.item_id))
+        bad = [f.path for f in judgment.flags if f.path not in paths]
+        if bad:
+            raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
+        return judgment
+
+    # ------------------------------------------------------------------ helpers
+
+    def _assignment(self, rater: str, assignment_id: str) -> Assignment:
+        try:
+            a = self.store.get_assignment(assignment_id)
+        except UnknownRecord:
+            raise NotFound(f"no assignment {assignment_id!r}; open one from your queue") from None
+        if a.rater != rater:
+            raise Forbidden(f"assignment {assignment_id!r} is not in your queue")
+        return a
+
+    def _config(self, study: str) -> dict[str, Any]:
+        # A study's config is frozen with its table, so it can be kept for the process's life.
+        config = self._configs.get(study)
+        if config is None:
+            try:
+                config = dict(self.store.study(study)["config"])
+            except UnknownRecord:
+                raise NotFound(f"no study {study!r}; see your studies at /oversight/api/me") from None
+            self._configs[study] = config
+        return config
+
+    @staticmethod
+    def _condition_kind(config: dict[str, Any], a: Assignment) -> str:
+        for cond in config.get("conditions") or ():
+            if isinstance(cond, dict) and cond.get("name") == a.condition:
+                return "assisted" if cond.get("kind") == "assisted" else "unassisted"
+        # A config that does not describe the condition: the frozen table decides.
+        return "assisted" if a.critique_id is not None else "unassisted"
+
+    @staticmethod
+    def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:
+        view = critique.rater_view()
+        if a.display == "verdict":
+            view["comments"] = []
+        return view
+
+    def _files_of(self, item: Item) -> list[dict[str, Any]]:
+        key = (item.id, hash(item.diff))
+        with self._lock:
+            files = self._files.get(key)
+            if files is not None:
+                self._files.move_to_end(key)
+                return files
+        try:
+            files = _files_view(parse_diff(item.diff))
+        except DiffError:
+            files = []  # the raw diff still travels in item.diff; the UI shows it as text
+        with self._lock:
+            self._files[key] = files
+            while len(self._files) > self.cache_size:
+                self._files.popitem(last=False)
+        return files
+
+    def _paths(self, item: Item) -> set[str]:
+        paths = {"", item.path}
+        for f in self._files_of(item):
+            paths.update((f["old_path"], f["new_path"]))
+        return paths
+
+    def _done(self, rater: str, study: str | None = None) -> set[str]:
+        return {j.assignment_id for j in self.store.judgments(study=study, rater=rater)}
+
+    @staticmethod
+    def _current_of(judgments: list[Judgment]) -> Judgment | None:
+        replaced = {j.supersedes for j in judgments if j.supersedes}
+        current = [j for j in judgments if j.submission_id not in replaced]
+        return current[-1] if current else None
+
+    def _current(self, rater: str, a: Assignment) -> Judgment | None:
+        return self._current_of([j for j in self.store.judgments(study=a.study, rater=rater, current=False) if j.assignment_id == a.id])
+
+    # ------------------------------------------------------------------ open enrolment
+
+    def _open_studies(self) -> list[str]:
+        from oversight_ext.study.config import SLOT_PREFIX
+
+        names = []
+        for name in self.store.study_names():
+            config = self._config(name)
+            if config.get("open_slots") and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
+                names.append(name)
+        return names
+
+    def _slot_size(self, study: str) -> int:
+        from oversight_ext.study.config import SLOT_PREFIX
+
+        slots: dict[str, int] = {}
+        for a in self.store.assignments(study):
+            if a.rater.startswith(SLOT_PREFIX):
+                slots[a.rater] = slots.get(a.rater, 0) + 1
+        return min(slots.values(), default=0)
+
+    def _enrolled(self, rater: str, study: str) -> list[Assignment]:
+        """The rater's queue in ``study``; in an open study, a newcomer claims a free slot."""
+        config = self._config(study)
+        held = self.store.assignments(study, rater=rater)
+        if held or not config.get("open_slots"):
+            return held
+        from oversight_ext.store import Conflict as StoreConflict
+        from oversight_ext.study import enroll
+
+        try:
+            self.store.add_rater(rater)
+            return enroll(self.store, study, rater)
+        except (StoreConflict, ValueError) as exc:
+            raise Forbidden(f"cannot join study {study!r}: {exc}") from None
