@@ -153,8 +153,7 @@ def power(args: argparse.Namespace) -> int:
         if args.search is None:
             _table(estimate_power(config, progress=True))
             return 0
-        vary = "n_raters" if args.search == "raters" else "n_items"
-        best, frame = search_power(config, vary=vary, target=args.target, progress=True)
+        best, frame = search_power(config, vary="n_raters" if args.search == "raters" else "n_items", target=args.target, progress=True)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     _table(frame)

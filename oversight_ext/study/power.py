@@ -121,8 +121,14 @@ def _cluster_meat(cluster: np.ndarray, scores: np.ndarray, n_clusters: int) -> n
     return np.asarray((sums**2).sum(axis=1))
 
 
-def cluster_z(rater: np.ndarray, item: np.ndarray, treat: np.ndarray, y: np.ndarray, level: float = 0.95) -> pl.DataFrame:
-    """Per simulated study (rows of ``y``): difference in means, two-way cluster SE, interval, p."""
+def cluster_z(
+    rater: np.ndarray, item: np.ndarray, treat: np.ndarray, y: np.ndarray, level: float = 0.95, *, small_sample: bool = True
+) -> pl.DataFrame:
+    """Per simulated study (rows of ``y``): difference in means, two-way cluster SE, interval, p.
+
+    ``small_sample=False`` drops the G/(G-1) factors (then it equals statsmodels' OLS with
+    ``cov_type="cluster"`` on both groupings and ``use_correction=False``).
+    """
     n_r, n_i = int(rater.max()) + 1, int(item.max()) + 1
     n1, n0 = treat.sum(), (1 - treat).sum()
     m1, m0 = (y @ treat) / n1, (y @ (1 - treat)) / n0
@@ -131,10 +137,10 @@ def cluster_z(rater: np.ndarray, item: np.ndarray, treat: np.ndarray, y: np.ndar
     # The OLS influence of each judgment on the difference in means (the treatment
     # coefficient's score times the bread): e/n1 for treated, -e/n0 for controls.
     scores = resid * np.where(treat > 0, 1 / n1, -1 / n0)
-    v_r = _cluster_meat(rater, scores, n_r) * n_r / max(n_r - 1, 1)
-    v_i = _cluster_meat(item, scores, n_i) * n_i / max(n_i - 1, 1)
     n = len(treat)
-    v_e = (scores**2).sum(axis=1) * n / max(n - 1, 1)
+    v_r, v_i, v_e = _cluster_meat(rater, scores, n_r), _cluster_meat(item, scores, n_i), (scores**2).sum(axis=1)
+    if small_sample:
+        v_r, v_i, v_e = v_r * n_r / max(n_r - 1, 1), v_i * n_i / max(n_i - 1, 1), v_e * n / max(n - 1, 1)
     var = v_r + v_i - v_e
     var = np.where(var > 0, var, np.maximum(v_r, v_i))
     se = np.sqrt(var)
@@ -235,7 +241,7 @@ def search_power(
 
     def power_at(n: int) -> float:
         if n not in tried:
-            change: dict[str, int] = {vary: n}
+            change: dict[str, Any] = {vary: n}
             if vary == "n_raters":
                 change["n_items"] = max(2, round(n * workload / (2 * config.overlap)))
             tried[n] = estimate_power(dataclasses.replace(config, **change))
