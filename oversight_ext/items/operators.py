@@ -81,23 +81,25 @@ class Change:
     description: str
     #: The same change described in reverse, for the fix that undoes it.
     undo: str = ""
+    #: Edits to try when ``edits`` do not parse as intended (e.g. ``ast.unparse`` of the node).
+    fallback: tuple[Edit, ...] = ()
 
     def apply(self) -> str | None:
         """The edited text, or None when it would not parse to the intended tree."""
         s = self.snippet
-        text = s.text
-        spans = sorted(((s.offset(a, b), s.offset(c, d), new) for a, b, c, d, new in self.edits), reverse=True)
-        for start, end, new in spans:
-            text = text[:start] + new + text[end:]
         expected = copy.deepcopy(s.tree)
         self.transform(list(ast.walk(expected)))
-        try:
-            got = ast.parse(text)
-        except SyntaxError:
-            return None
-        if text == s.text or ast.dump(got) != ast.dump(expected):
-            return None
-        return text
+        want = ast.dump(expected)
+        for edits in (self.edits, self.fallback):
+            text = s.text
+            for start, end, new in sorted(((s.offset(a, b), s.offset(c, d), new) for a, b, c, d, new in edits), reverse=True):
+                text = text[:start] + new + text[end:]
+            try:
+                if edits and text != s.text and ast.dump(ast.parse(text)) == want:
+                    return text
+            except SyntaxError:
+                continue
+        return None
 
 
 def _annotations(func: ast.AST) -> list[ast.AST]:
@@ -133,19 +135,56 @@ def _one_line(n: Any) -> bool:
     return getattr(n, "lineno", None) is not None and n.lineno == n.end_lineno
 
 
-def substitute(op: str, s: Snippet, node: Any, make: Callable[[Any], ast.AST]) -> Change:
-    """Replace one single-line node by ``make(node)``, splicing only its own text."""
+def substitute(op: str, s: Snippet, node: Any, make: Callable[[Any], ast.AST], text: str | None = None) -> Change:
+    """Replace one single-line node by ``make(node)``.
+
+    ``text`` is the new node written by splicing the original text (quotes, spacing and
+    parentheses kept); ``ast.unparse`` of the new node is the fallback when it is not given
+    or does not parse as intended.
+    """
     i, parent_i = s.index[id(node)], s.index[id(s.parent[id(node)])]
-    new_text = ast.unparse(make(copy.deepcopy(node)))
+    unparsed = ast.unparse(make(copy.deepcopy(node)))
+    new_text = text if text is not None else unparsed
 
     def transform(nodes: list[Any]) -> None:
         _replace_in(nodes[parent_i], nodes[i], make(nodes[i]))
 
-    edit = _edit(node, new_text)
     old, line = s.segment(node), node.lineno
     return Change(
-        op, s, (edit,), transform, f"`{old}` was changed to `{new_text}` on line {line}", f"`{new_text}` on line {line} is `{old}` again"
+        op,
+        s,
+        (_edit(node, new_text),),
+        transform,
+        f"`{old}` was changed to `{new_text}` on line {line}",
+        f"`{new_text}` on line {line} is `{old}` again",
+        (_edit(node, unparsed),) if text is not None else (),
     )
+
+
+def _between(s: Snippet, node: Any, a: Any, b: Any, old: str, new: str) -> str:
+    """The text of single-line ``node`` with token ``old`` between its parts ``a`` and ``b`` replaced."""
+    line = s.lines[node.lineno - 1].encode()
+    gap = line[a.end_col_offset : b.col_offset].decode()
+    return (
+        line[node.col_offset : a.end_col_offset] + gap.replace(old, new, 1).encode() + line[b.col_offset : node.end_col_offset]
+    ).decode()
+
+
+def _swapped(s: Snippet, node: Any, a: Any, b: Any) -> str:
+    """The text of single-line ``node`` with its parts ``a`` and ``b`` (a before b) exchanged."""
+    line = s.lines[node.lineno - 1].encode()
+    parts = (line[node.col_offset : a.col_offset], line[b.col_offset : b.end_col_offset], line[a.end_col_offset : b.col_offset])
+    return b"".join((*parts, line[a.col_offset : a.end_col_offset], line[b.end_col_offset : node.end_col_offset])).decode()
+
+
+def _not_text(s: Snippet, t: Any) -> str:
+    """``not t`` written from t's own text, parenthesised where ``not`` would bind tighter."""
+    if isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not):
+        return s.segment(t.operand)
+    if isinstance(t, ast.Constant) and isinstance(t.value, bool):
+        return str(not t.value)
+    loose = isinstance(t, (ast.BoolOp, ast.IfExp, ast.NamedExpr, ast.Lambda))
+    return f"not ({s.segment(t)})" if loose else f"not {s.segment(t)}"
 
 
 # --------------------------------------------------------------------------- mutations (bugs)
@@ -157,6 +196,11 @@ _FLIP_CMP: dict[type, type] = {
 _SWAP_OP: dict[type, type] = {
     ast.Add: ast.Sub, ast.Sub: ast.Add, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd,
     ast.LShift: ast.RShift, ast.RShift: ast.LShift, ast.FloorDiv: ast.Mod, ast.Mod: ast.FloorDiv,
+}  # fmt: skip
+_TOKEN: dict[type, str] = {
+    ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not",
+    ast.In: "in", ast.NotIn: "not in", ast.Add: "+", ast.Sub: "-", ast.BitAnd: "&", ast.BitOr: "|", ast.LShift: "<<",
+    ast.RShift: ">>", ast.FloorDiv: "//", ast.Mod: "%", ast.And: "and", ast.Or: "or",
 }  # fmt: skip
 #: Calls whose arguments commute, where a swap would be a no-op in effect.
 _COMMUTATIVE = {"max", "min", "print", "set", "frozenset", "sum", "any", "all"}
@@ -208,7 +252,9 @@ def flipped_comparison(s: Snippet) -> list[Change]:
                         c.ops[k] = _FLIP_CMP[type(c.ops[k])]()
                         return c
 
-                    out.append(substitute("flipped_comparison", s, n, make))
+                    parts = [n.left, *n.comparators]
+                    text = _between(s, n, parts[k], parts[k + 1], _TOKEN[type(op)], _TOKEN[_FLIP_CMP[type(op)]])
+                    out.append(substitute("flipped_comparison", s, n, make, text))
     return out
 
 
@@ -223,7 +269,7 @@ def wrong_variable(s: Snippet) -> list[Change]:
     for n in s.nodes:
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in s.locals:
             # The likeliest slip is a name already in play near the use: prefer the closest two.
-            others = sorted((abs(first_use.get(o, 0) - n.lineno), o) for o in s.locals if o != n.id and first_use.get(o, 10**9) <= n.lineno)
+            others = sorted((abs(first_use.get(o, 0) - n.lineno), o) for o in s.locals if o != n.id and first_use.get(o, 10**9) < n.lineno)
             for _, alt in others[:2]:
                 out.append(substitute("wrong_variable", s, n, _name(alt)))
     return out
@@ -239,7 +285,8 @@ def dropped_condition(s: Snippet) -> list[Change]:
                     rest = [v for j, v in enumerate(c.values) if j != k]
                     return rest[0] if len(rest) == 1 else ast.BoolOp(c.op, rest)
 
-                out.append(substitute("dropped_condition", s, n, make))
+                text = f" {_TOKEN[type(n.op)]} ".join(s.segment(v) for j, v in enumerate(n.values) if j != k)
+                out.append(substitute("dropped_condition", s, n, make, text))
     return out
 
 
@@ -257,7 +304,7 @@ def swapped_arguments(s: Snippet) -> list[Change]:
                     c.args[k], c.args[k + 1] = c.args[k + 1], c.args[k]
                     return c
 
-                out.append(substitute("swapped_arguments", s, n, make))
+                out.append(substitute("swapped_arguments", s, n, make, _swapped(s, n, n.args[k], n.args[k + 1])))
     return out
 
 
@@ -293,7 +340,12 @@ def wrong_operator(s: Snippet) -> list[Change]:
             c.op = _SWAP_OP[type(c.op)]()
             return c
 
-        out.append(substitute("wrong_operator", s, n, make))
+        old, new = _TOKEN[type(n.op)], _TOKEN[_SWAP_OP[type(n.op)]]
+        if isinstance(n, ast.BinOp):
+            text = _between(s, n, n.left, n.right, old, new)
+        else:
+            text = _between(s, n, n.target, n.value, old + "=", new + "=")
+        out.append(substitute("wrong_operator", s, n, make, text))
     return out
 
 
@@ -311,7 +363,7 @@ def return_value_change(s: Snippet) -> list[Change]:
         if isinstance(n, ast.Return) and n.value is not None and _one_line(n.value):
             v: Any = n.value
             if isinstance(v, (ast.Compare, ast.BoolOp)) or (isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not)):
-                out.append(substitute("return_value_change", s, v, _negate))
+                out.append(substitute("return_value_change", s, v, _negate, _not_text(s, v)))
             elif _is_int(v):
                 out.append(substitute("return_value_change", s, v, _shift(1)))
     return out
@@ -319,7 +371,7 @@ def return_value_change(s: Snippet) -> list[Change]:
 
 def negated_condition(s: Snippet) -> list[Change]:
     tests = [n.test for n in s.nodes if isinstance(n, (ast.If, ast.While, ast.IfExp))]
-    return [substitute("negated_condition", s, t, _negate) for t in tests if _one_line(t)]
+    return [substitute("negated_condition", s, t, _negate, _not_text(s, t)) for t in tests if _one_line(t)]
 
 
 MUTATIONS: dict[str, Callable[[Snippet], list[Change]]] = {
@@ -572,18 +624,20 @@ def extract_constant(s: Snippet) -> list[Change]:
     return out
 
 
-def _inverted_test(s: Snippet, t: ast.expr) -> Callable[[Any], ast.AST] | None:
+def _inverted_test(s: Snippet, t: ast.expr) -> tuple[Callable[[Any], ast.AST], str] | None:
+    """How to invert an ``if`` test exactly (no NaN caveats), and the inverted test's text."""
     if isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not):
-        return lambda c: c.operand
+        return (lambda c: c.operand), s.segment(t.operand)
     if isinstance(t, ast.Compare) and len(t.ops) == 1 and type(t.ops[0]) in _INVERSE_CMP:
 
         def invert(c: Any) -> ast.AST:
             c.ops = [_INVERSE_CMP[type(c.ops[0])]()]
             return c
 
-        return invert
+        old = type(t.ops[0])
+        return invert, _between(s, t, t.left, t.comparators[0], _TOKEN[old], _TOKEN[_INVERSE_CMP[old]])
     if isinstance(t, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-        return lambda c: ast.UnaryOp(ast.Not(), c)
+        return (lambda c: ast.UnaryOp(ast.Not(), c)), f"not {s.segment(t)}"
     return None
 
 
@@ -601,12 +655,12 @@ def swap_if_else(s: Snippet) -> list[Change]:
             continue
         body_end = n.body[-1].end_lineno or n.lineno
         marks = [i for i in range(body_end + 1, n.orelse[0].lineno) if s.lines[i - 1].rstrip() == indent + "else:"]
-        make = _inverted_test(s, n.test)
-        if len(marks) != 1 or make is None:
+        inverted = _inverted_test(s, n.test)
+        if len(marks) != 1 or inverted is None:
             continue
+        make, test = inverted
         e: int = marks[0]
         last = n.orelse[-1].end_lineno or n.lineno
-        test = ast.unparse(make(copy.deepcopy(n.test)))
         new = "\n".join([f"{indent}if {test}:", *s.lines[e:last], f"{indent}else:", *s.lines[n.lineno : e - 1]])
         i = s.index[id(n)]
 
