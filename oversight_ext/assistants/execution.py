@@ -1,0 +1,271 @@
+"""The ``exec`` backend: run the code before and after the change, and say where it goes wrong.
+
+For a Python item it, in one sandboxed process (see :mod:`.sandbox`):
+
+1. runs the examples of the task statement and of the code's docstrings on both versions;
+2. runs differential inputs: the examples' own arguments and inputs hypothesis generates
+   in their likeness (same types, similar sizes), on both versions;
+3. with ``params.with_tests = true`` (only when raters are also given the tests: an upper
+   bound, reported separately) also runs the item's tests, one case per assertion;
+4. decides a verdict from who fails what: the new code failing an example the old code
+   passes is a bug; the old failing one the new passes is a fix; the new code crashing or
+   hanging where the old returns is a bug; a behaviour change with no example to arbitrate
+   is reported as a low-scored claim that the verbosity knob keeps or drops;
+5. localises the fault with spectrum-based fault localisation: the Ochiai score of each line
+   over the line coverage of failing vs passing runs, ranked with the lines the diff adds
+   first (the change is what is under review).
+
+Other languages: the backend runs nothing and returns a ``failed`` critique saying that it
+executes Python only (pair it with ``lint`` or an LM backend in an ensemble).
+
+params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
+memory_mb (1024), wall_s (the spec's timeout_s).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from oversight_ext.diffs import DiffError, parse_diff
+from oversight_ext.records import Item
+
+from .examples import Case, entry_function, example_cases, input_shapes, test_cases
+from .protocol import BaseCritic, Claim, Draft, item_sources
+from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
+from .spec import AssistantConfig
+
+__all__ = ["ExecCritic", "Outcome", "ochiai"]
+
+
+def ochiai(cover: dict[str, set[int]], failing: set[str], passing: set[str]) -> dict[int, float]:
+    """Ochiai suspiciousness of each line: ef / sqrt(F * (ef + ep))."""
+    ef: dict[int, int] = defaultdict(int)
+    ep: dict[int, int] = defaultdict(int)
+    for case, lines in cover.items():
+        for ln in lines:
+            if case in failing:
+                ef[ln] += 1
+            elif case in passing:
+                ep[ln] += 1
+    total_f = len(failing)
+    if not total_f:
+        return {}
+    return {ln: ef[ln] / math.sqrt(total_f * (ef[ln] + ep[ln])) for ln in set(ef) | set(ep) if ef[ln]}
+
+
+@dataclass
+class Outcome:
+    """What happened when both versions ran: per-case results and coverage of the new code."""
+
+    results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    run: SandboxResult | None = None
+
+    @classmethod
+    def from_run(cls, run: SandboxResult) -> Outcome:
+        out = cls(run=run)
+        for r in run.records:
+            if "coverage" in r:
+                out.coverage[r["coverage"]] = r["contexts"]
+            elif "case" in r:
+                out.results[(r["version"], r["case"])] = r
+        return out
+
+    def passed(self, version: str, case: str) -> bool | None:
+        r = self.results.get((version, case))
+        return None if r is None else bool(r.get("ok"))
+
+    def loaded(self, version: str) -> bool:
+        return self.passed(version, "load") is True
+
+    def cover(self, version: str) -> dict[str, set[int]]:
+        return {ctx.split(":", 1)[1]: set(lines) for ctx, lines in self.coverage.get(version, {}).items() if ":" in ctx}
+
+
+def _describe(case: Case, r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "did not finish (the run hit its time limit)"
+    if r.get("error"):
+        return f"raises {r['error']}" if r["error"] != "timeout" else "does not finish within the time limit"
+    got = (r.get("got") or "").strip() or "nothing"
+    return f"gives {got[:120]}"
+
+
+class ExecCritic(BaseCritic):
+    def __init__(self, config: AssistantConfig) -> None:
+        super().__init__(config.name, config.spec_hash, model="exec", verbosity=config.verbosity)
+        p = config.params
+        self.with_tests = bool(p.get("with_tests", False))
+        self.max_examples = int(p.get("max_examples", 40))
+        self.seed = config.seed
+        self.sandbox = SandboxConfig(
+            wall_s=float(p.get("wall_s", config.timeout_s)),
+            call_timeout_s=float(p.get("call_timeout_s", 1.0)),
+            memory_mb=int(p.get("memory_mb", 1024)),
+            generate_budget_s=float(p.get("generate_budget_s", min(6.0, config.timeout_s / 3))),
+        )
+        if self.with_tests:
+            self.model = "exec+tests"
+
+    def cases(self, item: Item, before: str | None, after: str) -> tuple[list[Case], str | None]:
+        cases = example_cases(item.spec or item.task, after)
+        entry = entry_function(cases, after)
+        if self.with_tests and item.tests:
+            cases += test_cases(item.tests, entry)
+        return cases, entry
+
+    def review(self, item: Item) -> Draft:
+        if item.language.lower() != "python":
+            return Draft(status="failed", reason=f"the exec backend executes Python only; this item is {item.language!r}")
+        before, after = item_sources(item)
+        if after is None:
+            return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
+        cases, entry = self.cases(item, before, after)
+        shapes = input_shapes(cases, entry)
+        files = {"after.py": after}
+        versions = {"after": "after.py"}
+        if before is not None:
+            files["before.py"] = before
+            versions = {"before": "before.py", **versions}
+        payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
+        if shapes is not None and before is not None and self.max_examples > 0:
+            payload["generate"] = {"func": entry, "args": shapes, "max_examples": self.max_examples}
+        out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
+        return self.judge(item, after, cases, out)
+
+    # ------------------------------------------------------------------ verdict and localisation
+
+    def judge(self, item: Item, after: str, cases: list[Case], out: Outcome) -> Draft:
+        run = out.run
+        assert run is not None
+        if not out.loaded("after"):
+            r = out.results.get(("after", "load"))
+            if r is None:
+                return Draft(status="failed", reason=f"the sandbox produced no result (exit {run.returncode}): {run.stderr[-300:]}")
+            return self._load_failure(item, after, r)
+        has_before = ("before", "load") in out.results and out.loaded("before")
+        fail_a = [c for c in cases if out.passed("after", c.id) is False]
+        fail_b = {c.id for c in cases if out.passed("before", c.id) is False} if has_before else set()
+        regress = [c for c in fail_a if c.id not in fail_b]  # the change broke these
+        fixed = [c for c in cases if c.id in fail_b and out.passed("after", c.id) is True]
+        gen = self._generated(out) if has_before else {}
+        crash_a = [k for k, (a, b) in gen.items() if a.get("error") and not b.get("error")]
+        crash_b = [k for k, (a, b) in gen.items() if b.get("error") and not a.get("error")]
+        differ = [k for k, (a, b) in gen.items() if not a.get("error") and not b.get("error") and a.get("key") != b.get("key")]
+        notes = f"{len(cases)} example/test case(s), {len(gen)} differential input(s)"
+        if not run.finished:
+            notes += "; the run hit its limits before finishing"
+        claims: list[Claim] = []
+        if regress or (fail_a and not has_before):
+            failing = {c.id for c in fail_a} | set(crash_a) | set(differ)
+            lines = self._localise(item, after, out, failing)
+            c0 = regress[0] if regress else fail_a[0]
+            was = " (the code before the change passes it)" if regress else ""
+            got = _describe(c0, out.results.get(("after", c0.id)))
+            text = f"Fails the example `{c0.source.strip()[:160]}`: expected {(c0.want or 'no error').strip()[:80]}, {got}{was}."
+            if len(fail_a) > 1:
+                text += f" {len(fail_a)} of {len(cases)} cases fail."
+            claims += self._claims(lines, text, "critical" if regress else "major", 0.95 if regress else 0.75)
+            return Draft(claims, "buggy", 0.9 if regress else 0.7, f"Buggy: fails {len(fail_a)} case(s). {notes}.")
+        if crash_a and not crash_b:
+            a, b = gen[crash_a[0]]
+            lines = self._localise(item, after, out, set(crash_a) | set(differ))
+            what = "does not finish" if a["error"] == "timeout" else "raises " + a["error"]
+            text = f"On input {a.get('args')}, the new code {what}; before the change it returned {b.get('value')}."
+            claims += self._claims(lines, text, "major", 0.7)
+            return Draft(claims, "buggy", 0.7, f"Likely buggy: fails where the old code worked. {notes}.")
+        if fixed or (crash_b and not crash_a):
+            return Draft(
+                [],
+                "correct",
+                0.85 if fixed else 0.7,
+                f"Looks correct: the change fixes {len(fixed) + len(crash_b)} failing case(s). {notes}.",
+            )
+        if fail_a:  # both versions fail the same examples: the example or its parsing is doubtful
+            return Draft([], None, None, f"Inconclusive: both versions fail {len(fail_a)} example(s). {notes}.")
+        if differ or crash_a:
+            a, b = gen[(differ or crash_a)[0]]
+            lines = self._localise(item, after, out, set(differ) | set(crash_a))
+            new, old = a.get("value", a.get("error")), b.get("value", b.get("error"))
+            text = f"Behaviour changed: on input {a.get('args')} the new code gives {new}, the old gave {old}."
+            text += " No example says which is right: check it against the task."
+            claims += self._claims(lines, text, "minor", 0.4)
+            return Draft(
+                claims, "buggy" if claims and self.keep(claims[0]) else None, 0.5, f"Behaviour changed on {len(differ)} input(s). {notes}."
+            )
+        conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
+        return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+
+    def _generated(self, out: Outcome) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        pairs = {}
+        for (ver, case), r in out.results.items():
+            if ver == "after" and case.startswith("g") and ("before", case) in out.results:
+                pairs[case] = (r, out.results[("before", case)])
+        return pairs
+
+    def _load_failure(self, item: Item, after: str, r: dict[str, Any]) -> Draft:
+        err = r.get("error") or "unknown error"
+        line = 1
+        if "line " in err:
+            try:
+                line = int(err.split("line ", 1)[1].split(")")[0].split(",")[0])
+            except ValueError:
+                line = 1
+        n = after.count("\n") + 1
+        lines = self._changed(item) or [min(max(line, 1), n)]
+        return Draft(
+            self._claims(lines[:1], f"The new code does not even load: {err}", "critical", 0.95), "buggy", 0.9, "Buggy: fails to load."
+        )
+
+    def _changed(self, item: Item) -> list[int]:
+        """Lines of the new file the diff adds; for a pure deletion, the line after it."""
+        try:
+            files = parse_diff(item.diff)
+        except DiffError:
+            return []
+        main = [f for f in files if f.path == item.path] or files[:1]
+        added, near = [], []
+        for f in main:
+            for h in f.hunks:
+                prev_new = None
+                for ln in h.lines:
+                    if ln.kind == "add" and ln.new:
+                        added.append(ln.new)
+                    elif ln.kind == "del" and prev_new is not None:
+                        near.append(prev_new + 1)
+                    if ln.new:
+                        prev_new = ln.new
+        return sorted(set(added)) or sorted(set(near))
+
+    def _localise(self, item: Item, after: str, out: Outcome, failing: set[str]) -> list[tuple[int, float]]:
+        cover = out.cover("after")
+        passing = {c for c in cover if c not in failing and c != "load" and out.passed("after", c) is not False}
+        scores = ochiai(cover, failing & set(cover), passing)
+        changed = self._changed(item)
+        ranked = sorted(changed, key=lambda ln: -scores.get(ln, 0.0))
+        if not ranked:
+            ranked = sorted(scores, key=lambda ln: -scores[ln])[:1]
+        return [(ln, scores.get(ln, 0.0)) for ln in ranked[:3]]
+
+    def _claims(self, lines: list[tuple[int, float]] | list[int], text: str, severity: str, score: float) -> list[Claim]:
+        out = []
+        for i, entry in enumerate(lines):
+            ln, s = entry if isinstance(entry, tuple) else (entry, 0.0)
+            where = (
+                f" Fault localisation (Ochiai {s:.2f}) ranks this line {'first' if i == 0 else f'#{i + 1}'} among the changed lines."
+                if s
+                else ""
+            )
+            out.append(
+                Claim(
+                    ln,
+                    (text + where) if i == 0 else f"Also suspicious for the same failure.{where}",
+                    severity=severity,
+                    score=score if i == 0 else score * 0.6,
+                    category="bug",
+                )
+            )
+        return out
