@@ -16,7 +16,9 @@ COMMAND_MODULES = [
     "oversight_ext.cli.items",
     "oversight_ext.cli.db",
     "oversight_ext.cli.lab",
+    "oversight_ext.cli.critics",
     "oversight_ext.cli.study",
+    "oversight_ext.cli.report",
 ]
 
 

@@ -1,0 +1,147 @@
+"""Agreement between raters: Krippendorff's alpha, Fleiss' kappa, pairwise Cohen's kappa.
+
+Alpha comes from the ``krippendorff`` package (fed value counts per item, so a million
+judgments never become a rater x item matrix), Fleiss' kappa from statsmodels. Cohen's
+kappa for every pair of raters is the scikit-learn formula computed for all pairs at once:
+with one sparse rater x item indicator matrix per category, the pairs' contingency tables
+are the products ``M_k @ M_l.T``; tests check each pair against
+``sklearn.metrics.cohen_kappa_score``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import krippendorff
+import numpy as np
+import polars as pl
+from scipy import sparse
+from statsmodels.stats.inter_rater import fleiss_kappa
+
+__all__ = ["agreement", "pairwise_kappa"]
+
+
+def _codes(frame: pl.DataFrame, value: str) -> tuple[pl.DataFrame, int]:
+    f = frame.filter(pl.col(value).is_not_null()).with_columns(
+        pl.col(value).cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_v"),
+        pl.col("rater").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_r"),
+        pl.col("item_id").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_i"),
+    )
+    # Dense codes 0..n-1 within this frame (the categorical codes are global to the process).
+    f = f.with_columns(pl.col("_v", "_r", "_i").rank("dense").cast(pl.Int64) - 1)
+    n_values = int(f["_v"].to_numpy().max()) + 1 if f.height else 0
+    return f, n_values
+
+
+def pairwise_kappa(frame: pl.DataFrame, *, value: str = "verdict", min_shared: int = 2) -> pl.DataFrame:
+    """Cohen's kappa of every pair of raters who judged at least ``min_shared`` items in common.
+
+    Returns ``rater_a``, ``rater_b`` (a < b), ``n_shared``, ``kappa`` (null when both raters
+    gave one and the same value throughout, where kappa is undefined).
+    """
+    if min_shared < 1:
+        raise ValueError(f"min_shared={min_shared!r}: give the least number of shared items a pair needs (>= 1)")
+    schema = {"rater_a": pl.Utf8, "rater_b": pl.Utf8, "n_shared": pl.Int64, "kappa": pl.Float64}
+    f, k = _codes(frame, value)
+    if f.height == 0:
+        return pl.DataFrame(schema=schema)
+    raters = f.select("_r", "rater").unique("_r").sort("_r")["rater"].cast(pl.Utf8).to_list()
+    n_r, n_i = len(raters), int(f["_i"].to_numpy().max()) + 1
+    r, i, v = (f[c].to_numpy() for c in ("_r", "_i", "_v"))
+    mats = [sparse.csr_matrix((np.ones(int((v == c).sum())), (r[v == c], i[v == c])), shape=(n_r, n_i)) for c in range(k)]
+    total = sparse.csr_matrix((np.ones(len(r)), (r, i)), shape=(n_r, n_i))
+    shared = sparse.triu(total @ total.T, k=1).tocoo()
+    keep = shared.data >= min_shared
+    a, b, n = shared.row[keep], shared.col[keep], shared.data[keep]
+    agree = np.zeros(len(a))
+    expected = np.zeros(len(a))
+    for c in range(k):
+        both = (mats[c] @ mats[c].T)[a, b].A1
+        # How often each rater of the pair gave value c on the items they share.
+        gave = (mats[c] @ total.T).tocsr()
+        row_c, col_c = gave[a, b].A1, gave[b, a].A1
+        agree += both
+        expected += (row_c / n) * (col_c / n)
+    observed = agree / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(expected < 1, (observed - expected) / (1 - expected), np.nan)
+    names = np.array(raters, dtype=object)
+    return pl.DataFrame(
+        {"rater_a": names[a].tolist(), "rater_b": names[b].tolist(), "n_shared": n.astype(np.int64), "kappa": kappa}, schema=schema
+    ).with_columns(pl.col("kappa").fill_nan(None))
+
+
+def _alpha(counts: np.ndarray, level: str) -> float | None:
+    pairable = counts[counts.sum(1) >= 2]
+    if pairable.shape[0] == 0 or (pairable.sum(0) > 0).sum() < 2:
+        return None
+    return float(krippendorff.alpha(value_counts=pairable, level_of_measurement=level))  # type: ignore[arg-type]
+
+
+def _fleiss(counts: np.ndarray) -> tuple[float | None, int]:
+    per_item = counts.sum(1)
+    rated = per_item[per_item >= 2]
+    if rated.size == 0:
+        return None, 0
+    # Fleiss' kappa needs the same number of ratings per item: use the most common number.
+    m = int(np.bincount(rated.astype(np.int64)).argmax())
+    table = counts[per_item == m]
+    if table.shape[0] < 2 or (table.sum(0) > 0).sum() < 2:
+        return None, int(table.shape[0])
+    return float(fleiss_kappa(table, method="fleiss")), int(table.shape[0])
+
+
+def agreement(
+    frame: pl.DataFrame, by: Sequence[str] = ("condition",), *, value: str = "verdict", level: str = "nominal", min_shared: int = 2
+) -> pl.DataFrame:
+    """Inter-rater agreement per group.
+
+    Columns: ``n_items`` judged by two or more raters, ``krippendorff_alpha`` (``level``:
+    nominal, ordinal, interval or ratio), ``fleiss_kappa`` over the ``fleiss_items`` items
+    with the most common number of ratings, ``cohen_kappa``: the mean over ``n_pairs`` rater
+    pairs sharing ``min_shared`` or more items (Light's kappa), and ``note`` saying what
+    could not be computed.
+    """
+    if level not in ("nominal", "ordinal", "interval", "ratio"):
+        raise ValueError(f"level={level!r}: use 'nominal', 'ordinal', 'interval' or 'ratio'")
+    schema = {
+        **{c: pl.Utf8 for c in by},
+        "n_items": pl.Int64,
+        "krippendorff_alpha": pl.Float64,
+        "fleiss_kappa": pl.Float64,
+        "fleiss_items": pl.Int64,
+        "cohen_kappa": pl.Float64,
+        "n_pairs": pl.Int64,
+        "note": pl.Utf8,
+    }
+    rows = []
+    groups = frame.select(list(by)).unique().sort(list(by)).iter_rows() if by else [()]
+    for key in groups:
+        sub = frame.filter(*[pl.col(c) == v for c, v in zip(by, key)]) if by else frame
+        f, k = _codes(sub, value)
+        row: dict[str, object] = dict(zip(by, key))
+        if f.height == 0:
+            rows.append({**row, "n_items": 0, "note": "no judgments"})
+            continue
+        n_i = int(f["_i"].to_numpy().max()) + 1
+        counts = np.zeros((n_i, k))
+        np.add.at(counts, (f["_i"].to_numpy(), f["_v"].to_numpy()), 1)
+        pairs = pairwise_kappa(sub, value=value, min_shared=min_shared).drop_nulls("kappa")
+        fleiss, fleiss_items = _fleiss(counts)
+        alpha = _alpha(counts, level)
+        notes = []
+        if alpha is None:
+            notes.append("alpha needs items judged by two or more raters and two or more distinct values")
+        if pairs.height == 0:
+            notes.append(f"Cohen's kappa needs rater pairs sharing {min_shared}+ items with varied verdicts")
+        row.update(
+            n_items=int((counts.sum(1) >= 2).sum()),
+            krippendorff_alpha=alpha,
+            fleiss_kappa=fleiss,
+            fleiss_items=fleiss_items,
+            cohen_kappa=float(pairs["kappa"].mean()) if pairs.height else None,  # type: ignore[arg-type]
+            n_pairs=pairs.height,
+            note="; ".join(notes) or None,
+        )
+        rows.append(row)
+    return pl.DataFrame(rows, schema=schema)

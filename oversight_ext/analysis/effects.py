@@ -1,0 +1,305 @@
+"""The effect of assistance: differences between conditions with two-way cluster intervals,
+McNemar's test on paired items, and order effects.
+
+Raters and items are both sources of correlation (a skilled rater is right on many items, an
+easy item is judged right by many raters), so an interval that treats judgments as
+independent is too narrow. :func:`effect` uses the two-way cluster bootstrap of Cameron,
+Gelbach and Miller (2011, "Robust inference with multiway clustering", sec. 2.4): one
+bootstrap resampling raters (with all their judgments), one resampling items, and the
+variance ``V = V_rater + V_item - V_cell``, where ``V_cell`` is the variance under
+resampling single (rater, item) cells. Subtracting ``V_cell`` removes the judgment-level
+noise that both one-way bootstraps count; the product-weight ("pigeonhole") bootstrap counts
+it three times and gives intervals far too wide for sparse rating designs, which the
+validity tests would reject. ``V_cell`` is the resampling variance computed exactly
+(the B -> infinity limit) rather than drawn, since a cell bootstrap of a million judgments
+costs a million draws per resample. Resamples are weights: a B x R count matrix times the
+per-rater sums, so 1,000 resamples of any number of judgments cost two small matrix products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+__all__ = ["condition_means", "default_control", "effect", "mcnemar", "order_effects"]
+
+
+def default_control(frame: pl.DataFrame, condition: str = "condition") -> str | None:
+    """The baseline condition: the first unassisted one if the frame says, else the first by name."""
+    if condition == "condition" and "condition_kind" in frame.columns:
+        plain = frame.filter(pl.col("condition_kind") == "unassisted")["condition"].unique().sort().to_list()
+        if plain:
+            return str(plain[0])
+    names = frame[condition].drop_nulls().unique().sort().to_list() if condition in frame.columns else []
+    return str(names[0]) if names else None
+
+
+def _counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+    """B x n multinomial counts: resampling n clusters with replacement, B times."""
+    draws = rng.integers(0, n, size=(n_boot, n))
+    flat = (draws + np.arange(n_boot)[:, None] * n).ravel()
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+
+
+def _cluster_sums(index: np.ndarray, cond: np.ndarray, y: np.ndarray, n_clusters: int, n_cond: int) -> tuple[np.ndarray, np.ndarray]:
+    key = index * n_cond + cond
+    sums = np.bincount(key, weights=y, minlength=n_clusters * n_cond).reshape(n_clusters, n_cond)
+    counts = np.bincount(key, minlength=n_clusters * n_cond).reshape(n_clusters, n_cond).astype(np.float64)
+    return sums, counts
+
+
+def _boot_var(w: np.ndarray, sums: np.ndarray, counts: np.ndarray, contrasts: np.ndarray) -> np.ndarray:
+    """Bootstrap variance of each contrast (row of ``contrasts``) of the condition means."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (w @ sums) / (w @ counts)
+    return np.asarray(np.nanvar(means @ contrasts.T, axis=0, ddof=1))
+
+
+def _codes(f: pl.DataFrame, outcome: str, condition: str, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    f = f.filter(pl.col(condition).cast(pl.Utf8).is_in(names))
+    cond = f[condition].cast(pl.Utf8).replace_strict({n: k for k, n in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
+    r = np.unique(f["rater"].cast(pl.Utf8).to_numpy(), return_inverse=True)[1].astype(np.int64)
+    i = np.unique(f["item_id"].cast(pl.Utf8).to_numpy(), return_inverse=True)[1].astype(np.int64)
+    return r, i, cond, f[outcome].cast(pl.Float64).to_numpy()
+
+
+def _interval(v_r: np.ndarray, v_i: np.ndarray, v_cell: np.ndarray, n_r: int, n_i: int, level: float) -> tuple:
+    var = v_r + v_i - v_cell
+    notes = ["" if v > 0 else "V_rater + V_item - V_cell <= 0: used the larger one-way variance" for v in var]
+    var = np.where(var > 0, var, np.maximum(v_r, v_i))
+    dof = max(min(n_r, n_i) - 1, 1)
+    return np.sqrt(var), notes, float(stats.t.ppf(0.5 + level / 2, dof)), dof
+
+
+def _two_way(
+    r: np.ndarray, i: np.ndarray, cond: np.ndarray, y: np.ndarray, contrasts: np.ndarray, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Condition means and, per contrast, the rater, item and cell variances (CGM-scaled)."""
+    n_r, n_i, n_c = int(r.max()) + 1, int(i.max()) + 1, contrasts.shape[1]
+    sum_r, cnt_r = _cluster_sums(r, cond, y, n_r, n_c)
+    sum_i, cnt_i = _cluster_sums(i, cond, y, n_i, n_c)
+    cnt = cnt_r.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sum_r.sum(0) / cnt
+    rng = np.random.default_rng(seed)
+    v_r = _boot_var(_counts(rng, n_r, n_boot), sum_r, cnt_r, contrasts)
+    v_i = _boot_var(_counts(rng, n_i, n_boot), sum_i, cnt_i, contrasts)
+    # Influence of each judgment on each contrast, summed within (rater, item) cells.
+    psi = (y - means[cond]) / cnt[cond]
+    cell = np.unique(r * n_i + i, return_inverse=True)[1]
+    v_cell = np.array([np.sum(np.bincount(cell, weights=psi * row[cond]) ** 2) for row in contrasts])
+    # CGM's small-sample factors G / (G - 1) per clustering; :func:`effect` adds a t quantile
+    # on min(G) - 1 degrees of freedom: with few raters the normal interval is too short.
+    n_cells = int(cell.max()) + 1
+    scale = np.array([n_r / max(n_r - 1, 1), n_i / max(n_i - 1, 1), n_cells / max(n_cells - 1, 1)])
+    return means, v_r * scale[0], v_i * scale[1], v_cell * scale[2]
+
+
+def effect(
+    frame: pl.DataFrame,
+    *,
+    outcome: str = "correct",
+    control: str | None = None,
+    treatments: Sequence[str] | None = None,
+    condition: str = "condition",
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Difference in the mean of ``outcome`` (treatment - control) with a two-way cluster interval.
+
+    One row per treatment: means and counts, ``difference``, ``se`` (and its rater, item
+    and cell parts), the ``level`` interval, a two-sided ``p_value``, and ``note`` where the
+    variance had to fall back (see CGM 2011: V_rater + V_item - V_cell < 0 uses the larger
+    one-way variance). Rows with a null outcome are left out.
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
+        raise ValueError(f"n_boot={n_boot!r}: give an integer number of bootstrap resamples >= 2 (e.g. 1000)")
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r}: give the interval's coverage as a fraction, e.g. 0.95")
+    for col in ("rater", "item_id", condition, outcome):
+        if col not in frame.columns:
+            raise ValueError(f"the frame has no column {col!r}; give a study frame (analysis.study_frame) or add it")
+    f = frame.filter(pl.col(outcome).is_not_null() & pl.col(condition).is_not_null())
+    control = control if control is not None else default_control(f, condition)
+    present = set(f[condition].cast(pl.Utf8).unique().to_list())
+    if treatments is None:
+        treatments = sorted(present - {control})
+    out_schema = {
+        "treatment": pl.Utf8,
+        "control": pl.Utf8,
+        "outcome": pl.Utf8,
+        "n_treatment": pl.Int64,
+        "n_control": pl.Int64,
+        "mean_treatment": pl.Float64,
+        "mean_control": pl.Float64,
+        "difference": pl.Float64,
+        "se": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "p_value": pl.Float64,
+        "se_rater": pl.Float64,
+        "se_item": pl.Float64,
+        "se_cell": pl.Float64,
+        "n_raters": pl.Int64,
+        "n_items": pl.Int64,
+        "note": pl.Utf8,
+    }
+    if control is None or control not in present or not treatments:
+        return pl.DataFrame(schema=out_schema)
+    names = [control, *treatments]
+    r, i, cond, y = _codes(f, outcome, condition, names)
+    contrasts = np.zeros((len(treatments), len(names)))
+    contrasts[:, 0] = -1.0
+    contrasts[np.arange(len(treatments)), np.arange(1, len(names))] = 1.0
+    means, v_r, v_i, v_cell = _two_way(r, i, cond, y, contrasts, n_boot, seed)
+    cnt = np.bincount(cond, minlength=len(names))
+    diff = contrasts @ means
+    n_r, n_i = int(r.max()) + 1, int(i.max()) + 1
+    se, notes, z, dof = _interval(v_r, v_i, v_cell, n_r, n_i, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2 * stats.t.sf(np.abs(diff) / se, dof)
+    rows = []
+    for k, name in enumerate(treatments):
+        rows.append(
+            {
+                "treatment": name,
+                "control": control,
+                "outcome": outcome,
+                "n_treatment": int(cnt[k + 1]),
+                "n_control": int(cnt[0]),
+                "mean_treatment": float(means[k + 1]),
+                "mean_control": float(means[0]),
+                "difference": float(diff[k]),
+                "se": float(se[k]),
+                "ci_low": float(diff[k] - z * se[k]),
+                "ci_high": float(diff[k] + z * se[k]),
+                "p_value": float(p[k]),
+                "se_rater": float(np.sqrt(v_r[k])),
+                "se_item": float(np.sqrt(v_i[k])),
+                "se_cell": float(np.sqrt(v_cell[k])),
+                "n_raters": n_r,
+                "n_items": n_i,
+                "note": notes[k] or None,
+            }
+        )
+    return pl.DataFrame(rows, schema=out_schema).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def condition_means(
+    frame: pl.DataFrame, *, outcome: str = "correct", condition: str = "condition", n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> pl.DataFrame:
+    """Mean of ``outcome`` per condition with the same two-way cluster interval as :func:`effect`."""
+    schema = {condition: pl.Utf8, "n": pl.Int64, "mean": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+    f = frame.filter(pl.col(outcome).is_not_null() & pl.col(condition).is_not_null())
+    names = sorted(f[condition].cast(pl.Utf8).unique().to_list())
+    if not names:
+        return pl.DataFrame(schema=schema)
+    r, i, cond, y = _codes(f, outcome, condition, names)
+    means, v_r, v_i, v_cell = _two_way(r, i, cond, y, np.eye(len(names)), max(n_boot, 2), seed)
+    se, _, z, _ = _interval(v_r, v_i, v_cell, int(r.max()) + 1, int(i.max()) + 1, level)
+    out = pl.DataFrame(
+        {
+            condition: names,
+            "n": np.bincount(cond, minlength=len(names)),
+            "mean": means,
+            "se": se,
+            "ci_low": means - z * se,
+            "ci_high": means + z * se,
+        },
+        schema=schema,
+    )
+    return out.with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def mcnemar(frame: pl.DataFrame, *, treatment: str, control: str, outcome: str = "correct", condition: str = "condition") -> pl.DataFrame:
+    """McNemar's test on items judged under both conditions (statsmodels).
+
+    An item counts as right under a condition when most of its judgments there are right;
+    items with a tie are left out (``n_ties``). The exact binomial test is used when fewer
+    than 25 items disagree, the chi-square with continuity correction otherwise.
+    """
+    f = frame.filter(pl.col(outcome).is_not_null() & pl.col(condition).is_in([treatment, control]))
+    per_item = (
+        f.group_by("item_id", condition)
+        .agg(pl.col(outcome).cast(pl.Float64).mean().alias("m"))
+        .pivot(on=condition, index="item_id", values="m")
+    )
+    schema = {
+        "treatment": pl.Utf8,
+        "control": pl.Utf8,
+        "n_items": pl.Int64,
+        "both": pl.Int64,
+        "control_only": pl.Int64,
+        "treatment_only": pl.Int64,
+        "neither": pl.Int64,
+        "n_ties": pl.Int64,
+        "statistic": pl.Float64,
+        "p_value": pl.Float64,
+        "exact": pl.Boolean,
+    }
+    if treatment not in per_item.columns or control not in per_item.columns:
+        return pl.DataFrame(schema=schema)
+    paired = per_item.drop_nulls([treatment, control])
+    tie = (paired[treatment] == 0.5) | (paired[control] == 0.5)
+    paired = paired.filter(~tie)
+    t = (paired[treatment] > 0.5).to_numpy()
+    c = (paired[control] > 0.5).to_numpy()
+    table = np.array([[np.sum(c & t), np.sum(c & ~t)], [np.sum(~c & t), np.sum(~c & ~t)]])
+    exact = bool(table[0, 1] + table[1, 0] < 25)
+    if table[0, 1] + table[1, 0] == 0:
+        statistic, p_value = float("nan"), 1.0
+    else:
+        res = sm_mcnemar(table, exact=exact, correction=True)
+        statistic, p_value = float(res.statistic), float(res.pvalue)
+    row = {
+        "treatment": treatment,
+        "control": control,
+        "n_items": int(table.sum()),
+        "both": int(table[0, 0]),
+        "control_only": int(table[0, 1]),
+        "treatment_only": int(table[1, 0]),
+        "neither": int(table[1, 1]),
+        "n_ties": int(tie.sum()),
+        "statistic": statistic,
+        "p_value": p_value,
+        "exact": exact,
+    }
+    return pl.DataFrame([row], schema=schema).with_columns(pl.col("statistic").fill_nan(None))
+
+
+def order_effects(frame: pl.DataFrame, *, outcome: str = "correct", n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pl.DataFrame:
+    """Does the outcome drift along a rater's queue? Per condition, the last half of each
+    rater's queue minus the first half, with the same two-way cluster interval as :func:`effect`.
+    Fatigue or learning shows as a difference; a design that is not counterbalanced shows it
+    confounded with the condition effect."""
+    if "position" not in frame.columns:
+        raise ValueError("the frame has no 'position' column; give a study frame (analysis.study_frame)")
+    f = frame.filter(pl.col(outcome).is_not_null()).with_columns(
+        pl.when(pl.col("position").rank("ordinal").over("rater") > pl.len().over("rater") / 2)
+        .then(pl.lit("late"))
+        .otherwise(pl.lit("early"))
+        .alias("half")
+    )
+    parts = []
+    for name in f["condition"].unique().sort().to_list():
+        res = effect(
+            f.filter(pl.col("condition") == name),
+            outcome=outcome,
+            condition="half",
+            control="early",
+            treatments=["late"],
+            n_boot=n_boot,
+            level=level,
+            seed=seed,
+        )
+        parts.append(res.with_columns(pl.lit(name).alias("condition")))
+    if not parts:
+        return effect(f, outcome=outcome, condition="half", control="early", treatments=["late"]).with_columns(
+            pl.lit(None, pl.Utf8).alias("condition")
+        )
+    return pl.concat(parts).select("condition", pl.exclude("condition", "treatment", "control"))

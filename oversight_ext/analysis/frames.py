@@ -1,0 +1,151 @@
+"""The analysis frame: one row per current judgment, joined with gold, design and critique facts.
+
+Every analysis function reads this one frame (or a frame with the subset of its columns it
+needs, which is how the validity tests and the benchmark build theirs with numpy). Columns
+come from the records' polars schema (:func:`oversight_ext.records.frame_schema`), plus:
+
+- ``condition_kind`` ("unassisted" | "assisted"), ``display``, ``position``, ``is_qc`` from the
+  assignment and the study config; ``rater_kind`` ("human" | "simulated") from the raters;
+- ``label``, ``bug_lines``, ``gold_path`` from the item (null label: no gold);
+- ``critique_id``, ``critique_verdict``, ``critique_confidence``, ``critique_planted`` and
+  ``critique_comments`` (the critique's comments with their planted flags);
+- ``correct``: the verdict equals the gold label (null where the item has no gold).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from oversight_ext.records import Comment, Item, Judgment, frame_schema
+
+__all__ = ["FRAME_COLUMNS", "condition_kinds", "empty_frame", "study_frame", "with_correct"]
+
+_JUDGMENT_COLUMNS = (
+    "submission_id",
+    "assignment_id",
+    "rater",
+    "item_id",
+    "condition",
+    "verdict",
+    "confidence",
+    "time_on_task_s",
+    "likert",
+    "flags",
+    "dispositions",
+    "simulated",
+    "submitted_at",
+)
+
+#: Column name -> polars type of :func:`study_frame`'s result.
+FRAME_COLUMNS: dict[str, pl.DataType] = {
+    "study": pl.Utf8(),
+    **{c: frame_schema(Judgment)[c] for c in _JUDGMENT_COLUMNS},
+    "rater_kind": pl.Utf8(),
+    "condition_kind": pl.Utf8(),
+    "display": pl.Utf8(),
+    "position": pl.Int64(),
+    "is_qc": pl.Boolean(),
+    "label": pl.Utf8(),
+    "bug_lines": frame_schema(Item)["bug_lines"],
+    "gold_path": pl.Utf8(),
+    "critique_id": pl.Utf8(),
+    "critique_verdict": pl.Utf8(),
+    "critique_confidence": pl.Float64(),
+    "critique_planted": pl.Boolean(),
+    "critique_comments": pl.List(pl.Struct(frame_schema(Comment))),
+    "correct": pl.Boolean(),
+}
+
+
+def empty_frame() -> pl.DataFrame:
+    """A study frame with no rows (the shape every analysis function accepts)."""
+    return pl.DataFrame(schema=FRAME_COLUMNS)
+
+
+def condition_kinds(config: dict[str, Any]) -> dict[str, str]:
+    """Condition name -> "unassisted" | "assisted" from a stored study config.
+
+    A condition without an explicit ``kind`` counts as assisted when it names an assistant.
+    """
+    out: dict[str, str] = {}
+    for cond in config.get("conditions", []) or []:
+        if isinstance(cond, dict) and "name" in cond:
+            kind = cond.get("kind") or ("assisted" if cond.get("assistant") else "unassisted")
+            out[str(cond["name"])] = str(kind)
+    return out
+
+
+def with_correct(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``correct`` (verdict == gold label, null without gold) when the frame lacks it."""
+    if "correct" in frame.columns:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col("label").is_null()).then(None).otherwise(pl.col("verdict") == pl.col("label")).alias("correct")
+    )
+
+
+def study_frame(store: Any, study: str) -> pl.DataFrame:
+    """Current (not superseded) judgments of ``study`` joined with gold, design and critiques.
+
+    Raises the store's ``UnknownRecord`` when no study has that name. A study without
+    judgments gives an empty frame with the full schema.
+    """
+    info = store.study(study)
+    kinds = condition_kinds(info.get("config") or {})
+    judged = store.judgments_frame(study=study)
+    if judged.height == 0:
+        return empty_frame()
+    judged = judged.select(_JUDGMENT_COLUMNS)
+
+    design = store.assignments_frame(study).select(
+        pl.col("id").alias("assignment_id"), "position", "is_qc", "display", "critique_id", "condition"
+    )
+    item_ids = judged["item_id"].unique().to_list()
+    items = store.items_frame(ids=item_ids).select(pl.col("id").alias("item_id"), "label", "bug_lines", pl.col("path").alias("gold_path"))
+    critique_ids = [c for c in design["critique_id"].unique().to_list() if c is not None]
+    crits = _critiques(store, critique_ids)
+    raters = store.raters_frame().select(pl.col("id").alias("rater"), pl.col("kind").alias("rater_kind"))
+
+    kind_of = pl.DataFrame(
+        {"condition": list(kinds), "condition_kind": list(kinds.values())}, schema={"condition": pl.Utf8, "condition_kind": pl.Utf8}
+    )
+    out = (
+        judged.join(design.drop("condition"), on="assignment_id", how="left")
+        .join(items, on="item_id", how="left")
+        .join(crits, on="critique_id", how="left")
+        .join(raters, on="rater", how="left")
+        .join(kind_of, on="condition", how="left")
+        .with_columns(
+            pl.lit(study).alias("study"),
+            # A condition the config does not describe: judge it by whether it showed a critique.
+            pl.coalesce(
+                pl.col("condition_kind"),
+                pl.when(pl.col("critique_id").is_null()).then(pl.lit("unassisted")).otherwise(pl.lit("assisted")),
+            ).alias("condition_kind"),
+            pl.col("rater_kind").fill_null(pl.when(pl.col("simulated")).then(pl.lit("simulated")).otherwise(pl.lit("human"))),
+        )
+    )
+    return with_correct(out).select([pl.col(c).cast(t) for c, t in FRAME_COLUMNS.items()]).sort("rater", "position")
+
+
+def _critiques(store: Any, ids: list[str]) -> pl.DataFrame:
+    schema = {
+        "critique_id": pl.Utf8(),
+        "critique_verdict": pl.Utf8(),
+        "critique_confidence": pl.Float64(),
+        "critique_planted": pl.Boolean(),
+        "critique_comments": FRAME_COLUMNS["critique_comments"],
+    }
+    if not ids:
+        return pl.DataFrame(schema=schema)
+    # One query for all critiques beats one per id; the filter keeps just this study's.
+    frame = store.critiques_frame().filter(pl.col("id").is_in(ids))
+    return frame.select(
+        pl.col("id").alias("critique_id"),
+        pl.col("verdict").alias("critique_verdict"),
+        pl.col("confidence").alias("critique_confidence"),
+        pl.col("planted").alias("critique_planted"),
+        pl.col("comments").alias("critique_comments"),
+    ).cast(schema)  # type: ignore[arg-type]

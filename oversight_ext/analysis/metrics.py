@@ -1,0 +1,270 @@
+"""Rater metrics over a study frame: accuracy, catching bugs, false alarms, time, calibration,
+what raters did with AI comments, and over-reliance on wrong critiques.
+
+Each function takes a study frame (:mod:`.frames`) and ``by`` (the grouping columns, by
+default the condition) and returns one polars row per group. :func:`outcomes` derives the
+per-judgment 0/1 outcomes the other functions (and :mod:`.effects`) aggregate; a frame that
+already carries an outcome column keeps it, so simulated frames can supply their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import polars as pl
+
+from oversight_ext.records import CONFIDENCE_LEVELS
+
+from .frames import with_correct
+
+__all__ = [
+    "BIN_EDGES",
+    "accuracy",
+    "calibration",
+    "calibration_error",
+    "dispositions",
+    "outcomes",
+    "over_reliance",
+    "sandwich",
+    "summary",
+]
+
+#: Confidence bin edges: one bin per level a rater can choose (Bowman et al. 2022 use five).
+BIN_EDGES: tuple[float, ...] = tuple((a + b) / 2 for a, b in itertools.pairwise(CONFIDENCE_LEVELS))
+
+By = Sequence[str]
+
+
+def _mean(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Float64).mean()
+
+
+def outcomes(frame: pl.DataFrame, *, tolerance: int = 1) -> pl.DataFrame:
+    """Add per-judgment outcomes, each null where it does not apply.
+
+    ``correct``: verdict equals gold; ``caught``: on a buggy item, some flag lies within
+    ``tolerance`` lines of a gold bug line (new side, same file); ``n_flags`` / ``n_hits``:
+    flags and flags near a gold line on gold items; ``false_alarm``: on a correct item, the
+    verdict is buggy; ``followed_wrong``: the critique's verdict was wrong and the rater's
+    verdict agrees with it.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance={tolerance!r} is negative; give the number of lines a flag may miss a gold line by (e.g. 1)")
+    out = with_correct(frame)
+    has_label = pl.col("label").is_not_null()
+    new_cols: list[pl.Expr] = []
+    if "flags" in out.columns and "bug_lines" in out.columns and "caught" not in out.columns:
+        hits = _flag_hits(out, tolerance)
+        out = out.with_row_index("_row").join(hits, on="_row", how="left").drop("_row")
+        out = out.with_columns(pl.col("n_flags").fill_null(0), pl.col("n_hits").fill_null(0))
+        new_cols += [
+            pl.when(pl.col("label") == "buggy").then(pl.col("n_hits") > 0).otherwise(None).alias("caught"),
+            pl.when(has_label).then(pl.col("n_flags")).otherwise(None).alias("n_flags"),
+            pl.when(has_label).then(pl.col("n_hits")).otherwise(None).alias("n_hits"),
+        ]
+    if "false_alarm" not in out.columns:
+        new_cols.append(pl.when(pl.col("label") == "correct").then(pl.col("verdict") == "buggy").otherwise(None).alias("false_alarm"))
+    if "critique_verdict" in out.columns and "followed_wrong" not in out.columns:
+        wrong = has_label & pl.col("critique_verdict").is_not_null() & (pl.col("critique_verdict") != pl.col("label"))
+        new_cols.append(pl.when(wrong).then(pl.col("verdict") == pl.col("critique_verdict")).otherwise(None).alias("followed_wrong"))
+    return out.with_columns(new_cols) if new_cols else out
+
+
+def _flag_hits(frame: pl.DataFrame, tolerance: int) -> pl.DataFrame:
+    gold_path = pl.col("gold_path") if "gold_path" in frame.columns else pl.lit("")
+    flags = (
+        frame.with_row_index("_row")
+        .select("_row", "flags", "bug_lines", gold_path.fill_null("").alias("_gold_path"))
+        .explode("flags")
+        .drop_nulls("flags")
+        .unnest("flags")
+    )
+    same_file = (pl.col("path") == "") | (pl.col("_gold_path") == "") | (pl.col("path") == pl.col("_gold_path"))
+    near = (pl.col("bug_lines") - pl.col("line")).list.eval(pl.element().abs() <= tolerance).list.any().fill_null(False)
+    hit = (pl.col("side") == "new") & same_file & near
+    return flags.group_by("_row").agg(pl.len().cast(pl.Int64).alias("n_flags"), hit.sum().cast(pl.Int64).alias("n_hits"))
+
+
+def accuracy(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
+    """Judgments on gold items, how many were right, and the share."""
+    f = with_correct(frame).filter(pl.col("correct").is_not_null())
+    return (
+        f.group_by(list(by))
+        .agg(pl.len().alias("n"), pl.col("correct").sum().cast(pl.Int64).alias("n_correct"), _mean(pl.col("correct")).alias("accuracy"))
+        .sort(list(by))
+    )
+
+
+def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1) -> pl.DataFrame:
+    """One row per group with every scalar metric (null where the data cannot give it).
+
+    ``catch_rate``: share of judgments of buggy items with a flag at the gold line;
+    ``flag_precision``: share of flags (on gold items) near a gold line; ``false_alarm_rate``:
+    share of judgments of correct items called buggy; ``calibration_error``: see
+    :func:`calibration_error`.
+    """
+    f = outcomes(frame, tolerance=tolerance)
+    aggs = [
+        pl.len().alias("n"),
+        pl.col("rater").n_unique().alias("n_raters"),
+        pl.col("item_id").n_unique().alias("n_items"),
+        _mean(pl.col("correct")).alias("accuracy"),
+    ]
+    if "caught" in f.columns:
+        aggs += [
+            _mean(pl.col("caught")).alias("catch_rate"),
+            (pl.col("n_hits").sum() / pl.col("n_flags").sum()).alias("flag_precision"),
+        ]
+    aggs.append(_mean(pl.col("false_alarm")).alias("false_alarm_rate"))
+    if "time_on_task_s" in f.columns:
+        aggs += [pl.col("time_on_task_s").median().alias("median_time_s"), pl.col("time_on_task_s").mean().alias("mean_time_s")]
+    if "confidence" in f.columns:
+        aggs.append(pl.col("confidence").mean().alias("mean_confidence"))
+    if "followed_wrong" in f.columns:
+        aggs.append(_mean(pl.col("followed_wrong")).alias("agree_with_wrong_critique"))
+    out = f.group_by(list(by)).agg(aggs)
+    if "confidence" in f.columns:
+        out = out.join(calibration_error(f, by), on=list(by), how="left")
+    return out.with_columns(pl.col("flag_precision").fill_nan(None) if "flag_precision" in out.columns else []).sort(list(by))
+
+
+def calibration(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
+    """Accuracy against stated confidence, in five bins (one per confidence level)."""
+    f = with_correct(frame).filter(pl.col("correct").is_not_null())
+    labels = [str(i) for i in range(len(BIN_EDGES) + 1)]
+    return (
+        f.with_columns(pl.col("confidence").cut(list(BIN_EDGES), labels=labels).cast(pl.Utf8).cast(pl.Int64).alias("bin"))
+        .group_by([*by, "bin"])
+        .agg(pl.len().alias("n"), pl.col("confidence").mean().alias("mean_confidence"), _mean(pl.col("correct")).alias("accuracy"))
+        .sort([*by, "bin"])
+    )
+
+
+def calibration_error(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
+    """Expected calibration error: sum over bins of (share of judgments) x |accuracy - confidence|."""
+    bins = calibration(frame, by)
+    return (
+        bins.with_columns((pl.col("n") / pl.col("n").sum().over(list(by))).alias("_w"))
+        .group_by(list(by))
+        .agg((pl.col("_w") * (pl.col("accuracy") - pl.col("mean_confidence")).abs()).sum().alias("calibration_error"))
+        .sort(list(by))
+    )
+
+
+def _disposition_rows(frame: pl.DataFrame, by: By) -> pl.DataFrame:
+    """One row per disposition, with whether the comment it answers was planted wrong."""
+    disp = (
+        frame.with_row_index("_row")
+        .select("_row", *by, "dispositions")
+        .explode("dispositions")
+        .drop_nulls("dispositions")
+        .unnest("dispositions")
+    )
+    if "critique_comments" in frame.columns:
+        comments = (
+            frame.with_row_index("_row")
+            .select("_row", "critique_comments")
+            .explode("critique_comments")
+            .drop_nulls("critique_comments")
+            .select(
+                "_row",
+                pl.col("critique_comments").struct.field("id").alias("comment_id"),
+                pl.col("critique_comments").struct.field("planted"),
+            )
+        )
+        disp = disp.join(comments, on=["_row", "comment_id"], how="left")
+    else:
+        disp = disp.with_columns(pl.lit(None, pl.Boolean).alias("planted"))
+    return disp.with_columns(pl.col("planted").fill_null(False))
+
+
+def dispositions(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
+    """What raters did with AI comments: counts and shares of keep / edit / reject per group,
+    separately for honest and planted-wrong comments (CriticGPT Fig. 4)."""
+    disp = _disposition_rows(frame, by)
+    keys = [*by, "planted"]
+    return (
+        disp.group_by([*keys, "action"])
+        .agg(pl.len().alias("n"))
+        .with_columns((pl.col("n") / pl.col("n").sum().over(keys)).alias("share"))
+        .sort([*keys, "action"])
+    )
+
+
+def over_reliance(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
+    """How often raters accepted what a wrong critique said.
+
+    ``planted_claims`` / ``accepted_planted``: dispositions of planted-wrong comments, and
+    those kept or edited rather than rejected; ``wrong_critiques`` / ``followed``: judgments
+    of items whose critique verdict contradicts gold, and those agreeing with it.
+    """
+    disp = _disposition_rows(frame, by).filter(pl.col("planted"))
+    claims = disp.group_by(list(by)).agg(
+        pl.len().alias("planted_claims"), (pl.col("action") != "reject").sum().cast(pl.Int64).alias("accepted_planted")
+    )
+    f = outcomes(frame).filter(pl.col("followed_wrong").is_not_null()) if "critique_verdict" in frame.columns else None
+    groups = frame.select(list(by)).unique()
+    out = groups.join(claims, on=list(by), how="left")
+    if f is not None:
+        verdicts = f.group_by(list(by)).agg(
+            pl.len().alias("wrong_critiques"), pl.col("followed_wrong").sum().cast(pl.Int64).alias("followed")
+        )
+        out = out.join(verdicts, on=list(by), how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("wrong_critiques"), pl.lit(None, pl.Int64).alias("followed"))
+    out = out.with_columns(
+        pl.col("planted_claims", "accepted_planted", "wrong_critiques", "followed").cast(pl.Int64).fill_null(0)
+    ).with_columns(
+        pl.when(pl.col("planted_claims") > 0).then(pl.col("accepted_planted") / pl.col("planted_claims")).alias("acceptance_rate"),
+        pl.when(pl.col("wrong_critiques") > 0).then(pl.col("followed") / pl.col("wrong_critiques")).alias("agreement_with_wrong_verdict"),
+    )
+    return out.sort(list(by))
+
+
+def sandwich(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
+    """Accuracy of four judges on the same study: unassisted humans, the critic alone (its
+    verdict on each item once), humans with the critic (one row per assisted condition) and
+    gold (1 by definition). Human rows carry two-way cluster intervals, the critic a Wilson
+    interval over items. Judges the frame cannot give (no critiques, no unassisted
+    condition) are left out."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from .effects import condition_means
+
+    schema = {"judge": pl.Utf8, "role": pl.Utf8, "accuracy": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64}
+    f = with_correct(frame).filter(pl.col("correct").is_not_null())
+    rows: list[dict[str, object]] = []
+    if f.height == 0:
+        return pl.DataFrame(schema=schema)
+    kind = pl.col("condition_kind") if "condition_kind" in f.columns else pl.lit("unassisted")
+    f = f.with_columns(kind.alias("_kind"))
+    plain = condition_means(f.filter(pl.col("_kind") == "unassisted"), condition="_kind", n_boot=n_boot, seed=seed)
+    for r in plain.iter_rows(named=True):
+        rows.append(
+            {
+                "judge": "unassisted human",
+                "role": "human",
+                "accuracy": r["mean"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "n": r["n"],
+            }
+        )
+    if "critique_verdict" in f.columns:
+        critic = f.filter(pl.col("critique_verdict").is_not_null()).unique(["item_id", "critique_id"])
+        if critic.height:
+            k = int((critic["critique_verdict"] == critic["label"]).sum())
+            lo, hi = proportion_confint(k, critic.height, method="wilson")
+            rows.append(
+                {"judge": "critic alone", "role": "critic", "accuracy": k / critic.height, "ci_low": lo, "ci_high": hi, "n": critic.height}
+            )
+    helped = f.filter(pl.col("_kind") == "assisted")
+    assisted = condition_means(helped, n_boot=n_boot, seed=seed)
+    for r in assisted.iter_rows(named=True):
+        name = "human + critic" if assisted.height == 1 else f"human + critic ({r['condition']})"
+        rows.append(
+            {"judge": name, "role": "human + critic", "accuracy": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": r["n"]}
+        )
+    rows.append({"judge": "gold", "role": "gold", "accuracy": 1.0, "ci_low": None, "ci_high": None, "n": f["item_id"].n_unique()})
+    return pl.DataFrame(rows, schema=schema)

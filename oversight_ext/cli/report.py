@@ -1,0 +1,66 @@
+"""``oversight report NAME --out report.html`` and ``oversight analyze NAME --json``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from .common import add_db, open_store, print_json
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    from oversight_ext.analysis import AnalysisConfig
+
+    add_db(p)
+    p.add_argument("name", help="the study's name")
+    for f in dataclasses.fields(AnalysisConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            p.add_argument(flag, type=kind, default=f.default, help=f"{f.metadata['help']} (default: {f.default})")
+
+
+def _config(args: argparse.Namespace) -> object:
+    from oversight_ext.analysis import AnalysisConfig
+
+    return AnalysisConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AnalysisConfig)})
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser(
+        "report", help="write a study's HTML report", description="Analyse a study and write one self-contained HTML report."
+    )
+    _add_options(rep)
+    rep.add_argument("--out", default=None, help="output file (default: NAME-report.html)")
+    rep.set_defaults(func=run_report)
+    ana = sub.add_parser("analyze", help="analyse a study", description="Analyse a study; print the tables and notes.")
+    _add_options(ana)
+    ana.add_argument("--json", action="store_true", help="print JSON (tables as lists of rows, and notes)")
+    ana.set_defaults(func=run_analyze)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from oversight_ext.analysis import report
+
+    with open_store(args) as store:
+        path = report(store, args.name, args.out or f"{args.name}-report.html", _config(args))  # type: ignore[arg-type]
+    print(f"wrote {path}")
+    return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from oversight_ext.analysis import analyze, study_frame
+
+    with open_store(args) as store:
+        result = analyze(study_frame(store, args.name), _config(args))  # type: ignore[arg-type]
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    for name, table in result.tables.items():
+        print(f"== {name}")
+        print(table)
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
