@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,5 +169,5 @@ def test_database_credentials_never_reach_a_client(server: tuple[ClassServer, St
         ):
             texts.append(c.call("GET", path)[2])
     assert all(PASSWORD not in t for t in texts)
-    cmdline = open(f"/proc/{srv.proc.pid}/cmdline", "rb").read().decode()  # type: ignore[union-attr]
+    cmdline = Path(f"/proc/{srv.proc.pid}/cmdline").read_bytes().decode()  # type: ignore[union-attr]
     assert PASSWORD not in cmdline and "postgresql" not in cmdline
