@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import itertools
 import os
 import platform
 import re
@@ -75,6 +76,8 @@ class _Function:
     is_method: bool
 
 
+#: Revisits in a row that find no new item before a source counts as exhausted.
+_MAX_MISSES = 300
 _MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
@@ -259,23 +262,21 @@ def _pair(f: _Function, config: MutationConfig, rng: np.random.Generator) -> lis
     return items
 
 
-def _candidates(files: list[SourceFile], config: MutationConfig, rng: np.random.Generator, cap: int) -> Iterator[_Function]:
+def _candidates(files: list[SourceFile], config: MutationConfig, rng: np.random.Generator, cap: int) -> Iterator[tuple[int, _Function]]:
     """Functions in random order: a first sweep takes at most ``cap`` per file so items spread over
-    the source; later sweeps take the rest, then revisit functions for other mutation sites."""
+    the source; the second takes the rest; later sweeps revisit them all for other mutation sites."""
     cache: dict[int, list[_Function]] = {}
     order = rng.permutation(len(files))
-    for sweep in range(4):
+    for sweep in itertools.count():
         for fi in order:
             if fi not in cache:
                 found = _functions(files[fi], config)
                 cache[fi] = [found[i] for i in rng.permutation(len(found))]
             funcs = cache[fi]
-            if sweep == 0:
-                yield from funcs[:cap]
-            elif sweep == 1:
-                yield from funcs[cap:]
-            else:
-                yield from funcs
+            for f in funcs[:cap] if sweep == 0 else funcs[cap:] if sweep == 1 else funcs:
+                yield sweep, f
+        if sweep == 1 and not any(cache.values()):
+            return
 
 
 def generate_items(
@@ -296,13 +297,17 @@ def generate_items(
     pairs = (n + 1) // 2
     items: list[Item] = []
     seen: set[str] = set()
-    usable = 0
+    usable = misses = 0
     with tqdm(total=n, desc="mutating", unit="item", disable=not progress) as bar:
-        for f in _candidates(files, config, rng, cap=max(1, -(-pairs // max(len(files), 1)))):
+        for sweep, f in _candidates(files, config, rng, cap=max(1, -(-pairs // max(len(files), 1)))):
             usable += 1
             pair = _pair(f, config, rng)
             if pair is None or any(it.id in seen for it in pair):
+                misses += sweep >= 2
+                if misses > _MAX_MISSES:
+                    break  # revisits keep finding nothing new: the source is exhausted
                 continue
+            misses = 0
             pair = pair[: n - len(items)]  # an odd n ends on a buggy item
             seen.update(it.id for it in pair)
             items += pair
