@@ -4,7 +4,7 @@ Examples come in many shapes: doctests (``>>> f(1)`` / ``2``), one-liners such a
 ``f(1) == 2``, ``f(1) => 2``, ``f(1) ➞ 2`` or ``f(1) -> 1 + 1 = 2``, and ``Input: ... /
 Output: ...`` pairs. Each becomes a :class:`Case`: source to run and the output it should
 print. :func:`input_shapes` describes the example arguments' types so the sandbox can
-generate more inputs like them (with hypothesis). :func:`test_cases` splits a hidden test file
+generate more inputs like them (with hypothesis). :func:`assertion_cases` splits a hidden test file
 (used only when the rater is also given the tests) into one case per assertion.
 """
 
@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Case", "entry_function", "example_cases", "function_names", "input_shapes", "test_cases"]
+__all__ = ["Case", "assertion_cases", "entry_function", "example_cases", "function_names", "input_shapes"]
 
 _SEP = re.compile(r"^\s*(==>|=>|➞|->|→|==|should\s+return|returns?|is|=|:)\s*(.+)$", re.IGNORECASE)
 _LITERALS = {"true": "True", "false": "False", "null": "None", "none": "None"}
@@ -226,8 +226,10 @@ def input_shapes(cases: list[Case], entry: str | None) -> list[dict[str, Any]] |
                 arg_lists.append([ast.literal_eval(a) for a in node.args])
             except (ValueError, SyntaxError, TypeError):
                 continue
-    if not arg_lists or len({len(a) for a in arg_lists}) != 1:
+    if not arg_lists:
         return None
+    arity = Counter(len(a) for a in arg_lists).most_common(1)[0][0]  # defaulted arguments vary the count
+    arg_lists = [a for a in arg_lists if len(a) == arity]
     shapes = [_shape([a[i] for a in arg_lists]) for i in range(len(arg_lists[0]))]
     if not all(shapes):
         return None
@@ -238,7 +240,7 @@ def input_shapes(cases: list[Case], entry: str | None) -> list[dict[str, Any]] |
 _SKIP_IMPORT = re.compile(r"python_programs|correct_python_programs|load_testdata|pytest")
 
 
-def test_cases(tests: str, entry: str | None) -> list[Case]:
+def assertion_cases(tests: str, entry: str | None) -> list[Case]:
     """One case per assertion of a test file (``check(candidate)`` style or QuixBugs JSON cases)."""
     cases: list[Case] = []
     for m in re.finditer(r"^(\[.*\])\s*$", tests, re.MULTILINE):

@@ -32,7 +32,7 @@ from typing import Any
 from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Item
 
-from .examples import Case, entry_function, example_cases, input_shapes, test_cases
+from .examples import Case, assertion_cases, entry_function, example_cases, input_shapes
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
@@ -114,7 +114,7 @@ class ExecCritic(BaseCritic):
         cases = example_cases(item.spec or item.task, after)
         entry = entry_function(cases, after)
         if self.with_tests and item.tests:
-            cases += test_cases(item.tests, entry)
+            cases += assertion_cases(item.tests, entry)
         return cases, entry
 
     def review(self, item: Item) -> Draft:
@@ -193,9 +193,8 @@ class ExecCritic(BaseCritic):
             text = f"Behaviour changed: on input {a.get('args')} the new code gives {new}, the old gave {old}."
             text += " No example says which is right: check it against the task."
             claims += self._claims(lines, text, "minor", 0.4)
-            return Draft(
-                claims, "buggy" if claims and self.keep(claims[0]) else None, 0.5, f"Behaviour changed on {len(differ)} input(s). {notes}."
-            )
+            summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
+            return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
         conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
 

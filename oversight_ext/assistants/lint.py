@@ -137,11 +137,11 @@ class LintCritic(BaseCritic):
             except DiffError:
                 added = set()
             claims = [c for c in claims if any(ln in added for ln in range(c.start_line, (c.end_line or c.start_line) + 1))]
-        claims = [c for c in claims if self.keep(c)]
         n = len(claims)
         return Draft(
             claims=claims,
             verdict="buggy" if n else "correct",
+            verdict_from_claims=bool(n),
             confidence=0.6 if n else 0.5,
             summary=f"{self.model}: {n} finding(s)" + (" on changed lines" if self.scope == "diff" else ""),
         )

@@ -58,6 +58,8 @@ class Draft:
     planted: bool = False
     #: Claims the backend itself already judged to point at missing lines.
     hallucinated: int = 0
+    #: The verdict is "buggy" only while some claim survives the verbosity knob, else None.
+    verdict_from_claims: bool = False
 
 
 def critique_id(name: str, spec_hash: str, item_id: str) -> str:
@@ -144,17 +146,34 @@ class BaseCritic:
         except ValueError as exc:  # the backend produced an invalid field (e.g. confidence 7)
             return self.finish(item, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
 
-    def keep(self, claim: Claim) -> bool:
+    def keep(self, claim: Claim, verbosity: float | None = None) -> bool:
         """The verbosity knob: at verbosity v keep claims scoring at least 1 - v."""
-        return claim.score >= 1.0 - self.verbosity - 1e-9
+        v = self.verbosity if verbosity is None else verbosity
+        return claim.score >= 1.0 - v - 1e-9
 
-    def finish(self, item: Item, draft: Draft, latency: float, **extra: Any) -> Critique:
+    def sweep(self, item: Item, verbosities: list[float]) -> dict[float, Critique]:
+        """Critiques of one item at several verbosity settings from a single review."""
+        started = time.perf_counter()
+        try:
+            draft = self.review(item)
+        except Exception as exc:
+            draft = Draft(status="failed", reason=f"{type(exc).__name__}: {exc}"[:2000])
+        latency = time.perf_counter() - started
+        out = {}
+        for v in verbosities:
+            try:
+                out[v] = self.finish(item, draft, latency, verbosity=v)
+            except ValueError as exc:
+                out[v] = self.finish(item, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
+        return out
+
+    def finish(self, item: Item, draft: Draft, latency: float, *, verbosity: float | None = None, **extra: Any) -> Critique:
         known = existing_lines(item)
         default_path = item.path or next((p for p, _ in known), "")
         comments: list[Comment] = []
         hallucinated = draft.hallucinated
         for claim in sorted(draft.claims, key=lambda c: (-c.score, c.start_line)):
-            if not self.keep(claim):
+            if not self.keep(claim, verbosity):
                 continue
             path = claim.path or default_path
             side = claim.side if claim.side in ("new", "old") else "new"
@@ -184,6 +203,8 @@ class BaseCritic:
         if status != "ok" and not reason:
             reason = "the backend gave no reason"
         verdict = draft.verdict if draft.verdict in ("buggy", "correct") else None
+        if draft.verdict_from_claims:
+            verdict = "buggy" if comments else None
         conf = None if draft.confidence is None else min(max(float(draft.confidence), 0.0), 1.0)
         return Critique(
             id=critique_id(self.name, self.spec_hash, item.id),

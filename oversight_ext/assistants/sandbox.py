@@ -14,6 +14,7 @@ Layers, each enough for code that is not written to escape and together a real b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -114,10 +115,8 @@ def run_sandboxed(files: dict[str, str], payload: dict[str, Any], config: Sandbo
             out, err = proc.communicate(timeout=config.wall_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             out, err = proc.communicate()
     records = []
     for line in out.decode("utf-8", "replace").splitlines():

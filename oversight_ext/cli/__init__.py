@@ -18,7 +18,6 @@ COMMAND_MODULES = [
     "oversight_ext.cli.lab",
     "oversight_ext.cli.critics",
     "oversight_ext.cli.study",
-    "oversight_ext.cli.report",
 ]
 
 

@@ -1,0 +1,145 @@
+"""The exec critic: examples, differential runs, generated inputs, fault localisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight_ext.assistants import load_assistant
+from oversight_ext.assistants.examples import assertion_cases, entry_function, example_cases, input_shapes
+from oversight_ext.assistants.execution import ochiai
+from oversight_ext.diffs import make_diff
+from oversight_ext.records import Item
+
+GOOD = '''def running_max(xs):
+    """Largest value seen so far, at each position.
+
+    >>> running_max([1, 3, 2, 5])
+    [1, 3, 3, 5]
+    """
+    out = []
+    best = None
+    for x in xs:
+        if best is None or x > best:
+            best = x
+        out.append(best)
+    return out
+'''
+BAD = GOOD.replace("x > best", "x < best")
+SPEC = "Largest value seen so far, at each position.\n>>> running_max([1, 3, 2, 5])\n[1, 3, 3, 5]"
+
+
+def item(before: str, after: str, *, label: str, spec: str = SPEC, tests: str | None = None, item_id: str = "x") -> Item:
+    changed = [n for n, (a, b) in enumerate(zip(before.splitlines(), after.splitlines()), 1) if a != b]
+    return Item(
+        id=item_id,
+        diff=make_diff(before, after, "m.py"),
+        spec=spec,
+        path="m.py",
+        before=before,
+        after=after,
+        label=label,  # type: ignore[arg-type]
+        bug_lines=tuple(changed) if label == "buggy" else (),
+        tests=tests,
+    )
+
+
+@pytest.fixture(scope="module")
+def exec_critic():  # type: ignore[no-untyped-def]
+    return load_assistant("exec", max_examples=20)
+
+
+def test_buggy_change_is_caught_on_the_changed_line(exec_critic) -> None:  # type: ignore[no-untyped-def]
+    c = exec_critic.critique(item(GOOD, BAD, label="buggy"))
+    assert c.status == "ok" and c.verdict == "buggy" and c.confidence and c.confidence >= 0.8
+    assert c.comments[0].start_line == 10
+    assert "running_max([1, 3, 2, 5])" in c.comments[0].text and "Ochiai" in c.comments[0].text
+
+
+def test_fix_is_judged_correct_without_comments(exec_critic) -> None:  # type: ignore[no-untyped-def]
+    c = exec_critic.critique(item(BAD, GOOD, label="correct"))
+    assert c.status == "ok" and c.verdict == "correct" and c.comments == ()
+    same = exec_critic.critique(item(GOOD, GOOD.replace("out = []", "out = list()"), label="correct"))
+    assert same.verdict == "correct" and same.comments == ()
+
+
+def test_new_crash_on_generated_inputs_is_reported(exec_critic) -> None:  # type: ignore[no-untyped-def]
+    # The example still passes; inputs hypothesis generates like it (including []) expose the crash.
+    crashy = GOOD.replace("    out = []\n", "    out = []\n    first = xs[0]\n")
+    c = exec_critic.critique(item(GOOD, crashy, label="buggy"))
+    assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 8
+    assert "IndexError" in c.comments[0].text
+
+
+def test_unarbitrated_behaviour_change_obeys_verbosity() -> None:
+    # the example agrees on both versions; generated inputs like [0, 1] tell them apart
+    spec = "Largest value seen so far, at each position.\nrunning_max([1, 5]) == [1, 5]"
+    it = item(GOOD, GOOD.replace("x > best", "x >= best + 2"), label="buggy", spec=spec)
+    quiet = load_assistant("exec", max_examples=30, verbosity=0.5).critique(it)
+    loud = load_assistant("exec", max_examples=30, verbosity=1.0).critique(it)
+    assert loud.comments and "Behaviour changed" in loud.comments[0].text and loud.verdict == "buggy"
+    assert quiet.comments == () and quiet.verdict is None
+
+
+def test_hidden_tests_only_with_tests() -> None:
+    tests = "def check(candidate):\n    assert candidate([]) == []\n    assert candidate([2, 1]) == [2, 2]\n\ncheck(running_max)\n"
+    wrong_tail = GOOD.replace("    return out\n", "    return out if len(xs) != 2 else xs\n")
+    it = item(GOOD, wrong_tail, label="buggy", spec="Largest value seen so far.", tests=tests)
+    plain = load_assistant("exec", max_examples=0).critique(it)
+    upper = load_assistant("exec", max_examples=0, with_tests=True).critique(it)
+    assert plain.verdict != "buggy" and plain.comments == ()
+    assert upper.verdict == "buggy" and upper.comments[0].start_line == 13
+
+
+def test_non_python_and_broken_code() -> None:
+    java = Item(id="j", diff=make_diff("a\n", "b\n", "A.java"), language="java", before="a\n", after="b\n", path="A.java")
+    c = load_assistant("exec").critique(java)
+    assert c.status == "failed" and "Python only" in (c.reason or "")
+    broken = load_assistant("exec").critique(item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
+    assert broken.verdict == "buggy" and "does not even load" in broken.comments[0].text
+
+
+def test_example_formats_are_parsed() -> None:
+    code = "def f(a, b=0):\n    return a\n\ndef g(s):\n    return s\n"
+    spec = """Examples:
+    f(1, 2) == 1
+    f([3], 4) ➞ [3]
+    f(2, 5) -> 7 - 5 = 2
+    f("x", 1) => 'x'
+    - f(9, 9) should return 9
+Input: s = "ab"
+Output: "ab"
+"""
+    cases = example_cases(spec, code)
+    got = {(c.source, c.want) for c in cases}
+    assert ("f(1, 2)", "1") in got and ("f([3], 4)", "[3]") in got and ("f(2, 5)", "2") in got
+    assert ("f('x', 1)", "'x'") in {(c.source.replace('"', "'"), c.want) for c in cases} and ("f(9, 9)", "9") in got
+    assert entry_function(cases, code) == "f"
+    assert any(c.source == "f('ab')" for c in example_cases("Input: s = 'ab'\nOutput: 'ab'", "def f(s):\n    return s\n"))
+    shapes = input_shapes(
+        [c for c in cases if c.source.startswith("f(") and "[" not in c.source and "'" not in c.source and '"' not in c.source], "f"
+    )
+    assert shapes == [{"t": "int", "min": 0, "max": 10}, {"t": "int", "min": 0, "max": 10}]
+
+
+def test_quixbugs_style_tests_and_ochiai() -> None:
+    tests = "import pytest\nfrom load_testdata import x\n# json_testcases/f.json\n[[1, 2], 3]\n[[0, 0], 0]\n"
+    cases = assertion_cases(tests, "f")
+    assert [(c.source, c.want) for c in cases] == [("f(*[1, 2])", "3"), ("f(*[0, 0])", "0")]
+    cover = {"a": {1, 2}, "b": {1, 3}, "c": {1, 2}}
+    s = ochiai(cover, {"a", "c"}, {"b"})
+    assert s[2] == pytest.approx(1.0) and s[1] == pytest.approx(2 / (2 * 3) ** 0.5) and 3 not in s
+
+
+@pytest.mark.shared_data
+def test_exec_on_real_items(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from oversight_ext.items import load_jsonl
+
+    items = [i for i in load_jsonl(shared_data / "quixbugs.jsonl") if i.language == "python" and i.task in ("bitcount", "gcd")]
+    critic = load_assistant("exec", max_examples=10)
+    crits = {i.id: critic.critique(i) for i in items}
+    assert len(items) == 4
+    for it in items:
+        c = crits[it.id]
+        assert c.status in ("ok", "partial"), c.reason
+        if it.label == "correct":
+            assert not c.comments
