@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "oversight_ext.cli.lab",
     "oversight_ext.cli.critics",
     "oversight_ext.cli.study",
+    "oversight_ext.cli.report",
 ]
 
 
