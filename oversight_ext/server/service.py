@@ -9,13 +9,12 @@ rater's judgments. The rater is always an argument the caller got from its ident
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
-from oversight_ext.diffs import DiffError, DiffFile, parse_diff
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError
 from oversight_ext.store import Store, UnknownRecord
+
+from .diffcache import DiffCache
 
 __all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError"]
 
@@ -69,32 +68,6 @@ class Conflict(ServiceError):
     status = 409
 
 
-def _files_view(files: list[DiffFile]) -> list[dict[str, Any]]:
-    # Lines travel as [kind, old, new, text] tuples: a 100k-line diff stays a few MB of JSON.
-    return [
-        {
-            "old_path": f.old_path,
-            "new_path": f.new_path,
-            "status": f.status,
-            "binary": f.binary,
-            "added": f.added,
-            "removed": f.removed,
-            "hunks": [
-                {
-                    "header": h.header,
-                    "old_start": h.old_start,
-                    "old_len": h.old_len,
-                    "new_start": h.new_start,
-                    "new_len": h.new_len,
-                    "lines": [[ln.kind, ln.old, ln.new, ln.text] for ln in h.lines],
-                }
-                for h in f.hunks
-            ],
-        }
-        for f in files
-    ]
-
-
 def judgment_view(judgment: Judgment) -> dict[str, Any]:
     """A judgment as its own rater may see it (no condition name)."""
     data = judgment.to_dict()
@@ -106,18 +79,16 @@ def judgment_view(judgment: Judgment) -> dict[str, Any]:
 class ReviewService:
     """Queues, item views and judgment submission for one rater at a time.
 
-    ``cache_size`` parsed diffs are kept in memory: parsing a 100,000-line diff takes about a
-    second on a busy 2-core machine, and a rater reopens the same item (reload, resubmit).
+    ``cache_size`` parsed diffs are kept in memory and, with ``prefetch``, the item a rater
+    will open next is parsed in the background (see :mod:`.diffcache`).
     """
 
-    def __init__(self, store: Store, *, cache_size: int = 32) -> None:
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
-            raise ValueError(f"ReviewService(cache_size={cache_size!r}): give a number of diffs >= 0 to keep parsed")
+    def __init__(self, store: Store, *, cache_size: int = 32, prefetch: bool = True) -> None:
         self.store = store
         self.cache_size = cache_size
-        self._files: OrderedDict[tuple[str, int], list[dict[str, Any]]] = OrderedDict()
+        self.prefetch = prefetch
+        self.diffs = DiffCache(cache_size, prefetch=prefetch)
         self._configs: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ queues
 
@@ -131,6 +102,12 @@ class ReviewService:
             s = studies.setdefault(a.study, {"name": a.study, "done": 0, "total": 0})
             s["total"] += 1
             s["done"] += a.id in done
+        first_open: dict[str, Assignment] = {}
+        for a in self.store.assignments(rater=rater):
+            if a.id not in done:
+                first_open.setdefault(a.study, a)
+        for a in first_open.values():
+            self._prefetch(a.item_id)
         for name in self._open_studies():
             studies.setdefault(name, {"name": name, "done": 0, "total": self._slot_size(name)})
         return {"rater": rater, "role": role, "studies": list(studies.values())}
@@ -145,8 +122,10 @@ class ReviewService:
     def next(self, rater: str, study: str) -> dict[str, Any]:
         """The first assignment of the rater's queue without a judgment, or None when done."""
         done = self._done(rater, study)
-        nxt = next((a.id for a in self._enrolled(rater, study) if a.id not in done), None)
-        return {"assignment_id": nxt}
+        nxt = next((a for a in self._enrolled(rater, study) if a.id not in done), None)
+        if nxt is not None:
+            self._prefetch(nxt.item_id)
+        return {"assignment_id": None if nxt is None else nxt.id}
 
     def progress(self, rater: str, study: str) -> dict[str, int]:
         q = self.queue(rater, study)
@@ -164,6 +143,7 @@ class ReviewService:
         if kind == "assisted" and a.critique_id is not None:
             critique = self._critique_view(self.store.get_critique(a.critique_id), a)
         current = self._current(rater, a)
+        self._prefetch_after(rater, a)
         return {
             "assignment": {
                 "id": a.id,
@@ -175,7 +155,7 @@ class ReviewService:
                 "verdict_scale": config.get("verdict_scale") or "binary",
             },
             "item": item.rater_view(),
-            "files": self._files_of(item),
+            "files": self.diffs.files(item),
             "critique": critique,
             "judgment": None if current is None else judgment_view(current),
         }
@@ -291,26 +271,27 @@ class ReviewService:
             view["comments"] = []
         return view
 
-    def _files_of(self, item: Item) -> list[dict[str, Any]]:
-        key = (item.id, hash(item.diff))
-        with self._lock:
-            files = self._files.get(key)
-            if files is not None:
-                self._files.move_to_end(key)
-                return files
-        try:
-            files = _files_view(parse_diff(item.diff))
-        except DiffError:
-            files = []  # the raw diff still travels in item.diff; the UI shows it as text
-        with self._lock:
-            self._files[key] = files
-            while len(self._files) > self.cache_size:
-                self._files.popitem(last=False)
-        return files
+    def _prefetch(self, item_id: str) -> None:
+        self.diffs.prefetch(lambda: self.store.get_item(item_id))
+
+    def _prefetch_after(self, rater: str, a: Assignment) -> None:
+        """Parse, in the background, the item the rater will open after ``a``."""
+        if not self.prefetch:
+            return
+        done = self._done(rater, a.study) | {a.id}
+        queue = self.store.assignments(a.study, rater=rater)
+        later = [b for b in queue if b.position > a.position and b.id not in done] or [b for b in queue if b.id not in done]
+        if later:
+            self._prefetch(later[0].item_id)
+
+    def close(self) -> None:
+        """Stop the prefetch thread and close the store."""
+        self.diffs.close()
+        self.store.close()
 
     def _paths(self, item: Item) -> set[str]:
         paths = {"", item.path}
-        for f in self._files_of(item):
+        for f in self.diffs.files(item):
             paths.update((f["old_path"], f["new_path"]))
         return paths
 

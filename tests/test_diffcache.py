@@ -1,0 +1,72 @@
+"""The parsed-diff cache: one parse per diff even under concurrent requests, prefetch, eviction."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from test_server import DIFF, seed
+
+from oversight_ext import diffs
+from oversight_ext.records import Item
+from oversight_ext.server import diffcache
+from oversight_ext.server.diffcache import DiffCache
+from oversight_ext.server.service import ReviewService
+from oversight_ext.store import Store
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each real parse (the parser itself still runs)."""
+    calls: list[str] = []
+
+    def parse(text: str) -> Any:
+        calls.append(text)
+        return diffs.parse_diff(text)
+
+    monkeypatch.setattr(diffcache, "parse_diff", parse)
+    return calls
+
+
+def test_concurrent_requests_share_one_parse(counted: list[str]) -> None:
+    cache = DiffCache(4, prefetch=False)
+    item = Item(id="x", diff=DIFF * 1)
+    start = threading.Barrier(6)
+    out: list[Any] = []
+
+    def ask() -> None:
+        start.wait()
+        out.append(cache.files(item))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(counted) == 1 and all(o is out[0] for o in out)
+    assert out[0][0]["hunks"][0]["lines"][2] == ["add", None, 2, "    return sum(xs[1:])"]
+
+
+def test_eviction_and_unparseable_diffs(counted: list[str]) -> None:
+    cache = DiffCache(2, prefetch=False)
+    items = [Item(id=f"i{n}", diff=DIFF.replace("total", f"total{n}")) for n in range(3)]
+    for it in items:
+        cache.files(it)
+    assert items[0] not in cache and items[1] in cache and items[2] in cache
+    assert cache.files(Item(id="bad", diff="not a diff at all")) == []
+    with pytest.raises(ValueError, match="DiffCache"):
+        DiffCache(0)
+
+
+def test_viewing_an_item_prefetches_the_next_one(sqlite_store: Store, counted: list[str]) -> None:
+    ids = seed(sqlite_store)
+    svc = ReviewService(sqlite_store)
+    first, second = sorted((ids["alone"], ids["helped"]), key=lambda a: a.position)
+    svc.view("alice", first.id)
+    svc.diffs.wait()
+    assert sqlite_store.get_item(second.item_id) in svc.diffs
+    before = len(counted)
+    svc.view("alice", second.id)
+    assert len(counted) == before, "the second view should reuse the prefetched parse"
+    svc.close()
