@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "oversight_ext.cli.critics",
     "oversight_ext.cli.study",
     "oversight_ext.cli.report",
+    "oversight_ext.cli.reward",
 ]
 
 

@@ -1,0 +1,173 @@
+"""``oversight train-rm`` and ``oversight eval-rm``: reward models from a study's judgments or a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oversight_ext.records import Item
+
+from oversight_ext.reward.config import RewardTrainingConfig
+
+from .common import add_db
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser(
+        "train-rm",
+        help="train a reward model",
+        description="Train a reward model on a study's judgments (labels aggregated across raters), on gold pairs of an "
+        "items file (shared code-pair schema: pairs within pair_id, correct over buggy), or on a chosen/rejected "
+        "preference file. Holds out pair_ids, prints held-out pairwise accuracy, saves with save_pretrained.",
+    )
+    t.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="STUDY|FILE",
+        help="a study name in the store, an items .jsonl, or a preference .jsonl/.parquet",
+    )
+    t.add_argument(
+        "--backbone",
+        default="minilm",
+        help="model folder, .gguf file, or minilm | smollm2 | tiny | tiny-llama | tiny-gpt2 (default: minilm)",
+    )
+    t.add_argument("--out", required=True, help="folder for the trained model (written atomically)")
+    t.add_argument("--config", default=None, help="TOML file of RewardTrainingConfig options (top level or [reward])")
+    t.add_argument("--language", default=None, help="keep only items in this language (items files), e.g. python")
+    t.add_argument(
+        "--conditions", default=None, help="comma-separated condition names or kinds whose judgments to use (studies; default: all)"
+    )
+    t.add_argument("--limit", type=int, default=0, help="use at most this many pair_ids (0: all), for quick runs")
+    t.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override one config option (JSON value), e.g. --set epochs=2"
+    )
+    add_db(t)
+    t.set_defaults(func=train_rm)
+    e = sub.add_parser(
+        "eval-rm", help="evaluate a reward model on gold", description="Score a saved reward model on the gold pairs of an items file."
+    )
+    e.add_argument("model", metavar="DIR", help="a folder written by train-rm")
+    e.add_argument("--items", required=True, help="items .jsonl with gold labels and pair_ids")
+    e.add_argument("--language", default=None, help="keep only items in this language")
+    e.add_argument("--json", action="store_true", help="print the figures as JSON")
+    e.set_defaults(func=eval_rm)
+
+
+def _config(args: argparse.Namespace) -> RewardTrainingConfig:
+    from oversight_ext.cli import CLIError
+
+    cfg = RewardTrainingConfig.from_toml(args.config) if args.config else RewardTrainingConfig()
+    changes = {}
+    for kv in args.set:
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise CLIError(f"--set {kv!r} is not KEY=VALUE: write e.g. --set epochs=2")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key] = value
+    try:
+        return RewardTrainingConfig.from_dict({**cfg.to_dict(), **changes})
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _items(path: str, language: str | None) -> list[Item]:
+    from oversight_ext.items import load_jsonl
+
+    items = load_jsonl(path)
+    return [it for it in items if language is None or it.language == language]
+
+
+def _is_preference_file(path: Path) -> bool:
+    if path.suffix == ".parquet":
+        return True
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        return {"chosen", "rejected"} <= set(json.loads(first))
+    except (json.JSONDecodeError, TypeError):
+        return False
+
+
+def train_rm(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from oversight_ext.cli import CLIError
+    from oversight_ext.reward import data
+    from oversight_ext.reward.evaluate import pairwise_accuracy
+    from oversight_ext.reward.labels import judgment_labels
+    from oversight_ext.reward.train import train_reward_model
+
+    cfg = _config(args)
+    src = Path(args.source)
+    if src.is_file():
+        if _is_preference_file(src):
+            frame = data.read_preferences(src)
+        else:
+            items = _items(args.source, args.language)
+            frame = data.pairs_from_items(items, text_format=cfg.text_format, seed=cfg.seed)
+        origin = {"file": os.path.abspath(src)}
+    else:
+        from oversight_ext.store import Store
+
+        with Store(args.db) as store:
+            store.study(args.source)  # an unknown study stops here with its own message
+            conds = args.conditions.split(",") if args.conditions else None
+            lab = judgment_labels(
+                store, args.source, method=cfg.aggregation, conditions=conds,
+                condition_weights=cfg.condition_weights, reliability_weighting=cfg.reliability_weighting,
+            )  # fmt: skip
+            items = list(store.iter_items(ids=lab["item_id"].to_list()))
+        frame = (
+            data.pairs_from_items(items, labels=lab, text_format=cfg.text_format, seed=cfg.seed)
+            if cfg.objective == "pairwise"
+            else data.pointwise_from_items(items, labels=lab, text_format=cfg.text_format)
+        )
+        origin = {"study": args.source, "conditions": args.conditions}
+    if args.limit:
+        keep = sorted(set(frame["pair_id"].to_list()))[: args.limit]
+        frame = frame.filter(pl.col("pair_id").is_in(keep))
+    train, held = data.split_by_pair(frame, cfg.eval_fraction, cfg.seed)
+    try:
+        res = train_reward_model(train, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin})
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    speed = f"{res.examples_per_s:.2f} examples/s, padding {res.padding_fraction:.1%}"
+    print(f"trained on {train.height} rows in {res.seconds:.1f} s ({speed}); saved to {args.out}")
+    if held.height and cfg.objective == "pairwise" and held.filter(~pl.col("tie")).height:
+        acc = pairwise_accuracy(res.model, res.tokenizer, held, max_length=cfg.max_length)
+        print(
+            f"held-out pairwise accuracy: {acc['accuracy']:.3f} on {acc['n']} pairs "
+            f"(95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; chance 0.500; ECE {acc['ece']:.3f})"
+        )
+    return 0
+
+
+def eval_rm(args: argparse.Namespace) -> int:
+    from oversight_ext.cli import CLIError
+    from oversight_ext.reward.evaluate import gold_accuracy
+    from oversight_ext.reward.model import load_reward_model
+
+    try:
+        model, tok, meta = load_reward_model(args.model)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    fmt = meta.get("config", {}).get("text_format", "spec+diff")
+    try:
+        acc = gold_accuracy(model, tok, _items(args.items, args.language), fmt)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        print(json.dumps(acc))
+    elif acc["metric"] == "pairwise_accuracy":
+        ci = f"95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; ECE {acc['ece']:.3f}"
+        print(f"pairwise accuracy {acc['accuracy']:.3f} on {acc['n']} gold pairs ({ci})")
+    else:
+        print(f"AUC {acc['accuracy']:.3f} on {acc['n']} gold items")
+    return 0

@@ -1,0 +1,56 @@
+"""Reward models trained on the labels this tool collects, keeping track of where each label came from.
+
+``data`` builds pairwise / pointwise frames (TRL column names) from items, judgments and
+preference files; ``labels`` aggregates judgments across raters; ``model`` loads, scores and
+saves backbones; ``train`` is the trainer; ``evaluate`` measures held-out accuracy,
+calibration, the inter-rater ceiling, label-source comparisons and weak-to-strong PGR.
+torch and transformers load only when a function needs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import RewardTrainingConfig
+from .data import (
+    check_trainable,
+    export,
+    item_text,
+    pairs_from_items,
+    pairs_from_rankings,
+    pointwise_from_items,
+    read_preferences,
+    split_by_pair,
+)
+
+__all__ = [
+    "RewardTrainingConfig",
+    "check_trainable",
+    "export",
+    "item_text",
+    "load_reward_model",
+    "pairs_from_items",
+    "pairs_from_rankings",
+    "pointwise_from_items",
+    "read_preferences",
+    "score_texts",
+    "split_by_pair",
+    "train_reward_model",
+]
+
+_LAZY = {
+    "train_reward_model": "train",
+    "TrainResult": "train",
+    "load_reward_model": "model",
+    "load_backbone": "model",
+    "score_texts": "model",
+    "save_reward_model": "model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,147 @@
+"""`RewardTrainingConfig`: the one set of training options the CLI, notebooks and benchmarks share.
+
+Each field carries its help text in ``metadata["help"]`` so the CLI can show it and a TOML
+file can be checked against it. A bad value raises a ``ValueError`` that names the field,
+the value and what to write instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["RewardTrainingConfig"]
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "objective": ("pairwise", "pointwise"),
+    "text_format": ("spec+diff", "diff", "spec+after", "after"),
+    "overlong": ("truncate", "refuse"),
+    "batching": ("auto", "grouped", "packed", "random"),
+    "precision": ("auto", "fp32", "bf16"),
+    "attn_implementation": ("auto", "sdpa", "eager", "flash_attention_2"),
+    "ties": ("drop", "half"),
+    "distributed": ("ddp", "fsdp"),
+}
+
+
+def _f(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class RewardTrainingConfig:
+    """Options for training one reward model. Load from TOML with :meth:`from_toml`."""
+
+    objective: str = _f("pairwise", "pairwise: Bradley-Terry on (chosen, rejected, margin); pointwise: BCE on each item's label")
+    text_format: str = _f("spec+diff", "what the model reads of an item: spec+diff (what a rater sees), diff, spec+after, after")
+    max_length: int = _f(512, "longest sequence in tokens (capped by the backbone's context)")
+    overlong: str = _f("truncate", "sequences longer than max_length: truncate (warns with a count) or refuse (stop with an error)")
+    learning_rate: float = _f(5e-5, "AdamW peak learning rate")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    warmup_ratio: float = _f(0.05, "fraction of steps with a linear warm-up, then linear decay to zero")
+    max_grad_norm: float = _f(1.0, "gradient clipping norm (0 disables)")
+    batch_size: int = _f(16, "pairs (pairwise) or items (pointwise) per optimiser step, summed over accumulation and devices")
+    grad_accum: int = _f(1, "micro-batches accumulated per optimiser step; batch_size must divide by it (and the world size)")
+    epochs: float = _f(1.0, "passes over the training set (fractions allowed)")
+    max_steps: int = _f(0, "stop after this many optimiser steps (0: run the epochs)")
+    use_margin: bool = _f(True, "subtract the pair's margin inside the Bradley-Terry sigmoid (TRL's convention)")
+    center_rewards_coefficient: float = _f(
+        0.0, "weight of the reward-centring penalty mean((r_c + r_r)^2), 0 disables (Eisenstein et al. 2023)"
+    )
+    ties: str = _f("drop", "tied pairs: drop them, or half: push both rewards together with the loss -(log s(d) + log s(-d))/2")
+    batching: str = _f(
+        "auto",
+        "grouped: length-grouped buckets with minimal padding; packed: padding-free rows with position ids "
+        "(decoder backbones); random: plain shuffled batches like TRL; auto: packed with flash attention, else grouped",
+    )
+    group_window: int = _f(64, "batches per length-sorting window in grouped batching (larger: less padding, less randomness)")
+    pad_to_multiple_of: int = _f(0, "pad batch lengths to a multiple of this (8 helps tensor cores; 0: auto, 8 on GPU)")
+    precision: str = _f("auto", "fp32, or bf16 autocast; auto uses bf16 on a GPU that supports it, fp32 on the CPU")
+    attn_implementation: str = _f("auto", "attention kernel: auto (flash_attention_2 when installed on GPU, else sdpa), sdpa, eager")
+    disable_dropout: bool = _f(True, "turn dropout off, as TRL's RewardTrainer does by default")
+    seed: int = _f(0, "seed for the split, the shuffling and the head's initialisation")
+    eval_fraction: float = _f(0.2, "fraction of pair_ids held out for evaluation (0: no held-out set)")
+    eval_batch_size: int = _f(32, "sequences per forward pass when scoring")
+    checkpoint_every: int = _f(0, "save a resumable checkpoint every N optimiser steps (0: only at the end)")
+    resume: bool = _f(True, "continue from the newest checkpoint in <out>.work when one exists")
+    log_every: int = _f(10, "write a metrics line every N optimiser steps")
+    num_threads: int = _f(0, "torch CPU threads (0: torch's default)")
+    distributed: str = _f("ddp", "under torchrun/accelerate with several processes: ddp, or fsdp to shard large backbones")
+    condition_weights: dict = field(
+        default_factory=dict, metadata={"help": "per-label weight by study condition name or kind, e.g. {assisted = 0.5}; missing: 1"}
+    )
+    aggregation: str = _f("dawid_skene", "how labels from several raters of one item combine: majority, confidence, dawid_skene")
+    reliability_weighting: bool = _f(True, "weight each rater's labels by their accuracy on gold QC items")
+
+    def __post_init__(self) -> None:
+        for name, choices in {**_CHOICES, "aggregation": ("majority", "confidence", "dawid_skene")}.items():
+            value = getattr(self, name)
+            if value not in choices:
+                raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: use one of {', '.join(map(repr, choices))}")
+        positive = ("max_length", "batch_size", "grad_accum", "group_window", "eval_batch_size", "log_every")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give a positive integer")
+        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give an integer >= 0")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
+            raise ValueError(f"RewardTrainingConfig.learning_rate = {self.learning_rate!r} is invalid: give a number in (0, 1), e.g. 5e-5")
+        if not 0 <= self.eval_fraction < 1:
+            raise ValueError(f"RewardTrainingConfig.eval_fraction = {self.eval_fraction!r} is invalid: give a fraction in [0, 1)")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"RewardTrainingConfig.warmup_ratio = {self.warmup_ratio!r} is invalid: give a fraction in [0, 1)")
+        if self.epochs <= 0:
+            raise ValueError(f"RewardTrainingConfig.epochs = {self.epochs!r} is invalid: give a positive number of passes")
+        if self.batch_size % self.grad_accum:
+            raise ValueError(
+                f"RewardTrainingConfig.grad_accum = {self.grad_accum} is invalid: batch_size ({self.batch_size}) must divide by it"
+            )
+        if not isinstance(self.condition_weights, dict) or any(
+            not isinstance(v, (int, float)) or v < 0 for v in self.condition_weights.values()
+        ):
+            raise ValueError(
+                f"RewardTrainingConfig.condition_weights = {self.condition_weights!r} is invalid: "
+                "give a table of condition name or kind to a weight >= 0"
+            )
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        """Field name -> help text."""
+        return {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RewardTrainingConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"RewardTrainingConfig has no option {unknown[0]!r}: known options are {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> RewardTrainingConfig:
+        """Read a TOML file; options may sit at the top level or under a ``[reward]`` table."""
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ValueError(f"config = {os.fspath(path)!r} does not exist: give the path of a TOML file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"config = {os.fspath(path)!r} is not valid TOML ({exc}): fix the file") from None
+        return cls.from_dict(data.get("reward", data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> RewardTrainingConfig:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,251 @@
+"""Reward-model datasets as polars frames in TRL's column names.
+
+Two shapes, one schema each:
+
+* pairwise (:data:`PAIR_SCHEMA`): ``chosen``, ``rejected``, ``margin`` as TRL names them, plus
+  ``tie``, ``weight``, ``pair_id`` (what held-out splits group by), ``group_id`` (a K-way
+  ranking whose pairs stay in one batch, as in InstructGPT) and the two item ids;
+* pointwise (:data:`POINT_SCHEMA`): ``text`` and ``label`` (the probability the item is
+  correct, 0..1, so aggregated soft labels fit), ``weight``, ``item_id``, ``pair_id``.
+
+Labels come from gold (items), from rater judgments (:mod:`oversight_ext.reward.labels`) or
+from any preference file in the ``chosen`` / ``rejected`` / ``margin`` convention.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from oversight_ext.records import Item
+
+__all__ = [
+    "PAIR_SCHEMA",
+    "POINT_SCHEMA",
+    "check_trainable",
+    "export",
+    "item_text",
+    "pairs_from_items",
+    "pairs_from_rankings",
+    "pointwise_from_items",
+    "read_preferences",
+    "split_by_pair",
+]
+
+PAIR_SCHEMA: dict[str, pl.DataType] = {
+    "chosen": pl.Utf8(),
+    "rejected": pl.Utf8(),
+    "margin": pl.Float64(),
+    "tie": pl.Boolean(),
+    "weight": pl.Float64(),
+    "pair_id": pl.Utf8(),
+    "group_id": pl.Utf8(),
+    "chosen_id": pl.Utf8(),
+    "rejected_id": pl.Utf8(),
+}
+POINT_SCHEMA: dict[str, pl.DataType] = {
+    "text": pl.Utf8(),
+    "label": pl.Float64(),
+    "weight": pl.Float64(),
+    "item_id": pl.Utf8(),
+    "pair_id": pl.Utf8(),
+}
+
+
+def item_text(item: Item, text_format: str = "spec+diff") -> str:
+    """What the reward model reads of an item; ``spec+diff`` is what a rater is shown."""
+    code = item.diff if text_format.endswith("diff") else (item.after if item.after is not None else item.diff)
+    if text_format.startswith("spec+"):
+        return f"{item.spec.strip()}\n\n{code}"
+    if text_format in ("diff", "after"):
+        return code
+    raise ValueError(f"text_format = {text_format!r} is invalid: use 'spec+diff', 'diff', 'spec+after' or 'after'")
+
+
+def _gold(items: Iterable[Item]) -> pl.DataFrame:
+    rows = [{"item_id": it.id, "label": 1.0 if it.label == "correct" else 0.0, "weight": 1.0} for it in items if it.label is not None]
+    return pl.DataFrame(rows, schema={"item_id": pl.Utf8, "label": pl.Float64, "weight": pl.Float64})
+
+
+def pairs_from_items(
+    items: Sequence[Item],
+    *,
+    labels: pl.DataFrame | None = None,
+    text_format: str = "spec+diff",
+    max_pairs_per_group: int = 0,
+    tie_tolerance: float = 0.05,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Preference pairs within each ``pair_id``: every higher-labelled item over every lower one.
+
+    ``labels`` (columns ``item_id``, ``label`` = P(correct), ``weight``) replaces gold, e.g.
+    aggregated judgments. A pair_id with K items is a K-way group: its pairs share
+    ``group_id``. Items whose labels differ by less than ``tie_tolerance`` form a tie.
+    ``max_pairs_per_group`` (0: all) samples pairs of big groups with a seeded generator.
+    """
+    lab = _gold(items) if labels is None else labels
+    by_id = {r["item_id"]: (r["label"], r["weight"]) for r in lab.iter_rows(named=True)}
+    groups: dict[str, list[Item]] = {}
+    for it in items:
+        if it.pair_id and it.id in by_id:
+            groups.setdefault(it.pair_id, []).append(it)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for pid, members in groups.items():
+        combos = list(itertools.combinations(members, 2))
+        if max_pairs_per_group and len(combos) > max_pairs_per_group:
+            combos = [combos[i] for i in sorted(rng.choice(len(combos), max_pairs_per_group, replace=False))]
+        for a, b in combos:
+            (la, wa), (lb, wb) = by_id[a.id], by_id[b.id]
+            if lb > la:
+                a, b, la, lb = b, a, lb, la
+            rows.append(
+                {
+                    "chosen": item_text(a, text_format),
+                    "rejected": item_text(b, text_format),
+                    "margin": 0.0,
+                    "tie": bool(la - lb < tie_tolerance),
+                    "weight": float(min(wa, wb)),
+                    "pair_id": pid,
+                    "group_id": pid,
+                    "chosen_id": a.id,
+                    "rejected_id": b.id,
+                }
+            )
+    return pl.DataFrame(rows, schema=PAIR_SCHEMA)
+
+
+def pointwise_from_items(items: Sequence[Item], *, labels: pl.DataFrame | None = None, text_format: str = "spec+diff") -> pl.DataFrame:
+    """One row per labelled item: ``label`` is gold (1 correct, 0 buggy) or the given P(correct)."""
+    lab = _gold(items) if labels is None else labels
+    by_id = {r["item_id"]: (r["label"], r["weight"]) for r in lab.iter_rows(named=True)}
+    rows = [
+        {
+            "text": item_text(it, text_format),
+            "label": by_id[it.id][0],
+            "weight": by_id[it.id][1],
+            "item_id": it.id,
+            "pair_id": it.pair_id or it.id,
+        }
+        for it in items
+        if it.id in by_id
+    ]
+    return pl.DataFrame(rows, schema=POINT_SCHEMA)
+
+
+def pairs_from_rankings(rankings: pl.DataFrame) -> pl.DataFrame:
+    """Pairs from K-way rankings: columns ``group_id``, ``text``, ``rank`` (1 = best), optional ``item_id``.
+
+    All K(K-1)/2 pairs of a group share its ``group_id`` and each weighs 1/(K(K-1)/2), so a
+    group counts once however large it is (InstructGPT); equal ranks become ties.
+    """
+    need = {"group_id", "text", "rank"}
+    if not need <= set(rankings.columns):
+        raise ValueError(f"rankings has columns {rankings.columns}: give at least {sorted(need)}")
+    rows = []
+    for (gid,), grp in rankings.group_by(["group_id"], maintain_order=True):
+        recs = grp.sort("rank").to_dicts()
+        combos = list(itertools.combinations(recs, 2))
+        for a, b in combos:
+            rows.append(
+                {
+                    "chosen": a["text"],
+                    "rejected": b["text"],
+                    "margin": 0.0,
+                    "tie": a["rank"] == b["rank"],
+                    "weight": 1.0 / len(combos),
+                    "pair_id": str(gid),
+                    "group_id": str(gid),
+                    "chosen_id": str(a.get("item_id") or f"{gid}:{a['rank']}"),
+                    "rejected_id": str(b.get("item_id") or f"{gid}:{b['rank']}"),
+                }
+            )
+    return pl.DataFrame(rows, schema=PAIR_SCHEMA)
+
+
+def read_preferences(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """A preference file (JSONL or parquet) with ``chosen``, ``rejected`` and optional ``margin``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"preference file {os.fspath(path)!r} does not exist: give a .jsonl or .parquet file")
+    if p.suffix == ".parquet":
+        df = pl.read_parquet(p)
+    else:
+        with open(p, encoding="utf-8") as fh:
+            df = pl.DataFrame([json.loads(line) for line in fh if line.strip()], infer_schema_length=None)
+    missing = {"chosen", "rejected"} - set(df.columns)
+    if missing:
+        raise ValueError(
+            f"preference file {os.fspath(path)!r} lacks column(s) {sorted(missing)}: each row needs 'chosen' and 'rejected' texts"
+        )
+    n = df.height
+    fill: dict[str, Any] = {
+        "margin": pl.lit(0.0),
+        "tie": pl.lit(False),
+        "weight": pl.lit(1.0),
+        "pair_id": pl.Series([f"{p.stem}:{i}" for i in range(n)]),
+        "chosen_id": pl.Series([f"{p.stem}:{i}:chosen" for i in range(n)]),
+        "rejected_id": pl.Series([f"{p.stem}:{i}:rejected" for i in range(n)]),
+    }
+    df = df.with_columns([v.alias(k) for k, v in fill.items() if k not in df.columns])
+    if "group_id" not in df.columns:
+        df = df.with_columns(pl.col("pair_id").alias("group_id"))
+    return df.select([pl.col(k).cast(t) for k, t in PAIR_SCHEMA.items()])
+
+
+def export(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a dataset as parquet (``.parquet``) or JSONL (``.jsonl``) in TRL's column names."""
+    p = Path(path)
+    if p.suffix == ".parquet":
+        frame.write_parquet(p)
+    elif p.suffix in (".jsonl", ".json"):
+        frame.write_ndjson(p)
+    else:
+        raise ValueError(f"export path {os.fspath(path)!r} has an unknown suffix: end it in .parquet or .jsonl")
+    return p
+
+
+def split_by_pair(frame: pl.DataFrame, eval_fraction: float, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(train, held-out): whole ``pair_id`` groups go to one side, so no task leaks across."""
+    ids = sorted(set(frame["pair_id"].to_list()))
+    rng = np.random.default_rng(seed)
+    n_eval = round(len(ids) * eval_fraction)
+    if eval_fraction > 0 and len(ids) >= 2:
+        n_eval = min(max(n_eval, 1), len(ids) - 1)
+    held = set(rng.permutation(ids)[:n_eval].tolist()) if n_eval else set()
+    mask = frame["pair_id"].is_in(list(held))
+    return frame.filter(~mask), frame.filter(mask)
+
+
+def check_trainable(frame: pl.DataFrame, objective: str, *, what: str = "training set") -> None:
+    """Stop early, saying what to change, on a dataset that cannot train a reward model."""
+    if frame.height == 0:
+        raise ValueError(
+            f"the {what} is empty: give items with a pair_id and both a correct and a buggy member, "
+            "judgments of a study, or a preference file with chosen/rejected rows"
+        )
+    if objective == "pairwise":
+        if "chosen" not in frame.columns:
+            raise ValueError(
+                f"the {what} has columns {frame.columns}: a pairwise objective needs chosen/rejected (set objective='pointwise')"
+            )
+        if bool(frame["tie"].all()):
+            raise ValueError(
+                f"every pair in the {what} is a tie (all labels identical): no preference to learn; add items both sides disagree on"
+            )
+        if bool((frame["chosen"] == frame["rejected"]).all()):
+            raise ValueError(f"every pair in the {what} has chosen == rejected: the texts must differ")
+    else:
+        if "label" not in frame.columns:
+            raise ValueError(f"the {what} has columns {frame.columns}: a pointwise objective needs text/label (set objective='pairwise')")
+        if frame["label"].n_unique() < 2:
+            raise ValueError(
+                f"all labels in the {what} are identical ({frame['label'][0]}): a reward model needs both correct and buggy examples"
+            )
