@@ -71,6 +71,11 @@ class ReviewWidget(anywidget.AnyWidget):
             self.progress = self.service.progress(self.rater, self.study)
             self._set_status("saved")
 
+    def close(self) -> None:
+        """Close the widget and the store connection it holds."""
+        super().close()
+        self.service.close()
+
     def _set_status(self, value: str) -> None:
         # The front end waits for a change; re-send an unchanged status so a second save registers.
         if self.status == value:

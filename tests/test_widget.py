@@ -96,8 +96,7 @@ def test_a_kernel_restart_reopens_the_queue_where_it_was(seeded: dict[str, Any])
     w = review("s1", db=seeded["url"], rater="alice")
     first = w.view["assignment"]["id"]
     from_browser(w, {"type": "submit", "payload": payload(first, submission_id=str(uuid.uuid4()))})
-    w.service.store.close()
-    del w  # the kernel dies; a new one runs the cell again
+    w.close()  # the kernel dies; a new one runs the cell again
     again = review("s1", db=seeded["url"], rater="alice")
     assert again.view["assignment"]["id"] != first and again.progress == {"done": 1, "total": 2}
     assert again.view["judgment"] is None

@@ -85,7 +85,6 @@ class ReviewService:
 
     def __init__(self, store: Store, *, cache_size: int = 32, prefetch: bool = True) -> None:
         self.store = store
-        self.cache_size = cache_size
         self.prefetch = prefetch
         self.diffs = DiffCache(cache_size, prefetch=prefetch)
         self._configs: dict[str, dict[str, Any]] = {}
@@ -98,15 +97,14 @@ class ReviewService:
         role = row["role"] if row is not None and row["role"] == "owner" else "rater"
         done = self._done(rater)
         studies: dict[str, dict[str, Any]] = {}
+        first_open: dict[str, Assignment] = {}
         for a in self.store.assignments(rater=rater):
             s = studies.setdefault(a.study, {"name": a.study, "done": 0, "total": 0})
             s["total"] += 1
             s["done"] += a.id in done
-        first_open: dict[str, Assignment] = {}
-        for a in self.store.assignments(rater=rater):
             if a.id not in done:
                 first_open.setdefault(a.study, a)
-        for a in first_open.values():
+        for a in first_open.values():  # the sidebar loads this first: parse what the rater opens next
             self._prefetch(a.item_id)
         for name in self._open_studies():
             studies.setdefault(name, {"name": name, "done": 0, "total": self._slot_size(name)})
