@@ -122,7 +122,7 @@ function renderFile(ctx: RowContext, index: number): HTMLElement {
   const f = ctx.files[index];
   const row = el('div', 'ov-row ov-filehead');
   row.dataset.file = String(index);
-  row.append(el('span', `ov-status ov-status-${f.status}`, f.status));
+  row.append(el('span', `ov-fstatus ov-fstatus-${f.status}`, f.status));
   const name = f.status === 'renamed' ? `${f.old_path} → ${f.new_path}` : filePath(f);
   row.append(el('span', 'ov-path', name));
   row.append(el('span', 'ov-added', `+${f.added}`), el('span', 'ov-removed', `−${f.removed}`));

@@ -120,7 +120,7 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
 
 def choose(panel: Any, verdict: str, confidence: float) -> None:
     panel.locator(f'[data-verdict="{verdict}"]').click()
-    panel.locator(f'[data-confidence="{confidence}"]').click()
+    panel.locator(f'[data-confidence="{confidence:g}"]').click()
 
 
 def flag_line(panel: Any, line: int, text: str) -> None:
