@@ -46,7 +46,12 @@ def store_writer(url: str, w: int, per_writer: int, tag: str, barrier: mp.synchr
     barrier.wait()
     for k in range(per_writer):
         j = Judgment(
-            submission_id=f"{tag}-w{w}-{k}", assignment_id=f"{tag}-w{w}-{k}", rater=f"w{w}", verdict="buggy", confidence=0.6, time_on_task_s=9.0
+            submission_id=f"{tag}-w{w}-{k}",
+            assignment_id=f"{tag}-w{w}-{k}",
+            rater=f"w{w}",
+            verdict="buggy",
+            confidence=0.6,
+            time_on_task_s=9.0,
         )
         t = time.perf_counter()
         store.submit(j)
@@ -111,7 +116,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="oversight-bench-"))
     pg = ThrowawayPostgres().start()
     try:
-        print(f"{'backend':<10} {'writers':>7} | {'store/s':>9} {'p50 ms':>8} {'p99 ms':>8} | {'raw/s':>9} {'p50 ms':>8} {'p99 ms':>8} | p99 ratio")
+        print(
+            f"{'backend':<10} {'writers':>7} | {'store/s':>9} {'p50 ms':>8} {'p99 ms':>8} | {'raw/s':>9} {'p50 ms':>8} {'p99 ms':>8} | p99 ratio"
+        )
         for backend in ("sqlite", "postgres"):
             for n in writer_counts:
                 tag = f"b{n}"

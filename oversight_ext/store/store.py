@@ -297,7 +297,9 @@ class Store:
         st = schema.study_state
         with self.engine.begin() as conn:
             stmt = self._insert(st).values(study=study, key=key, value=value, updated_by=by, updated_at=utcnow())
-            conn.execute(stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()}))
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()})
+            )
 
     def get_state(self, study: str, key: str, default: Any = None) -> Any:
         st = schema.study_state
@@ -349,17 +351,28 @@ class Store:
         row["received_at"] = received
         # The fast path is one statement: copy study/item/condition from the rater's own
         # assignment, and do nothing if the submission id is already stored.
-        values = [sa.literal(row[c.name], type_=c.type).label(c.name) for c in j.columns if c.name in row and c.name not in _FROM_ASSIGNMENT]
-        pick = sa.select(*values, a.c.study, a.c.item_id, a.c.condition).where(a.c.id == judgment.assignment_id, a.c.rater == judgment.rater)
+        values = [
+            sa.literal(row[c.name], type_=c.type).label(c.name) for c in j.columns if c.name in row and c.name not in _FROM_ASSIGNMENT
+        ]
+        pick = sa.select(*values, a.c.study, a.c.item_id, a.c.condition).where(
+            a.c.id == judgment.assignment_id, a.c.rater == judgment.rater
+        )
         if judgment.supersedes is not None:
             prior = sa.select(j.c.seq).where(j.c.submission_id == judgment.supersedes, j.c.assignment_id == judgment.assignment_id)
             pick = pick.where(prior.exists())
         names = [v.name for v in values] + list(_FROM_ASSIGNMENT)
-        stmt = self._insert(j).from_select(names, pick).on_conflict_do_nothing(index_elements=["submission_id"]).returning(j.c.study, j.c.item_id, j.c.condition)
+        stmt = (
+            self._insert(j)
+            .from_select(names, pick)
+            .on_conflict_do_nothing(index_elements=["submission_id"])
+            .returning(j.c.study, j.c.item_id, j.c.condition)
+        )
         with self.engine.begin() as conn:
             new = conn.execute(stmt).first()
             if new is not None:
-                return dataclasses.replace(judgment, received_at=received, study=new.study, item_id=new.item_id, condition=new.condition), True
+                return dataclasses.replace(
+                    judgment, received_at=received, study=new.study, item_id=new.item_id, condition=new.condition
+                ), True
             # Nothing inserted: a resubmission, or a judgment that must be refused. Say which.
             existing = conn.execute(sa.select(j).where(j.c.submission_id == judgment.submission_id)).first()
             if existing is not None:
@@ -372,7 +385,9 @@ class Store:
             )
         if owner.rater != judgment.rater:
             raise RecordError("Judgment", "rater", judgment.rater, f"assignment {judgment.assignment_id!r} belongs to another rater")
-        raise RecordError("Judgment", "supersedes", judgment.supersedes, "name an earlier submission of the same assignment by the same rater")
+        raise RecordError(
+            "Judgment", "supersedes", judgment.supersedes, "name an earlier submission of the same assignment by the same rater"
+        )
 
     def judgments(self, *, study: str | None = None, rater: str | None = None, current: bool = True) -> list[Judgment]:
         """Judgments in submission order; ``current=True`` leaves out superseded ones."""
