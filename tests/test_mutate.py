@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from oversight_ext.diffs import apply_diff, changed_lines
-from oversight_ext.items.mutate import MutationConfig, generate_items
+from oversight_ext.items.mutate import MutationConfig, find_sources, generate_items
 from oversight_ext.items.operators import MUTATIONS, REWRITES, Snippet
 from oversight_ext.records import Item
 
@@ -139,6 +139,13 @@ def test_json_50_seed_1_as_the_cli_asks() -> None:
     assert all(it.path.startswith("json/") and it.task.startswith("json") for it in items)
     for it in items:
         _check_item(it)
+
+
+def test_module_sources_name_files_as_they_are_imported() -> None:
+    first = find_sources("email.mime")[0]
+    assert (first.rel, first.module) == ("email/mime/__init__.py", "email.mime")
+    assert [(f.rel, f.module) for f in find_sources("os.path")] == [("posixpath.py", "posixpath")]  # frozen in 3.11+
+    assert {it.path for it in generate_items("json.decoder", 4, 0)} == {"json/decoder.py"}
 
 
 def _dump(items: list[Item]) -> str:

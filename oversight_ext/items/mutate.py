@@ -116,12 +116,16 @@ def find_sources(source: str | os.PathLike[str]) -> list[SourceFile]:
             "give a .py file, a folder of .py files, or a module name such as 'json'"
         )
     if spec.submodule_search_locations:
-        return [f for d in sorted(spec.submodule_search_locations) for f in _files_under(Path(d).parent, Path(d))]
-    if not (spec.origin and spec.origin.endswith(".py")):
+        depth = spec.name.count(".")  # email.mime lives in .../email/mime: show paths from email/
+        return [f for d in sorted(spec.submodule_search_locations) for f in _files_under(Path(d).parents[depth], Path(d))]
+    # Frozen standard-library modules (os, codecs...) keep their source file in loader_state.
+    origin_name = getattr(spec.loader_state, "filename", None) if spec.origin == "frozen" else spec.origin
+    if not (isinstance(origin_name, str) and origin_name.endswith(".py") and Path(origin_name).is_file()):
         raise ValueError(f"source={source!r} has no Python source (it is built in or compiled); give a module written in Python")
-    origin = Path(spec.origin)
-    rel = origin.relative_to(origin.parents[source.count(".")]).as_posix()  # type: ignore[union-attr]
-    return [SourceFile(origin, rel, str(source))]
+    origin = Path(origin_name)
+    # spec.name, not source: an alias such as os.path names the real module (posixpath).
+    rel = "/".join([*spec.name.split(".")[:-1], origin.name])
+    return [SourceFile(origin, rel, spec.name)]
 
 
 def _bound_names(stmt: ast.Import | ast.ImportFrom) -> set[str]:
