@@ -39,6 +39,7 @@ class Snippet:
         body = self.func.body[1:] if ast.get_docstring(self.func) is not None else self.func.body
         self.nodes: list[Any] = [n for stmt in body for n in ast.walk(stmt) if id(n) not in skip]
         self.words = set(re.findall(r"[A-Za-z_]\w*", text))
+        self.bound = _bound_names(self.tree)
         args = self.func.args
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs, *[a for a in (args.vararg, args.kwarg) if a]]
         self.params = [a.arg for a in params]
@@ -63,9 +64,10 @@ class Snippet:
         return not before.strip() and (not after.strip() or after.strip().startswith("#"))
 
     def fresh(self, candidates: list[str]) -> str | None:
-        """The first candidate name used nowhere in the snippet, not a keyword, not a builtin."""
+        """The first candidate that names no variable, function, class or import of the snippet
+        (attribute and keyword-argument names do not clash), and is not a keyword or builtin."""
         for name in candidates:
-            if name not in self.words and not keyword.iskeyword(name) and not hasattr(builtins, name):
+            if name.isidentifier() and name not in self.bound and not keyword.iskeyword(name) and not hasattr(builtins, name):
                 return name
         return None
 
@@ -100,6 +102,22 @@ class Change:
             except SyntaxError:
                 continue
         return None
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    out: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.arg):
+            out.add(n.arg)
+        elif isinstance(n, ast.alias):
+            out.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            out.update(n.names)
+        else:
+            out.update(v for v in (getattr(n, "name", None), getattr(n, "rest", None)) if isinstance(v, str))
+    return out
 
 
 def _annotations(func: ast.AST) -> list[ast.AST]:
@@ -407,11 +425,6 @@ _SYNONYMS = {
     "tmp": "temp", "obj": "target", "node": "current", "path": "filepath", "msg": "message", "c": "char", "ch": "char",
     "m": "match", "match": "found", "parts": "pieces", "start": "begin", "end": "stop", "pos": "offset", "size": "length",
 }  # fmt: skip
-_CONST_NAMES: dict[type, list[str]] = {
-    int: ["limit", "width", "step", "base", "threshold"],
-    float: ["factor", "scale", "ratio"],
-    str: ["marker", "token", "sep", "label_text", "literal"],
-}
 _PURE_NODES = (
     ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare,
     ast.Tuple, ast.List, ast.Dict, ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Call,
@@ -460,7 +473,7 @@ def rename_local(s: Snippet) -> list[Change]:
             banned.update(v for v in (getattr(n, "name", None), getattr(n, "rest", None)) if isinstance(v, str))
     out = []
     for name in s.locals:
-        new = s.fresh([c for c in (_SYNONYMS.get(name), f"{name}_val", f"new_{name}") if c])
+        new = s.fresh([c for c in (_SYNONYMS.get(name), f"{name}_value", f"new_{name}") if c])
         if name in banned or name.startswith("__") or new is None:
             continue
         uses = [n for st in s.func.body for n in ast.walk(st) if isinstance(n, ast.Name) and n.id == name]
@@ -584,6 +597,22 @@ def _extractable(s: Snippet, c: Any) -> bool:
     return type(v) is float or (type(v) is int and v not in (0, 1))
 
 
+def _constant_names(s: Snippet, c: Any) -> list[str]:
+    """Plausible names for a local holding constant ``c``, from where it is used."""
+    parent = s.parent.get(id(c))
+    names = [parent.arg, f"{parent.arg}_value"] if isinstance(parent, ast.keyword) and parent.arg else []
+    if isinstance(c.value, str):
+        base = re.sub(r"\W+", "_", c.value.lower()).strip("_")
+        if base.isidentifier() and len(base) <= 20:
+            names.append(f"{base}_key" if isinstance(parent, ast.Subscript) else f"{base}_text")
+        return [*names, "marker", "token", "sep", "literal"]
+    if isinstance(parent, (ast.Subscript, ast.Slice)):
+        return [*names, "index", "offset", "position"]
+    if isinstance(parent, ast.Compare):
+        return [*names, "threshold", "bound", "cutoff"]
+    return [*names, "factor", "scale"] if isinstance(c.value, float) else [*names, "limit", "width", "step", "size", "amount"]
+
+
 def extract_constant(s: Snippet) -> list[Change]:
     out = []
     for owner, field in _bodies(s, same_scope=True):
@@ -596,7 +625,7 @@ def extract_constant(s: Snippet) -> list[Change]:
             for c in nodes:
                 if not _extractable(s, c):
                     continue
-                name = s.fresh(_CONST_NAMES[type(c.value)])
+                name = s.fresh(_constant_names(s, c))
                 if name is None:
                     continue
                 line = s.lines[st.lineno - 1]
