@@ -93,14 +93,15 @@ async def _rater(
     # The offline queue: every judgment is queued first, then delivered in order.
     queue: deque[dict[str, Any]] = deque()
     for aid in assignments:
-        payload = {
-            "submission_id": str(uuid.UUID(bytes=rng.bytes(16), version=4)),
+        sid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+        payload: dict[str, Any] = {
+            "submission_id": sid,
             "assignment_id": aid,
             "verdict": "buggy" if rng.random() < 0.5 else "correct",
             "confidence": float(rng.choice([0.25, 0.42, 0.6, 0.8, 1.0])),
             "time_on_task_s": float(rng.uniform(5, 120)),
         }
-        result.submitted[payload["submission_id"]] = (rater, aid)
+        result.submitted[sid] = (rater, aid)
         queue.append(payload)
     backoff, stalled_since = config.backoff_s, time.monotonic()
     while queue:
