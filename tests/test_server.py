@@ -18,7 +18,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets.config import Config
 
 from oversight_ext.records import Comment, Critique, Item, Judgment
-from oversight_ext.server import OversightExtension
+from oversight_ext.server import Forbidden, OversightExtension, ReviewService
 from oversight_ext.store import Store
 from oversight_ext.study import ConditionConfig, StudyConfig
 from oversight_ext.study.design import assign
@@ -356,3 +356,18 @@ def test_rater_identity_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ext.rater_for(anon, IdentityProvider()) == "erin"
     hub_provider = type("JupyterHubIdentityProvider", (IdentityProvider,), {"__module__": "jupyterhub.singleuser.extension"})
     assert ext.rater_for(User(username="frank"), hub_provider()) == "frank"
+
+
+def test_open_enrolment_hands_a_newcomer_a_free_slot(store: Store) -> None:
+    store.add_items(_items())
+    config = StudyConfig(name="open1", conditions=(ConditionConfig(name=ALONE),), seed=1, open_slots=1)
+    store.create_study("open1", config.to_dict(), assign(config, ["it1", "it2"]), seed=1, code_version="test")
+    svc = ReviewService(store, prefetch=False)
+    assert {"name": "open1", "done": 0, "total": 2} in svc.me("carol")["studies"]
+    queue = svc.queue("carol", "open1")
+    assert queue["total"] == 2 and all(a["id"].startswith("open1:") for a in queue["assignments"])
+    assert svc.queue("carol", "open1") == queue, "a second visit keeps the same slot"
+    assert svc.next("carol", "open1")["assignment_id"] == queue["assignments"][0]["id"]
+    with pytest.raises(Forbidden, match="full"):
+        svc.queue("dan", "open1")
+    assert all(s["name"] != "open1" for s in svc.me("dan")["studies"]), "a full study is not offered"

@@ -103,6 +103,9 @@ def test_a_kernel_restart_reopens_the_queue_where_it_was(seeded: dict[str, Any])
 
 
 def test_rater_and_study_checks(seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import oversight_ext
+
+    assert oversight_ext.review is review
     with pytest.raises(ValueError, match="no such study"):
         review("nope", db=seeded["url"], rater="alice")
     monkeypatch.setenv("JUPYTERHUB_USER", "bob")
