@@ -49,7 +49,7 @@ def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 def test_create_status_export_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "o.db")
     write_jsonl(make_items(12), tmp_path / "items.jsonl")
-    run("items", "import", str(tmp_path / "items.jsonl"), "--db", db)
+    assert call(capsys, "items", "import", str(tmp_path / "items.jsonl"), "--db", db)[0] == 0
     (tmp_path / "study.toml").write_text(STUDY)
     out = run("study", "create", str(tmp_path / "study.toml"), "--db", db, "--quiet").stdout
     assert "created study 'cli'" in out and "seed 3" in out and "4 raters (open slots)" in out
@@ -60,8 +60,9 @@ def test_create_status_export_simulate(tmp_path: Path, capsys: pytest.CaptureFix
     code, status, _ = call(capsys, "study", "status", "cli", "--db", db)
     assert code == 0 and "within-subject" in status and "unassisted" in status and "judged" in status
     prereg = tmp_path / "prereg.md"
-    assert call(capsys, "study", "export", "cli", "--out", str(prereg), "--db", db)[0] == 0
-    assert "# Preregistration: cli" in prereg.read_text()
+    assert call(capsys, "study", "export", "cli", "--out", str(prereg), "--db", db, "--power-base", "0.6", "--power-sims", "100")[0] == 0
+    text = prereg.read_text()
+    assert "# Preregistration: cli" in text and "## Power analysis" in text and "| 4 | 11 | 1 | within |" in text
     assert call(capsys, "study", "list", "--db", db)[1].split() == ["cli"]
     assert "sam holds" in call(capsys, "study", "enroll", "cli", "sam", "--db", db)[1]
     code, _, err = call(capsys, "study", "enroll", "cli", "tom", "--db", db)

@@ -152,3 +152,16 @@ def test_assisted_conditions_reference_stored_critiques(store: Store) -> None:
     planted = {store.get_critique(str(a.critique_id)).planted for a in table if a.condition == "wrong"}
     plain = {store.get_critique(str(a.critique_id)).planted for a in table if a.condition == "lint"}
     assert planted == {True} and plain == {False}
+
+
+def test_concurrent_enrolment_gives_distinct_slots(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.add_items(make_items(9))
+    create_study(store, config())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        queues = list(pool.map(lambda k: enroll(store, "s1", f"person{k}"), range(6)))
+    slots = [{a.id.split(":")[2] for a in q} for q in queues]
+    assert all(len(s) == 1 for s in slots)
+    assert sorted(s.pop() for s in slots) == [f"{i:03d}" for i in range(1, 7)]
+    assert not [a for a in store.assignments("s1") if a.rater.startswith("slot:")]

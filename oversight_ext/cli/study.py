@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("name", help="study name")
     e.add_argument("--out", type=Path, required=True, help="Markdown file to write (e.g. prereg.md)")
     e.add_argument("--no-table", action="store_true", help="leave out the full assignment table")
+    e.add_argument("--power-base", type=float, default=None, help="add a power analysis at this expected unassisted accuracy")
+    e.add_argument("--power-effect", type=float, default=0.10, help="expected gain in accuracy for the power analysis (default 0.10)")
+    e.add_argument("--power-sims", type=int, default=500, help="simulated studies for the power analysis (default 500)")
     add_db(e)
     e.set_defaults(func=export)
 
@@ -125,10 +128,22 @@ def status(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from oversight_ext.study import load_config
+    from oversight_ext.study.power import PowerConfig, estimate_power
     from oversight_ext.study.prereg import export_prereg
 
     with open_store(args) as store:
-        export_prereg(store, args.name, args.out, appendix=not args.no_table)
+        power = None
+        if args.power_base is not None:
+            n_items = len({a.item_id for a in store.assignments(args.name) if not a.is_qc})
+            try:
+                config = PowerConfig.for_study(
+                    load_config(store, args.name), n_items, base_accuracy=args.power_base, effect=args.power_effect, n_sims=args.power_sims
+                )
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
+            power = estimate_power(config)
+        export_prereg(store, args.name, args.out, appendix=not args.no_table, power=power)
     print(f"wrote {args.out}")
     return 0
 

@@ -73,6 +73,20 @@ class PowerConfig:
             raise ValueError(f"PowerConfig.test = {self.test!r} is invalid: use 'cluster_z' or 'bootstrap'")
         self.study()  # refuses an impossible design (e.g. overlap larger than raters) now
 
+    @classmethod
+    def for_study(cls, study: StudyConfig, n_items: int, **kw: Any) -> PowerConfig:
+        """The power question for one contrast of ``study`` (its raters, overlap and design).
+
+        Each contrast compares two conditions with ``n_items x overlap`` judgments each, as
+        in a two-condition study of the same size, which is what this simulates.
+        """
+        if study.design == "between":
+            # Between subjects, a contrast involves only the two conditions' groups of raters.
+            n_raters = 2 * (study.n_raters // len(study.conditions))
+        else:
+            n_raters = study.n_raters
+        return cls(n_raters=n_raters, n_items=n_items, overlap=study.overlap, design=study.design, seed=study.seed, **kw)
+
     def study(self) -> StudyConfig:
         """The two-condition study whose frozen table the simulation uses."""
         return StudyConfig(
