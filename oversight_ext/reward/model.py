@@ -112,6 +112,21 @@ def _prepare_tokenizer(tok: Any) -> Any:
     return tok
 
 
+def _check_head(name: str, path: str, extra: dict[str, Any]) -> None:
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+
+    try:
+        cfg = AutoConfig.from_pretrained(path, **extra)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"backbone = {name!r}: its config cannot be read ({exc}); give a transformers model folder") from None
+    if type(cfg) not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING:
+        raise ValueError(
+            f"backbone = {name!r} is a {cfg.model_type!r} model, which has no sequence-classification head; give a model type "
+            "AutoModelForSequenceClassification supports (BERT, GPT-2, Llama, Qwen, ...)"
+        )
+
+
 def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto", device: str = "cpu") -> tuple[Any, Any]:
     """(model, tokenizer) for a backbone name or folder, with a one-output classification head."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -123,7 +138,13 @@ def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto"
         model: Any = _tiny(src["arch"], tok, seed)
     else:
         extra = {"gguf_file": src["gguf_file"]} if src["kind"] == "gguf" else {}
-        tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(src["path"], **extra))
+        _check_head(name, src["path"], extra)
+        try:
+            tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(src["path"], **extra))
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"backbone = {name!r} has no usable tokenizer ({exc}); save one beside the model with tokenizer.save_pretrained"
+            ) from None
         torch.manual_seed(seed)
         kw: dict[str, Any] = {"num_labels": 1, "ignore_mismatched_sizes": True, **extra}
         try:
