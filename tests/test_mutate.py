@@ -259,3 +259,15 @@ def test_sources_without_enough_functions_raise_clear_errors(tmp_path: Path) -> 
         generate_items(tmp_path, 500, 0)
     with pytest.raises(ValueError, match="min_lines"):
         MutationConfig(min_lines=10, max_lines=5)
+
+
+def test_no_operator_makes_a_no_op() -> None:
+    # Doubling an infinite literal, or swapping equal arguments, would leave the program as it was.
+    snippet = Snippet("def f(x):\n    big = 1e400\n    return max(x, big), pow(x, x), big > 0\n", "f")
+    changes = [c for make in MUTATIONS.values() for c in make(snippet)]
+    assert changes
+    for change in changes:
+        after = change.apply()
+        assert after is None or ast.dump(ast.parse(after)) != ast.dump(snippet.tree), change.description
+    assert not any("1e400" in c.description for c in MUTATIONS["wrong_constant"](snippet))
+    assert not any("pow(x, x)" in c.description for c in MUTATIONS["swapped_arguments"](snippet))

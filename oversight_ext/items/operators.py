@@ -14,6 +14,7 @@ import ast
 import builtins
 import copy
 import keyword
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,8 @@ class Change:
         expected = copy.deepcopy(s.tree)
         self.transform(list(ast.walk(expected)))
         want = ast.dump(expected)
+        if want == ast.dump(s.tree):
+            return None  # a no-op: e.g. doubling a constant that is already infinite
         for edits in (self.edits, self.fallback):
             text = s.text
             for start, end, new in sorted(((s.offset(a, b), s.offset(c, d), new) for a, b, c, d, new in edits), reverse=True):
@@ -334,7 +337,7 @@ def wrong_constant(s: Snippet) -> list[Change]:
         v: Any = n.value
         if isinstance(v, bool):
             new: Any = not v
-        elif type(v) in (int, float) and not _off_by_one_context(s, n):
+        elif type(v) in (int, float) and math.isfinite(v) and not _off_by_one_context(s, n):
             new = type(v)(1) if v == 0 else (type(v)(0) if v == 1 else v * 2)
         else:
             continue
