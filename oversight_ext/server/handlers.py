@@ -1,5 +1,11 @@
 """REST handlers under ``/oversight/api``: authenticate, parse, call the service, write JSON.
 
+- GET  ``me``                          the rater, their role, their studies with progress
+- GET  ``studies/{study}/queue``       the rater's assignments, each done or not
+- GET  ``studies/{study}/next``        the first assignment without a judgment (or null)
+- GET  ``assignments/{id}``            the item view (see :meth:`ReviewService.view`)
+- POST ``judgments``                   201 stored, 200 already stored, 400/403/404/409 refused
+
 Every handler is a Jupyter ``APIHandler`` behind ``@tornado.web.authenticated``, so a request
 without the server's token or login cookie is refused, and a cookie-authenticated POST without
 Jupyter's XSRF token is refused before it reaches the service. Store calls block, so they run
