@@ -141,6 +141,8 @@ class ReviewService:
         if kind == "assisted" and a.critique_id is not None:
             critique = self._critique_view(self.store.get_critique(a.critique_id), a)
         current = self._current(rater, a)
+        files = self.diffs.files(item)
+        # Only now: a prefetch parsing beside this view's own parse would slow both down.
         self._prefetch_after(rater, a)
         return {
             "assignment": {
@@ -153,7 +155,7 @@ class ReviewService:
                 "verdict_scale": config.get("verdict_scale") or "binary",
             },
             "item": item.rater_view(),
-            "files": self.diffs.files(item),
+            "files": files,
             "critique": critique,
             "judgment": None if current is None else judgment_view(current),
         }
