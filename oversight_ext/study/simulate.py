@@ -20,6 +20,7 @@ rater's belief of being right, with noise, snapped to ``CONFIDENCE_LEVELS``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 import zlib
@@ -117,16 +118,17 @@ def _confidence(belief: float) -> float:
     return min(CONFIDENCE_LEVELS, key=lambda c: abs(c - belief))
 
 
-def _visible_lines(item: Item) -> tuple[str, list[int]]:
-    """The path and the new-side line numbers a rater sees in the diff."""
-    files = parse_diff(item.diff)
-    path = item.path or (files[0].path if files else "")
+@functools.lru_cache(maxsize=4096)
+def _visible_lines(diff: str, item_path: str) -> tuple[str, tuple[int, ...]]:
+    """The path and the new-side line numbers a rater sees in the diff (parsed once per item)."""
+    files = parse_diff(diff)
+    path = item_path or (files[0].path if files else "")
     for f in files:
-        if f.path == path or not item.path:
-            lines = [ln.new for h in f.hunks for ln in h.lines if ln.new is not None]
+        if f.path == path or not item_path:
+            lines = tuple(ln.new for h in f.hunks for ln in h.lines if ln.new is not None)
             if lines:
                 return f.path, lines
-    return path, [1]
+    return path, (1,)
 
 
 def judge(
@@ -158,7 +160,7 @@ def judge(
             belief = 0.5 * (p_own + (shown.confidence if shown.confidence is not None else params.trust))
     belief += cfg.overconfidence + cfg.confidence_noise * float(rng.standard_normal())
 
-    path, visible = _visible_lines(item)
+    path, visible = _visible_lines(item.diff, item.path)
     flags: list[LineFlag] = []
     dispositions: list[Disposition] = []
     if shown is not None and assignment.display == "evidence":
