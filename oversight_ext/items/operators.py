@@ -308,7 +308,41 @@ def dropped_condition(s: Snippet) -> list[Change]:
 
                 text = f" {_TOKEN[type(n.op)]} ".join(s.segment(v) for j, v in enumerate(n.values) if j != k)
                 out.append(substitute("dropped_condition", s, n, make, text))
+        elif isinstance(n, ast.If):
+            guard = _dropped_guard(s, n)
+            if guard is not None:
+                out.append(guard)
     return out
+
+
+def _dropped_guard(s: Snippet, n: ast.If) -> Change | None:
+    """``if cond:`` removed from above its one simple statement, which then always runs."""
+    body = n.body[0]
+    if n.orelse or len(n.body) != 1 or not isinstance(body, (ast.Assign, ast.AugAssign, ast.Expr)) or body.lineno == n.lineno:
+        return None
+    head = s.lines[n.lineno - 1]
+    if not (_one_line(n.test) and head.lstrip().startswith("if ") and s.owns_lines(body) and body.lineno == n.lineno + 1):
+        return None
+    cut = len(s.lines[body.lineno - 1]) - len(s.lines[body.lineno - 1].lstrip()) - (len(head) - len(head.lstrip()))
+    last = body.end_lineno or body.lineno
+    lines = s.lines[body.lineno - 1 : last]
+    if cut <= 0 or any(ln.strip() and not ln[:cut].isspace() for ln in lines):
+        return None  # a continuation line less indented than the statement (e.g. inside a string)
+    i, parent_i = s.index[id(n)], s.index[id(s.parent[id(n)])]
+
+    def transform(nodes: list[Any]) -> None:
+        _replace_in(nodes[parent_i], nodes[i], nodes[i].body[0])
+
+    edit: Edit = (n.lineno, 0, last, s.line_end(last), "\n".join(ln[cut:] for ln in lines))
+    line = f"`{s.lines[body.lineno - 1].strip()}`"
+    return Change(
+        "dropped_condition",
+        s,
+        (edit,),
+        transform,
+        f"the guard `{head.strip()}` above {line} was removed",
+        f"{line} is guarded by `{head.strip()}` again",
+    )
 
 
 def swapped_arguments(s: Snippet) -> list[Change]:
