@@ -5,8 +5,8 @@ importable module such as ``json``), plants one bug in each with a mutation oper
 (:data:`~oversight_ext.items.operators.MUTATIONS`) and pairs it with a correct control from the
 same function: either a behaviour-preserving rewrite
 (:data:`~oversight_ext.items.operators.REWRITES`) or the reverse of the mutation, a real fix.
-Buggy and correct items therefore show the same kind of code, so the label cannot be read off
-the style of the diff. Everything is drawn from ``numpy.random.default_rng(seed)`` over sorted
+Buggy and correct items therefore come from the same functions and show the same kinds of
+edit, so the label is not given away by which code an item shows. Everything is drawn from ``numpy.random.default_rng(seed)`` over sorted
 inputs, so one seed gives byte-identical items in every process.
 """
 
