@@ -245,6 +245,8 @@ def test_items_survive_the_store_unchanged(store: Any, tmp_path: Path) -> None:
 def test_bad_sources_and_counts_raise_clear_errors(source: str, n: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         generate_items(source, n, 0)
+    with pytest.raises(ValueError, match="seed=-1: give a non-negative integer"):
+        generate_items("json", 2, -1)
 
 
 def test_sources_without_enough_functions_raise_clear_errors(tmp_path: Path) -> None:

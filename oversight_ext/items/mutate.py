@@ -295,6 +295,8 @@ def generate_items(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r}: give a positive number of items")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: give a non-negative integer")
     config = config or MutationConfig()
     files = find_sources(source)
     rng = np.random.default_rng(seed)
