@@ -65,6 +65,16 @@ def test_create_freezes_table_with_seed_and_code_version(store: Store) -> None:
     assert len(store.assignments("s1")) == len(table)
 
 
+def test_qc_items_keep_a_balanced_study_balanced(sqlite_store: Store) -> None:
+    sqlite_store.add_items(make_items(20))
+    table = create_study(sqlite_store, config(qc_rate=0.1, items={"source": "toy", "label_balance": True}))
+    labels = {it.id: it.label for it in sqlite_store.iter_items()}
+    study_items = {a.item_id for a in table if not a.is_qc}
+    qc_items = {a.item_id for a in table if a.is_qc}
+    assert len(qc_items) == 2 and sorted(labels[i] for i in qc_items) == ["buggy", "correct"]
+    assert sum(labels[i] == "buggy" for i in study_items) == sum(labels[i] == "correct" for i in study_items) == 9
+
+
 def test_same_seed_same_table_across_stores(tmp_path) -> None:
     tables = []
     for k, order in enumerate([make_items(10), list(reversed(make_items(10)))]):

@@ -11,7 +11,17 @@ from test_study_creation import make_items
 
 from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Comment, Critique, Item
 from oversight_ext.store import Store
-from oversight_ext.study import RaterParams, SimulatedRaterConfig, StudyConfig, create_study, draw_raters, judge, simulate, study_status
+from oversight_ext.study import (
+    RaterParams,
+    SimulatedRaterConfig,
+    StudyConfig,
+    create_study,
+    draw_raters,
+    enroll,
+    judge,
+    simulate,
+    study_status,
+)
 
 
 def open_study(store: Store, **kw: object) -> None:
@@ -64,8 +74,12 @@ def test_same_seed_same_judgments(tmp_path: Path) -> None:
 
 def test_simulation_refuses_what_it_cannot_do(sqlite_store: Store) -> None:
     open_study(sqlite_store)
-    with pytest.raises(ValueError, match="has 6 open slots"):
+    with pytest.raises(ValueError, match="has 6 open slots and 6 are free; simulate at most 6"):
         simulate(sqlite_store, "sim", 7, seed=1)
+    enroll(sqlite_store, "sim", "person")  # a person takes a slot: five are left for simulated raters
+    with pytest.raises(ValueError, match="6 open slots and 5 are free"):
+        simulate(sqlite_store, "sim", 6, seed=1)
+    assert sqlite_store.judgments(study="sim") == []
     with pytest.raises(ValueError, match="must be an integer"):
         simulate(sqlite_store, "sim", 2, seed="1")  # type: ignore[arg-type]
     sqlite_store.add_items(make_items(4, source="x", start=100))

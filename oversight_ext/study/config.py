@@ -147,7 +147,10 @@ class StudyConfig:
         default="interleaved",
     )
     qc_rate: float = _help("share of each queue given to gold quality-control items (0 to 0.5)", default=0.0)
-    qc_condition: str | None = _help("condition QC items are shown under (default: the first unassisted one)", default=None)
+    qc_condition: str | None = _help(
+        "within-subject: condition QC items are shown under (default: the first unassisted one); between-subject: each rater's own",
+        default=None,
+    )
     time_limit_s: float | None = _help("seconds a rater has per item (none: no limit)", default=None)
     verdict_scale: Literal["binary", "likert"] = _help("'binary' verdict or a 1-7 'likert' scale", default="binary")
     drop_failed_critiques: bool = _help(

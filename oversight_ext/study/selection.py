@@ -81,5 +81,13 @@ def split_qc(config: StudyConfig, items: Sequence[Item]) -> tuple[list[Item], li
             f"QC needs {n_qc} gold items set aside but only {len(gold)} of {len(items)} items have gold; lower qc_rate or add items",
         )
     rng = np.random.default_rng([config.seed, 2])
-    qc_ids = {gold[i].id for i in rng.choice(len(gold), size=n_qc, replace=False)}
+    if config.items.label_balance:
+        # Take QC items in buggy/correct pairs so the study items stay balanced.
+        half = -(-n_qc // 2)
+        by_label = [[it for it in gold if it.label == lab] for lab in ("buggy", "correct")]
+        if min(len(v) for v in by_label) <= half:
+            raise StudyConfigError("qc_rate", config.qc_rate, f"QC needs {half} items of each label set aside; lower qc_rate or add items")
+        qc_ids = {v[i].id for v in by_label for i in rng.choice(len(v), size=half, replace=False)}
+    else:
+        qc_ids = {gold[i].id for i in rng.choice(len(gold), size=n_qc, replace=False)}
     return [it for it in items if it.id not in qc_ids], [it for it in items if it.id in qc_ids]

@@ -34,6 +34,7 @@ from oversight_ext.diffs import parse_diff
 from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
 from oversight_ext.store import Store
 
+from .config import SLOT_PREFIX
 from .creation import enroll, load_config
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
@@ -234,8 +235,15 @@ def simulate(
                 f"simulate(n_raters={n_raters}): study {study!r} lists its raters and {missing[0]!r} is not among them; "
                 "simulate on a study with open_slots, or list sim-001... as its raters"
             )
-    elif n_raters > free:
-        raise ValueError(f"simulate(n_raters={n_raters}): study {study!r} has {free} open slots; simulate at most {free} raters")
+    else:
+        holders = {a.rater for a in store.assignments(study)}
+        unclaimed = sum(1 for r in holders if r.startswith(SLOT_PREFIX))
+        needed = sum(1 for r in raters if r.id not in holders)
+        if needed > unclaimed:
+            raise ValueError(
+                f"simulate(n_raters={n_raters}): study {study!r} has {free} open slots and {unclaimed} are free; "
+                f"simulate at most {unclaimed + n_raters - needed} raters"
+            )
     items: dict[str, Item] = {}
     critiques: dict[str, Critique] = {}
     created = 0
