@@ -44,7 +44,9 @@ class Snippet:
         args = self.func.args
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs, *[a for a in (args.vararg, args.kwarg) if a]]
         self.params = [a.arg for a in params]
-        stored = [n.id for n in self.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        # A comprehension's loop variable is out of scope in the rest of the function.
+        in_comp = {id(t) for c in self.nodes if isinstance(c, ast.comprehension) for t in ast.walk(c.target)}
+        stored = [n.id for n in self.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in in_comp]
         self.locals = sorted((set(self.params) | set(stored)) - {"self", "cls"})
 
     def segment(self, node: ast.AST) -> str:
