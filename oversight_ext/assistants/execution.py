@@ -247,7 +247,10 @@ class ExecCritic(BaseCritic):
         ranked = sorted(changed, key=lambda ln: -scores.get(ln, 0.0))
         if not ranked:
             ranked = sorted(scores, key=lambda ln: -scores[ln])[:1]
-        return [(ln, scores.get(ln, 0.0)) for ln in ranked[:3]]
+        top = scores.get(ranked[0], 0.0) if ranked else 0.0
+        # further changed lines only when the failing runs implicate them about as much as the first
+        rest = [ln for ln in ranked[1:3] if top and scores.get(ln, 0.0) >= 0.5 * top]
+        return [(ln, scores.get(ln, 0.0)) for ln in ranked[:1] + rest]
 
     def _claims(self, lines: list[tuple[int, float]] | list[int], text: str, severity: str, score: float) -> list[Claim]:
         out = []
