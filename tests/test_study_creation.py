@@ -139,7 +139,6 @@ def test_listed_raters_cannot_enroll_strangers(store: Store) -> None:
 
 
 def test_assisted_conditions_reference_stored_critiques(store: Store) -> None:
-    pytest.importorskip("oversight_ext.assistants")
     from oversight_ext.assistants import list_assistants
 
     assert "lint" in list_assistants() and "planted" in list_assistants()
@@ -175,3 +174,13 @@ def test_concurrent_enrolment_gives_distinct_slots(store: Store) -> None:
     assert all(len(s) == 1 for s in slots)
     assert sorted(s.pop() for s in slots) == [f"{i:03d}" for i in range(1, 7)]
     assert not [a for a in store.assignments("s1") if a.rater.startswith("slot:")]
+
+
+def test_condition_whose_critic_fails_on_every_item_is_refused(store: Store, tmp_path) -> None:
+    store.add_items(make_items(4))
+    empty = tmp_path / "none.jsonl"
+    empty.write_text('{"item_id": "elsewhere", "verdict": "buggy", "comments": []}\n')
+    replay = {"name": "r", "kind": "assisted", "assistant": "replay", "overrides": {"name": "empty-replay", "file": str(empty)}}
+    with pytest.raises(StudyConfigError, match=r"conditions\['r'\].*this condition has no items: its critic failed on all 4 items"):
+        create_study(store, config(conditions=[{"name": "u"}, replay]))
+    assert store.study_names() == [] and store.count("assignments") == 0

@@ -54,7 +54,6 @@ def test_power_grows_with_effect_and_search_finds_the_smallest_size() -> None:
 
 
 def test_bootstrap_test_uses_the_analysis_interval() -> None:
-    pytest.importorskip("oversight_ext.analysis.effects")
     out = estimate_power(PowerConfig(effect=0.2, n_sims=8, n_boot=50, test="bootstrap"))
     assert 0 <= out["power"][0] <= 1 and out["test"][0] == "bootstrap"
 
