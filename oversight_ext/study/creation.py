@@ -101,13 +101,15 @@ def create_study(store: Store, config: StudyConfig, *, owner: str | None = None,
         for cond_name, by_item in critiques.items():
             n_ok = sum(1 for it in items if by_item[it.id].status != "failed")
             if n_ok == 0:
-                reason = next(iter(failed.values()), "")
+                reason = next((c.reason for c in by_item.values() if c.status == "failed"), "")
                 raise StudyConfigError(
                     f"conditions[{cond_name!r}]",
                     config.condition(cond_name).assistant,
                     f"this condition has no items: its critic failed on all {len(items)} items (e.g. {reason!r}); "
                     "fix the assistant or choose another",
                 )
+        if failed:
+            log.warning("study %r: left out %d item(s) a critic failed on, in every condition", config.name, len(failed))
         items = [it for it in items if it.id not in failed]
         qc_items = [it for it in qc_items if it.id not in failed]
         if not items:
