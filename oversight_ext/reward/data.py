@@ -197,6 +197,8 @@ def read_preferences(path: str | os.PathLike[str]) -> pl.DataFrame:
     df = df.with_columns([v.alias(k) for k, v in fill.items() if k not in df.columns])
     if "group_id" not in df.columns:
         df = df.with_columns(pl.col("pair_id").alias("group_id"))
+    # Rows that leave out an optional column get its default, not a null.
+    df = df.with_columns(pl.col("margin").fill_null(0.0), pl.col("tie").fill_null(False), pl.col("weight").fill_null(1.0))
     return df.select([pl.col(k).cast(t) for k, t in PAIR_SCHEMA.items()])
 
 

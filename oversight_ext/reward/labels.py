@@ -133,9 +133,10 @@ def _dawid_skene(v: pl.DataFrame, max_iter: int) -> pl.DataFrame:
     post = num / den
     for _ in range(max_iter):
         prior = post.mean().clip(1e-3, 1 - 1e-3)
-        # sens[r] = P(vote correct | truly correct), spec[r] = P(vote buggy | truly buggy), smoothed.
-        sens = (np.bincount(rr, w * post[ii] * y, len(raters)) + 1) / (np.bincount(rr, w * post[ii], len(raters)) + 2)
-        spec = (np.bincount(rr, w * (1 - post[ii]) * (1 - y), len(raters)) + 1) / (np.bincount(rr, w * (1 - post[ii]), len(raters)) + 2)
+        # sens[r] = P(vote correct | truly correct), spec[r] = P(vote buggy | truly buggy), from unweighted counts
+        # with a Beta(2, 1) prior: raters start out better than chance, so small studies do not collapse to 0.5.
+        sens = (np.bincount(rr, post[ii] * y, len(raters)) + 2) / (np.bincount(rr, post[ii], len(raters)) + 3)
+        spec = (np.bincount(rr, (1 - post[ii]) * (1 - y), len(raters)) + 2) / (np.bincount(rr, 1 - post[ii], len(raters)) + 3)
         l1 = np.where(y == 1, np.log(sens[rr]), np.log(1 - sens[rr])) * w
         l0 = np.where(y == 0, np.log(spec[rr]), np.log(1 - spec[rr])) * w
         logit = np.log(prior / (1 - prior)) + np.bincount(ii, l1 - l0, len(items))
