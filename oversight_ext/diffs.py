@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import unidiff
 
@@ -27,8 +28,9 @@ class DiffError(ValueError):
     """A diff cannot be parsed or applied; the message says where and how to fix it."""
 
 
-@dataclass(frozen=True, slots=True)
-class DiffLine:
+class DiffLine(NamedTuple):
+    # A tuple, not a dataclass: a 100,000-line diff makes 100,000 of these, and a frozen
+    # dataclass's __init__ costs twice as much. It also serialises to JSON as a list.
     kind: str  # "context" | "add" | "del" | "meta" ("\\ No newline at end of file")
     text: str
     old: int | None  # 1-based line in the old file, None for added lines
@@ -67,6 +69,9 @@ class DiffFile:
         return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "del")
 
 
+_KINDS = {"+": "add", "-": "del", " ": "context"}  # unidiff line types; "\\" is "meta"
+
+
 def _strip_prefix(path: str | None) -> str:
     if not path or path == "/dev/null":
         return ""
@@ -103,18 +108,15 @@ def parse_diff(text: str) -> list[DiffFile]:
             new_path = old_path
         hunks = []
         for h in pf:
-            lines = []
-            for ln in h:
-                if ln.is_added:
-                    kind = "add"
-                elif ln.is_removed:
-                    kind = "del"
-                elif ln.is_context:
-                    kind = "context"
-                else:
-                    kind = "meta"
-                text_ = ln.value[:-1] if ln.value.endswith("\n") else ln.value
-                lines.append(DiffLine(kind, text_, ln.source_line_no, ln.target_line_no))
+            lines = [
+                DiffLine(
+                    _KINDS.get(ln.line_type, "meta"),
+                    ln.value[:-1] if ln.value.endswith("\n") else ln.value,
+                    ln.source_line_no,
+                    ln.target_line_no,
+                )
+                for ln in h
+            ]
             hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length, h.section_header or "", tuple(lines)))
         files.append(DiffFile(old_path, new_path, status, bool(pf.is_binary_file), tuple(hunks)))
     return files
