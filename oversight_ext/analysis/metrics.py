@@ -132,9 +132,9 @@ def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1)
 def calibration(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     """Accuracy against stated confidence, in five bins (one per confidence level)."""
     f = with_correct(frame).filter(pl.col("correct").is_not_null())
-    labels = [str(i) for i in range(len(BIN_EDGES) + 1)]
+    bin_index = pl.sum_horizontal([(pl.col("confidence") > edge).cast(pl.Int64) for edge in BIN_EDGES])
     return (
-        f.with_columns(pl.col("confidence").cut(list(BIN_EDGES), labels=labels).cast(pl.Utf8).cast(pl.Int64).alias("bin"))
+        f.with_columns(bin_index.alias("bin"))
         .group_by([*by, "bin"])
         .agg(pl.len().alias("n"), pl.col("confidence").mean().alias("mean_confidence"), _mean(pl.col("correct")).alias("accuracy"))
         .sort([*by, "bin"])

@@ -18,7 +18,8 @@ import polars as pl
 import vl_convert as vlc
 from tqdm.auto import tqdm
 
-from . import agreement, charts, effects, metrics, mixed
+from . import charts, effects, metrics, mixed
+from .agreement import agreement as rater_agreement
 from .frames import study_frame
 
 __all__ = ["Analysis", "AnalysisConfig", "analyze", "report"]
@@ -79,7 +80,7 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
         ("calibration", lambda: metrics.calibration(f)),
         ("dispositions", lambda: metrics.dispositions(f)),
         ("over_reliance", lambda: metrics.over_reliance(f)),
-        ("agreement", lambda: agreement.agreement(f)),
+        ("agreement", lambda: rater_agreement(f)),
         ("effects", lambda: _effects(f, config)),
         ("mcnemar", lambda: _mcnemar(f, control, conditions)),
         ("order_effects", lambda: effects.order_effects(f, n_boot=config.n_boot, seed=config.seed, level=config.level)),
