@@ -62,6 +62,16 @@ def test_mutate_stores_items_with_gold(tmp_path: Path) -> None:
     assert len(buggy) == 25
 
 
+def test_demo_items_command(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    first = oversight("items", "demo", "--db", db)
+    again = oversight("items", "demo", "--db", db)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    n = Store(db).count("items")
+    assert n >= 12
+    assert f"stored {n} new, 0 unchanged" in first.stdout and f"stored 0 new, {n} unchanged" in again.stdout
+
+
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "unified_diff": "nope"}\n')

@@ -44,6 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db(mut)
     mut.set_defaults(func=mutate_items)
 
+    demo = isub.add_parser(
+        "demo",
+        help="store the shipped demo items",
+        description="Store the package's own demo set: a dozen-odd hand-written diffs (multi-file and long ones included) with gold.",
+    )
+    add_db(demo)
+    demo.set_defaults(func=demo_items)
+
     ls = isub.add_parser("list", help="list stored items", description="List stored items (gold included: this is the researcher's view).")
     ls.add_argument("--source", default=None, help="only items from this source")
     ls.add_argument("--language", default=None, help="only items in this language")
@@ -83,6 +91,16 @@ def mutate_items(args: argparse.Namespace) -> int:
         f"generated {len(items)} item(s) from {args.source} (seed {args.seed}): {buggy} buggy, {len(items) - buggy} correct; "
         f"stored {added} new, {unchanged} unchanged"
     )
+    return 0
+
+
+def demo_items(args: argparse.Namespace) -> int:
+    from oversight_ext.items import demo_items as load
+
+    items = load()
+    with open_store(args) as store:
+        added, unchanged = store.add_items(items)
+    print(f"demo set: {len(items)} item(s), stored {added} new, {unchanged} unchanged")
     return 0
 
 
