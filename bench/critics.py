@@ -1,0 +1,133 @@
+"""Benchmark: every offline critic on HumanEvalFix-Python, QuixBugs-Python and mutation-made items.
+
+    python bench/critics.py            # full run (tens of minutes on 2 cores)
+    python bench/critics.py --quick    # first 20 pairs per dataset, a few minutes
+
+ruff (every rule, whole file) and pylint run in the same process as baselines; each critic's
+catch rate is printed with its ratio to ruff's. The headline figures never use the items'
+tests; ``exec-tests`` (which runs them) is an upper bound and labelled as one. The last part
+times critics on one 5,000-line diff. Needs ../shared/data (skipped with a message if absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from oversight_ext.assistants import critique_items, load_assistant  # noqa: E402
+from oversight_ext.assistants.evaluation import score_critiques, summarise  # noqa: E402
+from oversight_ext.diffs import make_diff  # noqa: E402
+from oversight_ext.records import Item  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+HEADLINE = ["exec", "ensemble", "lint"]
+BASELINES = ["ruff-all", "pylint"]
+UPPER = ["exec-tests"]
+
+
+def load(name: str, pairs: int | None) -> list[Item]:
+    from oversight_ext.items import load_jsonl
+
+    items = [it for it in load_jsonl(DATA / name) if it.language == "python" and it.label]
+    if pairs:
+        keep = list(dict.fromkeys(it.pair_id or it.id for it in items))[:pairs]
+        items = [it for it in items if (it.pair_id or it.id) in keep]
+    return items
+
+
+def mutation_items(n: int, source: str) -> list[Item]:
+    from oversight_ext.items.mutate import generate_items
+
+    return generate_items(source, n, seed=0)
+
+
+def fmt(m: dict) -> str:
+    e, lo, hi = m["estimate"], m["ci_low"], m["ci_high"]
+    return "  n/a            " if e != e else f"{e:5.2f} [{lo:4.2f},{hi:4.2f}]"
+
+
+def big_item(lines: int = 5000) -> Item:
+    funcs, n = [], 0
+    while n < lines:
+        k = len(funcs)
+        funcs.append(f"def f{k}(x):\n    y = x + {k}\n    if y > {k * 2}:\n    " + "    return y - 1\n    return y\n\n")
+        n += 6
+    before = "".join(funcs)
+    after = before.replace("return y - 1", "return y - 2")
+    return Item(id="big", diff=make_diff(before, after, "big.py"), path="big.py", before=before, after=after, spec="Big module.")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="20 pairs per dataset, 20 mutation items, 5 LM items")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--boot", type=int, default=300)
+    ap.add_argument("--mutation-source", default="textwrap", help="module or folder the mutation generator draws from")
+    ap.add_argument("--lm-items", type=int, default=None, help="items per dataset for the SmolLM2 critic (slow on CPU; 0 = skip)")
+    args = ap.parse_args()
+    pairs = 20 if args.quick else None
+    lm_items = args.lm_items if args.lm_items is not None else (5 if args.quick else 40)
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+    datasets: dict[str, list[Item]] = {}
+    if DATA.is_dir():
+        datasets["HumanEvalFix-Python"] = load("humanevalfix.jsonl", pairs)
+        datasets["QuixBugs-Python"] = load("quixbugs.jsonl", pairs)
+    else:
+        print(f"{DATA} is absent: skipping HumanEvalFix and QuixBugs (only mutation items are measured)")
+    try:
+        datasets[f"mutation({args.mutation_source})"] = mutation_items(20 if args.quick else 80, args.mutation_source)
+    except ValueError as exc:
+        print(f"mutation items skipped: {exc}")
+
+    print(
+        f"{'dataset':<22} {'critic':<26} {'n':>4}  {'catch [95% CI]':<17} {'false alarm':<17} {'precision':<17} {'halluc':>6} {'lat s':>6} {'catch/ruff':>10}"
+    )
+    for ds, items in datasets.items():
+        rows: dict[str, dict] = {}
+        for name in BASELINES + HEADLINE + (UPPER if "mutation" not in ds else []) + (["smollm2"] if lm_items else []):
+            subset = items[:lm_items] if name == "smollm2" else items
+            critic = load_assistant(name)
+            t0 = time.perf_counter()
+            crits = critique_items(subset, critic, max_workers=1 if name == "smollm2" else args.workers, progress=False)
+            wall = time.perf_counter() - t0
+            s = summarise(score_critiques(subset, crits), n_boot=args.boot)
+            s["wall_s"] = wall
+            rows[name] = s
+            label = {"exec-tests": "exec-tests (UPPER BOUND)", "ruff-all": "ruff-all (baseline)", "pylint": "pylint (baseline)"}.get(
+                name, name
+            )
+            if name == "smollm2":
+                label = f"smollm2 (first {len(subset)})"
+            ruff = rows.get("ruff-all", {}).get("catch_rate", {}).get("estimate", float("nan"))
+            ratio = s["catch_rate"]["estimate"] / ruff if ruff and ruff == ruff else float("inf")
+            print(
+                f"{ds:<22} {label:<26} {s['n_items']:>4}  {fmt(s['catch_rate'])} {fmt(s['false_alarm_rate'])} {fmt(s['precision'])}"
+                f" {s['hallucinated_rate']['estimate']:6.2f} {s['mean_latency_s']['estimate']:6.2f} {ratio:10.2f}",
+                flush=True,
+            )
+        ex = rows.get("exec", {})
+        if ex:
+            ok = ex["catch_rate"]["estimate"] >= 0.5 and ex["false_alarm_rate"]["estimate"] <= 0.10
+            print(f"{ds:<22} target (exec, no tests): catch >= 0.50 and false alarms <= 0.10: {'MET' if ok else 'MISSED'}")
+
+    print("\n5,000-line diff (one item; target < 5 s per critic):")
+    big = big_item()
+    print(f"  diff: {big.diff.count(chr(10))} lines, file: {big.after.count(chr(10)) if big.after else 0} lines")
+    for name in ["ruff-all", "lint", "exec", "ensemble"]:
+        critic = load_assistant(name)
+        t0 = time.perf_counter()
+        c = critic.critique(big)
+        dt = time.perf_counter() - t0
+        print(f"  {name:<10} {dt:6.2f} s  status={c.status} comments={len(c.comments)}  {'OK' if dt < 5 else 'SLOW'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
