@@ -1,0 +1,95 @@
+# JupyterHub in front of one PostgreSQL store: many raters, each hub user is a rater identity.
+#
+#   OVERSIGHT_DB_FILE=/etc/oversight/db-url  OVERSIGHT_OWNERS=prof  jupyterhub -f deploy/jupyterhub_config.py
+#
+# See deploy/README.md for the whole recipe. Every setting below can be given in the
+# environment, so the same file serves a lab's hub and the test that starts it for real
+# (tests/test_hub.py).
+#
+# Database URL: $OVERSIGHT_DB, else the first line of $OVERSIGHT_DB_FILE (default
+# /etc/oversight/db-url), a file that only its owner may read (mode 0600): the hub refuses a
+# file others can read. The URL goes to each single-user server in its environment; it never
+# reaches a browser (the review API answers with records, never with settings).
+#
+# Identity: the review API takes the rater from the hub user of the request (JupyterHub's
+# OAuth), never from the request body. Owners ($OVERSIGHT_OWNERS, comma-separated) get the
+# store role "owner" at hub start: they see the live dashboard, reveal results and export.
+#
+# Authenticator and spawner: $OVERSIGHT_HUB_AUTH=pam (default) logs in system users and
+# spawns each server as that user (LocalProcessSpawner); =dummy is for a trial or a test on
+# one machine: one shared password ($OVERSIGHT_HUB_PASSWORD), every server as the hub's own
+# OS user (SimpleLocalProcessSpawner, home folders under $OVERSIGHT_HUB_DIR/homes).
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821  (JupyterHub's config loader defines it)
+
+hub_dir = Path(os.environ.get("OVERSIGHT_HUB_DIR", "/srv/oversight-hub"))
+hub_dir.mkdir(parents=True, exist_ok=True)
+
+
+def database_url() -> str:
+    url = os.environ.get("OVERSIGHT_DB", "").strip()
+    if url:
+        return url
+    path = Path(os.environ.get("OVERSIGHT_DB_FILE", "/etc/oversight/db-url"))
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        sys.exit(f"jupyterhub_config: no database: set OVERSIGHT_DB or write the PostgreSQL URL to {path} (chmod 600)")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        sys.exit(f"jupyterhub_config: {path} has mode {stat.filemode(mode)}: others can read the database password; run `chmod 600 {path}`")
+    return path.read_text(encoding="utf-8").strip().splitlines()[0]
+
+
+DB_URL = database_url()
+OWNERS = [u.strip() for u in os.environ.get("OVERSIGHT_OWNERS", "").split(",") if u.strip()]
+USERS = [u.strip() for u in os.environ.get("OVERSIGHT_HUB_USERS", "").split(",") if u.strip()]
+
+# The store is migrated and the owners registered once, here, before any server starts.
+from oversight_ext.store import Store  # noqa: E402
+
+with Store(DB_URL) as _store:
+    for _owner in OWNERS:
+        _store.add_rater(_owner, role="owner")
+
+c.JupyterHub.ip = os.environ.get("OVERSIGHT_HUB_IP", "127.0.0.1")
+c.JupyterHub.port = int(os.environ.get("OVERSIGHT_HUB_PORT", "8000"))
+c.JupyterHub.hub_port = int(os.environ.get("OVERSIGHT_HUB_API_PORT", "8081"))
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ.get('OVERSIGHT_PROXY_API_PORT', '8001')}"
+# The hub's own state (users, tokens) is separate from the oversight store.
+c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "jupyterhub-proxy.pid")
+
+if USERS:
+    c.Authenticator.allowed_users = set(USERS)
+c.Authenticator.admin_users = set(OWNERS)
+
+if os.environ.get("OVERSIGHT_HUB_AUTH", "pam") == "dummy":
+    c.JupyterHub.authenticator_class = "dummy"
+    c.DummyAuthenticator.password = os.environ["OVERSIGHT_HUB_PASSWORD"]
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(hub_dir / "homes" / "{username}")
+else:
+    c.JupyterHub.authenticator_class = "pam"
+    c.JupyterHub.spawner_class = "localprocess"
+
+# Each user's server: the venv's jupyterhub-singleuser with the review API, the store in its environment.
+extensions = {"oversight_ext": True}
+c.Spawner.default_url = os.environ.get("OVERSIGHT_DEFAULT_URL", "/lab")
+if os.environ.get("OVERSIGHT_LAB", "1") == "0":
+    # The review API alone (tests, load checks): the server starts several times faster.
+    extensions.update(dict.fromkeys(("jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim"), False))
+    c.Spawner.default_url = "/oversight/api/me"
+c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+c.Spawner.args = [f"--ServerApp.jpserver_extensions={extensions!r}"]
+if os.geteuid() == 0 and c.JupyterHub.spawner_class == "simple":
+    # Servers of a trial hub run as the hub's own user; in a root container that is root.
+    c.Spawner.args.append("--allow-root")
+c.Spawner.environment = {"OVERSIGHT_DB": DB_URL}
+c.Spawner.start_timeout = int(os.environ.get("OVERSIGHT_START_TIMEOUT", "180"))
+c.Spawner.http_timeout = int(os.environ.get("OVERSIGHT_START_TIMEOUT", "180"))
