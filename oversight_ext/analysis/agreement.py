@@ -23,12 +23,13 @@ __all__ = ["agreement", "pairwise_kappa"]
 
 def _codes(frame: pl.DataFrame, value: str) -> tuple[pl.DataFrame, int]:
     f = frame.filter(pl.col(value).is_not_null()).with_columns(
-        pl.col(value).cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_v"),
+        # Codes follow the values' own order (numeric or text), which ordinal alpha relies on.
+        (pl.col(value).rank("dense").cast(pl.Int64) - 1).alias("_v"),
         pl.col("rater").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_r"),
         pl.col("item_id").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_i"),
     )
     # Dense codes 0..n-1 within this frame (the categorical codes are global to the process).
-    f = f.with_columns(pl.col("_v", "_r", "_i").rank("dense").cast(pl.Int64) - 1)
+    f = f.with_columns(pl.col("_r", "_i").rank("dense").cast(pl.Int64) - 1)
     n_values = int(f["_v"].to_numpy().max()) + 1 if f.height else 0
     return f, n_values
 
@@ -53,6 +54,8 @@ def pairwise_kappa(frame: pl.DataFrame, *, value: str = "verdict", min_shared: i
     shared = sparse.triu(total @ total.T, k=1).tocoo()
     keep = shared.data >= min_shared
     a, b, n = shared.row[keep], shared.col[keep], shared.data[keep]
+    if len(a) == 0:
+        return pl.DataFrame(schema=schema)
     agree = np.zeros(len(a))
     expected = np.zeros(len(a))
     for c in range(k):
@@ -71,11 +74,11 @@ def pairwise_kappa(frame: pl.DataFrame, *, value: str = "verdict", min_shared: i
     ).with_columns(pl.col("kappa").fill_nan(None))
 
 
-def _alpha(counts: np.ndarray, level: str) -> float | None:
+def _alpha(counts: np.ndarray, level: str, domain: list[float] | None) -> float | None:
     pairable = counts[counts.sum(1) >= 2]
     if pairable.shape[0] == 0 or (pairable.sum(0) > 0).sum() < 2:
         return None
-    return float(krippendorff.alpha(value_counts=pairable, level_of_measurement=level))  # type: ignore[arg-type]
+    return float(krippendorff.alpha(value_counts=pairable, value_domain=domain, level_of_measurement=level))  # type: ignore[arg-type]
 
 
 def _fleiss(counts: np.ndarray) -> tuple[float | None, int]:
@@ -128,7 +131,12 @@ def agreement(
         np.add.at(counts, (f["_i"].to_numpy(), f["_v"].to_numpy()), 1)
         pairs = pairwise_kappa(sub, value=value, min_shared=min_shared).drop_nulls("kappa")
         fleiss, fleiss_items = _fleiss(counts)
-        alpha = _alpha(counts, level)
+        # Interval and ratio alpha need the values themselves, not just their order.
+        numeric = sub.schema[value].is_numeric()
+        domain = f.select("_v", value).unique("_v").sort("_v")[value].cast(pl.Float64).to_list() if numeric else None
+        if level in ("interval", "ratio") and not numeric:
+            raise ValueError(f"level={level!r} needs numeric values but column {value!r} holds text; use level='nominal' or 'ordinal'")
+        alpha = _alpha(counts, level, domain)
         notes = []
         if alpha is None:
             notes.append("alpha needs items judged by two or more raters and two or more distinct values")
