@@ -98,14 +98,13 @@ export class ReviewView {
     }
     const a = this.view.assignment;
     const prior = this.view.judgment;
-    const stored = loadDraft(a.id);
+    let stored = loadDraft(a.id);
     if (stored && prior && prior.submission_id === stored.submission_id) {
       // The server holds the submission this draft was waiting for: it is done.
       dropDraft(a.id);
-      this.draft = freshDraft(a.id, prior);
-    } else {
-      this.draft = stored ?? freshDraft(a.id, prior);
+      stored = null;
     }
+    this.draft = stored ?? freshDraft(a.id, prior);
     this.renderHeader();
     this.renderToolbar();
     this.form.bind(this.draft, a.verdict_scale);

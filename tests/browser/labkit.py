@@ -79,7 +79,8 @@ def add_study(store: Store, name: str, rows: list[tuple[str, str, str | None]], 
         Assignment(id=f"{name}-{k}", study=name, rater=rater, item_id=item, condition=cond, position=k, critique_id=crit)
         for k, (item, cond, crit) in enumerate(rows)
     ]
-    store.create_study(name, study_config(name, conditions, raters=sorted({rater, RATER, "bob"}), **extra), asg, seed=0, code_version="browser-test")
+    config = study_config(name, conditions, raters=sorted({rater, RATER, "bob"}), **extra)
+    store.create_study(name, config, asg, seed=0, code_version="browser-test")
     return asg
 
 
