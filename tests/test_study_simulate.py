@@ -153,3 +153,37 @@ def test_flags_land_near_the_gold_line_with_skill() -> None:
     flags = [judge(p, ITEM, ASSIGN, None, np.random.default_rng(k), config=cfg).flags for k in range(500)]
     lines = [f[0].line for f in flags if f]
     assert sum(abs(line - 2) <= 2 for line in lines) / len(lines) > 0.9
+
+
+def test_end_to_end_the_analysis_recovers_the_simulated_effects(sqlite_store: Store, tmp_path: Path) -> None:
+    """Right critiques raise accuracy and planted-wrong ones lower it, by the amounts the
+    rater model implies, through the real path: critics, frozen table, store, analysis."""
+    import json
+
+    from oversight_ext.analysis import effect, study_frame
+
+    items = make_items(30)
+    sqlite_store.add_items(items)
+    right = tmp_path / "right.jsonl"
+    right.write_text("".join(json.dumps({"item_id": it.id, "verdict": it.label, "confidence": 0.9}) + "\n" for it in items))
+    critic = {"kind": "assisted", "assistant": "replay", "overrides": {"name": "gold-replay", "file": str(right)}}
+    cfg = StudyConfig.from_dict(
+        {
+            "name": "sim",
+            "seed": 8,
+            "open_slots": 18,
+            "overlap": 3,
+            "items": {"source": "toy"},
+            "conditions": [{"name": "alone"}, {"name": "helped", **critic}, {"name": "misled", **critic, "planted_rate": 1.0}],
+        }
+    )
+    create_study(sqlite_store, cfg)
+    model = SimulatedRaterConfig(skill_mean=0.7, skill_sd=0.0, trust_mean=0.8, trust_sd=0.0, misled_mean=0.35, misled_sd=0.0, item_sd=0.0)
+    simulate(sqlite_store, "sim", 18, seed=3, config=model)
+    frame = study_frame(sqlite_store, "sim")
+    out = {r["treatment"]: r for r in effect(frame, control="alone", n_boot=400, seed=1).iter_rows(named=True)}
+    # alone: 0.7; helped: 0.8 + 0.2 x 0.7 = 0.94; misled: (1 - 0.35) x 0.7 = 0.455.
+    for name, truth in (("helped", 0.94 - 0.7), ("misled", 0.455 - 0.7)):
+        row = out[name]
+        assert row["ci_low"] < truth < row["ci_high"], row
+        assert row["p_value"] < 0.05, row
