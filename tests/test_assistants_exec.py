@@ -118,7 +118,9 @@ Output: "ab"
     shapes = input_shapes(
         [c for c in cases if c.source.startswith("f(") and "[" not in c.source and "'" not in c.source and '"' not in c.source], "f"
     )
-    assert shapes == [{"t": "int", "min": 0, "max": 10}, {"t": "int", "min": 0, "max": 10}]
+    assert shapes == {"args": [{"t": "int", "min": 0, "max": 10}, {"t": "int", "min": 0, "max": 10}], "kwargs": {}}
+    kw = input_shapes(example_cases(">>> m.f('ab', b=3)\n'ab'", code), "f")
+    assert kw == {"args": [{"t": "str", "alphabet": "ab", "max_size": 5}], "kwargs": {"b": {"t": "int", "min": 0, "max": 10}}}
 
 
 def test_quixbugs_style_tests_and_ochiai() -> None:

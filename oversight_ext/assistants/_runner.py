@@ -17,6 +17,7 @@ import resource
 import signal
 import sys
 import time
+import types
 
 with open(sys.argv[1]) as _fh:
     PAYLOAD = json.load(_fh)
@@ -163,7 +164,17 @@ def _close(want, got):
     return canon(a) == canon(b)
 
 
-def load(path, name):
+def load(path, name, context):
+    if context is not None:
+        # the snippet is a function of a real module: run it among that module's globals
+        ns = dict(vars(context))
+        ns["__name__"] = name
+        with open(path) as fh:
+            code = compile(fh.read(), path, "exec")
+        timed(lambda: exec(code, ns))
+        mod = types.ModuleType(name)
+        mod.__dict__.update(ns)
+        return mod
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -202,20 +213,21 @@ def generated_inputs():
         return st.just(shape.get("value"))
 
     found = []
+    kwargs = st.fixed_dictionaries({k: build(v) for k, v in gen.get("kwargs", {}).items()})
 
     @settings(max_examples=gen["max_examples"], derandomize=True, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(st.tuples(*[build(s) for s in gen["args"]]))
-    def collect(args):
-        found.append(args)
+    @given(st.tuples(st.tuples(*[build(s) for s in gen["args"]]), kwargs))
+    def collect(call):
+        found.append(call)
 
     collect()
     seen, out = set(), []
-    for args in found:
-        key = repr(args)
+    for args, kw in found:
+        key = repr((args, kw))
         if key not in seen:
             seen.add(key)
-            out.append(list(args))
+            out.append((list(args), kw))
     return out
 
 
@@ -227,13 +239,19 @@ def main():
     signal.signal(signal.SIGALRM, _alarm)
     files = {v: os.path.join(ROOT, f) for v, f in PAYLOAD["versions"].items()}
     cov = coverage.Coverage(data_file=None, include=list(files.values()), branch=False)
+    context = None
+    if PAYLOAD.get("context"):
+        try:
+            context = importlib.import_module(PAYLOAD["context"])
+        except BaseException as exc:
+            emit(context=PAYLOAD["context"], error=f"{type(exc).__name__}: {short(exc)[:200]}")
     sys.addaudithook(guard)
     cov.start()
     mods = {}
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
-            mods[ver] = load(path, f"version_{ver}")
+            mods[ver] = load(path, f"version_{ver}", context)
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
             emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}")
@@ -243,11 +261,13 @@ def main():
             glb = dict(vars(mod))
             if PAYLOAD.get("entry") in glb:
                 glb["candidate"] = glb[PAYLOAD["entry"]]
+            if context is not None:  # `module.func(...)` in an example must reach this version's func
+                glb[PAYLOAD["context"].rsplit(".", 1)[-1]] = mod
             ok, got, err = run_case(glb, case)
             emit(version=ver, case=case["id"], ok=ok, got=got, error=err)
     func = (PAYLOAD.get("generate") or {}).get("func") or ""
     deadline = time.monotonic() + PAYLOAD["generate_budget_s"]
-    for k, args in enumerate(inputs):
+    for k, (args, kwargs) in enumerate(inputs):
         if time.monotonic() > deadline:
             break
         for ver, mod in mods.items():
@@ -255,14 +275,15 @@ def main():
             if fn is None:
                 continue
             cov.switch_context(f"{ver}:g{k}")
-            a = copy.deepcopy(args)
+            a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
+            shown = short(args)[:-1] + "".join(f", {k}={short(v)}" for k, v in kw.items()) + "]"
             try:
-                value = timed(lambda fn=fn, a=a: fn(*a))
-                emit(version=ver, case=f"g{k}", args=short(args), value=short(value), key=json.dumps(canon(value), default=repr))
+                value = timed(lambda fn=fn, a=a, kw=kw: fn(*a, **kw))
+                emit(version=ver, case=f"g{k}", args=shown, value=short(value), key=json.dumps(canon(value), default=repr))
             except CaseTimeout:
-                emit(version=ver, case=f"g{k}", args=short(args), error="timeout")
+                emit(version=ver, case=f"g{k}", args=shown, error="timeout")
             except BaseException as exc:
-                emit(version=ver, case=f"g{k}", args=short(args), error=type(exc).__name__)
+                emit(version=ver, case=f"g{k}", args=shown, error=type(exc).__name__)
     cov.stop()
     data = cov.get_data()
     for ver, path in files.items():

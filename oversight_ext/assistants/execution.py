@@ -24,7 +24,9 @@ memory_mb (1024), wall_s (the spec's timeout_s).
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +34,7 @@ from typing import Any
 from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Item
 
-from .examples import Case, assertion_cases, entry_function, example_cases, input_shapes
+from .examples import Case, assertion_cases, entry_function, example_cases, input_shapes, signature_shapes
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
@@ -94,6 +96,23 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
     return f"gives {got[:120]}"
 
 
+def module_context(item: Item, entry: str | None) -> str | None:
+    """The importable module a function snippet comes from, when the task names it (``json.dumps``).
+
+    The task statement is what the rater reads; the module gives the snippet the globals
+    (imports, helpers, constants) it was written among.
+    """
+    task = (item.task or "").strip()
+    if entry is None or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+", task) or task.rsplit(".", 1)[1] != entry:
+        return None
+    module = task.rsplit(".", 1)[0]
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    return module if found is not None else None
+
+
 class ExecCritic(BaseCritic):
     def __init__(self, config: AssistantConfig) -> None:
         super().__init__(config.name, config.spec_hash, model="exec", verbosity=config.verbosity)
@@ -124,15 +143,16 @@ class ExecCritic(BaseCritic):
         if after is None:
             return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
         cases, entry = self.cases(item, before, after)
-        shapes = input_shapes(cases, entry)
+        shapes = input_shapes(cases, entry) or signature_shapes(after, entry)
         files = {"after.py": after}
         versions = {"after": "after.py"}
         if before is not None:
             files["before.py"] = before
             versions = {"before": "before.py", **versions}
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
+        payload["context"] = module_context(item, entry)
         if shapes is not None and before is not None and self.max_examples > 0:
-            payload["generate"] = {"func": entry, "args": shapes, "max_examples": self.max_examples}
+            payload["generate"] = {"func": entry, **shapes, "max_examples": self.max_examples}
         out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
         return self.judge(item, after, cases, out)
 
