@@ -154,6 +154,8 @@ def calibration_error(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFr
 
 def _disposition_rows(frame: pl.DataFrame, by: By) -> pl.DataFrame:
     """One row per disposition, with whether the comment it answers was planted wrong."""
+    if "dispositions" not in frame.columns:
+        raise ValueError("the frame has no 'dispositions' column; give a study frame (analysis.study_frame)")
     disp = (
         frame.with_row_index("_row")
         .select("_row", *by, "dispositions")
@@ -199,7 +201,10 @@ def over_reliance(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     those kept or edited rather than rejected; ``wrong_critiques`` / ``followed``: judgments
     of items whose critique verdict contradicts gold, and those agreeing with it.
     """
-    disp = _disposition_rows(frame, by).filter(pl.col("planted"))
+    if "dispositions" in frame.columns:
+        disp = _disposition_rows(frame, by).filter(pl.col("planted"))
+    else:
+        disp = pl.DataFrame(schema={**{c: frame.schema[c] for c in by}, "action": pl.Utf8})
     claims = disp.group_by(list(by)).agg(
         pl.len().alias("planted_claims"), (pl.col("action") != "reject").sum().cast(pl.Int64).alias("accepted_planted")
     )

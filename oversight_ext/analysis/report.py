@@ -91,7 +91,7 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
     for name, step in tqdm(steps, desc="analysis", disable=not progress):
         try:
             table = step()
-        except (ValueError, np.linalg.LinAlgError) as exc:
+        except (ValueError, np.linalg.LinAlgError, pl.exceptions.ColumnNotFoundError) as exc:
             out.notes.append(f"{name}: not computed: {exc}")
             continue
         if table.height == 0:
