@@ -80,7 +80,8 @@ class HFCritic(BaseCritic):
     def generate(self, prompt: str) -> str:
         import torch
 
-        lm, tok, device = load_model(self.model_path, self.gguf, self.device, self.dtype)
+        with _LOCK:  # the first call loads the model; concurrent first calls must not load it twice
+            lm, tok, device = load_model(self.model_path, self.gguf, self.device, self.dtype)
         messages = [{"role": "user", "content": prompt}]
         text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + self.prefill
         enc = tok(text, return_tensors="pt").to(device)
