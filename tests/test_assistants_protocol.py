@@ -194,3 +194,14 @@ def test_planted_rate_is_respected_and_repeatable() -> None:
     assert chosen != [load_assistant("planted", base="lint", rate=0.3, seed=12).plants(it) for it in items]  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="rate = 2"):
         load_assistant("planted", base="lint", rate=2)
+
+
+def test_planted_flags_survive_the_store(sqlite_store) -> None:  # type: ignore[no-untyped-def]
+    items = [make_item("b", label="buggy"), make_item("c", before=AFTER, after=BEFORE, label="correct")]
+    sqlite_store.add_items(items)
+    critic = load_assistant("planted", base="lint", rate=1.0, seed=1)
+    critique_items(items, critic, store=sqlite_store, progress=False)
+    stored = sqlite_store.find_critique("c", critic.spec_hash)
+    assert stored.planted and stored.comments and all(x.planted for x in stored.comments)
+    assert sqlite_store.find_critique("b", critic.spec_hash).planted
+    assert all("planted" not in x for x in stored.rater_view()["comments"])
