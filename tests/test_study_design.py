@@ -156,3 +156,25 @@ def test_bad_item_lists_are_refused() -> None:
         assign(config, ["a", "a"])
     with pytest.raises(ValueError, match="QC items apart"):
         assign(config, ["a", "b"], qc_item_ids=["a"])
+
+
+@pytest.mark.parametrize("design", ["within", "between"])
+def test_open_slots_are_balanced_in_arrival_order(design: str) -> None:
+    # Open enrolment fills slots in arrival order: each block of slots (one per Latin-square
+    # row, or per condition) must cover every row / condition, in a seeded random order.
+    firsts = []
+    for seed in (1, 2):
+        config = StudyConfig.from_dict(
+            {"name": "o", "seed": seed, "open_slots": 12, "design": design, "conditions": [{"name": f"c{i}"} for i in range(3)]}
+        )
+        table = assign(config, items(30))
+        first = [next(a.condition for a in table if a.rater == r and a.position == 0) for r in config.rater_ids()]
+        queues = [tuple(a.condition for a in sorted(table, key=lambda a: a.position) if a.rater == r)[:3] for r in config.rater_ids()]
+        block = 6 if design == "within" else 3
+        for start in range(0, 12, block):
+            if design == "within":
+                assert len(set(queues[start : start + block])) == block  # six different Latin rows
+            else:
+                assert sorted(first[start : start + block]) == ["c0", "c1", "c2"]
+        firsts.append(first)
+    assert firsts[0] != firsts[1]

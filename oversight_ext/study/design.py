@@ -12,6 +12,8 @@ inputs always give the identical table. The construction:
    de Werra's alternating-circuit recolouring, which keeps every item's counts exact.
 3. Each rater's queue follows one row of a Williams (balanced Latin) square, so each
    condition comes first equally often and each ordered pair of neighbours is balanced.
+   Listed raters are placed in a seeded random order; open-enrolment slots in blocked random
+   order, so any prefix of slots people have claimed is balanced too.
 4. Gold QC items are placed at seeded random positions.
 """
 
@@ -54,6 +56,21 @@ def qc_count(n_main: int, qc_rate: float) -> int:
     if qc_rate <= 0 or n_main == 0:
         return 0
     return max(1, round(n_main * qc_rate / (1 - qc_rate)))
+
+
+def _blocked_order(n: int, block: int, rng: np.random.Generator) -> list[int]:
+    """Rank -> slot for open enrolment: blocked randomisation, as in clinical trials.
+
+    People claim slots in arrival order, so a study that never fills must still be balanced:
+    every block of ``block`` consecutive slots holds each Latin-square row (within-subject) or
+    condition (between-subject) once, in a random order.
+    """
+    order = [0] * n
+    for start in range(0, n, block):
+        size = min(block, n - start)
+        for offset, rank in enumerate(rng.permutation(size)):
+            order[start + int(rank)] = start + offset
+    return order
 
 
 def _deal(n_items: int, raters: Sequence[int], per_item: int) -> list[list[int]]:
@@ -159,7 +176,11 @@ def assign(config: StudyConfig, item_ids: Sequence[str], *, qc_item_ids: Sequenc
     rater_ids = config.rater_ids()
     n_r, n_c, k = len(rater_ids), len(config.conditions), config.overlap
     items = [int(i) for i in rng.permutation(len(item_ids))]
-    raters = [int(r) for r in rng.permutation(n_r)]
+    squares = latin_square(n_c)
+    if config.raters:
+        raters = [int(r) for r in rng.permutation(n_r)]
+    else:
+        raters = _blocked_order(n_r, len(squares) if config.design == "within" else n_c, rng)
     pools: list[dict[int, list[int]]] = [{} for _ in range(n_r)]
     if config.design == "within":
         blocks = _deal(len(items), raters, n_c * k)
@@ -173,7 +194,6 @@ def assign(config: StudyConfig, item_ids: Sequence[str], *, qc_item_ids: Sequenc
             for item, blk in zip(items, _deal(len(items), group, k)):
                 for r in blk:
                     pools[r].setdefault(c, []).append(item)
-    squares = latin_square(n_c)
     qc_cond = config.condition_names.index(config.qc_condition_name)
     table: list[Assignment] = []
     for rank, r in enumerate(raters):
