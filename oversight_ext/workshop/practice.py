@@ -16,7 +16,7 @@ import numpy as np
 
 from oversight_ext.items.mutate import generate_items
 from oversight_ext.records import Assignment, Comment, Critique, Item
-from oversight_ext.store import Store
+from oversight_ext.store import Conflict, Store
 from oversight_ext.study import ConditionConfig, StudyConfig, assign, code_version
 
 __all__ = ["PRACTICE_ASSISTANT", "practice_critiques", "practice_study"]
@@ -83,8 +83,12 @@ def practice_study(
     """Create study ``name``: ``n_items`` mutated items, unassisted vs assisted by the practice key.
 
     Give ``raters`` (user names) or ``open_slots`` (participants claim slots as they arrive).
-    The owner, if given, is registered with the store role "owner". Returns the config.
+    The owner, if given, is registered with the store role "owner". Returns the config. A
+    study of that name already stored is left as it is (every participant's notebook can run
+    this cell), and its config returned.
     """
+    if name in store.study_names():
+        return StudyConfig.from_dict(store.study(name)["config"])
     config = StudyConfig(
         name=name,
         seed=seed,
@@ -107,7 +111,11 @@ def practice_study(
         store.add_rater(owner, role="owner")
     for r in raters:
         store.add_rater(r)
-    store.create_study(name, config.to_dict(), table, seed=seed, code_version=code_version(), owner=owner)
+    try:
+        store.create_study(name, config.to_dict(), table, seed=seed, code_version=code_version(), owner=owner)
+    except Conflict:
+        # Another participant's notebook created it a moment ago: use theirs (same seed, same table).
+        return StudyConfig.from_dict(store.study(name)["config"])
     return config
 
 
