@@ -85,7 +85,7 @@ def critique(cid: str, item_id: str, texts: tuple[str, str], path: str = "calc/m
 def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     s = lab_store
     xss_diff = f"--- a/{XSS_PATH}\n+++ b/{XSS_PATH}\n@@ -1,1 +1,{len(XSS)} @@\n-old = 1\n" + "\n".join(f"+{p}" for p in XSS) + "\n"
-    items = [mean_item(i) for i in ("ui-main", "ui-faith", "ui-restart")]
+    items = [mean_item(i) for i in ("ui-main", "ui-faith", "ui-restart", "ui-timed")]
     items.append(
         mean_item("ui-blind", meta={"note": "gold"}, bug_type="off-by-one")
         if False
@@ -112,6 +112,7 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     add_study(s, "faith", [("ui-faith", "critic", "k-main")])
     add_study(s, "restart", [("ui-restart", "unassisted", None)])
     add_study(s, "xss", [("ui-xss", "critic", "k-xss")])
+    add_study(s, "timed", [("ui-timed", "unassisted", None)], time_limit_s=2.0, verdict_scale="likert")
     # bob sees the critique of ui-blind; alice reviews the same item unassisted.
     add_study(s, "blind", [("ui-blind", "unassisted", None)])
     add_study(s, "blind-bob", [("ui-blind", "critic", "k-blind")], rater="bob")
@@ -300,4 +301,21 @@ def test_offline_queue_delivers_after_a_server_restart(browser: Any, lab: Lab, l
     rows = lab_store.judgments(study="restart", current=False)
     assert [(j.verdict, j.confidence, [f.line for f in j.flags]) for j in rows] == [("buggy", 1.0, [6])]
     assert page.evaluate("JSON.parse(localStorage.getItem('oversight-ext:outbox') || '[]').length") == 0
+    page.context.close()
+
+
+def test_time_limit_counts_down_and_auto_submits_a_likert_judgment(browser: Any, lab: Lab, lab_store: Store) -> None:
+    page = open_lab(browser, lab)
+    panel = open_study(page, "timed")
+    assert "left" in panel.locator(".ov-countdown").inner_text()
+    assert panel.locator("[data-likert]").count() == 7
+    panel.locator('.ov-status[data-state="error"]').filter(has_text="Time is up").wait_for(timeout=20000)
+    assert panel.locator(".ov-countdown").inner_text() == "⏱ 0:00 left"
+    # Once time is up, the judgment goes out as soon as it is complete: no submit click.
+    panel.locator('[data-likert="6"]').click()
+    panel.locator('[data-confidence="0.6"]').click()
+    wait_saved(panel)
+    rows = lab_store.judgments(study="timed", current=False)
+    assert [(j.verdict, j.likert, j.confidence) for j in rows] == [("buggy", 6, 0.6)]
+    assert rows[0].time_on_task_s >= 2.0
     page.context.close()
