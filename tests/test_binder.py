@@ -39,7 +39,7 @@ def test_repo2docker_picks_the_conda_buildpack_and_runs_post_build(in_repo: None
     assert type(picked).__name__ == "CondaBuildPack"
     assert picked.binder_dir == "binder"
     assert picked.get_post_build_scripts() == ["binder/postBuild"]
-    assert picked.get_start_script() == "binder/start"
+    assert picked.get_start_script() == "${REPO_DIR}/binder/start"
     picked.platform = "linux/amd64"  # what mybinder.org builds for
     dockerfile = picked.render({})
     assert "binder/environment.yml" in dockerfile
