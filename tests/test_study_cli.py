@@ -59,6 +59,7 @@ def test_create_status_export_simulate(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2 and "already exists" in err
     code, status, _ = call(capsys, "study", "status", "cli", "--db", db)
     assert code == 0 and "within-subject" in status and "unassisted" in status and "judged" in status
+    assert "open enrolment: 3 of 4 slots claimed" in status
     prereg = tmp_path / "prereg.md"
     assert call(capsys, "study", "export", "cli", "--out", str(prereg), "--db", db, "--power-base", "0.6", "--power-sims", "100")[0] == 0
     text = prereg.read_text()

@@ -115,6 +115,7 @@ def create(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     from oversight_ext.study import load_config, study_status
+    from oversight_ext.study.config import SLOT_PREFIX
 
     with open_store(args) as store:
         config = load_config(store, args.name)
@@ -123,6 +124,11 @@ def status(args: argparse.Namespace) -> int:
     print(f"study {args.name!r}: {config.design}-subject, overlap {config.overlap}, seed {record['seed']}, code {record['code_version']}")
     done, total = int(frame["judged"].sum()), int(frame["assignments"].sum())
     print(f"judged {done} of {total} assignments")
+    if config.open_slots:
+        with open_store(args) as store:
+            holders = {a.rater for a in store.assignments(args.name)}
+        free = sum(1 for r in holders if r.startswith(SLOT_PREFIX))
+        print(f"open enrolment: {config.open_slots - free} of {config.open_slots} slots claimed")
     _table(frame)
     return 0
 

@@ -83,7 +83,8 @@ def export_prereg(
     raters = (
         f"a fixed list of {len(config.raters)} raters: {', '.join(config.raters)}"
         if config.raters
-        else f"open enrolment: {config.open_slots} slots, claimed in slot order by raters as they arrive"
+        else f"open enrolment: {config.open_slots} slots, claimed in slot order by raters as they arrive; slots are in blocked "
+        "random order (each block of consecutive slots covers every Latin-square row or condition once)"
     )
     sel = {k: v for k, v in vars(config.items).items() if v not in (None, (), False)}
     lines = [
