@@ -25,6 +25,8 @@ import polars as pl
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
+from .frames import with_correct
+
 __all__ = ["condition_means", "default_control", "effect", "mcnemar", "order_effects"]
 
 
@@ -121,6 +123,8 @@ def effect(
         raise ValueError(f"n_boot={n_boot!r}: give an integer number of bootstrap resamples >= 2 (e.g. 1000)")
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: give the interval's coverage as a fraction, e.g. 0.95")
+    if outcome == "correct" and "label" in frame.columns:
+        frame = with_correct(frame)
     for col in ("rater", "item_id", condition, outcome):
         if col not in frame.columns:
             raise ValueError(f"the frame has no column {col!r}; give a study frame (analysis.study_frame) or add it")
