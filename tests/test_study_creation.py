@@ -184,3 +184,32 @@ def test_condition_whose_critic_fails_on_every_item_is_refused(store: Store, tmp
     with pytest.raises(StudyConfigError, match=r"conditions\['r'\].*this condition has no items: its critic failed on all 4 items"):
         create_study(store, config(conditions=[{"name": "u"}, replay]))
     assert store.study_names() == [] and store.count("assignments") == 0
+
+
+def test_one_person_enrolling_twice_at_once_holds_one_slot(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.add_items(make_items(9))
+    create_study(store, config())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        queues = list(pool.map(lambda _: enroll(store, "s1", "twin"), range(4)))
+    held = store.assignments("s1", rater="twin")
+    assert len({a.id.split(":")[2] for a in held}) == 1
+    assert all({a.id for a in q} <= {a.id for a in held} for q in queues)
+    free = {a.rater for a in store.assignments("s1") if a.rater.startswith("slot:")}
+    assert len(free) == 5
+
+
+def test_a_second_slot_won_in_a_race_is_handed_back(sqlite_store: Store) -> None:
+
+    from oversight_ext.store import schema
+
+    sqlite_store.add_items(make_items(9))
+    create_study(sqlite_store, config())
+    first = enroll(sqlite_store, "s1", "twin")
+    # What two simultaneous claims can leave behind: the same person holding slot 003 too.
+    a = schema.assignments
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(a.update().where(a.c.rater == "slot:003").values(rater="twin"))
+    assert enroll(sqlite_store, "s1", "twin") == first
+    assert len(sqlite_store.assignments("s1", rater="slot:003")) > 0

@@ -131,7 +131,7 @@ def enroll(store: Store, study: str, rater: str) -> list[Assignment]:
     config = load_config(store, study)
     held = store.assignments(study, rater=rater)
     if held:
-        return held
+        return _keep_one_slot(store, study, rater, held) if config.open_slots else held
     if config.raters:
         raise ValueError(f"enroll(rater={rater!r}): study {study!r} has a fixed rater list; ask its owner to create a study that lists you")
     a = tables.assignments
@@ -140,11 +140,34 @@ def enroll(store: Store, study: str, rater: str) -> list[Assignment]:
     for slot in slots:
         # A conditional update claims the slot atomically: a concurrent claim of the same
         # slot finds no rows left to update and moves on to the next one.
-        with store.engine.begin() as conn:
-            claimed = conn.execute(a.update().where(a.c.study == study, a.c.rater == slot).values(rater=rater)).rowcount
+        try:
+            with store.engine.begin() as conn:
+                claimed = conn.execute(a.update().where(a.c.study == study, a.c.rater == slot).values(rater=rater)).rowcount
+        except sa.exc.IntegrityError:
+            # The same person claimed another slot sharing an item at the same moment (two
+            # tabs): the unique (study, rater, item) constraint refused this one; keep that.
+            return _keep_one_slot(store, study, rater)
         if claimed:
-            return store.assignments(study, rater=rater)
+            return _keep_one_slot(store, study, rater)
     raise Conflict(f"study {study!r} is full: all {config.open_slots} open slots are taken; create a study with more open_slots")
+
+
+def _keep_one_slot(store: Store, study: str, rater: str, held: list[Assignment] | None = None) -> list[Assignment]:
+    """If concurrent enrolments gave ``rater`` several slots, hand back all but the lowest."""
+    held = store.assignments(study, rater=rater) if held is None else held
+    slots = sorted({x.id[len(study) + 1 : x.id.rindex(":")] for x in held})
+    if len(slots) > 1:
+        a = tables.assignments
+        with store.engine.begin() as conn:
+            for extra in slots[1:]:
+                prefix = f"{study}:{extra}:"
+                conn.execute(
+                    a.update()
+                    .where(a.c.study == study, a.c.rater == rater, sa.func.substr(a.c.id, 1, len(prefix)) == prefix)
+                    .values(rater=extra)
+                )
+        held = store.assignments(study, rater=rater)
+    return held
 
 
 def study_status(store: Store, study: str) -> pl.DataFrame:
