@@ -6,6 +6,7 @@ import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } fr
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
+import dashboardPlugin from './dashboard';
 import { Outbox } from './outbox';
 import { ReviewPanel, StudiesSidebar, errorText } from './panel';
 import { ReviewApi } from './rest';
@@ -147,4 +148,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, dashboardPlugin];

@@ -93,6 +93,8 @@ def test_dashboard_tables_follow_the_judgments(klass: Store) -> None:
         == frame.filter((pl.col("rater") == "ben") & pl.col("critique_id").is_in(wrong_shown["critique_id"].implode())).height
     )
     assert json.dumps(data)  # JSON-able for the REST route
+    svgs = dashboard_data(klass, "class", svg=True)["svgs"]
+    assert set(svgs) == set(data["charts"]) and all(v.lstrip().startswith("<svg") for v in svgs.values())
     assert isinstance(dashboard(klass, "class"), alt.VConcatChart)
 
 

@@ -50,12 +50,15 @@ class OwnerService:
             raise Forbidden(str(exc)) from None
         return info
 
-    def dashboard(self, user: str, study: str, include_simulated: bool = True) -> dict[str, Any]:
+    def dashboard(self, user: str, study: str, include_simulated: bool = True, svg: bool = False) -> dict[str, Any]:
         from oversight_ext.workshop.dashboard import dashboard_data
         from oversight_ext.workshop.reveal import is_revealed
 
         self._owner(user, study, "see the dashboard")
-        return {**dashboard_data(self.store, study, include_simulated=include_simulated), "revealed": is_revealed(self.store, study)}
+        return {
+            **dashboard_data(self.store, study, include_simulated=include_simulated, svg=svg),
+            "revealed": is_revealed(self.store, study),
+        }
 
     def reveal(self, user: str, study: str, payload: Any) -> dict[str, Any]:
         from oversight_ext.workshop.reveal import set_reveal
@@ -117,7 +120,8 @@ class DashboardHandler(_OwnerHandler):
     @web.authenticated
     async def get(self, study: str) -> None:
         simulated = self.get_query_argument("simulated", "true").lower() not in ("0", "false", "no")
-        await self.reply(self.owner_service.dashboard, self.rater, study, simulated)
+        svg = self.get_query_argument("format", "") == "svg"
+        await self.reply(self.owner_service.dashboard, self.rater, study, simulated, svg)
 
 
 class RevealHandler(_OwnerHandler):

@@ -250,13 +250,18 @@ def dashboard(store: Store, study: str, *, include_simulated: bool = True, level
     return alt.vconcat(*charts.values()).resolve_scale(color="independent")
 
 
-def dashboard_data(store: Store, study: str, *, include_simulated: bool = True, level: float = 0.95) -> dict[str, Any]:
-    """The dashboard as JSON: each table's rows (aggregates only) and each chart's Vega-Lite spec."""
+def dashboard_data(store: Store, study: str, *, include_simulated: bool = True, level: float = 0.95, svg: bool = False) -> dict[str, Any]:
+    """The dashboard as JSON: each table's rows (aggregates only) and each chart's Vega-Lite spec.
+
+    ``svg=True`` adds ``svgs``: each chart drawn to SVG on the server (vl-convert), which is
+    what the JupyterLab panel shows, so it needs no charting library of its own.
+    """
     tables = _tables(store, study, include_simulated, level)
     keep = {"most_missed": ["item_id", "label", "n", "n_wrong", "miss_rate"]}
     rows = {name: (t.select(keep[name]) if name in keep else t).to_dicts() for name, t in tables.items()}
     totals = tables["participants"]
-    return {
+    charts = {name: chart.to_dict() for name, chart in _charts(tables).items()}
+    out: dict[str, Any] = {
         "study": study,
         "include_simulated": include_simulated,
         "n_participants": totals.filter(pl.col("rater_kind") == "human").height,
@@ -264,5 +269,10 @@ def dashboard_data(store: Store, study: str, *, include_simulated: bool = True, 
         "done": int(totals["done"].sum()) if totals.height else 0,
         "total": int(totals["total"].sum()) if totals.height else 0,
         "tables": rows,
-        "charts": {name: chart.to_dict() for name, chart in _charts(tables).items()},
+        "charts": charts,
     }
+    if svg:
+        import vl_convert
+
+        out["svgs"] = {name: vl_convert.vegalite_to_svg(spec) for name, spec in charts.items()}
+    return out
