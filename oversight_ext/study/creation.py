@@ -158,9 +158,12 @@ def _keep_one_slot(store: Store, study: str, rater: str, held: list[Assignment] 
     slots = sorted({x.id[len(study) + 1 : x.id.rindex(":")] for x in held})
     if len(slots) > 1:
         a = tables.assignments
+        judged = {j.assignment_id for j in store.judgments(study=study, rater=rater, current=False)}
         with store.engine.begin() as conn:
             for extra in slots[1:]:
                 prefix = f"{study}:{extra}:"
+                if any(x.id.startswith(prefix) for x in held if x.id in judged):
+                    continue  # never take back work already judged: its judgments name this rater
                 conn.execute(
                     a.update()
                     .where(a.c.study == study, a.c.rater == rater, sa.func.substr(a.c.id, 1, len(prefix)) == prefix)
