@@ -41,16 +41,14 @@ def calibration_chart(bins: pl.DataFrame, *, title: str = "Calibration") -> alt.
         .mark_line(strokeDash=[4, 4], color="gray")
         .encode(x="x:Q", y="y:Q")
     )
-    lines = (
-        alt.Chart(bins.to_pandas())
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("mean_confidence:Q", title="stated confidence", scale=alt.Scale(domain=[0, 1])),
-            y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("condition:N"),
-            size=alt.Size("n:Q", legend=None),
-            tooltip=["condition", "bin", "n", alt.Tooltip("mean_confidence:Q", format=".2f"), alt.Tooltip("accuracy:Q", format=".3f")],
-        )
+    base = alt.Chart(bins.to_pandas()).encode(
+        x=alt.X("mean_confidence:Q", title="stated confidence", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("condition:N"),
+    )
+    lines = base.mark_line() + base.mark_point(filled=True).encode(
+        size=alt.Size("n:Q", title="judgments"),
+        tooltip=["condition", "bin", "n", alt.Tooltip("mean_confidence:Q", format=".2f"), alt.Tooltip("accuracy:Q", format=".3f")],
     )
     return (diagonal + lines).properties(width=_WIDTH, height=_WIDTH, title=title)  # type: ignore[return-value]
 
@@ -80,11 +78,11 @@ def sandwich_chart(sandwich: pl.DataFrame, *, title: str = "Sandwiching: human, 
     bars where known, from :func:`.metrics.sandwich` (the Bowman et al. 2022 table as a picture)."""
     data = sandwich.to_pandas()
     order = sandwich["judge"].to_list()
-    base = alt.Chart(data).encode(x=alt.X("judge:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart(data).encode(y=alt.Y("judge:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
     bars = base.mark_bar().encode(
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy against gold"),
+        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy against gold"),
         color=alt.Color("role:N", legend=None),
         tooltip=["judge", alt.Tooltip("accuracy:Q", format=".3f"), "n"],
     )
-    rules = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q")
+    rules = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
     return (bars + rules).properties(width=_WIDTH, title=title)  # type: ignore[return-value]

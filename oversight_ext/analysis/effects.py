@@ -278,7 +278,7 @@ def mcnemar(frame: pl.DataFrame, *, treatment: str, control: str, outcome: str =
 
 def order_effects(frame: pl.DataFrame, *, outcome: str = "correct", n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pl.DataFrame:
     """Does the outcome drift along a rater's queue? Per condition, the last half of each
-    rater's queue minus the first half, with the same two-way cluster interval as :func:`effect`.
+    rater's queue minus the first half (``mean_late - mean_early``), with the same two-way cluster interval as :func:`effect`.
     Fatigue or learning shows as a difference; a design that is not counterbalanced shows it
     confounded with the condition effect."""
     if "position" not in frame.columns:
@@ -306,4 +306,5 @@ def order_effects(frame: pl.DataFrame, *, outcome: str = "correct", n_boot: int 
         return effect(f, outcome=outcome, condition="half", control="early", treatments=["late"]).with_columns(
             pl.lit(None, pl.Utf8).alias("condition")
         )
-    return pl.concat(parts).select("condition", pl.exclude("condition", "treatment", "control"))
+    names = {"n_treatment": "n_late", "n_control": "n_early", "mean_treatment": "mean_late", "mean_control": "mean_early"}
+    return pl.concat(parts).select("condition", pl.exclude("condition", "treatment", "control")).rename(names)

@@ -61,6 +61,8 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
     if "rater_kind" in frame.columns and frame.height:
         kinds = frame.group_by("rater_kind").agg(pl.len().alias("n"), pl.col("rater").n_unique().alias("raters")).sort("rater_kind")
         out.tables["raters"] = kinds
+        if kinds["rater_kind"].to_list() == ["simulated"]:
+            out.notes.append("every judgment here comes from simulated raters, not people")
         if kinds.height > 1:
             out.notes.append("judgments by simulated raters and by people are both included; set raters='human' to analyse people only")
     if frame.height == 0:
@@ -160,7 +162,7 @@ def _table(frame: pl.DataFrame) -> str:
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.notes li{color:#8a4b00}
 pre{background:#f7f7f7;padding:1em;overflow:auto}figure{margin:1em 0}"""
 
@@ -193,7 +195,7 @@ def render_html(study: dict[str, Any], analysis: Analysis, design: pl.DataFrame)
     for label, key in (("Study configuration", "config"), ("Analysis options", "analysis_config")):
         shown = html.escape(json.dumps(study.get(key), indent=2, default=str))
         parts.append(f"<details open><summary>{label}</summary><pre>{shown}</pre></details>")
-    parts.append("<h2>What could not be computed</h2>")
+    parts.append("<h2>Notes: caveats and what could not be computed</h2>")
     if analysis.notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in analysis.notes) + "</ul>")
     else:
