@@ -18,7 +18,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import CDPSession, Page, Route, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET = ROOT / "oversight_ext" / "static" / "widget.js"
@@ -53,22 +53,28 @@ function fakeModel(state) {
   return { get: k => state[k], set: (k, v) => { state[k] = v; }, save_changes() {}, send() {},
            on: (e, f) => { (ls[e] = ls[e] || []).push(f); }, off() {} };
 }
-window.benchView = async (view) => {
+const frame2 = async () => { await frame(); await frame(); };
+const scrollers = { view: () => document.querySelector("#host .ov-scroll"), plain: () => document.getElementById("plain") };
+window.benchScroll = async (kind) => {
+  const el = scrollers[kind]();
+  const t1 = performance.now();
+  el.scrollTop = el.scrollHeight; await frame2();
+  const scroll = performance.now() - t1;
+  const rows = [...el.querySelectorAll("[data-row]")].map(e => +e.dataset.row);
+  return { scroll, lastRowShown: rows.length ? Math.max(...rows) : -1 };
+};
+window.benchView = async () => {
+  const view = window.__view;
   const host = document.getElementById("host");
   host.hidden = false; document.getElementById("plain").hidden = true; host.replaceChildren();
   const t0 = performance.now();
   widget.render({ model: fakeModel({ view, progress: { done: 0, total: 1 }, status: "ready" }), el: host });
   host.querySelector(".ov-review").style.height = "800px";
   void host.offsetHeight; await frame();
-  const paint = performance.now() - t0;
-  const scroller = host.querySelector(".ov-scroll");
-  const t1 = performance.now();
-  scroller.scrollTop = scroller.scrollHeight; await frame(); await frame();
-  const scroll = performance.now() - t1;
-  const last = Math.max(...[...scroller.querySelectorAll("[data-row]")].map(e => +e.dataset.row));
-  return { paint, scroll, nodes: host.querySelectorAll("*").length, lastRowShown: last };
+  return { paint: performance.now() - t0, nodes: host.querySelectorAll("*").length };
 };
-window.benchPlain = async (view) => {
+window.benchPlain = async () => {
+  const view = window.__view;
   const host = document.getElementById("plain");
   document.getElementById("host").hidden = true; host.hidden = false; host.replaceChildren();
   const t0 = performance.now();
@@ -85,11 +91,7 @@ window.benchPlain = async (view) => {
   }
   host.appendChild(table);
   void host.offsetHeight; await frame();
-  const paint = performance.now() - t0;
-  const t1 = performance.now();
-  host.scrollTop = host.scrollHeight; await frame(); await frame();
-  const scroll = performance.now() - t1;
-  return { paint, scroll, nodes: host.querySelectorAll("*").length };
+  return { paint: performance.now() - t0, nodes: host.querySelectorAll("*").length };
 };
 window.benchReady = true;
 </script></body></html>"""
@@ -160,12 +162,21 @@ def serve(route: Route) -> None:
         route.fulfill(body=PAGE, content_type="text/html")
 
 
-def measure(page: Page, fn: str, view: dict[str, Any], repeats: int) -> dict[str, float]:
-    runs = [page.evaluate(f"v => window.{fn}(v)", view) for _ in range(repeats)]
-    out = {k: statistics.median(r[k] for r in runs) for k in ("paint", "scroll", "nodes")}
-    if fn == "benchView":
-        out["lastRowShown"] = runs[-1]["lastRowShown"]
-    return out
+def busy_ms(cdp: CDPSession) -> float:
+    """Renderer main-thread task time so far (ms), from the DevTools Performance domain."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return 1000.0 * metrics["TaskDuration"]
+
+
+def measure(page: Page, cdp: CDPSession, fn: str, repeats: int) -> dict[str, float]:
+    runs = []
+    for _ in range(repeats):
+        before = busy_ms(cdp)
+        r = page.evaluate(f"() => window.{fn}()")
+        r["busy"] = busy_ms(cdp) - before
+        r.update(page.evaluate("k => window.benchScroll(k)", "view" if fn == "benchView" else "plain"))
+        runs.append(r)
+    return {k: statistics.median(r[k] for r in runs) for k in ("paint", "busy", "scroll", "nodes", "lastRowShown")}
 
 
 def main() -> int:
@@ -186,22 +197,27 @@ def main() -> int:
         page.route(f"{ORIGIN}/**", serve)
         page.goto(f"{ORIGIN}/index.html")
         page.wait_for_function("window.benchReady === true")
-        head = f"{'lines':>7} | {'ReviewView paint':>16} {'scroll':>8} {'nodes':>6} | {'plain table paint':>17} {'scroll':>8} {'nodes':>7}"
-        print(f"{head} | paint ratio")
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        head = f"{'lines':>7} | {'ReviewView paint':>16} {'(busy)':>8} {'to end':>7} {'nodes':>6} | {'plain table paint':>17} {'(busy)':>8}"
+        print(f"{head} {'to end':>7} {'nodes':>7} | paint ratio")
         worst = 0.0
         for n in sizes:
-            view = make_view(n)
-            v = measure(page, "benchView", view, repeats)
-            t = measure(page, "benchPlain", view, repeats)
-            worst = max(worst, v["paint"]) if n == max(sizes) else worst
+            page.evaluate("v => { window.__view = v; }", make_view(n))
+            v = measure(page, cdp, "benchView", repeats)
+            t = measure(page, cdp, "benchPlain", repeats)
+            if v["lastRowShown"] < 0:
+                raise SystemExit("the ReviewView rendered no rows after scrolling to the end")
+            worst = v["paint"] if n == max(sizes) else worst
             ratio = t["paint"] / v["paint"] if v["paint"] else float("inf")
             print(
-                f"{n:>7} | {v['paint']:>13.0f} ms {v['scroll']:>5.0f} ms {v['nodes']:>6.0f} | "
-                f"{t['paint']:>14.0f} ms {t['scroll']:>5.0f} ms {t['nodes']:>7.0f} | plain/virtual = {ratio:.1f}x"
+                f"{n:>7} | {v['paint']:>13.0f} ms {v['busy']:>5.0f} ms {v['scroll']:>4.0f} ms {v['nodes']:>6.0f} | "
+                f"{t['paint']:>14.0f} ms {t['busy']:>5.0f} ms {t['scroll']:>4.0f} ms {t['nodes']:>7.0f} | plain/virtual = {ratio:.1f}x"
             )
         browser.close()
-    target = "met" if worst < 1000 else "MISSED"
-    print(f"first paint of the largest diff ({max(sizes)} lines): {worst:.0f} ms (target < 1000 ms for 100k lines: {target})")
+    if max(sizes) >= 100000:
+        print(f"100k-line first paint: {worst:.0f} ms wall (target < 1000 ms: {'met' if worst < 1000 else 'MISSED'})")
+    print("(busy) = renderer main-thread task time (CDP TaskDuration); on a loaded machine both include waiting for a core")
     return 0
 
 

@@ -7,8 +7,12 @@
  */
 import { CommentView, DiffLineTuple, FileView, LineFlag, LineKind, Side } from './types';
 
-/** One side of a diff line, as the renderer and the line-number click handler need it. */
+/**
+ * One diff line, as the renderer and the line-number click handler need it. It is its own
+ * unified-view row (one object per line: a 100k-line diff allocates no wrappers).
+ */
 export interface LineRef {
+  t: 'line';
   file: number;
   kind: LineKind;
   old: number | null;
@@ -19,7 +23,7 @@ export interface LineRef {
 export type Row =
   | { t: 'file'; file: number }
   | { t: 'hunk'; file: number; hunk: number }
-  | { t: 'line'; line: LineRef }
+  | LineRef
   | { t: 'pair'; left: LineRef | null; right: LineRef | null }
   | { t: 'fold'; key: string; count: number }
   | { t: 'comment'; comment: number }
@@ -53,7 +57,7 @@ export function anchorKey(path: string, side: Side, line: number): string {
 }
 
 function lineRef(file: number, l: DiffLineTuple): LineRef {
-  return { file, kind: l[0], old: l[1], new: l[2], text: l[3] };
+  return { t: 'line', file, kind: l[0], old: l[1], new: l[2], text: l[3] };
 }
 
 /** Which context lines stay visible: those near a change or carrying a note; runs of the rest fold. */
@@ -202,7 +206,7 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
           rows.push({ t: 'fold', key: seg.fold, count: seg.lines.length });
         } else if (opts.mode === 'unified') {
           for (const l of seg.lines) {
-            rows.push({ t: 'line', line: l });
+            rows.push(l);
             emitNotes(path, l);
           }
         } else {

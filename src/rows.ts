@@ -218,7 +218,7 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
       return el('div', 'ov-row ov-hunk', h.header ? `${range} ${h.header}` : range);
     }
     case 'line':
-      return renderLine(ctx, row.line);
+      return renderLine(ctx, row);
     case 'pair':
       return renderPair(ctx, row.left, row.right);
     case 'fold': {

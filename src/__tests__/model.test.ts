@@ -77,7 +77,7 @@ test('a comment pins its context line out of a fold and sits below it', () => {
   assert.ok(at > 0);
   const above = rows[at - 1];
   assert.equal(above.t, 'line');
-  assert.equal((above as any).line.new, 10);
+  assert.equal((above as any).new, 10);
 });
 
 test('comments on lines the diff does not show become orphans at the top', () => {
@@ -90,11 +90,11 @@ test('comments on lines the diff does not show become orphans at the top', () =>
 
 test('side by side pairs deletions with the additions that replace them', () => {
   const refs: LineRef[] = [
-    { file: 0, kind: 'context', old: 1, new: 1, text: 'a' },
-    { file: 0, kind: 'del', old: 2, new: null, text: 'b' },
-    { file: 0, kind: 'del', old: 3, new: null, text: 'c' },
-    { file: 0, kind: 'add', old: null, new: 2, text: 'B' },
-    { file: 0, kind: 'context', old: 4, new: 3, text: 'd' }
+    { t: 'line', file: 0, kind: 'context', old: 1, new: 1, text: 'a' },
+    { t: 'line', file: 0, kind: 'del', old: 2, new: null, text: 'b' },
+    { t: 'line', file: 0, kind: 'del', old: 3, new: null, text: 'c' },
+    { t: 'line', file: 0, kind: 'add', old: null, new: 2, text: 'B' },
+    { t: 'line', file: 0, kind: 'context', old: 4, new: 3, text: 'd' }
   ];
   const pairs = pairLines(refs);
   assert.equal(pairs.length, 4);
@@ -112,7 +112,7 @@ test('side by side pairs deletions with the additions that replace them', () => 
 test('flags anchor like comments, on the old side too', () => {
   const { rows } = buildRows([file(longHunk(10, 5))], { ...opts, flags: [{ path: 'a.py', line: 6, side: 'old', comment: 'x' }] });
   const i = rows.findIndex(r => r.t === 'flag');
-  assert.equal((rows[i - 1] as any).line.old, 6);
+  assert.equal((rows[i - 1] as any).old, 6);
 });
 
 test('row offsets and rowAt agree for mixed row heights', () => {
