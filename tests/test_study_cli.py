@@ -53,8 +53,8 @@ def test_create_status_export_simulate(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "study.toml").write_text(STUDY)
     out = run("study", "create", str(tmp_path / "study.toml"), "--db", db, "--quiet").stdout
     assert "created study 'cli'" in out and "seed 3" in out and "4 raters (open slots)" in out
-    out = run("simulate", "cli", "--raters", "3", "--seed", "1", "--db", db, "--quiet").stdout
-    assert "stored" in out and "simulated judgments" in out
+    code, out, _ = call(capsys, "simulate", "cli", "--raters", "3", "--seed", "1", "--db", db, "--quiet")
+    assert code == 0 and "stored" in out and "simulated judgments" in out
     code, _, err = call(capsys, "study", "create", str(tmp_path / "study.toml"), "--db", db, "--quiet")
     assert code == 2 and "already exists" in err
     code, status, _ = call(capsys, "study", "status", "cli", "--db", db)
