@@ -20,7 +20,7 @@ from oversight_ext.records import Item
 from oversight_ext.store import Store
 
 from .config import RewardTrainingConfig
-from .data import pairs_from_items, pointwise_from_items, split_by_pair
+from .data import check_trainable, pairs_from_items, pointwise_from_items, split_by_pair
 from .labels import judgment_labels
 
 __all__ = [
@@ -172,7 +172,8 @@ def compare_label_sources(
 
     ``sources`` maps a name to the condition names or kinds whose judgments it uses (None:
     all). Per seed, the study's items split by pair_id; labels come from judgments of the
-    training side only, accuracy from gold on the other.
+    training side only, accuracy from gold on the other. A source with no usable label on a
+    split gets a NaN row rather than stopping the comparison.
     """
     from .train import train_reward_model
 
@@ -197,6 +198,12 @@ def compare_label_sources(
                 if cfg.objective == "pairwise"
                 else pointwise_from_items(train_items, labels=lab, text_format=cfg.text_format)
             )
+            try:
+                check_trainable(data.filter(~pl.col("tie")) if "tie" in data.columns else data, cfg.objective)
+            except ValueError:
+                # This split left the source without a usable label (e.g. no assisted pair in it): record the gap.
+                rows.append({"source": name, "seed": seed, "metric": None, "accuracy": math.nan, "n_eval": 0, "n_train": 0})
+                continue
             res = train_reward_model(data, cfg, backbone=backbone, progress=progress)
             acc = gold_accuracy(res.model, res.tokenizer, test_items, cfg.text_format)
             rows.append(
@@ -209,7 +216,8 @@ def compare_label_sources(
                     "n_train": data.height,
                 }
             )
-    return pl.DataFrame(rows)
+    schema = {"source": pl.Utf8, "seed": pl.Int64, "metric": pl.Utf8, "accuracy": pl.Float64, "n_eval": pl.Int64, "n_train": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)
 
 
 def pgr(weak: float, weak_to_strong: float, strong_ceiling: float) -> float:

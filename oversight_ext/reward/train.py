@@ -211,9 +211,12 @@ def train_reward_model(
     wrapped = _wrap(_Scorer(model), cfg, world, device, bf16)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=cfg.learning_rate
-    )
+    param_groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    try:
+        # The fused kernel updates all parameters in one pass (CPU and GPU); the update is the same AdamW.
+        opt = torch.optim.AdamW(param_groups, lr=cfg.learning_rate, fused=world == 1 or cfg.distributed == "ddp")
+    except (RuntimeError, TypeError):
+        opt = torch.optim.AdamW(param_groups, lr=cfg.learning_rate)
     warm = int(cfg.warmup_ratio * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(warm, 1), max(total - s, 0) / max(total - warm, 1)))
 

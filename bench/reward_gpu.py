@@ -1,0 +1,158 @@
+"""GPU reward-model training: model FLOPs utilisation (MFU) of this trainer beside TRL's RewardTrainer.
+
+One script, under five minutes on one H100: a Llama-architecture backbone of 0.1-0.5B
+parameters (SmolLM2's shapes, built from its config: MFU does not depend on the weights, and
+nothing is downloaded), bf16, on real variable-length code pairs from
+../shared/data/humanevalfix.jsonl. Each trainer runs a fixed number of optimiser steps on the
+same pairs; MFU counts only real (unpadded) tokens:
+
+    FLOPs per sequence of length L = 6 * N * L + 6 * n_layers * d_model * L^2   (forward + backward, causal attention)
+
+divided by time and the card's dense bf16 peak (H100/H200 SXM: 989 TFLOP/s; override with
+--peak-tflops). Padding, collation and idle time all lower MFU, which is the point.
+
+    python bench/reward_gpu.py                  # 360M shapes, on a GPU
+    python bench/reward_gpu.py --quick          # 135M shapes, fewer steps
+    python bench/reward_gpu.py --cpu-check      # tiny shapes on the CPU: checks the script, no MFU figure
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "humanevalfix.jsonl"
+SHAPES = {
+    "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2, "intermediate_size": 128},
+    "135m": {"hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3, "intermediate_size": 1536},
+    "360m": {"hidden_size": 960, "num_hidden_layers": 32, "num_attention_heads": 15, "num_key_value_heads": 5, "intermediate_size": 2560},
+}
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "GH200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+
+
+def build(shape: str, tok: Any, attn: str) -> Any:
+    import torch
+    from transformers import AutoModelForSequenceClassification, LlamaConfig
+
+    cfg = LlamaConfig(
+        vocab_size=len(tok), num_labels=1, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, max_position_embeddings=2048,
+        tie_word_embeddings=True, **SHAPES[shape],
+    )  # fmt: skip
+    torch.manual_seed(0)
+    return AutoModelForSequenceClassification.from_config(cfg, attn_implementation=attn)
+
+
+def flops(model: Any, lengths: list[int]) -> float:
+    c = model.config
+    n = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
+    return float(sum(6 * n * L + 6 * c.num_hidden_layers * c.hidden_size * L * L for L in lengths))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="135M shapes and 30 steps")
+    p.add_argument("--cpu-check", action="store_true", help="tiny shapes on the CPU, 4 steps: proves the script runs")
+    p.add_argument("--shape", default=None, choices=sorted(SHAPES))
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per trainer (default 60, quick 30)")
+    p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
+    p.add_argument("--max-length", type=int, default=1024)
+    p.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak (default: from its name)")
+    p.add_argument("--json", default=None, help="also write the figures here")
+    args = p.parse_args()
+
+    import polars as pl
+    import torch
+    from transformers import AutoTokenizer
+
+    from oversight_ext.items import load_jsonl
+    from oversight_ext.reward import RewardTrainingConfig
+    from oversight_ext.reward.data import pairs_from_items
+    from oversight_ext.reward.model import _minilm_path, _prepare_tokenizer
+    from oversight_ext.reward.train import train_reward_model
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.cpu_check:
+        print("no GPU: run with --cpu-check to check the script on the CPU", file=sys.stderr)
+        return 2
+    shape = args.shape or ("tiny" if args.cpu_check else "135m" if args.quick else "360m")
+    steps = args.steps or (4 if args.cpu_check else 30 if args.quick else 60)
+    batch = 4 if args.cpu_check else args.batch_size
+    name = torch.cuda.get_device_name() if cuda else "cpu"
+    peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+    try:
+        import flash_attn  # noqa: F401
+
+        attn = "flash_attention_2" if cuda else "sdpa"
+    except ImportError:
+        attn = "sdpa"
+
+    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(_minilm_path()))
+    pairs = pairs_from_items(load_jsonl(DATA), text_format="spec+after")
+    eos = tok.eos_token
+    n_c = [len(x) for x in tok([t + eos for t in pairs["chosen"].to_list()], verbose=False)["input_ids"]]
+    n_r = [len(x) for x in tok([t + eos for t in pairs["rejected"].to_list()], verbose=False)["input_ids"]]
+    pairs = pairs.with_columns(pl.Series("nc", n_c), pl.Series("nr", n_r)).filter(pl.max_horizontal("nc", "nr") <= args.max_length)
+    need = steps * batch
+    pairs = (
+        pl.concat([pairs] * (need // pairs.height + 1))
+        .head(need)
+        .with_columns(pl.format("{}:{}", pl.col("pair_id"), pl.int_range(pl.len())).alias("group_id"))
+    )
+    lengths = pairs["nc"].to_list() + pairs["nr"].to_list()
+    results = {}
+    for trainer in ("trl", "oversight"):
+        model = build(shape, tok, attn)
+        if cuda:
+            model.cuda()
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        if trainer == "trl":
+            from datasets import Dataset
+            from trl import RewardConfig, RewardTrainer
+
+            with tempfile.TemporaryDirectory() as out:
+                rc = RewardConfig(
+                    output_dir=out, per_device_train_batch_size=batch, max_steps=steps, learning_rate=1e-5, bf16=cuda, use_cpu=not cuda,
+                    save_strategy="no", report_to=[], logging_steps=10**6, max_length=args.max_length, dataloader_num_workers=2 if cuda else 0,
+                )  # fmt: skip
+                ds = Dataset.from_dict({"chosen": pairs["chosen"].to_list(), "rejected": pairs["rejected"].to_list()})
+                RewardTrainer(model=model, args=rc, processing_class=tok, train_dataset=ds).train()
+        else:
+            cfg = RewardTrainingConfig(batch_size=batch, max_steps=steps, learning_rate=1e-5, max_length=args.max_length, warmup_ratio=0.0)
+            train_reward_model(pairs, cfg, model=model, tokenizer=tok, progress=False)
+        if cuda:
+            torch.cuda.synchronize()
+        sec = time.perf_counter() - t0
+        f = flops(model, lengths)
+        results[trainer] = {
+            "seconds": sec,
+            "pairs_per_s": need / sec,
+            "tflops": f / sec / 1e12,
+            "mfu": f / sec / (peak * 1e12) if peak else None,
+            "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+        }
+        del model
+        if cuda:
+            torch.cuda.empty_cache()
+    params = sum(p.numel() for p in build(shape, tok, "sdpa").parameters()) / 1e6
+    print(f"{name}: Llama {shape} shapes ({params:.0f}M parameters), bf16={cuda}, attention {attn}, {steps} steps x {batch} pairs")
+    print(f"{'trainer':<12}{'pairs/s':>10}{'TFLOP/s':>10}{'MFU':>8}{'peak MiB':>10}")
+    for k, r in results.items():
+        mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
+        mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "n/a"
+        print(f"{k:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}")
+    print(f"speed ratio oversight/TRL: {results['oversight']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}x (MFU target >= 40%)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "steps": steps, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

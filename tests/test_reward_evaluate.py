@@ -1,0 +1,99 @@
+"""Evaluation: accuracy with intervals, calibration, the rater ceiling, label sources, PGR, and the CLI."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from test_reward_data import _study
+from test_reward_train import FAST, synthetic_pairs
+
+from oversight_ext.reward import evaluate as ev
+from oversight_ext.store import Store
+
+
+def test_calibration_table_and_ece() -> None:
+    # A model always 90 % sure and right 90 % of the time is calibrated; always sure and right 60 % is not.
+    rng = np.random.default_rng(0)
+    outcome = (rng.random(2000) < 0.9).astype(float)
+    good = ev.expected_calibration_error(ev.calibration(np.full(2000, 0.9), outcome))
+    bad = ev.expected_calibration_error(ev.calibration(np.full(2000, 0.99), (rng.random(2000) < 0.6).astype(float)))
+    assert good < 0.03 < 0.3 < bad
+    # Pair form (all outcomes 1) folds in the mirrored probabilities, so over-confidence shows.
+    table = ev.calibration(np.array([0.99, 0.99, 0.01]), np.ones(3))
+    assert table["n"].sum() == 6 and ev.expected_calibration_error(table) > 0.3
+
+
+def test_pgr_and_seed_summary() -> None:
+    assert ev.pgr(0.6, 0.7, 0.8) == pytest.approx(0.5)
+    assert math.isnan(ev.pgr(0.7, 0.8, 0.7))
+    frame = pl.DataFrame({"source": ["a", "a", "a", "b"], "accuracy": [0.6, 0.7, 0.8, 0.5]})
+    s = ev.summarize_over_seeds(frame).sort("source")
+    a = s.row(0, named=True)
+    assert a["mean"] == pytest.approx(0.7) and a["ci_low"] < 0.6 and a["ci_high"] > 0.8 and a["seeds"] == 3
+    assert math.isnan(s.row(1, named=True)["ci_low"])
+
+
+def test_accuracy_of_a_trained_model_and_weak_to_strong() -> None:
+    from oversight_ext.reward.train import train_reward_model
+
+    pairs = synthetic_pairs(120, seed=1)
+    train, held = pairs.head(90), pairs.tail(30)
+    res = train_reward_model(train, FAST, progress=False)
+    acc = ev.pairwise_accuracy(res.model, res.tokenizer, held)
+    assert acc["n"] == 30 and acc["accuracy"] >= 0.9 and acc["ci_low"] < acc["accuracy"] <= acc["ci_high"]
+    w2s = ev.weak_to_strong(pairs, FAST.replace(max_steps=15), weak="tiny", strong="tiny-llama")
+    assert set(w2s) == {"weak", "weak_to_strong", "strong_ceiling", "weak_label_accuracy", "pgr"}
+    assert all(0 <= w2s[k] <= 1 for k in ("weak", "weak_to_strong", "strong_ceiling", "weak_label_accuracy"))
+
+
+def test_agreement_ceiling_and_label_source_comparison(sqlite_store: Store) -> None:
+    _study(sqlite_store)
+    ceil = ev.agreement_ceiling(sqlite_store, "s")
+    # The two raters agree on the 6 assisted items and disagree on the 6 unassisted ones (QC included).
+    assert ceil["agreement"] == pytest.approx(0.5) and ceil["rater_pairs"] == 12
+    assert ceil["rater_accuracy"] == pytest.approx(0.75)
+    cfg = FAST.replace(max_steps=3, eval_fraction=0.3)
+    out = ev.compare_label_sources(sqlite_store, "s", cfg, seeds=(0, 1))
+    assert out.height == 6 and set(out["source"]) == {"unassisted", "assisted", "pooled"}
+    assert out["accuracy"].is_between(0, 1).all() and (out["n_eval"] > 0).all()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "oversight_ext.cli", *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rm"
+    src = str(shared_data / "quixbugs.jsonl")
+    p = _cli(
+        "train-rm",
+        "--from",
+        src,
+        "--language",
+        "python",
+        "--backbone",
+        "tiny",
+        "--out",
+        str(out),
+        "--set",
+        "max_steps=3",
+        "--set",
+        "batch_size=4",
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "held-out pairwise accuracy:" in p.stdout and (out / "config.json").is_file()
+    e = _cli("eval-rm", str(out), "--items", src, "--language", "python", "--json")
+    assert e.returncode == 0, e.stderr[-2000:]
+    assert '"metric": "pairwise_accuracy"' in e.stdout and '"n": 40' in e.stdout
+    bad = _cli("train-rm", "--from", src, "--backbone", str(tmp_path / "missing"), "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and not (tmp_path / "x").exists()
+    nomodel = _cli("eval-rm", str(tmp_path), "--items", src)
+    assert nomodel.returncode == 2 and "train-rm" in nomodel.stderr
