@@ -9,6 +9,8 @@ frozen design as a preregistration document.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .config import ConditionConfig, ItemSelector, StudyConfig, StudyConfigError
 from .creation import code_version, create_study, enroll, load_config, study_status
 from .design import assign, latin_square
@@ -18,6 +20,7 @@ from .simulate import RaterParams, SimulatedRaterConfig, draw_raters, judge, sim
 __all__ = [
     "ConditionConfig",
     "ItemSelector",
+    "PowerConfig",
     "RaterParams",
     "SimulatedRaterConfig",
     "StudyConfig",
@@ -27,11 +30,28 @@ __all__ = [
     "create_study",
     "draw_raters",
     "enroll",
+    "estimate_power",
+    "export_prereg",
     "judge",
     "latin_square",
     "load_config",
+    "search_power",
     "select_items",
     "simulate",
     "split_qc",
     "study_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Power analysis pulls in scipy's optimiser and sparse matrices: load it on use, so the
+    # server (which only enrols raters) starts without it.
+    if name in ("PowerConfig", "estimate_power", "search_power"):
+        from . import power
+
+        return getattr(power, name)
+    if name == "export_prereg":
+        from .prereg import export_prereg
+
+        return export_prereg
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
