@@ -115,6 +115,7 @@ def main() -> int:
     p.add_argument("--batching", default="auto", help="this trainer's batching: auto | grouped | packed | random")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="runs per trainer, alternating order; the fastest of each is reported")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--result", default=None, help=argparse.SUPPRESS)
@@ -128,16 +129,20 @@ def main() -> int:
     if not DATA.is_file():
         print(f"{DATA} is absent: this benchmark needs the shared evaluation data", file=sys.stderr)
         return 2
-    results = {}
+    runs: dict[str, list[dict]] = {"trl": [], "oversight": []}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for name in ("trl", "oversight"):
-        with tempfile.NamedTemporaryFile(suffix=".json") as fh:
-            cmd = [sys.executable, __file__, *sys.argv[1:], "--worker", name, "--result", fh.name]
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if proc.returncode:
-                print(proc.stderr[-4000:], file=sys.stderr)
-                return proc.returncode
-            results[name] = json.loads(Path(fh.name).read_text())
+    for rep in range(args.repeats):
+        # Alternate the order so a change in machine load falls on both trainers alike.
+        for name in ("trl", "oversight") if rep % 2 == 0 else ("oversight", "trl"):
+            with tempfile.NamedTemporaryFile(suffix=".json") as fh:
+                cmd = [sys.executable, __file__, *sys.argv[1:], "--worker", name, "--result", fh.name]
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if proc.returncode:
+                    print(proc.stderr[-4000:], file=sys.stderr)
+                    return proc.returncode
+                runs[name].append(json.loads(Path(fh.name).read_text()))
+    # Best of the repeats: other processes only ever slow a run down.
+    results = {k: max(v, key=lambda r: r["pairs_per_s"]) for k, v in runs.items()}
     t, o = results["trl"], results["oversight"]
     print(
         f"backbone {args.backbone}, {t['pairs']} training pairs x {args.epochs} epoch(s), batch {args.batch_size}, {args.text_format}, max_length {args.max_length}"
@@ -149,8 +154,12 @@ def main() -> int:
     print(
         f"speed ratio oversight/TRL: {ratio:.2f}x (target >= 2x); accuracy difference {100 * (o['accuracy'] - t['accuracy']):+.1f} points on {o['eval_pairs']} pairs"
     )
+    if args.repeats > 1:
+        for k, v in runs.items():
+            speeds = ", ".join(f"{r['pairs_per_s']:.2f}" for r in v)
+            print(f"  {k} pairs/s over {args.repeats} runs: {speeds}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "trl": t, "oversight": o, "ratio": ratio}, indent=2))
+        Path(args.json).write_text(json.dumps({"args": vars(args), "runs": runs, "ratio": ratio}, indent=2))
     return 0
 
 

@@ -206,7 +206,8 @@ def train_reward_model(
         if epoch not in plans:
             plans.clear()
             plans[epoch] = plan_batches(unit_len, unit_size, micro, batching, cfg.group_window, np.random.default_rng([cfg.seed, epoch]))
-        return [r for u in plans[epoch][idx] for r in unit_rows[u]]
+        # A set smaller than one step of micro-batches wraps around rather than running dry.
+        return [r for u in plans[epoch][idx % len(plans[epoch])] for r in unit_rows[u]]
 
     wrapped = _wrap(_Scorer(model), cfg, world, device, bf16)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
