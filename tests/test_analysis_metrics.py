@@ -58,8 +58,9 @@ def test_accuracy_and_calibration_error_match_a_pandas_reference() -> None:
     assert np.allclose(s.loc[ref.index, "median_time_s"], df.groupby("condition")["time_on_task_s"].median(), atol=1e-12)
 
 
-def test_pairwise_cohen_kappa_equals_scikit_learn_for_every_pair() -> None:
-    f = random_frame(1, values=("a", "b", "c"))
+@pytest.mark.parametrize("values", [("buggy", "correct"), ("a", "b", "c")])
+def test_pairwise_cohen_kappa_equals_scikit_learn_for_every_pair(values: tuple[str, ...]) -> None:
+    f = random_frame(1, values=values)
     pairs = pairwise_kappa(f, min_shared=2)
     assert pairs.height > 10
     wide = f.to_pandas().pivot(index="item_id", columns="rater", values="verdict")

@@ -22,9 +22,12 @@ __all__ = ["agreement", "pairwise_kappa"]
 
 
 def _codes(frame: pl.DataFrame, value: str) -> tuple[pl.DataFrame, int]:
-    f = frame.filter(pl.col(value).is_not_null()).with_columns(
-        # Codes follow the values' own order (numeric or text), which ordinal alpha relies on.
-        (pl.col(value).rank("dense").cast(pl.Int64) - 1).alias("_v"),
+    f = frame.filter(pl.col(value).is_not_null())
+    # Codes follow the values' own order (numeric or text), which ordinal alpha relies on;
+    # mapping the few distinct values beats ranking a million strings.
+    order = f[value].unique().sort().to_list()
+    f = f.with_columns(
+        pl.col(value).replace_strict({v: k for k, v in enumerate(order)}, return_dtype=pl.Int64).alias("_v"),
         pl.col("rater").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_r"),
         pl.col("item_id").cast(pl.Utf8).cast(pl.Categorical).to_physical().cast(pl.Int64).alias("_i"),
     )
@@ -58,11 +61,20 @@ def pairwise_kappa(frame: pl.DataFrame, *, value: str = "verdict", min_shared: i
         return pl.DataFrame(schema=schema)
     agree = np.zeros(len(a))
     expected = np.zeros(len(a))
+    rows_seen = np.zeros(len(a))
+    cols_seen = np.zeros(len(a))
+    both_seen = np.zeros(len(a))
     for c in range(k):
-        both = (mats[c] @ mats[c].T)[a, b].A1
-        # How often each rater of the pair gave value c on the items they share.
-        gave = (mats[c] @ total.T).tocsr()
-        row_c, col_c = gave[a, b].A1, gave[b, a].A1
+        if c == k - 1 and k == 2:
+            # The last of two values needs no products: what is left of the shared items.
+            row_c, col_c = n - rows_seen, n - cols_seen
+            both = n - rows_seen - cols_seen + both_seen
+        else:
+            both = (mats[c] @ mats[c].T)[a, b].A1
+            # How often each rater of the pair gave value c on the items they share.
+            gave = (mats[c] @ total.T).tocsr()
+            row_c, col_c = gave[a, b].A1, gave[b, a].A1
+            rows_seen, cols_seen, both_seen = rows_seen + row_c, cols_seen + col_c, both_seen + both
         agree += both
         expected += (row_c / n) * (col_c / n)
     observed = agree / n
@@ -118,6 +130,7 @@ def agreement(
         "note": pl.Utf8,
     }
     rows = []
+    frame = frame.select(list(dict.fromkeys([*by, "rater", "item_id", value])))
     groups = frame.select(list(by)).unique().sort(list(by)).iter_rows() if by else [()]
     for key in groups:
         sub = frame.filter(*[pl.col(c) == v for c, v in zip(by, key)]) if by else frame

@@ -43,8 +43,8 @@ def default_control(frame: pl.DataFrame, condition: str = "condition") -> str | 
 def _counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
     """B x n multinomial counts: resampling n clusters with replacement, B times."""
     draws = rng.integers(0, n, size=(n_boot, n))
-    flat = (draws + np.arange(n_boot)[:, None] * n).ravel()
-    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    draws += np.arange(0, n_boot * n, n)[:, None]  # in place: row b's draws land in slots b*n...
+    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n)
 
 
 def _cluster_sums(index: np.ndarray, cond: np.ndarray, y: np.ndarray, n_clusters: int, n_cond: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,16 +56,21 @@ def _cluster_sums(index: np.ndarray, cond: np.ndarray, y: np.ndarray, n_clusters
 
 def _boot_var(w: np.ndarray, sums: np.ndarray, counts: np.ndarray, contrasts: np.ndarray) -> np.ndarray:
     """Bootstrap variance of each contrast (row of ``contrasts``) of the condition means."""
+    both = w.astype(np.float64) @ np.hstack([sums, counts])  # one product for numerators and denominators
+    k = sums.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = (w @ sums) / (w @ counts)
+        means = both[:, :k] / both[:, k:]
     return np.asarray(np.nanvar(means @ contrasts.T, axis=0, ddof=1))
 
 
 def _codes(f: pl.DataFrame, outcome: str, condition: str, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     f = f.filter(pl.col(condition).cast(pl.Utf8).is_in(names))
     cond = f[condition].cast(pl.Utf8).replace_strict({n: k for k, n in enumerate(names)}, return_dtype=pl.Int64).to_numpy()
-    r = np.unique(f["rater"].cast(pl.Utf8).to_numpy(), return_inverse=True)[1].astype(np.int64)
-    i = np.unique(f["item_id"].cast(pl.Utf8).to_numpy(), return_inverse=True)[1].astype(np.int64)
+    # Dense integer codes from polars (numpy's unique on a million Python strings takes seconds).
+    codes = f.select(
+        (pl.col(c).cast(pl.Utf8).cast(pl.Categorical).to_physical().rank("dense").cast(pl.Int64) - 1) for c in ("rater", "item_id")
+    )
+    r, i = codes["rater"].to_numpy(), codes["item_id"].to_numpy()
     return r, i, cond, f[outcome].cast(pl.Float64).to_numpy()
 
 
@@ -123,11 +128,14 @@ def effect(
         raise ValueError(f"n_boot={n_boot!r}: give an integer number of bootstrap resamples >= 2 (e.g. 1000)")
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: give the interval's coverage as a fraction, e.g. 0.95")
-    if outcome == "correct" and "label" in frame.columns:
-        frame = with_correct(frame)
-    for col in ("rater", "item_id", condition, outcome):
+    for col in ("rater", "item_id", condition, outcome if outcome != "correct" or "label" not in frame.columns else "label"):
         if col not in frame.columns:
             raise ValueError(f"the frame has no column {col!r}; give a study frame (analysis.study_frame) or add it")
+    # Only the columns used: filtering a study frame's list columns costs more than the bootstrap.
+    keep = ["rater", "item_id", condition, outcome, "label", "verdict", "condition_kind"]
+    frame = frame.select(list(dict.fromkeys(c for c in keep if c in frame.columns)))
+    if outcome == "correct" and "label" in frame.columns:
+        frame = with_correct(frame)
     f = frame.filter(pl.col(outcome).is_not_null() & pl.col(condition).is_not_null())
     control = control if control is not None else default_control(f, condition)
     present = set(f[condition].cast(pl.Utf8).unique().to_list())
