@@ -3,7 +3,7 @@
  * palette commands, and settings (diff view, context lines, row height, keys).
  */
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import dashboardPlugin from './dashboard';
@@ -48,6 +48,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     let options: ReviewOptions = { ...DEFAULT_OPTIONS };
     let keys: KeyMap = { ...DEFAULT_KEYS };
     const panels = new Map<string, ReviewPanel>();
+    const tracker = new WidgetTracker<ReviewPanel>({ namespace: 'oversight-review' });
 
     const sidebar = new StudiesSidebar(api, study => void app.commands.execute(CommandIDs.openReview, { study }));
     sidebar.title.icon = reviewIcon;
@@ -80,6 +81,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           panel.view.setKeys(keys);
           panels.set(study, panel);
           shell.add(panel, 'main');
+          void tracker.add(panel);
           await panel.start();
         }
         shell.activateById(panel.id);
@@ -142,6 +144,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           settings.changed.connect(apply);
         })
         .catch(err => console.warn(`oversight-ext: settings not loaded (${errorText(err)}); using defaults`));
+    }
+    if (restorer) {
+      // A page reload mid-item reopens the panel, whose draft then restores the rater's choices.
+      void restorer.restore(tracker, {
+        command: CommandIDs.openReview,
+        args: panel => ({ study: panel.study }),
+        name: panel => panel.study
+      });
     }
     // Judgments queued while the server was away (even in an earlier page) go out now.
     void outbox.flush();

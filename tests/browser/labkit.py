@@ -9,6 +9,7 @@ directly to check what the UI recorded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -186,11 +187,17 @@ def open_lab(browser: Any, lab: Lab, path: str = "/lab") -> Any:
 
 def open_study(page: Any, study: str) -> Any:
     """Open the studies sidebar, press the study's start/continue button, and wait for the item."""
-    # The workspace may restore the sidebar already open; clicking its tab then would close it.
-    if not page.locator("#oversight-studies").is_visible():
-        page.click('.lm-TabBar-tab[data-id="oversight-studies"]')
-    card = page.locator(f'.ov-study-card[data-study="{study}"]')
-    card.locator(".ov-start").click()
+    start = page.locator(f'.ov-study-card[data-study="{study}"] .ov-start')
+    # The workspace may restore the sidebar open while the page settles: a click on its tab
+    # then closes it, so look again until the study's button is on screen.
+    for _attempt in range(5):
+        if start.is_visible():
+            break
+        if not page.locator("#oversight-studies").is_visible():
+            page.click('.lm-TabBar-tab[data-id="oversight-studies"]')
+        with contextlib.suppress(Exception):
+            start.wait_for(timeout=3000)
+    start.click()
     panel = page.locator(".jp-OversightReview:visible .ov-review")
     panel.locator(".ov-task-text").wait_for()
     return panel

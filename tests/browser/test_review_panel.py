@@ -262,8 +262,9 @@ def test_reload_keeps_the_draft_and_a_double_click_stores_one_row(browser: Any, 
     choose(panel, "correct", 0.42)
     page.wait_for_timeout(1200)
     page.reload()
-    page.wait_for_selector("#jp-main-dock-panel")
-    panel = open_study(page, "faith")
+    # The layout restorer reopens the review panel by itself.
+    panel = page.locator(".jp-OversightReview:visible .ov-review")
+    panel.locator(".ov-task-text").wait_for(timeout=60000)
     assert panel.locator('[data-verdict="correct"]').get_attribute("aria-pressed") == "true"
     assert panel.locator('[data-confidence="0.42"]').get_attribute("aria-pressed") == "true"
     assert panel.locator(".ov-flag textarea").input_value() == "why start at one?"
