@@ -97,3 +97,28 @@ def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -
     assert bad.returncode == 2 and "does not exist" in bad.stderr and not (tmp_path / "x").exists()
     nomodel = _cli("eval-rm", str(tmp_path), "--items", src)
     assert nomodel.returncode == 2 and "train-rm" in nomodel.stderr
+
+
+def test_cli_trains_from_a_study_in_the_store(sqlite_url: str, tmp_path: Path) -> None:
+    with Store(sqlite_url) as store:
+        _study(store)
+    out = tmp_path / "rm"
+    p = _cli(
+        "train-rm",
+        "--from",
+        "s",
+        "--db",
+        sqlite_url,
+        "--backbone",
+        "tiny",
+        "--out",
+        str(out),
+        "--conditions",
+        "assisted",
+        "--set",
+        "max_steps=2",
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "trained on" in p.stdout and (out / "oversight_reward.json").is_file()
+    missing = _cli("train-rm", "--from", "no-such-study", "--db", sqlite_url, "--backbone", "tiny", "--out", str(tmp_path / "x"))
+    assert missing.returncode == 2 and "no study named" in missing.stderr

@@ -35,7 +35,7 @@ def test_notebook_trains_compares_and_plots(shared_data: Path) -> None:
     assert judged and int(judged.group(1)) > 50
     assert re.search(r"inter-rater agreement 0\.\d+ over \d+ rater pairs", out)
     acc = re.search(r"held-out pairwise accuracy (\d\.\d+) .* on (\d+) pairs", out)
-    assert acc and 0 <= float(acc.group(1)) <= 1 and int(acc.group(2)) > 20
+    assert acc and 0 <= float(acc.group(1)) <= 1 and int(acc.group(2)) >= 10
     assert "unassisted" in out and "pooled" in out
     charts = [o for c in nb.cells for o in c.get("outputs", []) if "alt." in str(getattr(o, "data", {}).get("text/plain", ""))]
     assert len(charts) == 2
