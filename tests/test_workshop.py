@@ -144,3 +144,20 @@ def test_tokens_file_must_be_private(tmp_path: Path) -> None:
         read_tokens(path)
     os.chmod(path, 0o600)
     assert read_tokens(path) == {"t-1": "ann"}
+
+
+def test_workshop_cli(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from oversight_ext.cli import main
+
+    assert (
+        main(["workshop", "practice", "cls", "--owner", "prof", "--slots", "4", "--items", "4", "--overlap", "1", "--db", sqlite_url]) == 0
+    )
+    assert main(["workshop", "simulate", "cls", "--raters", "2", "--by", "prof", "--db", sqlite_url]) == 0
+    assert main(["workshop", "reveal", "cls", "--by", "ann", "--db", sqlite_url]) == 2
+    assert "only its owner" in capsys.readouterr().err
+    assert main(["workshop", "reveal", "cls", "--by", "prof", "--db", sqlite_url]) == 0
+    out = tmp_path / "dash.html"
+    assert main(["workshop", "dashboard", "cls", "--out", str(out), "--db", sqlite_url]) == 0
+    assert "vega" in out.read_text()
+    with Store(sqlite_url) as store:
+        assert is_revealed(store, "cls") and simulated_count(store, "cls") == 2

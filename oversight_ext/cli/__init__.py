@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "oversight_ext.cli.study",
     "oversight_ext.cli.report",
     "oversight_ext.cli.reward",
+    "oversight_ext.cli.workshop",
 ]
 
 
