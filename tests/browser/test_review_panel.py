@@ -53,6 +53,19 @@ XSS = [
 XSS_PATH = "calc/x<img src=x onerror=alert(1)>.py"
 
 
+BIG = 20000
+
+
+def big_diff() -> str:
+    """A new 20,000-line file, then a small change amid 40 unchanged lines (a fold)."""
+    added = "".join(f"+value_{i} = {i}\n" for i in range(1, BIG + 1))
+    ctx = [f"line_{i} = {i}" for i in range(1, 41)]
+    old = [*ctx[:20], "x = 0", *ctx[20:]]
+    new = [*ctx[:20], "x = 1", *ctx[20:]]
+    body = "".join(f" {a}\n" if a == b else f"-{a}\n+{b}\n" for a, b in zip(old, new))
+    return f"--- /dev/null\n+++ b/big/gen.py\n@@ -0,0 +1,{BIG} @@\n{added}--- a/calc/ctx.py\n+++ b/calc/ctx.py\n@@ -1,41 +1,41 @@\n{body}"
+
+
 def mean_item(item_id: str, **extra: Any) -> Item:
     return Item(
         id=item_id,
@@ -112,6 +125,8 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     add_study(s, "faith", [("ui-faith", "critic", "k-main")])
     add_study(s, "restart", [("ui-restart", "unassisted", None)])
     add_study(s, "xss", [("ui-xss", "critic", "k-xss")])
+    s.add_items([Item(id="ui-big", diff=big_diff(), path="big/gen.py", task="Review a large generated file.")])
+    add_study(s, "big", [("ui-big", "unassisted", None)])
     add_study(s, "timed", [("ui-timed", "unassisted", None)], time_limit_s=2.0, verdict_scale="likert")
     # bob sees the critique of ui-blind; alice reviews the same item unassisted.
     add_study(s, "blind", [("ui-blind", "unassisted", None)])
@@ -319,4 +334,30 @@ def test_time_limit_counts_down_and_auto_submits_a_likert_judgment(browser: Any,
     rows = lab_store.judgments(study="timed", current=False)
     assert [(j.verdict, j.likert, j.confidence) for j in rows] == [("buggy", 6, 0.6)]
     assert rows[0].time_on_task_s >= 2.0
+    page.context.close()
+
+
+def test_a_large_multi_file_diff_is_virtualised_with_file_list_folds_and_split_view(browser: Any, lab: Lab) -> None:
+    page = open_lab(browser, lab)
+    panel = open_study(page, "big")
+    scroll = panel.locator(".ov-scroll")
+    rows = panel.locator(".ov-scroll [data-row]")
+    assert 0 < rows.count() < 200, "the diff is not virtualised"
+    scroll.evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
+    panel.locator('.ov-ln[data-side="new"][data-line="10000"]').wait_for()
+    assert rows.count() < 200
+    # The file list jumps to the second file, whose unchanged run is folded.
+    files = panel.locator(".ov-files .ov-file")
+    assert files.all_inner_texts() == [f"big/gen.py +{BIG} −0", "calc/ctx.py +1 −1"]
+    files.nth(1).click()
+    fold = panel.locator(".ov-fold").first
+    fold.wait_for()
+    assert panel.locator('.ov-ln[data-side="new"][data-line="10"]').count() == 0
+    fold.click()
+    panel.locator('.ov-ln[data-side="new"][data-line="10"]').wait_for()
+    panel.locator('[data-mode="split"]').click()
+    panel.locator(".ov-pair .ov-code.ov-del").filter(has_text="x = 0").wait_for()
+    pair = panel.locator(".ov-pair").filter(has_text="x = 0")
+    assert pair.locator(".ov-right").inner_text() == "x = 1"
+    assert rows.count() < 200
     page.context.close()
