@@ -99,7 +99,8 @@ window.benchReady = true;
 
 def make_view(n_lines: int, n_comments: int = 200) -> dict[str, Any]:
     """An item view of one file with ``n_lines`` diff lines (hunks of changes amid context)."""
-    hunks, lines = [], []
+    hunks: list[dict[str, Any]] = []
+    lines: list[list[Any]] = []
     old = new = 1
     for i in range(n_lines):
         text = CODE[i % len(CODE)]
@@ -117,7 +118,9 @@ def make_view(n_lines: int, n_comments: int = 200) -> dict[str, Any]:
         if len(lines) == 1000 or i == n_lines - 1:
             first_old = next(ln[1] for ln in lines if ln[1] is not None)
             first_new = next(ln[2] for ln in lines if ln[2] is not None)
-            hunk = {"header": "def step(state, k):", "old_start": first_old, "old_len": 0, "new_start": first_new, "new_len": 0}
+            old_len = sum(1 for ln in lines if ln[0] != "add")
+            new_len = sum(1 for ln in lines if ln[0] != "del")
+            hunk = {"header": "def step(state, k):", "old_start": first_old, "old_len": old_len, "new_start": first_new, "new_len": new_len}
             hunks.append({**hunk, "lines": lines})
             lines = []
     added = [ln[2] for h in hunks for ln in h["lines"] if ln[0] == "add"]

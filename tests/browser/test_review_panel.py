@@ -236,7 +236,12 @@ def test_unassisted_condition_never_sends_the_critique(browser: Any, lab: Lab) -
 def test_xss_payloads_stay_inert_text(browser: Any, lab: Lab) -> None:
     page = open_lab(browser, lab)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     panel = open_study(page, "xss")
     panel.locator('.ov-comment[data-comment-id="c2"]').wait_for()
     # Exercise the controls that put text into form fields, and both diff views.
