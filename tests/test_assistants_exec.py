@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from oversight_ext.assistants import load_assistant
-from oversight_ext.assistants.examples import assertion_cases, entry_function, example_cases, input_shapes
+from oversight_ext.assistants.examples import assertion_cases, entry_function, example_cases
 from oversight_ext.assistants.execution import ochiai
+from oversight_ext.assistants.inputs import input_shapes
 from oversight_ext.diffs import make_diff
 from oversight_ext.records import Item
 

@@ -34,7 +34,8 @@ from typing import Any
 from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Item
 
-from .examples import Case, assertion_cases, entry_function, example_cases, input_shapes, signature_shapes
+from .examples import Case, assertion_cases, entry_function, example_cases
+from .inputs import input_shapes, signature_shapes
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
