@@ -34,7 +34,9 @@ class AnalysisConfig:
     level: float = field(default=0.95, metadata={"help": "coverage of every interval"})
     tolerance: int = field(default=1, metadata={"help": "lines a flag may miss a gold bug line by and still catch it"})
     mixed_model: bool = field(default=True, metadata={"help": "fit the mixed-effects logistic regression"})
-    raters: str = field(default="all", metadata={"help": "whose judgments: 'all', 'human' or 'simulated'"})
+    raters: str = field(
+        default="all", metadata={"help": "whose judgments: 'all', 'human' or 'simulated'", "choices": ("all", "human", "simulated")}
+    )
 
 
 @dataclass
@@ -57,7 +59,10 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
         raise ValueError(f"raters={config.raters!r}: use 'all', 'human' or 'simulated'")
     out = Analysis()
     if config.raters != "all" and "rater_kind" in frame.columns:
+        left_out = frame.filter(pl.col("rater_kind") != config.raters).height
         frame = frame.filter(pl.col("rater_kind") == config.raters)
+        if left_out:
+            out.notes.append(f"raters={config.raters!r}: left out {left_out} judgments by other raters; use raters='all' to include them")
     if "rater_kind" in frame.columns and frame.height:
         kinds = frame.group_by("rater_kind").agg(pl.len().alias("n"), pl.col("rater").n_unique().alias("raters")).sort("rater_kind")
         out.tables["raters"] = kinds
@@ -66,7 +71,8 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
         if kinds.height > 1:
             out.notes.append("judgments by simulated raters and by people are both included; set raters='human' to analyse people only")
     if frame.height == 0:
-        out.notes.append("no judgments yet: nothing to analyse")
+        if not out.notes:
+            out.notes.append("no judgments yet: nothing to analyse")
         return out
     gold = frame.filter(pl.col("label").is_not_null()) if "label" in frame.columns else frame.clear()
     if gold.height == 0:

@@ -19,7 +19,8 @@ def _add_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=f.metadata["help"])
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            p.add_argument(flag, type=kind, default=f.default, help=f"{f.metadata['help']} (default: {f.default})")
+            choices = f.metadata.get("choices")
+            p.add_argument(flag, type=kind, default=f.default, choices=choices, help=f"{f.metadata['help']} (default: {f.default})")
 
 
 def _config(args: argparse.Namespace) -> object:
