@@ -56,10 +56,10 @@ def flops(model: Any, lengths: list[int]) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="135M shapes and 30 steps")
+    p.add_argument("--quick", action="store_true", help="135M shapes and 60 steps")
     p.add_argument("--cpu-check", action="store_true", help="tiny shapes on the CPU, 4 steps: proves the script runs")
     p.add_argument("--shape", default=None, choices=sorted(SHAPES))
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps per trainer (default 60, quick 30)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per trainer (default 150, quick 60)")
     p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     p.add_argument("--max-length", type=int, default=1024)
     p.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak (default: from its name)")
@@ -81,7 +81,7 @@ def main() -> int:
         print("no GPU: run with --cpu-check to check the script on the CPU", file=sys.stderr)
         return 2
     shape = args.shape or ("tiny" if args.cpu_check else "135m" if args.quick else "360m")
-    steps = args.steps or (4 if args.cpu_check else 30 if args.quick else 60)
+    steps = args.steps or (4 if args.cpu_check else 60 if args.quick else 150)
     batch = 4 if args.cpu_check else args.batch_size
     name = torch.cuda.get_device_name() if cuda else "cpu"
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
