@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,14 @@ XSS = [
     '"><iframe src="javascript:window.__xss=1"></iframe>',
     '<style>*{display:none}</style><b onmouseover="window.__xss=1">hover</b>',
 ]
+HIDE_TAB = """() => {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+SHOW_TAB = """() => {
+  delete document.visibilityState;
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
 XSS_PATH = "calc/x<img src=x onerror=alert(1)>.py"
 
 
@@ -152,6 +161,7 @@ def wait_saved(panel: Any, timeout: float = 30000) -> None:
 def test_review_with_critique_stores_the_judgment_field_by_field(browser: Any, lab: Lab, lab_store: Store) -> None:
     page = open_lab(browser, lab)
     panel = open_study(page, "main")
+    opened = time.monotonic()
     assert panel.locator(".ov-task-text").inner_text() == "Make mean() return the arithmetic mean of a non-empty list."
     screenshot(page, "review-panel-light")
     c1 = panel.locator('.ov-comment[data-comment-id="c1"]')
@@ -168,7 +178,12 @@ def test_review_with_critique_stores_the_judgment_field_by_field(browser: Any, l
     choose(panel, "buggy", 0.8)
     panel.locator(".ov-overall").fill("Two off-by-one errors.")
     page.wait_for_timeout(1200)  # let the active-time clock tick
+    # Three seconds in a hidden tab do not count as time on task.
+    page.evaluate(HIDE_TAB)
+    page.wait_for_timeout(3000)
+    page.evaluate(SHOW_TAB)
     panel.locator(".ov-submit").click()
+    wall = time.monotonic() - opened
     wait_saved(panel)
     assert panel.locator(".ov-submit").is_disabled()
 
@@ -183,7 +198,7 @@ def test_review_with_critique_stores_the_judgment_field_by_field(browser: Any, l
         ("c1", "keep", "valid", None),
         ("c2", "reject", "wrong", None),
     ]
-    assert 1.0 <= j.time_on_task_s < 600
+    assert 1.0 <= j.time_on_task_s <= wall - 2.5, (j.time_on_task_s, wall)
     assert j.started_at is not None and j.received_at is not None
     assert j.started_at <= j.submitted_at <= j.received_at
     assert not j.simulated
