@@ -3,17 +3,19 @@ McNemar's test on paired items, and order effects.
 
 Raters and items are both sources of correlation (a skilled rater is right on many items, an
 easy item is judged right by many raters), so an interval that treats judgments as
-independent is too narrow. :func:`effect` uses the two-way cluster bootstrap of Cameron,
-Gelbach and Miller (2011, "Robust inference with multiway clustering", sec. 2.4): one
+independent is too narrow. :func:`effect` uses the two-way cluster bootstrap in the form
+of Cameron, Gelbach and Miller (2011, "Robust inference with multiway clustering"): one
 bootstrap resampling raters (with all their judgments), one resampling items, and the
 variance ``V = V_rater + V_item - V_cell``, where ``V_cell`` is the variance under
 resampling single (rater, item) cells. Subtracting ``V_cell`` removes the judgment-level
-noise that both one-way bootstraps count; the product-weight ("pigeonhole") bootstrap counts
-it three times and gives intervals far too wide for sparse rating designs, which the
-validity tests would reject. ``V_cell`` is the resampling variance computed exactly
-(the B -> infinity limit) rather than drawn, since a cell bootstrap of a million judgments
-costs a million draws per resample. Resamples are weights: a B x R count matrix times the
-per-rater sums, so 1,000 resamples of any number of judgments cost two small matrix products.
+noise that both one-way bootstraps count. The product-weight ("pigeonhole") bootstrap
+(Owen 2007) counts that noise about three times over, which for sparse rating designs
+(each rater sees a few dozen items) makes 95% intervals cover nearly always. ``V_cell`` is
+the resampling variance computed exactly (the B -> infinity limit) rather than drawn, since
+a cell bootstrap of a million judgments costs a million draws per resample. Each term gets
+CGM's G / (G - 1) factor and the interval uses a t quantile on min(raters, items) - 1
+degrees of freedom. Resamples are weights: a B x R count matrix times the per-rater sums,
+so 1,000 resamples of any number of judgments cost one small matrix product per clustering.
 """
 
 from __future__ import annotations
