@@ -83,22 +83,22 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     ref = train_reward_model(data, cfg, out_dir=tmp_path / "ref", progress=False)
     # Simulate a crash after step 3: run to the checkpoint, then copy the work folder aside.
     out = tmp_path / "rm"
-    import oversight_ext.reward.train as tr
+    import oversight_ext.reward.checkpoint as ckpt
 
     calls = {"n": 0}
-    real = tr._checkpoint
+    real = ckpt.save
 
     def crash_after_checkpoint(*a: object, **kw: object) -> None:
         real(*a, **kw)  # type: ignore[arg-type]
         calls["n"] += 1
         raise KeyboardInterrupt
 
-    tr._checkpoint = crash_after_checkpoint  # type: ignore[assignment]
+    ckpt.save = crash_after_checkpoint  # type: ignore[assignment]
     try:
         with pytest.raises(KeyboardInterrupt):
             train_reward_model(data, cfg, out_dir=out, progress=False)
     finally:
-        tr._checkpoint = real  # type: ignore[assignment]
+        ckpt.save = real
     assert calls["n"] == 1 and (tmp_path / "rm.work" / "checkpoint.pt").is_file() and not out.exists()
     resumed = train_reward_model(data, cfg, out_dir=out, progress=False)
     assert resumed.steps == 3

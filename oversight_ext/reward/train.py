@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import checkpoint
 from .batching import Batch, collate, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
@@ -209,9 +210,14 @@ def train_reward_model(
         # A set smaller than one step of micro-batches wraps around rather than running dry.
         return [r for u in plans[epoch][idx % len(plans[epoch])] for r in unit_rows[u]]
 
+    work = out.with_name(out.name + ".work") if out is not None else None
+    signature = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in ("resume", "log_every", "checkpoint_every")}, sort_keys=True)
+    ck = checkpoint.read(work, signature, train.height, device) if cfg.resume else None
+    if ck is not None:
+        model.load_state_dict(ck["model"])  # before wrapping, so FSDP shards the restored weights
     wrapped = _wrap(_Scorer(model), cfg, world, device, bf16)
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    decay = [p for n, p in wrapped.named_parameters() if p.requires_grad and p.ndim > 1]
+    rest = [p for n, p in wrapped.named_parameters() if p.requires_grad and p.ndim <= 1]
     param_groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     try:
         # The fused kernel updates all parameters in one pass (CPU and GPU); the update is the same AdamW.
@@ -221,17 +227,10 @@ def train_reward_model(
     warm = int(cfg.warmup_ratio * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(warm, 1), max(total - s, 0) / max(total - warm, 1)))
 
-    work = out.with_name(out.name + ".work") if out is not None else None
     start = 0
-    signature = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in ("resume", "log_every", "checkpoint_every")}, sort_keys=True)
-    if work is not None and cfg.resume and (work / "checkpoint.pt").is_file():
-        ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=False)
-        if ck["signature"] != signature or ck["rows"] != train.height:
-            raise ValueError(f"{work} holds a checkpoint of a different run: delete that folder or set resume=False")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optim"])
-        sched.load_state_dict(ck["sched"])
-        start = ck["step"]
+    fsdp = world > 1 and cfg.distributed == "fsdp"
+    if ck is not None:
+        start = checkpoint.restore_optimizer(ck, wrapped, opt, sched, fsdp=fsdp)
     if work is not None and rank == 0:
         work.mkdir(parents=True, exist_ok=True)
     log = open(work / "metrics.jsonl", "a") if work is not None and rank == 0 else None  # noqa: SIM115
@@ -279,14 +278,14 @@ def train_reward_model(
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
             if work is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < total:
-                _checkpoint(work, wrapped, model, opt, sched, step + 1, signature, train.height, rank, cfg)
+                checkpoint.save(work, wrapped, model, opt, sched, step + 1, signature, train.height, rank=rank, fsdp=fsdp)
     finally:
         bar.close()
         if log is not None:
             log.close()
     seconds = time.perf_counter() - t0
     model.eval()
-    full = _full_state(wrapped, cfg) if world > 1 and cfg.distributed == "fsdp" and out is not None else None
+    full = checkpoint.full_state(wrapped) if fsdp and out is not None else None
     if out is not None and rank == 0:
         info = {
             "config": cfg.to_dict(),
@@ -307,26 +306,3 @@ def train_reward_model(
     if world > 1:
         torch.distributed.barrier()
     return TrainResult(model, tokenizer, total - start, seen, seconds, tokens, padded, truncated, losses, out)
-
-
-def _full_state(wrapped: Any, cfg: RewardTrainingConfig, opt: Any = None) -> Any:
-    """The unsharded state of an FSDP model (a collective: every process calls it), keys as the plain model's."""
-    from torch.distributed.fsdp import FullStateDictConfig, StateDictType
-    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-
-    with FSDP.state_dict_type(wrapped, StateDictType.FULL_STATE_DICT, FullStateDictConfig(offload_to_cpu=True, rank0_only=True)):
-        state = {k.removeprefix("model."): v for k, v in wrapped.state_dict().items()}
-        return state if opt is None else (state, FSDP.optim_state_dict(wrapped, opt))
-
-
-def _checkpoint(
-    work: Path, wrapped: Any, model: Any, opt: Any, sched: Any, step: int, signature: str, rows: int, rank: int, cfg: RewardTrainingConfig
-) -> None:
-    if cfg.distributed == "fsdp" and torch.distributed.is_initialized():
-        state, optim = _full_state(wrapped, cfg, opt)
-    else:
-        state, optim = model.state_dict(), opt.state_dict()
-    if rank == 0:
-        tmp = work / f"checkpoint.pt.tmp-{os.getpid()}"
-        torch.save({"model": state, "optim": optim, "sched": sched.state_dict(), "step": step, "signature": signature, "rows": rows}, tmp)
-        os.replace(tmp, work / "checkpoint.pt")
