@@ -87,13 +87,28 @@ export class DashboardView extends Widget {
     this.node.append(head, this.summary, this.error, this.charts);
   }
 
+  // Refresh while on screen: from attaching (first open) or showing again (tab switch).
+  protected onAfterAttach(): void {
+    this.start();
+  }
+
   protected onAfterShow(): void {
-    void this.refresh();
-    this.timer = window.setInterval(() => void this.refresh(), REFRESH_MS);
+    this.start();
   }
 
   protected onBeforeHide(): void {
     this.stop();
+  }
+
+  protected onBeforeDetach(): void {
+    this.stop();
+  }
+
+  private start(): void {
+    void this.refresh();
+    if (this.timer === null) {
+      this.timer = window.setInterval(() => void this.refresh(), REFRESH_MS);
+    }
   }
 
   dispose(): void {

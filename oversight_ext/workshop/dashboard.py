@@ -172,9 +172,10 @@ def accuracy_chart(table: pl.DataFrame) -> alt.LayerChart:
         x=alt.X("condition:N", title=None), xOffset="rater_kind:N", color=alt.Color("rater_kind:N", scale=_KIND_COLOURS, title="rater")
     )
     points = base.mark_point(filled=True, size=80).encode(
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])), tooltip=["condition", "rater_kind", "n", "accuracy", "ci_low", "ci_high"]
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
+        tooltip=["condition", "rater_kind", "n", "accuracy", "ci_low", "ci_high"],
     )
-    return base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q") + points
+    return base.mark_rule().encode(y=alt.Y("ci_low:Q", title="accuracy"), y2="ci_high:Q") + points
 
 
 def sandwich_chart(table: pl.DataFrame) -> alt.FacetChart:
@@ -184,9 +185,12 @@ def sandwich_chart(table: pl.DataFrame) -> alt.FacetChart:
         color=alt.Color("who:N", legend=None),
     )
     points = base.mark_point(filled=True, size=80).encode(
-        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1])), tooltip=["who", "condition", "n", "accuracy", "ci_low", "ci_high"]
+        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
+        tooltip=["who", "condition", "n", "accuracy", "ci_low", "ci_high"],
     )
-    return (base.mark_rule().encode(x="ci_low:Q", x2="ci_high:Q") + points).facet(row=alt.Row("condition:N", title=None))
+    return (base.mark_rule().encode(x=alt.X("ci_low:Q", title="accuracy"), x2="ci_high:Q") + points).facet(
+        row=alt.Row("condition:N", title=None)
+    )
 
 
 def missed_chart(table: pl.DataFrame) -> alt.Chart:

@@ -33,9 +33,14 @@ def test_dashboard_shows_charts_and_reveals(lab: Lab, browser: Any, lab_store: S
     page.locator(".jp-Dialog input").fill("klass")
     page.keyboard.press("Enter")
     panel = page.locator(".jp-OversightDashboard")
+    panel.wait_for(timeout=30000)
     for name in ("participants", "accuracy", "sandwich", "most_missed"):
         img = panel.locator(f"img.ov-dash-{name}")
-        img.wait_for(timeout=60000)
+        try:
+            img.wait_for(timeout=60000)
+        except Exception:
+            screenshot(page, "dashboard-failed")
+            raise AssertionError(f"no {name} chart; the panel says: {panel.inner_text()[:500]}") from None
         assert page.evaluate("(el) => el.naturalWidth", img.element_handle()) > 50  # the SVG decoded and drew
     assert "+ 4 simulated" in panel.locator(".ov-dash-summary").inner_text()
     assert not is_revealed(lab_store, "klass")
