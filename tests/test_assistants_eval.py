@@ -39,6 +39,12 @@ def test_ensemble_verbosity_trades_comments_for_precision() -> None:
     assert loud.status == "ok" and quiet.status == "ok"
     assert len(loud.comments) > len(quiet.comments) >= 1
     assert quiet.verdict == "buggy" and any(c.start_line == 9 for c in quiet.comments)  # the changed loop line
+    # a behaviour change no example arbitrates is a low-scored claim: at verbosity 0.5 it must not flag the item
+    from tests.test_assistants_exec import GOOD, item
+
+    ambiguous = item(GOOD, GOOD.replace("x > best", "x >= best + 2"), label="correct", spec="running_max([1, 5]) == [1, 5]")
+    calm = load_assistant("ensemble", verbosity=0.5).critique(ambiguous)
+    assert calm.verdict != "buggy" and calm.comments == ()
     with pytest.raises(ValueError, match="members"):
         load_assistant("ensemble", members=[])
 

@@ -104,7 +104,7 @@ class EnsembleCritic(BaseCritic):
             for c in d.claims:
                 c.score = min(c.score * w, 1.0)
                 claims.append((m.name, c))
-            if d.verdict in ("buggy", "correct") and not (d.verdict_from_claims and not d.claims):
+            if d.verdict in ("buggy", "correct") and not d.verdict_from_claims:  # claim-backed verdicts speak through their claims
                 verdicts.append(((d.confidence or 0.5) * w, d.verdict))
         if problems and not claims and not verdicts:
             return Draft(status="failed", reason="every member failed: " + "; ".join(problems))
