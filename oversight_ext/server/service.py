@@ -88,6 +88,8 @@ class ReviewService:
         self.prefetch = prefetch
         self.diffs = DiffCache(cache_size, prefetch=prefetch)
         self._configs: dict[str, dict[str, Any]] = {}
+        self._critique_comments: dict[str, set[str]] = {}
+        self._paths_by_item: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------------ queues
 
@@ -183,7 +185,7 @@ class ReviewService:
                 f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
             )
         a = self._assignment(rater, payload["assignment_id"])
-        mine = [j for j in self.store.judgments(study=a.study, rater=rater, current=False) if j.assignment_id == a.id]
+        mine = self.store.judgments(assignment_id=a.id, current=False)  # the assignment is this rater's
         resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
         if resent is not None:
             return judgment_view(resent), False
@@ -223,12 +225,12 @@ class ReviewService:
             raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
         shown: set[str] = set()
         if self._condition_kind(config, a) == "assisted" and a.critique_id is not None and a.display == "evidence":
-            shown = {c.id for c in self.store.get_critique(a.critique_id).comments}
+            shown = self._comment_ids(a.critique_id)
         stray = [d.comment_id for d in judgment.dispositions if d.comment_id not in shown]
         if stray:
             fix = "this item shows no critique comments" if not shown else f"name one of the comments shown ({sorted(shown)})"
             raise BadRequest(f"dispositions name comment {stray[0]!r}, which was not shown: {fix}", field="dispositions")
-        paths = self._paths(self.store.get_item(a.item_id))
+        paths = self._item_paths(a.item_id)
         bad = [f.path for f in judgment.flags if f.path not in paths]
         if bad:
             raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
@@ -288,6 +290,20 @@ class ReviewService:
         """Stop the prefetch thread and close the store."""
         self.diffs.close()
         self.store.close()
+
+    def _comment_ids(self, critique_id: str) -> set[str]:
+        # Critiques are immutable once stored: keep their comment ids for the process's life.
+        ids = self._critique_comments.get(critique_id)
+        if ids is None:
+            ids = self._critique_comments[critique_id] = {c.id for c in self.store.get_critique(critique_id).comments}
+        return ids
+
+    def _item_paths(self, item_id: str) -> set[str]:
+        # An item with judgments cannot be replaced in the store, so its file paths are stable.
+        paths = self._paths_by_item.get(item_id)
+        if paths is None:
+            paths = self._paths_by_item[item_id] = self._paths(self.store.get_item(item_id))
+        return paths
 
     def _paths(self, item: Item) -> set[str]:
         paths = {"", item.path}

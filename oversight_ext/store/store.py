@@ -392,7 +392,9 @@ class Store:
             "Judgment", "supersedes", judgment.supersedes, "name an earlier submission of the same assignment by the same rater"
         )
 
-    def judgments(self, *, study: str | None = None, rater: str | None = None, current: bool = True) -> list[Judgment]:
+    def judgments(
+        self, *, study: str | None = None, rater: str | None = None, assignment_id: str | None = None, current: bool = True
+    ) -> list[Judgment]:
         """Judgments in submission order; ``current=True`` leaves out superseded ones."""
         j = schema.judgments
         q = sa.select(j).order_by(j.c.seq)
@@ -400,6 +402,8 @@ class Store:
             q = q.where(j.c.study == study)
         if rater is not None:
             q = q.where(j.c.rater == rater)
+        if assignment_id is not None:
+            q = q.where(j.c.assignment_id == assignment_id)
         if current:
             newer = sa.select(sa.literal(1)).where(j.alias("newer").c.supersedes == j.c.submission_id).exists()
             q = q.where(~newer)
