@@ -7,12 +7,48 @@ names) and returns a frame. ``report(store, study, out_path)`` writes one offlin
 
 from __future__ import annotations
 
-from .agreement import agreement, pairwise_kappa
-from .effects import condition_means, effect, mcnemar, order_effects
-from .frames import FRAME_COLUMNS, study_frame
-from .metrics import accuracy, calibration, calibration_error, dispositions, outcomes, over_reliance, sandwich, summary
-from .mixed import MixedConfig, fit_mixed
-from .report import Analysis, AnalysisConfig, analyze, report
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use (PEP 562): altair and vl-convert take seconds to import, and the CLI
+# and the server import this package without needing them.
+_WHERE = {
+    "agreement": "agreement",
+    "pairwise_kappa": "agreement",
+    "condition_means": "effects",
+    "effect": "effects",
+    "mcnemar": "effects",
+    "order_effects": "effects",
+    "FRAME_COLUMNS": "frames",
+    "study_frame": "frames",
+    "accuracy": "metrics",
+    "calibration": "metrics",
+    "calibration_error": "metrics",
+    "dispositions": "metrics",
+    "outcomes": "metrics",
+    "over_reliance": "metrics",
+    "sandwich": "metrics",
+    "summary": "metrics",
+    "MixedConfig": "mixed",
+    "fit_mixed": "mixed",
+    "AnalysisConfig": "config",
+    "Analysis": "report",
+    "analyze": "report",
+    "report": "report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = import_module(f".{_WHERE[name]}", __name__)
+    # Bind every name the module provides, which also puts the function `report` back over
+    # the submodule of the same name that the import just bound here.
+    for other, where in _WHERE.items():
+        if where == _WHERE[name]:
+            globals()[other] = getattr(module, other)
+    return globals()[name]
+
 
 __all__ = [
     "FRAME_COLUMNS",

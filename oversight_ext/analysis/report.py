@@ -20,23 +20,10 @@ from tqdm.auto import tqdm
 
 from . import charts, effects, metrics, mixed
 from .agreement import agreement as rater_agreement
+from .config import AnalysisConfig
 from .frames import study_frame
 
 __all__ = ["Analysis", "AnalysisConfig", "analyze", "report"]
-
-
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """Options of :func:`analyze`; the CLI's ``oversight analyze`` / ``report`` share them."""
-
-    n_boot: int = field(default=1000, metadata={"help": "bootstrap resamples per interval"})
-    seed: int = field(default=0, metadata={"help": "seed of the bootstrap's random generator"})
-    level: float = field(default=0.95, metadata={"help": "coverage of every interval"})
-    tolerance: int = field(default=1, metadata={"help": "lines a flag may miss a gold bug line by and still catch it"})
-    mixed_model: bool = field(default=True, metadata={"help": "fit the mixed-effects logistic regression"})
-    raters: str = field(
-        default="all", metadata={"help": "whose judgments: 'all', 'human' or 'simulated'", "choices": ("all", "human", "simulated")}
-    )
 
 
 @dataclass

@@ -9,7 +9,7 @@ from .common import add_db, open_store, print_json
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
-    from oversight_ext.analysis import AnalysisConfig
+    from oversight_ext.analysis.config import AnalysisConfig
 
     add_db(p)
     p.add_argument("name", help="the study's name")
@@ -24,7 +24,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> object:
-    from oversight_ext.analysis import AnalysisConfig
+    from oversight_ext.analysis.config import AnalysisConfig
 
     return AnalysisConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(AnalysisConfig)})
 
