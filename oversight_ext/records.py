@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import types
 import typing
@@ -296,9 +297,12 @@ class Critique:
         _check_time(r, "created_at", self.created_at, optional=False)
 
     def rater_view(self) -> dict[str, Any]:
-        """The critique as a rater sees it: no planted flags, no internal identity."""
+        """The critique as a rater sees it: no planted flags, no internal identity.
+
+        The id is replaced by an opaque digest: stored ids name the assistant (``planted:...``).
+        """
         return {
-            "id": self.id,
+            "id": hashlib.sha256(self.id.encode()).hexdigest()[:16],
             "comments": [c.rater_view() for c in self.comments],
             "verdict": self.verdict,
             "confidence": self.confidence,

@@ -92,6 +92,8 @@ def test_round_trip_through_dicts() -> None:
     )
     assert Critique.from_dict(crit.to_dict()) == crit
     assert "planted" not in str(crit.rater_view())
+    planted = Critique(id="planted:abc123:item-7", item_id="item-7", assistant="planted", planted=True)
+    assert "planted" not in str(planted.rater_view()) and planted.rater_view()["id"] != planted.id
     j = judgment(flags=[LineFlag("x.py", 1, "here")], dispositions=[Disposition("c1", "reject", "wrong")])
     assert Judgment.from_dict(j.to_dict()) == j
 
