@@ -147,3 +147,17 @@ def test_demo_records_round_trip_through_the_store(store: Any, items: dict[str, 
     for c in critiques:
         assert store.find_critique(c.item_id, c.spec_hash) == c
     assert {it.id: it for it in store.iter_items(source="demo")} == items
+
+
+def test_demo_replay_assistant_keeps_the_wrong_critiques_marked() -> None:
+    from oversight_ext.assistants import load_assistant
+
+    critic = load_assistant("demo-replay")
+    critiques = {c.item_id: c for c in (critic.critique(it) for it in demo_items())}
+    shipped = {c.item_id: c for c in demo_critiques()}
+    assert set(critiques) == set(shipped)
+    assert all(c.status == "ok" for c in critiques.values())
+    for item_id, c in critiques.items():
+        assert c.planted == shipped[item_id].planted
+        assert [x.planted for x in c.comments] == [x.planted for x in shipped[item_id].comments]
+    assert any(c.planted for c in critiques.values())

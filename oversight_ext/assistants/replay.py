@@ -81,6 +81,7 @@ class ReplayCritic(BaseCritic):
                         severity=c.get("severity") or "major",
                         category=c.get("category") or "bug",
                         score=float(c.get("score", 1.0)),
+                        planted=bool(c.get("planted", False)),
                     )
                 )
             except (KeyError, TypeError, ValueError):
@@ -92,4 +93,6 @@ class ReplayCritic(BaseCritic):
             summary=str(rec.get("summary") or ""),
             model=str(rec.get("model") or "replay"),
             hallucinated=bad,
+            # A replayed deliberately-wrong critique stays marked, or over-reliance could not be measured.
+            planted=bool(rec.get("planted", False)) or any(c.planted for c in claims),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.resources
 import json
 import os
 import sys
@@ -74,7 +75,11 @@ class AssistantConfig:
         return self.prompt
 
     def resolve(self, value: str) -> Path:
-        """A path from the spec, relative to the spec's folder."""
+        """A path from the spec, relative to the spec's folder; ``package:PKG/FILE`` names a
+        file shipped inside an installed Python package (e.g. the demo critiques)."""
+        if value.startswith("package:"):
+            package, _, rest = value[len("package:") :].partition("/")
+            return Path(str(importlib.resources.files(package).joinpath(rest)))
         p = Path(value).expanduser()
         return p if p.is_absolute() or not self.path else Path(self.path).parent / p
 
