@@ -32,9 +32,9 @@ _WHERE = {
     "MixedConfig": "mixed",
     "fit_mixed": "mixed",
     "AnalysisConfig": "config",
-    "Analysis": "report",
-    "analyze": "report",
-    "report": "report",
+    "Analysis": "reporting",
+    "analyze": "reporting",
+    "report": "reporting",
 }
 
 
@@ -42,8 +42,7 @@ def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = import_module(f".{_WHERE[name]}", __name__)
-    # Bind every name the module provides, which also puts the function `report` back over
-    # the submodule of the same name that the import just bound here.
+    # Bind every name the module provides at once.
     for other, where in _WHERE.items():
         if where == _WHERE[name]:
             globals()[other] = getattr(module, other)
