@@ -73,8 +73,9 @@ def main() -> int:
     from oversight_ext.items import load_jsonl
     from oversight_ext.reward import RewardTrainingConfig
     from oversight_ext.reward.data import pairs_from_items
-    from oversight_ext.reward.model import _minilm_path, _prepare_tokenizer
+    from oversight_ext.reward.model import _prepare_tokenizer
     from oversight_ext.reward.train import train_reward_model
+    from oversight_ext.weights import minilm_path
 
     cuda = torch.cuda.is_available()
     if not cuda and not args.cpu_check:
@@ -92,7 +93,7 @@ def main() -> int:
     except ImportError:
         attn = "sdpa"
 
-    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(_minilm_path()))
+    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
     pairs = pairs_from_items(load_jsonl(DATA), text_format="spec+after")
     eos = tok.eos_token
     n_c = [len(x) for x in tok([t + eos for t in pairs["chosen"].to_list()], verbose=False)["input_ids"]]

