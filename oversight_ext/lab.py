@@ -86,6 +86,9 @@ def prepare_demo(
                 "choose another name with --study NAME"
             )
         return config.study
+    # The shipped demo critiques have their own assistant spec; other critiques are replayed
+    # from a temporary file under the same assistant name.
+    use_spec = critiques is None and DEMO_ASSISTANT in list_assistants()
     if items is None or critiques is None:
         demo_items, demo_critiques = _demo_records()
         items = demo_items if items is None else items
@@ -94,7 +97,7 @@ def prepare_demo(
     sims = tuple(f"sim-{i:03d}" for i in range(1, config.simulated + 1))
     store.add_rater(config.rater, role="owner")
     with tempfile.TemporaryDirectory(prefix="oversight-lab-") as tmp:
-        if DEMO_ASSISTANT in list_assistants():
+        if use_spec:
             assisted = ConditionConfig(name="critique", kind="assisted", assistant=DEMO_ASSISTANT)
         else:
             replay = Path(tmp) / "demo-critiques.jsonl"
