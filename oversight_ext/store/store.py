@@ -29,6 +29,8 @@ __all__ = ["Conflict", "Store", "StoreError", "UnknownRecord"]
 
 # Judgment columns the store copies from the judged assignment rather than trusting the client.
 _FROM_ASSIGNMENT = ("study", "item_id", "condition")
+# ... and the columns that come from the judgment itself (received_at is the store's clock).
+_CLIENT_COLUMNS = tuple(c.name for c in schema.judgments.columns if c.name not in (*_FROM_ASSIGNMENT, "seq"))
 
 
 class UnknownRecord(StoreError, LookupError):
@@ -77,6 +79,7 @@ class Store:
             db.upgrade(self.engine)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self._submit_stmt = {False: self._submit_statement(supersedes=False), True: self._submit_statement(supersedes=True)}
 
     @property
     def dialect(self) -> str:
@@ -329,6 +332,27 @@ class Store:
 
     # ------------------------------------------------------------------ judgments
 
+    def _submit_statement(self, *, supersedes: bool) -> Any:
+        """The one statement a submission is: copy study/item/condition from the rater's own
+        assignment, and do nothing if the submission id is already stored. Built once per
+        store with bound parameters, so a submission costs no statement construction."""
+        j, a = schema.judgments, schema.assignments
+        values = [sa.bindparam(f"v_{name}", type_=j.c[name].type).label(name) for name in _CLIENT_COLUMNS]
+        pick = sa.select(*values, a.c.study, a.c.item_id, a.c.condition).where(
+            a.c.id == sa.bindparam("p_assignment"), a.c.rater == sa.bindparam("p_rater")
+        )
+        if supersedes:
+            prior = sa.select(j.c.seq).where(
+                j.c.submission_id == sa.bindparam("p_prior"), j.c.assignment_id == sa.bindparam("p_assignment")
+            )
+            pick = pick.where(prior.exists())
+        return (
+            self._insert(j)
+            .from_select([*_CLIENT_COLUMNS, *_FROM_ASSIGNMENT], pick)
+            .on_conflict_do_nothing(index_elements=["submission_id"])
+            .returning(j.c.study, j.c.item_id, j.c.condition)
+        )
+
     def submit(self, judgment: Judgment) -> tuple[Judgment, bool]:
         """Append a judgment; see :meth:`_submit`. Retried on a dropped connection: it is idempotent."""
         for attempt in range(3):
@@ -350,28 +374,13 @@ class Store:
         row = _row(judgment)
         received = utcnow()
         row["received_at"] = received
-        # The fast path is one statement: copy study/item/condition from the rater's own
-        # assignment, and do nothing if the submission id is already stored.
-        values = [
-            sa.literal(row[c.name], type_=c.type).label(c.name) for c in j.columns if c.name in row and c.name not in _FROM_ASSIGNMENT
-        ]
-        pick = sa.select(*values, a.c.study, a.c.item_id, a.c.condition).where(
-            a.c.id == judgment.assignment_id, a.c.rater == judgment.rater
-        )
-        if judgment.supersedes is not None:
-            prior = sa.select(j.c.seq).where(j.c.submission_id == judgment.supersedes, j.c.assignment_id == judgment.assignment_id)
-            pick = pick.where(prior.exists())
-        names = [v.name for v in values] + list(_FROM_ASSIGNMENT)
-        stmt = (
-            self._insert(j)
-            .from_select(names, pick)
-            .on_conflict_do_nothing(index_elements=["submission_id"])
-            .returning(j.c.study, j.c.item_id, j.c.condition)
-        )
+        params = {f"v_{name}": row[name] for name in _CLIENT_COLUMNS}
+        params.update(p_assignment=judgment.assignment_id, p_rater=judgment.rater, p_prior=judgment.supersedes)
+        stmt = self._submit_stmt[judgment.supersedes is not None]
         # One atomic statement needs no transaction around it: autocommit saves the BEGIN and
         # COMMIT round trips, which dominate a submission's latency on PostgreSQL.
         with self._autocommit.connect() as conn:
-            new = conn.execute(stmt).first()
+            new = conn.execute(stmt, params).first()
             if new is not None:
                 return dataclasses.replace(
                     judgment, received_at=received, study=new.study, item_id=new.item_id, condition=new.condition
