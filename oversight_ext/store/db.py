@@ -42,22 +42,32 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout."""
+def make_engine(url: str, *, autocommit: bool = False) -> sa.Engine:
+    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout.
+
+    ``autocommit=True`` gives an engine whose connections stay in autocommit mode, for
+    single-statement writes: no BEGIN/COMMIT round trips, and no isolation level set and reset
+    on every checkout (what ``execution_options(isolation_level=...)`` costs per use).
+    """
     parsed = sa.make_url(url)
+    level = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise StoreError(f"cannot open SQLite database {database!r}: folder {str(parent)!r} does not exist; create it first")
-        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **level)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        # No pre-ping (a round trip per checkout): writes that can meet a dropped connection
-        # (Store.submit) are idempotent and retry on a fresh one instead.
-        return sa.create_engine(url, pool_size=10, max_overflow=60)
+        # The autocommit engine carries Store.submit, which is idempotent and retries on a dropped
+        # connection, so it spares itself the pre-ping (a round trip per checkout). Everything
+        # else (reads, multi-statement transactions) pings first, so a restarted server or
+        # dropped connections cost one failed ping, not an error.
+        if autocommit:
+            return sa.create_engine(url, pool_size=5, max_overflow=60, **level)
+        return sa.create_engine(url, pool_size=10, max_overflow=60, pool_pre_ping=True)
     raise StoreError(f"unsupported database URL {url!r}: use a SQLite path/URL or postgresql://user@host:port/db")
 
 
