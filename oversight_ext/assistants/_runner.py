@@ -6,6 +6,7 @@ version of the code under line coverage, runs every case with a per-call alarm, 
 one JSON line per result to the original stdout (so whatever survives a kill is kept).
 """
 
+import ast
 import copy
 import doctest
 import importlib.util
@@ -13,11 +14,14 @@ import io
 import json
 import math
 import os
+import random
+import re
 import resource
 import signal
 import sys
 import time
 import types
+from typing import Any
 
 with open(sys.argv[1]) as _fh:
     PAYLOAD = json.load(_fh)
@@ -101,7 +105,10 @@ def canon(v, depth=0):
             return ["iter", *(canon(x, depth + 1) for x in list(v)[:1000])]
         except BaseException:
             return ["iter?"]
-    return repr(v)[:200]
+    return _ADDRESS.sub("", repr(v))[:200]
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def short(v):
@@ -164,16 +171,39 @@ def _close(want, got):
     return canon(a) == canon(b)
 
 
-def load(path, name, context):
+def load(path, name, context, harness=None):
     if context is not None:
         # the snippet is a function of a real module: run it among that module's globals
         ns = dict(vars(context))
-        ns["__name__"] = name
+        ns["__name__"] = context.__name__ if harness else name
         with open(path) as fh:
-            code = compile(fh.read(), path, "exec")
+            tree = ast.parse(fh.read(), path)
+        owner = (harness or {}).get("owner")
+        if owner:
+            # a method: compile it inside a class of its owner's name (private-name mangling and
+            # super() work as in the module), keeping its line numbers
+            at = next(
+                i for i, n in enumerate(tree.body) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == harness["name"]
+            )
+            cls = ast.ClassDef(name=owner, bases=[], keywords=[], body=[tree.body[at]], decorator_list=[])
+            tree.body[at] = ast.copy_location(cls, tree.body[at])
+            ast.fix_missing_locations(tree)
+        code = compile(tree, path, "exec")
         timed(lambda: exec(code, ns))
         mod = types.ModuleType(name)
         mod.__dict__.update(ns)
+        if owner:
+            real = getattr(context, owner)
+            member = vars(ns[owner])[harness["name"]]
+            func = getattr(member, "__func__", None) or getattr(member, "fget", None) or member
+            cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+            if "__class__" in cells:
+                cells["__class__"].cell_contents = real  # super() inside it means the real class
+            ns[owner] = real
+            mod.__dict__[owner] = real
+            MEMBERS[name] = member
+        elif harness:
+            MEMBERS[name] = ns[harness["name"]]
         return mod
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -181,6 +211,50 @@ def load(path, name, context):
     sys.modules[name] = mod
     timed(lambda: spec.loader.exec_module(mod))
     return mod
+
+
+MEMBERS: dict[str, Any] = {}  # version module name -> the changed function or method object of that version
+
+
+def install(context, harness, ver):
+    """Make the real module (or class) use this version of the changed definition: its own name,
+    other names bound to the same function, and closures that captured it (``__add__`` built
+    from ``_add`` by a factory) all point at this version."""
+    if context is None or not harness or f"version_{ver}" not in MEMBERS:
+        return
+    owner = getattr(context, harness["owner"]) if harness["owner"] else context
+    if not REFS:
+        REFS.append(_references(context, vars(owner).get(harness["name"])))
+    member = MEMBERS[f"version_{ver}"]
+    setattr(owner, harness["name"], member)
+    for space, key in REFS[0][0]:
+        setattr(space, key, member)
+    for cell in REFS[0][1]:
+        cell.cell_contents = member
+
+
+REFS: list[tuple[list[Any], list[Any]]] = []  # [(aliases, cells)] to the module's own copy of the changed definition, found once
+
+
+def _references(context, original):
+    if original is None:
+        return [], []
+    spaces = [context] + [v for v in vars(context).values() if isinstance(v, type) and v.__module__ == context.__name__]
+    aliases, cells, seen = [], [], set()
+    for space in spaces:
+        for key, value in list(vars(space).items()):
+            if value is original and not (space is context and key == getattr(original, "__name__", None)):
+                aliases.append((space, key))
+            for fn in (value, getattr(value, "__func__", None), getattr(value, "fget", None)):
+                for cell in getattr(fn, "__closure__", None) or ():
+                    try:
+                        held = cell.cell_contents
+                    except ValueError:
+                        continue
+                    if held is original and id(cell) not in seen:
+                        seen.add(id(cell))
+                        cells.append(cell)
+    return aliases, cells
 
 
 def generated_inputs():
@@ -231,6 +305,374 @@ def generated_inputs():
     return out
 
 
+class _New:
+    """An instance of a module class, built at call time under the version being run."""
+
+    def __init__(self, cls, args, kwargs):
+        self.cls, self.args, self.kwargs = cls, args, kwargs
+
+    def __repr__(self):
+        return f"{self.cls}({_shown(self.args, self.kwargs)})"
+
+
+def _shown(args, kwargs):
+    return ", ".join([short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()])
+
+
+def sample(shape, rnd, depth=0):
+    """A value of ``shape`` (the JSON shapes of inputs.py, plus words for text and module instances)."""
+    t = shape.get("t")
+    edge = rnd.random() < 0.2
+    if t == "int":
+        lo, hi = shape["min"], shape["max"]
+        if edge:
+            return rnd.choice([lo, 0, 1, hi])
+        return rnd.randint(max(lo, 0), min(hi, 10)) if rnd.random() < 0.5 and lo <= 10 and hi >= 0 else rnd.randint(lo, hi)
+    if t == "float":
+        lo, hi = shape["min"], shape["max"]
+        return rnd.choice([0.0, 0.5, -1.5, hi]) if edge else round(rnd.uniform(lo, hi), rnd.choice([0, 1, 3]))
+    if t == "bool":
+        return rnd.random() < 0.5
+    if t == "none":
+        return None
+    if t == "str":
+        if edge:
+            return rnd.choice(["", " ", "\n", "a"])
+        words = shape.get("words") or []
+        if words and rnd.random() < 0.6:
+            seps = [" ", " ", " ", "  ", "\n", "\t", ", ", ". ", "-", "\n\n"]
+            n = rnd.randint(1, 14)
+            return "".join(rnd.choice(words) + rnd.choice(seps) for _ in range(n)).rstrip(" ") if n else ""
+        alphabet = shape.get("alphabet") or "ab"
+        return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, shape["max_size"])))
+    if depth > 3:
+        return None
+    if t == "list":
+        item = shape["item"]
+        while item.get("t") == "one_of":  # one kind of element per list, as real lists mostly are
+            item = rnd.choice(item["options"])
+        return [sample(item, rnd, depth + 1) for _ in range(rnd.randint(0, shape["max_size"]))]
+    if t == "tuple":
+        return tuple(sample(s, rnd, depth + 1) for s in shape["items"])
+    if t == "dict":
+        return {
+            _hashable(sample(shape["key"], rnd, depth + 1)): sample(shape["value"], rnd, depth + 1)
+            for _ in range(rnd.randint(0, shape["max_size"]))
+        }
+    if t == "one_of":
+        return sample(rnd.choice(shape["options"]), rnd, depth)
+    if t == "pick":
+        return copy.deepcopy(rnd.choice(shape["values"]))
+    if t == "new":
+        return (
+            _New(shape["cls"], [], {})
+            if CTORS.get(shape["cls"]) is None
+            else _New(shape["cls"], *draw(CTORS[shape["cls"]], rnd, depth + 1))
+        )
+    return shape.get("value")
+
+
+def _hashable(v):
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+CTORS: dict[str, Any] = {}
+
+
+def draw(sig, rnd, depth=0):
+    """Arguments for a signature: now and then a call the module itself makes, else generated."""
+    seeds = sig.get("seeds") or []
+    if seeds and rnd.random() < 0.4:
+        args, kwargs = copy.deepcopy(rnd.choice(seeds))
+        return args, kwargs
+    args = [sample(s, rnd, depth) for s in sig["args"]]
+    kwargs = {k: sample(s, rnd, depth) for k, s in sig["opt"].items() if rnd.random() < 0.5}
+    return args, kwargs
+
+
+def real(v, context):
+    if isinstance(v, _New):
+        return getattr(context, v.cls)(*real(v.args, context), **real(v.kwargs, context))
+    if isinstance(v, list):
+        return [real(x, context) for x in v]
+    if isinstance(v, tuple):
+        return tuple(real(x, context) for x in v)
+    if isinstance(v, dict):
+        return {k: real(x, context) for k, x in v.items()}
+    return v
+
+
+def state(obj):
+    if obj is None:
+        return None
+    if hasattr(obj, "__dict__"):
+        return dict(vars(obj))
+    slots = [s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ()) if isinstance(s, str)]
+    return {s: getattr(obj, s, None) for s in slots}
+
+
+def call(context, d, inp):
+    """(value, instance, broken properties) of one driver call."""
+    ctor_args, ctor_kw, args, kw = copy.deepcopy(inp)
+    if d.get("cls"):
+        given = dict(zip((d.get("ctor") or {}).get("names", []), ctor_args)) | ctor_kw
+        inst = getattr(context, d["cls"])(*real(ctor_args, context), **real(ctor_kw, context))
+        broken = stored_arguments(inst, given)
+        if not d["name"]:
+            return None, inst, broken
+        member = getattr(inst, d["name"])
+        if d.get("property"):
+            return member, inst, broken
+        return member(*real(args, context), **real(kw, context)), inst, broken
+    home = sys.modules.get(d.get("module") or "", context)  # a package's function (json.loads for json.decoder)
+    return getattr(home, d["name"])(*real(args, context), **real(kw, context)), None, []
+
+
+def stored_arguments(inst, given):
+    """Constructor arguments kept under their own name (``self.width = width``) must keep their value."""
+    held = getattr(inst, "__dict__", None)
+    if not isinstance(held, dict):
+        return []
+    broken = []
+    for name, value in given.items():
+        if name not in held or isinstance(value, _New):
+            continue
+        try:
+            same = bool(held[name] == value) and type(held[name]) is type(value)
+        except Exception:
+            continue
+        if not same:
+            broken.append(f"self.{name} == {short(value)[:40]}")
+    return broken
+
+
+def describe(context, d, inp):
+    ctor_args, ctor_kw, args, kw = inp
+    mod = context.__name__
+    if d.get("cls"):
+        head = f"{mod}.{d['cls']}({_shown(ctor_args, ctor_kw)})"
+        if not d["name"]:
+            return head
+        return f"{head}.{d['name']}" + ("" if d.get("property") else f"({_shown(args, kw)})")
+    return f"{d.get('module') or mod}.{d['name']}({_shown(args, kw)})"
+
+
+def deliberate(exc, files):
+    """Whether the changed definition itself raised ``exc`` with a ``raise`` statement."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None or last.tb_frame.f_code.co_filename not in files:
+        return False
+    try:
+        with open(last.tb_frame.f_code.co_filename) as fh:
+            line = fh.read().split("\n")[last.tb_lineno - 1]
+    except (OSError, IndexError):
+        return False
+    return line.strip().startswith("raise")
+
+
+#: Laws of Python's data model that hold for any sensible class: (name, check(x, y)). A check
+#: that raises does not apply (the class lacks the operation); one that returns False is broken.
+LAWS = [
+    ("x == x", lambda x, y: x == x),
+    ("copy.copy(x) == x", lambda x, y: copy.copy(x) == x),
+    ("copy.deepcopy(x) == x", lambda x, y: copy.deepcopy(x) == x),
+    ("hash(x) == hash(copy.copy(x))", lambda x, y: hash(x) == hash(copy.copy(x))),
+    ("x == y implies hash(x) == hash(y)", lambda x, y: not (x == y) or hash(x) == hash(y)),  # noqa: SIM201 (== is the law, not !=)
+    ("x == int(x) implies hash(x) == hash(int(x))", lambda x, y: not (x == int(x)) or hash(x) == hash(int(x))),  # noqa: SIM201
+    ("x == float(x) implies hash(x) == hash(float(x))", lambda x, y: not (x == float(x)) or hash(x) == hash(float(x))),  # noqa: SIM201
+    ("(x == y) == (y == x)", lambda x, y: (x == y) == (y == x)),
+    ("(x < y) == (y > x)", lambda x, y: (x < y) == (y > x)),
+    ("(x <= y) == (x < y or x == y)", lambda x, y: (x <= y) == (x < y or x == y)),
+    ("(x >= y) == (y <= x)", lambda x, y: (x >= y) == (y <= x)),
+    ("not x < x", lambda x, y: not x < x),
+    ("x + y == y + x", lambda x, y: x + y == y + x),
+    ("x + y - y == x", lambda x, y: x + y - y == x),
+    ("x * y == y * x", lambda x, y: x * y == y * x),
+    ("x - x == 0", lambda x, y: x - x == 0),
+    ("-(-x) == x", lambda x, y: -(-x) == x),  # noqa: B002 (negation twice, on purpose)
+    ("+x == x", lambda x, y: +x == x),
+    ("x * 1 == x", lambda x, y: x * 1 == x),
+    ("x + 0 == x", lambda x, y: x + 0 == x),
+    ("x / y * y == x", lambda x, y: y == 0 or x / y * y == x),
+    ("(x // y) * y + x % y == x", lambda x, y: (x // y) * y + x % y == x),
+    ("divmod(x, y) == (x // y, x % y)", lambda x, y: divmod(x, y) == (x // y, x % y)),
+    ("abs(x) in (x, -x) and abs(x) >= 0", lambda x, y: abs(x) in (x, -x) and abs(x) >= 0),
+    ("x ** 1 == x", lambda x, y: x**1 == x),
+    ("x ** 2 == x * x", lambda x, y: x**2 == x * x),
+    ("math.floor(x) <= x <= math.ceil(x)", lambda x, y: math.floor(x) <= x <= math.ceil(x)),
+    ("math.ceil(x) - math.floor(x) in (0, 1)", lambda x, y: math.ceil(x) - math.floor(x) in (0, 1)),
+    ("math.trunc(x) == int(x)", lambda x, y: math.trunc(x) == int(x)),
+    ("abs(round(x) - x) <= 1/2", lambda x, y: abs(round(x) - x) <= 0.5),
+    ("abs(float(x) - x) is tiny", lambda x, y: abs(float(x) - x) <= 1e-9 * max(1.0, abs(float(x)))),
+    ("bool(x) == (x != 0)", lambda x, y: bool(x) == (x != 0)),
+    ("type(x)(str(x)) == x", lambda x, y: type(x)(str(x)) == x),
+    ("len(x) == len(list(x))", lambda x, y: len(x) == len(list(x))),
+    ("all(e in x for e in x)", lambda x, y: all(e in x for e in list(x)[:50])),
+]
+
+
+def check_laws(context, harness, ctor_inputs, other):
+    """The laws broken by instances of the changed method's class, for one pair of inputs."""
+    x = getattr(context, harness["owner"])(*real(ctor_inputs[0], context), **real(ctor_inputs[1], context))
+    y = (
+        real(other, context)
+        if not isinstance(other, tuple)
+        else getattr(context, harness["owner"])(*real(other[0], context), **real(other[1], context))
+    )
+    broken = []
+    for name, law in LAWS:
+        try:
+            ok = timed(lambda law=law: bool(law(x, y)))
+        except CaseTimeout:
+            broken.append(f"{name} (hangs)")
+            continue
+        except BaseException:
+            continue  # the class lacks an operation the law needs, or refuses these values
+        if not ok:
+            broken.append(name)
+    return broken
+
+
+def laws_phase(cov, context, harness, versions, deadline):
+    """Data-model laws over instances of the class whose method changed, on both versions."""
+    sig = CTORS.get(harness["owner"])
+    if sig is None:
+        return
+    rnd = random.Random(f"{PAYLOAD.get('seed', 0)}:laws")
+    for k in range(PAYLOAD.get("harness_inputs", 40)):
+        if time.monotonic() > deadline:
+            break
+        xa = draw(sig, rnd)
+        other = draw(sig, rnd) if rnd.random() < 0.6 else rnd.choice([0, 1, 2, -3, 7])
+        other_shown = _shown(*other) if isinstance(other, tuple) else repr(other)
+        shown = f"x = {context.__name__}.{harness['owner']}({_shown(*xa)}), y = " + (
+            f"{harness['owner']}({other_shown})" if isinstance(other, tuple) else other_shown
+        )
+        for ver in versions:
+            install(context, harness, ver)
+            cov.switch_context(f"{ver}:gl{k}")
+            t0 = time.monotonic()
+            try:
+                broken = timed(lambda xa=xa, other=other: check_laws(context, harness, xa, other))
+                emit(version=ver, case=f"gl{k}", call=shown, args=shown, value="", key="", broken=broken, s=time.monotonic() - t0)
+            except CaseTimeout:
+                emit(version=ver, case=f"gl{k}", call=shown, args=shown, error="timeout", s=time.monotonic() - t0)
+            except BaseException as exc:
+                emit(version=ver, case=f"gl{k}", call=shown, args=shown, error=type(exc).__name__, s=time.monotonic() - t0)
+
+
+def drive(cov, context, harness, versions):
+    """Run the module's drivers that reach the changed definition on both versions, same inputs."""
+    drivers = harness["drivers"]
+    for d in drivers:
+        if d.get("cls") and d.get("ctor") is not None:
+            CTORS.setdefault(d["cls"], d["ctor"])
+    files = {os.path.join(ROOT, f) for f in PAYLOAD["versions"].values()}
+    deadline = time.monotonic() + PAYLOAD.get("harness_budget_s", 8.0)
+    per_driver = PAYLOAD.get("harness_inputs", 40)
+    inputs = []
+    for i, d in enumerate(drivers):
+        rnd = random.Random(f"{PAYLOAD.get('seed', 0)}:{i}:{d['name']}")
+        ctor = d.get("ctor") or {"args": [], "opt": {}}
+        found: list[Any] = [([], {}, a, k) for a, k in d.get("seeds", [])] if not d.get("cls") else []
+        seen = {repr(x) for x in found}
+        for _ in range(per_driver * 3):
+            if len(found) >= per_driver:
+                break
+            ca, ck = draw(ctor, rnd)
+            a, k = draw(d, rnd)
+            x = (ca, ck, a, k)
+            if repr(x) not in seen:
+                seen.add(repr(x))
+                found.append(x)
+        inputs.append(found)
+    # which drivers reach the changed definition (probed on the code before the change)
+    codes = set()
+    for m in MEMBERS.values():
+        for f in (getattr(m, "__func__", None), getattr(m, "fget", None), m):
+            code = getattr(f, "__code__", None)
+            if code is not None:
+                codes.add(code)
+    hit = [False]
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            hit[0] = True
+
+    install(context, harness, versions[0])
+    reach = []
+    for i, d in enumerate(drivers):
+        for inp in inputs[i][:4]:
+            if time.monotonic() > deadline:
+                break
+            hit[0] = False
+            sys.setprofile(profiler)
+            try:
+                timed(lambda d=d, inp=inp: call(context, d, inp))
+            except BaseException:
+                pass
+            finally:
+                sys.setprofile(None)
+            if hit[0]:
+                reach.append(i)
+                break
+    emit(harness="reach", drivers=[describe(context, drivers[i], ([], {}, [], {})) for i in reach])
+    if harness["owner"]:
+        laws_phase(cov, context, harness, versions, time.monotonic() + PAYLOAD.get("harness_budget_s", 8.0) / 4)
+    slow: dict[int, int] = {}
+    for k in range(per_driver):
+        for i in reach:
+            if k >= len(inputs[i]) or slow.get(i, 0) >= 2 or time.monotonic() > deadline:
+                continue
+            d, inp = drivers[i], inputs[i][k]
+            shown = describe(context, d, inp)
+            for ver in versions:
+                install(context, harness, ver)
+                cov.switch_context(f"{ver}:gh{i}_{k}")
+                t0 = time.monotonic()
+                try:
+                    value, inst, broken = timed(lambda d=d, inp=inp: call(context, d, inp))
+                    key = json.dumps([canon(value), canon(state(inst))], default=repr)
+                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, value=short(value), key=key, s=time.monotonic() - t0,
+                         broken=broken)  # fmt: skip
+                except CaseTimeout:
+                    slow[i] = slow.get(i, 0) + 1
+                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, error="timeout", s=time.monotonic() - t0)
+                except BaseException as exc:
+                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, error=type(exc).__name__,
+                         deliberate=deliberate(exc, files), s=time.monotonic() - t0)  # fmt: skip
+
+
+def pure_python(name):
+    """A fresh import of module ``name`` with its C accelerator (``_heapq`` for heapq, ``_json``
+    for json) blocked, so that its Python definitions, the code under review, are the ones its
+    API runs (as CPython's own tests do); None when it has no accelerator or will not import so."""
+    top = name.split(".")[0]
+    blocked = [b for b in dict.fromkeys(["_" + top, "_" + name.rsplit(".", 1)[-1]]) if importlib.util.find_spec(b) is not None]
+    if not blocked:
+        return None
+    saved = {m: sys.modules[m] for m in list(sys.modules) if m == top or m.startswith(top + ".") or m in blocked}
+    for m in saved:
+        del sys.modules[m]
+    for b in blocked:
+        sys.modules[b] = None  # type: ignore[assignment]  # None makes the import fail, as intended
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        for m in [m for m in sys.modules if m == top or m.startswith(top + ".") or m in blocked]:
+            del sys.modules[m]
+        sys.modules.update(saved)
+        return None
+
+
 def main():
     limit()
     import coverage
@@ -242,7 +684,8 @@ def main():
     context = None
     if PAYLOAD.get("context"):
         try:
-            context = importlib.import_module(PAYLOAD["context"])
+            context = pure_python(PAYLOAD["context"]) if PAYLOAD.get("harness") else None
+            context = context or importlib.import_module(PAYLOAD["context"])
         except BaseException as exc:
             emit(context=PAYLOAD["context"], error=f"{type(exc).__name__}: {short(exc)[:200]}")
     sys.addaudithook(guard)
@@ -251,18 +694,31 @@ def main():
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
-            mods[ver] = load(path, f"version_{ver}", context)
+            mods[ver] = load(path, f"version_{ver}", context, PAYLOAD.get("harness"))
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
             emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}")
+    harness = PAYLOAD.get("harness")
     for ver, mod in mods.items():
+        install(context, harness, ver)
+        group, shared = None, None
         for case in PAYLOAD["cases"]:
             cov.switch_context(f"{ver}:{case['id']}")
-            glb = dict(vars(mod))
-            if PAYLOAD.get("entry") in glb:
-                glb["candidate"] = glb[PAYLOAD["entry"]]
-            if context is not None:  # `module.func(...)` in an example must reach this version's func
-                glb[PAYLOAD["context"].rsplit(".", 1)[-1]] = mod
+            if case.get("group") is not None:
+                # a module docstring's examples: in order, in one namespace of the real module
+                if case["group"] != group:
+                    group, shared = case["group"], dict(vars(context)) if context is not None else dict(vars(mod))
+                    if context is not None:  # `textwrap.wrap(...)` in textwrap's own docs
+                        top = context.__name__.split(".")[0]
+                        shared[top] = sys.modules.get(top, context)
+                        shared[context.__name__.rsplit(".", 1)[-1]] = context
+                glb = shared
+            else:
+                glb = dict(vars(mod))
+                if PAYLOAD.get("entry") in glb:
+                    glb["candidate"] = glb[PAYLOAD["entry"]]
+                if context is not None:  # `module.func(...)` in an example must reach this version's func
+                    glb[PAYLOAD["context"].rsplit(".", 1)[-1]] = context if harness else mod
             ok, got, err = run_case(glb, case)
             emit(version=ver, case=case["id"], ok=ok, got=got, error=err)
     func = (PAYLOAD.get("generate") or {}).get("func") or ""
@@ -271,6 +727,7 @@ def main():
         if time.monotonic() > deadline:
             break
         for ver, mod in mods.items():
+            install(context, harness, ver)
             fn = getattr(mod, func, None)
             if fn is None:
                 continue
@@ -284,6 +741,8 @@ def main():
                 emit(version=ver, case=f"g{k}", args=shown, error="timeout")
             except BaseException as exc:
                 emit(version=ver, case=f"g{k}", args=shown, error=type(exc).__name__)
+    if harness and context is not None and len(MEMBERS) == len(mods) == 2:
+        drive(cov, context, harness, list(mods))
     cov.stop()
     data = cov.get_data()
     for ver, path in files.items():

@@ -29,9 +29,14 @@ class Case:
     source: str
     want: str | None = None
     kind: str = "example"  # "example" | "test"
+    #: Cases of one group run in order in one namespace (a docstring's examples build on each other).
+    group: str | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {"id": self.id, "source": self.source, "want": self.want}
+        out = {"id": self.id, "source": self.source, "want": self.want}
+        if self.group is not None:
+            out["group"] = self.group
+        return out
 
 
 def function_names(code: str | None) -> list[str]:

@@ -35,6 +35,7 @@ from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Item
 
 from .examples import Case, assertion_cases, entry_function, example_cases
+from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
@@ -121,6 +122,9 @@ class ExecCritic(BaseCritic):
         self.with_tests = bool(p.get("with_tests", False))
         self.max_examples = int(p.get("max_examples", 40))
         self.seed = config.seed
+        self.harness = bool(p.get("harness", True))
+        self.harness_budget_s = float(p.get("harness_budget_s", 8.0))
+        self.harness_inputs = int(p.get("harness_inputs", 100))
         self.sandbox = SandboxConfig(
             wall_s=float(p.get("wall_s", config.timeout_s)),
             call_timeout_s=float(p.get("call_timeout_s", 1.0)),
@@ -152,6 +156,13 @@ class ExecCritic(BaseCritic):
             versions = {"before": "before.py", **versions}
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
         payload["context"] = module_context(item, entry)
+        harness = plan_harness(item.task, entry, cases) if self.harness and before is not None else None
+        if harness is not None:
+            cases = cases + harness.doc_cases
+            payload["cases"] = [c.payload() for c in cases]
+            payload["context"] = harness.module
+            payload["harness"] = harness.payload()
+            payload.update(harness_budget_s=self.harness_budget_s, harness_inputs=self.harness_inputs, seed=self.seed)
         if shapes is not None and before is not None and self.max_examples > 0:
             payload["generate"] = {"func": entry, **shapes, "max_examples": self.max_examples}
         out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
@@ -173,9 +184,17 @@ class ExecCritic(BaseCritic):
         regress = [c for c in fail_a if c.id not in fail_b]  # the change broke these
         fixed = [c for c in cases if c.id in fail_b and out.passed("after", c.id) is True]
         gen = self._generated(out) if has_before else {}
-        crash_a = [k for k, (a, b) in gen.items() if a.get("error") and not b.get("error")]
-        crash_b = [k for k, (a, b) in gen.items() if b.get("error") and not a.get("error")]
-        differ = [k for k, (a, b) in gen.items() if not a.get("error") and not b.get("error") and a.get("key") != b.get("key")]
+        crash_a = [k for k, (a, b) in gen.items() if self._crash(a, b)]
+        crash_b = [k for k, (a, b) in gen.items() if self._crash(b, a)]
+        # broken properties: a constructor argument no longer kept under its own name
+        crash_a += [k for k, (a, b) in gen.items() if k not in crash_a and self._broke(a, b)]
+        crash_b += [k for k, (a, b) in gen.items() if k not in crash_b and self._broke(b, a)]
+        raise_a = [k for k, (a, b) in gen.items() if a.get("deliberate") and not b.get("error")]
+        raise_b = [k for k, (a, b) in gen.items() if b.get("deliberate") and not a.get("error")]
+        differ = [k for k, (a, b) in gen.items() if k not in crash_a and k not in crash_b and self._differ(a, b)]
+        # the weight of evidence each way: crashes and broken properties count 1, a new raise
+        # statement hit 0.5 (the change may be about which inputs are refused)
+        weight_a, weight_b = len(crash_a) + 0.5 * len(raise_a), len(crash_b) + 0.5 * len(raise_b)
         notes = f"{len(cases)} example/test case(s), {len(gen)} differential input(s)"
         if not run.finished:
             notes += "; the run hit its limits before finishing"
@@ -191,14 +210,25 @@ class ExecCritic(BaseCritic):
                 text += f" {len(fail_a)} of {len(cases)} cases fail."
             claims += self._claims(lines, text, "critical" if regress else "major", 0.95 if regress else 0.75)
             return Draft(claims, "buggy", 0.9 if regress else 0.7, f"Buggy: fails {len(fail_a)} case(s). {notes}.")
-        if crash_a and not crash_b:
-            a, b = gen[crash_a[0]]
-            lines = self._localise(item, after, out, set(crash_a) | set(differ))
-            what = "does not finish" if a["error"] == "timeout" else "raises " + a["error"]
-            text = f"On input {a.get('args')}, the new code {what}; before the change it returned {b.get('value')}."
-            claims += self._claims(lines, text, "major", 0.7)
-            return Draft(claims, "buggy", 0.7, f"Likely buggy: fails where the old code worked. {notes}.")
-        if fixed or (crash_b and not crash_a):
+        if fixed and has_before:  # examples arbitrate before anything else: the change makes some pass
+            return Draft([], "correct", 0.85, f"Looks correct: the change fixes {len(fixed)} failing example(s). {notes}.")
+        clear = crash_a and not crash_b and not raise_b
+        if clear or (weight_a >= 2 and weight_a >= 3 * weight_b and not fixed):
+            a, b = gen[self._shortest(gen, crash_a or raise_a)]
+            lines = self._localise(item, after, out, set(crash_a) | set(raise_a) | set(differ))
+            if a.get("error"):
+                what = "does not finish" if a["error"] == "timeout" else "raises " + a["error"]
+            else:
+                what = "breaks " + "; ".join(sorted(set(a.get("broken", [])) - set(b.get("broken", []))))[:160]
+            if a.get("call"):  # a call through the module's own API
+                text = f"`{a['call'][:200]}`: with the new code it {what}; before the change it returned {str(b.get('value', ''))[:120]}."
+            else:
+                text = f"On input {a.get('args')}, the new code {what}; before the change it returned {b.get('value')}."
+            if not clear:
+                text += f" ({len(crash_a) + len(raise_a)} input(s) fail only with the new code, {len(crash_b) + len(raise_b)} only with the old.)"
+            claims += self._claims(lines, text, "major", 0.7 if clear else 0.6)
+            return Draft(claims, "buggy", 0.7 if clear else 0.6, f"Likely buggy: fails where the old code worked. {notes}.")
+        if fixed or (crash_b and not crash_a) or (weight_b >= 2 and weight_b >= 3 * weight_a):
             return Draft(
                 [],
                 "correct",
@@ -208,16 +238,41 @@ class ExecCritic(BaseCritic):
         if fail_a:  # both versions fail the same examples: the example or its parsing is doubtful
             return Draft([], None, None, f"Inconclusive: both versions fail {len(fail_a)} example(s). {notes}.")
         if differ or crash_a:
-            a, b = gen[(differ or crash_a)[0]]
+            a, b = gen[self._shortest(gen, differ or crash_a)]
             lines = self._localise(item, after, out, set(differ) | set(crash_a))
             new, old = a.get("value", a.get("error")), b.get("value", b.get("error"))
-            text = f"Behaviour changed: on input {a.get('args')} the new code gives {new}, the old gave {old}."
+            where = f"`{a['call'][:200]}`" if a.get("call") else f"input {a.get('args')}"
+            text = f"Behaviour changed: on {where} the new code gives {str(new)[:120]}, the old gave {str(old)[:120]}."
             text += " No example says which is right: check it against the task."
             claims += self._claims(lines, text, "minor", 0.4)
             summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
             return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
         conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+
+    def _crash(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
+        """Version ``a`` fails where ``b`` returned: an exception the changed code did not raise on
+        purpose, or a hang where the other version was quick (not a slow machine)."""
+        if not a.get("error") or b.get("error"):
+            return False
+        if a["error"] == "timeout":
+            return float(b.get("s", 0.0)) < self.sandbox.call_timeout_s / 4
+        return not a.get("deliberate")
+
+    @staticmethod
+    def _shortest(gen: dict[str, tuple[dict[str, Any], dict[str, Any]]], keys: list[str]) -> str:
+        """The failing input that is quickest to read (the shortest call or arguments)."""
+        return min(keys, key=lambda k: (len(str(gen[k][0].get("call") or gen[k][0].get("args") or "")), keys.index(k)))
+
+    @staticmethod
+    def _broke(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return not a.get("error") and not b.get("error") and bool(set(a.get("broken") or []) - set(b.get("broken") or []))
+
+    @staticmethod
+    def _differ(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        if a.get("error") or b.get("error"):
+            return a.get("error") != b.get("error")  # e.g. a deliberate new ValueError: a change, not a crash
+        return a.get("key") != b.get("key")
 
     def _generated(self, out: Outcome) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         pairs = {}
