@@ -4,9 +4,15 @@ Real, variable-length code pairs from ../shared/data/humanevalfix.jsonl (all six
 correct over buggy within each pair_id, held out by pair_id). Each trainer runs in its own
 subprocess, one after the other, so peak memory (max RSS on the CPU, max allocated on a GPU)
 is its own. Both get the same initial weights, learning rate, schedule, batch size, epochs and
-EOS handling, and both are scored by the same function on the same held-out pairs.
+EOS handling, and both are scored by the same function on the same held-out pairs: every
+pair_id not trained on (several hundred), not a small sample.
 
-    python bench/reward.py --quick              # tiny BERT, 256 pairs: about a minute on a quiet machine
+With the same batches in the same order the two trainers give bit-identical weights (see
+tests/test_reward_train.py), so what remains between their held-out accuracies is the
+batch order each one's seed draws. One seed is one draw: ``--seeds N`` runs seeds 0..N-1 for
+both and prints the mean accuracy with a 95 % interval over seeds and the paired difference.
+
+    python bench/reward.py --quick              # tiny BERT, 256 pairs, 3 seeds: a few minutes on a quiet machine
     python bench/reward.py --backbone minilm    # the pretrained MiniLM, 600 pairs
 
 Prints pairs/s, peak memory and held-out accuracy for both, and the speed ratio (target >= 2x).
@@ -30,10 +36,11 @@ DATA = ROOT.parent / "shared" / "data" / "humanevalfix.jsonl"
 
 
 def load_pairs(args: argparse.Namespace) -> tuple[Any, Any]:
+    import numpy as np
     import polars as pl
 
     from oversight_ext.items import load_jsonl
-    from oversight_ext.reward.data import pairs_from_items, split_by_pair
+    from oversight_ext.reward.data import pairs_from_items
     from oversight_ext.reward.model import load_backbone
 
     pairs = pairs_from_items(load_jsonl(DATA), text_format=args.text_format)
@@ -43,8 +50,11 @@ def load_pairs(args: argparse.Namespace) -> tuple[Any, Any]:
     n_c = [len(x) for x in tok([t + eos for t in pairs["chosen"].to_list()], verbose=False)["input_ids"]]
     n_r = [len(x) for x in tok([t + eos for t in pairs["rejected"].to_list()], verbose=False)["input_ids"]]
     pairs = pairs.with_columns(pl.Series("n", [max(a, b) for a, b in zip(n_c, n_r)])).filter(pl.col("n") <= args.max_length)
-    train, held = split_by_pair(pairs, 0.2, 0)
-    return train.head(args.pairs), held.head(args.eval_pairs)
+    # A fixed split (seed 0) for every seed: the first pair_ids train, all the others are held out.
+    ids = np.random.default_rng(0).permutation(sorted(set(pairs["pair_id"].to_list())))
+    train_ids = set(ids[: args.pairs].tolist())
+    train, held = pairs.filter(pl.col("pair_id").is_in(list(train_ids))), pairs.filter(~pl.col("pair_id").is_in(list(train_ids)))
+    return train, (held.head(args.eval_pairs) if args.eval_pairs else held)
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -95,8 +105,21 @@ def worker(args: argparse.Namespace) -> dict:
     acc = pairwise_accuracy(model.float(), tok, held, max_length=args.max_length)
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = int(np.ceil(args.epochs * train.height))
-    return {"trainer": args.worker, "pairs": train.height, "seconds": seconds, "pairs_per_s": n / seconds, "tokens": tokens,
-            "peak_mib": peak, "accuracy": acc["accuracy"], "eval_pairs": acc["n"]}  # fmt: skip
+    return {"trainer": args.worker, "seed": args.seed, "pairs": train.height, "seconds": seconds, "pairs_per_s": n / seconds,
+            "tokens": tokens, "peak_mib": peak, "accuracy": acc["accuracy"], "eval_pairs": acc["n"]}  # fmt: skip
+
+
+def _mean_ci(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval over seeds (the interval is nan for one seed)."""
+    import numpy as np
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
 
 
 def main() -> int:
@@ -106,7 +129,7 @@ def main() -> int:
         "--backbone", default=None, help="tiny | tiny-llama | minilm | smollm2 | a folder (default: tiny with --quick, else minilm)"
     )
     p.add_argument("--pairs", type=int, default=None, help="training pairs (default 256 quick, 600 full)")
-    p.add_argument("--eval-pairs", type=int, default=200)
+    p.add_argument("--eval-pairs", type=int, default=0, help="held-out pairs to score (0: every pair_id not trained on)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 for tiny models, 3e-5 for pretrained)")
@@ -114,8 +137,8 @@ def main() -> int:
     p.add_argument("--text-format", default="spec+after", help="spec+after (full programs, most length variation) or spec+diff")
     p.add_argument("--batching", default="auto", help="this trainer's batching: auto | grouped | packed | random")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=1, help="runs per trainer, alternating order; the fastest of each is reported")
+    p.add_argument("--seed", type=int, default=0, help="first seed (model head, batch order); seeds run from here")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per trainer (default 3 with --quick, else 1)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--result", default=None, help=argparse.SUPPRESS)
@@ -123,43 +146,57 @@ def main() -> int:
     args.backbone = args.backbone or ("tiny" if args.quick else "minilm")
     args.pairs = args.pairs or (256 if args.quick else 600)
     args.lr = args.lr or (1e-3 if args.backbone.startswith("tiny") else 3e-5)
+    args.seeds = args.seeds or (3 if args.quick else 1)
     if args.worker:
         Path(args.result).write_text(json.dumps(worker(args)))
         return 0
     if not DATA.is_file():
         print(f"{DATA} is absent: this benchmark needs the shared evaluation data", file=sys.stderr)
         return 2
+    if args.seeds < 1:
+        print(f"--seeds {args.seeds} is invalid: give 1 or more", file=sys.stderr)
+        return 2
     runs: dict[str, list[dict]] = {"trl": [], "oversight": []}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for rep in range(args.repeats):
+    base = [a for a in sys.argv[1:]]
+    for i in range(args.seeds):
+        seed = args.seed + i
         # Alternate the order so a change in machine load falls on both trainers alike.
-        for name in ("trl", "oversight") if rep % 2 == 0 else ("oversight", "trl"):
+        for name in ("trl", "oversight") if i % 2 == 0 else ("oversight", "trl"):
             with tempfile.NamedTemporaryFile(suffix=".json") as fh:
-                cmd = [sys.executable, __file__, *sys.argv[1:], "--worker", name, "--result", fh.name]
+                cmd = [sys.executable, __file__, *base, "--seed", str(seed), "--worker", name, "--result", fh.name]
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
                 if proc.returncode:
                     print(proc.stderr[-4000:], file=sys.stderr)
                     return proc.returncode
                 runs[name].append(json.loads(Path(fh.name).read_text()))
-    # Best of the repeats: other processes only ever slow a run down.
-    results = {k: max(v, key=lambda r: r["pairs_per_s"]) for k, v in runs.items()}
-    t, o = results["trl"], results["oversight"]
+    t, o = runs["trl"], runs["oversight"]
     print(
-        f"backbone {args.backbone}, {t['pairs']} training pairs x {args.epochs} epoch(s), batch {args.batch_size}, {args.text_format}, max_length {args.max_length}"
+        f"backbone {args.backbone}, {t[0]['pairs']} training pairs x {args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
+        f"{args.text_format}, max_length {args.max_length}, batching {args.batching}; {t[0]['eval_pairs']} held-out pairs; "
+        f"seeds {args.seed}..{args.seed + args.seeds - 1}"
     )
-    print(f"{'trainer':<12}{'pairs/s':>10}{'seconds':>10}{'peak MiB':>10}{'held-out acc':>14}")
-    for r in (t, o):
-        print(f"{r['trainer']:<12}{r['pairs_per_s']:>10.2f}{r['seconds']:>10.1f}{r['peak_mib']:>10.0f}{r['accuracy']:>14.3f}")
-    ratio = o["pairs_per_s"] / t["pairs_per_s"]
-    print(
-        f"speed ratio oversight/TRL: {ratio:.2f}x (target >= 2x); accuracy difference {100 * (o['accuracy'] - t['accuracy']):+.1f} points on {o['eval_pairs']} pairs"
-    )
-    if args.repeats > 1:
-        for k, v in runs.items():
-            speeds = ", ".join(f"{r['pairs_per_s']:.2f}" for r in v)
-            print(f"  {k} pairs/s over {args.repeats} runs: {speeds}")
+    print(f"{'trainer':<12}{'pairs/s':>10}{'seconds':>10}{'peak MiB':>10}{'held-out acc (mean, 95% CI over seeds)':>42}")
+    speeds = {}
+    for name, rs in runs.items():
+        # Median over seeds: other processes only ever slow a run down, and the median resists one slow run.
+        speed = float(sorted(r["pairs_per_s"] for r in rs)[len(rs) // 2])
+        secs = float(sorted(r["seconds"] for r in rs)[len(rs) // 2])
+        speeds[name] = speed
+        m, lo, hi = _mean_ci([r["accuracy"] for r in rs])
+        ci = f"{m:.3f} ({lo:.3f}-{hi:.3f})" if args.seeds > 1 else f"{m:.3f}"
+        print(f"{name:<12}{speed:>10.2f}{secs:>10.1f}{max(r['peak_mib'] for r in rs):>10.0f}{ci:>42}")
+    ratio = speeds["oversight"] / speeds["trl"]
+    d, dlo, dhi = _mean_ci([100 * (b["accuracy"] - a["accuracy"]) for a, b in zip(t, o)])
+    interval = f" (95% CI {dlo:+.1f} to {dhi:+.1f}, paired by seed)" if args.seeds > 1 else " (one seed: a single draw of batch order)"
+    print(f"speed ratio oversight/TRL: {ratio:.2f}x (target >= 2x); accuracy difference {d:+.1f} points{interval}")
+    print("  per seed  " + "  ".join(f"{a['seed']}: TRL {a['accuracy']:.3f} / ours {b['accuracy']:.3f}" for a, b in zip(t, o)))
+    for k, v in runs.items():
+        print(f"  {k} pairs/s per seed: " + ", ".join(f"{r['pairs_per_s']:.2f}" for r in v))
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "runs": runs, "ratio": ratio}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"args": vars(args), "runs": runs, "ratio": ratio, "accuracy_difference_points": d}, indent=2)
+        )
     return 0
 
 

@@ -179,3 +179,18 @@ def test_labels_from_judgments_by_condition_and_reliability(store: Store) -> Non
     pairs = data.pairs_from_items(items, labels=judgment_labels(store, "s", method="dawid_skene"))
     hard = pairs.filter(~pl.col("tie"))
     assert hard.height >= 3 and all(gold[c] == 1.0 for c in hard["chosen_id"])
+
+
+def test_fold_splits_hold_every_pair_out_exactly_once() -> None:
+    frame = data.pairs_from_items(paired_items(11))
+    splits = data.fold_splits(frame, 4, seed=0)
+    assert len(splits) == 4
+    held_ids = [pid for _, held in splits for pid in held["pair_id"].to_list()]
+    assert sorted(held_ids) == sorted(frame["pair_id"].to_list())  # each pair_id held out once
+    for train, held in splits:
+        assert not set(train["pair_id"]) & set(held["pair_id"]) and train.height + held.height == frame.height
+    assert sorted(h.height for _, h in splits) == [2, 3, 3, 3]
+    assert [h["pair_id"].to_list() for _, h in data.fold_splits(frame, 4, seed=0)] == [h["pair_id"].to_list() for _, h in splits]
+    for bad, msg in ((1, "integer >= 2"), (12, "at most 11 folds")):
+        with pytest.raises(ValueError, match=msg):
+            data.fold_splits(frame, bad, seed=0)

@@ -194,3 +194,50 @@ def test_ddp_under_torchrun_matches_the_same_entry_point(tmp_path: Path) -> None
     assert proc.stdout.count("steps 4 examples 32") == 2
     m, t, _ = load_reward_model(tmp_path / "ddp")
     assert np.isfinite(score_texts(m, t, ["x correct"])).all()
+
+
+def test_same_batches_as_trl_give_the_same_losses_and_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The controlled check behind the benchmark: with TRL's batches in TRL's order, this trainer's
+    update (loss, schedule, clipping, AdamW) must reproduce RewardTrainer's losses and weights."""
+    pytest.importorskip("trl")
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    import oversight_ext.reward.train as train_mod
+
+    data = synthetic_pairs(24, seed=3)
+    trl_losses: list[float] = []
+
+    class InOrder(RewardTrainer):
+        def _get_train_sampler(self, *args: object, **kwargs: object) -> torch.utils.data.Sampler:
+            return torch.utils.data.SequentialSampler(self.train_dataset)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            trl_losses.append(float((out[0] if isinstance(out, tuple) else out).item()))
+            return out
+
+    model, tok = load_backbone("tiny", seed=0)
+    args = RewardConfig(
+        output_dir=str(tmp_path / "trl"), per_device_train_batch_size=8, num_train_epochs=1, learning_rate=2e-3,
+        lr_scheduler_type="linear", warmup_steps=0, max_grad_norm=1.0, weight_decay=0.0, save_strategy="no", report_to=[],
+        max_length=512, disable_dropout=True, seed=0, use_cpu=True, bf16=False, logging_steps=1000,
+    )  # fmt: skip
+    ds = Dataset.from_dict({"chosen": data["chosen"].to_list(), "rejected": data["rejected"].to_list()})
+    trainer = InOrder(model=model, args=args, processing_class=tok, train_dataset=ds)
+    trainer.train()
+
+    def in_order(unit_len: np.ndarray, unit_size: np.ndarray, micro: int, *_: object) -> list[np.ndarray]:
+        return [np.arange(i, min(i + micro, len(unit_len))) for i in range(0, len(unit_len), micro)]
+
+    monkeypatch.setattr(train_mod, "plan_batches", in_order)
+    ours_model, ours_tok = load_backbone("tiny", seed=0)
+    cfg = RewardTrainingConfig(learning_rate=2e-3, batch_size=8, epochs=1, warmup_ratio=0.0, seed=0, batching="random")
+    res = train_reward_model(data, cfg, model=ours_model, tokenizer=ours_tok, progress=False)
+    assert len(trl_losses) == len(res.losses) == 3
+    assert np.allclose(trl_losses, res.losses, rtol=0, atol=1e-6), (trl_losses, res.losses)
+    theirs, init = trainer.model.state_dict(), load_backbone("tiny", seed=0)[0].state_dict()
+    for name, value in res.model.state_dict().items():
+        assert torch.allclose(value, theirs[name], atol=1e-6), name
+    # Both runs trained (the head moved), so the match is of two updates, not of two untouched inits.
+    assert not torch.allclose(res.model.state_dict()["classifier.weight"], init["classifier.weight"], atol=1e-4)

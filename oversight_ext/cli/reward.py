@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from oversight_ext.records import Item
 
 from oversight_ext.reward.config import RewardTrainingConfig
@@ -36,13 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="minilm",
         help="model folder, .gguf file, or minilm | smollm2 | tiny | tiny-llama | tiny-gpt2 (default: minilm)",
     )
-    t.add_argument("--out", required=True, help="folder for the trained model (written atomically)")
+    t.add_argument("--out", default=None, help="folder for the trained model (written atomically); required unless --folds is given")
     t.add_argument("--config", default=None, help="TOML file of RewardTrainingConfig options (top level or [reward])")
     t.add_argument("--language", default=None, help="keep only items in this language (items files), e.g. python")
     t.add_argument(
         "--conditions", default=None, help="comma-separated condition names or kinds whose judgments to use (studies; default: all)"
     )
     t.add_argument("--limit", type=int, default=0, help="use at most this many pair_ids (0: all), for quick runs")
+    t.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="K-fold cross-validation by pair_id (e.g. 5): every pair is held out once and the pooled accuracy is "
+        "printed with its interval; with --out a final model is then trained on all pairs and saved (0: one split)",
+    )
     t.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override one config option (JSON value), e.g. --set epochs=2"
     )
@@ -96,15 +105,22 @@ def _is_preference_file(path: Path) -> bool:
 
 
 def train_rm(args: argparse.Namespace) -> int:
+    from oversight_ext.cli import CLIError
+
+    # Argument mistakes stop here, before torch and the data load.
+    if args.folds and args.folds < 2:
+        raise CLIError(f"--folds {args.folds} is invalid: give 2 or more (5 is usual), or leave it out for one held-out split")
+    if not args.folds and not args.out:
+        raise CLIError("--out is required: give a folder for the trained model (or --folds K to cross-validate only)")
+    cfg = _config(args)
+
     import polars as pl
 
-    from oversight_ext.cli import CLIError
     from oversight_ext.reward import data
     from oversight_ext.reward.evaluate import pairwise_accuracy
     from oversight_ext.reward.labels import judgment_labels
     from oversight_ext.reward.train import train_reward_model
 
-    cfg = _config(args)
     src = Path(args.source)
     if src.is_file():
         if _is_preference_file(src):
@@ -133,6 +149,8 @@ def train_rm(args: argparse.Namespace) -> int:
     if args.limit:
         keep = sorted(set(frame["pair_id"].to_list()))[: args.limit]
         frame = frame.filter(pl.col("pair_id").is_in(keep))
+    if args.folds:
+        return _cross_validate(frame, cfg, args, origin)
     train, held = data.split_by_pair(frame, cfg.eval_fraction, cfg.seed)
     try:
         res = train_reward_model(train, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin})
@@ -146,6 +164,45 @@ def train_rm(args: argparse.Namespace) -> int:
             f"held-out pairwise accuracy: {acc['accuracy']:.3f} on {acc['n']} pairs "
             f"(95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; chance 0.500; ECE {acc['ece']:.3f})"
         )
+    return 0
+
+
+def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argparse.Namespace, origin: dict) -> int:
+    import time
+
+    from oversight_ext.cli import CLIError
+    from oversight_ext.reward.evaluate import cross_validate
+    from oversight_ext.reward.train import train_reward_model
+
+    if cfg.objective != "pairwise":
+        raise CLIError("--folds measures pairwise accuracy: use it with objective = 'pairwise'")
+    t0 = time.perf_counter()
+
+    def report(k: int, row: dict) -> None:
+        print(
+            f"fold {k + 1}/{args.folds}: trained on {row['train_pairs']} pairs ({row['examples_per_s']:.2f} pairs/s), "
+            f"held-out accuracy {row['accuracy']:.3f} on {row['eval_pairs']} pairs",
+            flush=True,
+        )
+
+    try:
+        cv = cross_validate(frame, cfg, folds=args.folds, backbone=args.backbone, on_fold=report)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    minutes = (time.perf_counter() - t0) / 60
+    print(
+        f"{args.folds}-fold cross-validated pairwise accuracy: {cv['accuracy']:.3f} on {cv['n']} held-out pairs, each held out "
+        f"once (95% CI {cv['ci_low']:.3f}-{cv['ci_high']:.3f}; chance 0.500; ECE {cv['ece']:.3f}); {minutes:.1f} minutes"
+    )
+    if args.out:
+        try:
+            res = train_reward_model(
+                frame, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin, "cross_validation": {
+                    "folds": args.folds, "accuracy": cv["accuracy"], "n": cv["n"], "ci": [cv["ci_low"], cv["ci_high"]]}},
+            )  # fmt: skip
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        print(f"final model trained on all {frame.height} pairs in {res.seconds:.1f} s; saved to {args.out}")
     return 0
 
 

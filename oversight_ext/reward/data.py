@@ -31,6 +31,7 @@ __all__ = [
     "POINT_SCHEMA",
     "check_trainable",
     "export",
+    "fold_splits",
     "item_text",
     "pairs_from_items",
     "pairs_from_rankings",
@@ -224,6 +225,23 @@ def split_by_pair(frame: pl.DataFrame, eval_fraction: float, seed: int) -> tuple
     held = set(rng.permutation(ids)[:n_eval].tolist()) if n_eval else set()
     mask = frame["pair_id"].is_in(list(held))
     return frame.filter(~mask), frame.filter(mask)
+
+
+def fold_splits(frame: pl.DataFrame, folds: int, seed: int) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    """K-fold cross-validation by ``pair_id``: ``folds`` (train, held-out) splits in which every
+    pair_id is held out exactly once and never sits on both sides of one split."""
+    ids = sorted(set(frame["pair_id"].to_list()))
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds = {folds!r} is invalid: give an integer >= 2 (5 is usual)")
+    if folds > len(ids):
+        raise ValueError(f"folds = {folds} is more than the {len(ids)} pair_ids in the data: give at most {len(ids)} folds")
+    order = np.random.default_rng(seed).permutation(ids)
+    out = []
+    for k in range(folds):
+        held = order[k::folds].tolist()
+        mask = frame["pair_id"].is_in(held)
+        out.append((frame.filter(~mask), frame.filter(mask)))
+    return out
 
 
 def check_trainable(frame: pl.DataFrame, objective: str, *, what: str = "training set") -> None:
