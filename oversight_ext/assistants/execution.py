@@ -148,7 +148,10 @@ class ExecCritic(BaseCritic):
         if after is None:
             return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
         cases, entry = self.cases(item, before, after)
-        shapes = input_shapes(cases, entry) or signature_shapes(after, entry)
+        harness = plan_harness(item.task, entry, cases) if self.harness and before is not None else None
+        # the harness calls the function with inputs from the module's own calls: guesses from
+        # the signature alone would only add ill-typed inputs
+        shapes = input_shapes(cases, entry) or (signature_shapes(after, entry) if harness is None else None)
         files = {"after.py": after}
         versions = {"after": "after.py"}
         if before is not None:
@@ -156,7 +159,6 @@ class ExecCritic(BaseCritic):
             versions = {"before": "before.py", **versions}
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
         payload["context"] = module_context(item, entry)
-        harness = plan_harness(item.task, entry, cases) if self.harness and before is not None else None
         if harness is not None:
             cases = cases + harness.doc_cases
             payload["cases"] = [c.payload() for c in cases]
@@ -189,8 +191,8 @@ class ExecCritic(BaseCritic):
         # broken properties: a constructor argument no longer kept under its own name
         crash_a += [k for k, (a, b) in gen.items() if k not in crash_a and self._broke(a, b)]
         crash_b += [k for k, (a, b) in gen.items() if k not in crash_b and self._broke(b, a)]
-        raise_a = [k for k, (a, b) in gen.items() if a.get("deliberate") and not b.get("error")]
-        raise_b = [k for k, (a, b) in gen.items() if b.get("deliberate") and not a.get("error")]
+        raise_a = [k for k, (a, b) in gen.items() if self._refused(a) and not b.get("error")]
+        raise_b = [k for k, (a, b) in gen.items() if self._refused(b) and not a.get("error")]
         differ = [k for k, (a, b) in gen.items() if k not in crash_a and k not in crash_b and self._differ(a, b)]
         # the weight of evidence each way: crashes and broken properties count 1, a new raise
         # statement hit 0.5 (the change may be about which inputs are refused)
@@ -257,7 +259,12 @@ class ExecCritic(BaseCritic):
             return False
         if a["error"] == "timeout":
             return float(b.get("s", 0.0)) < self.sandbox.call_timeout_s / 4
-        return not a.get("deliberate")
+        return not self._refused(a)
+
+    @staticmethod
+    def _refused(r: dict[str, Any]) -> bool:
+        """An error that may only mean the input was refused: a ``raise`` statement of the changed code."""
+        return bool(r.get("deliberate"))
 
     @staticmethod
     def _shortest(gen: dict[str, tuple[dict[str, Any], dict[str, Any]]], keys: list[str]) -> str:

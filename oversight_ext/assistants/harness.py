@@ -43,6 +43,7 @@ _DUNDERS = {
     "__contains__", "__getitem__", "__iter__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__call__",
     "__copy__", "__reduce__",
 }  # fmt: skip
+_NUMBERS = ({"t": "int", "min": -5, "max": 20}, {"t": "float", "min": -2.0, "max": 2.0})
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[.,;:!?]?")
 
 
@@ -186,6 +187,9 @@ class _Planner:
 
     def arg(self, a: ast.arg, owner: str | None) -> dict[str, Any]:
         shape = _with_words(_guess(a), self.words)
+        if len(a.arg) == 1 and a.annotation is None and shape.get("t") != "one_of":
+            # a one-letter name says little (``s`` is a string in one module, saturation in another)
+            shape = {"t": "one_of", "options": [shape, _NUMBERS[0], _NUMBERS[1]]}
         if owner is not None and shape.get("t") == "one_of" and not a.annotation:
             # an untyped argument of a method is often another instance of its class (``other``)
             shape = {**shape, "options": [*shape["options"], {"t": "new", "cls": owner}]}
