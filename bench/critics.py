@@ -1,7 +1,12 @@
 """Benchmark: every offline critic on HumanEvalFix-Python, QuixBugs-Python and mutation-made items.
 
-    python bench/critics.py            # full run (tens of minutes on 2 cores)
+    python bench/critics.py            # full run (about 20 minutes on 2 busy cores)
     python bench/critics.py --quick    # first 20 pairs per dataset, a few minutes
+
+Mutation items come from several standard-library modules (``--mutation-source``, equal shares,
+``--mutation-seed``); exec's catch rate per module is printed under their row. pylint analyses
+each dataset in one process (``LintCritic.prepare``): the findings per file are those of a run
+on that file alone, and each critique's latency carries its share of the batch.
 
 ruff (every rule, whole file) and pylint run in the same process as baselines; each critic's
 catch rate is printed with its ratio to ruff's. The headline figures never use the items'
@@ -41,10 +46,12 @@ def load(name: str, pairs: int | None) -> list[Item]:
     return items
 
 
-def mutation_items(n: int, source: str) -> list[Item]:
+def mutation_items(n: int, sources: list[str], seed: int) -> list[Item]:
+    """``n`` items in equal shares from each source (whole pairs, so each share is even)."""
     from oversight_ext.items.mutate import generate_items
 
-    return generate_items(source, n, seed=0)
+    share = max(2, 2 * (n // (2 * len(sources))))
+    return [it for src in sources for it in generate_items(src, share, seed=seed)]
 
 
 def fmt(m: dict) -> str:
@@ -68,12 +75,18 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="20 pairs per dataset, 20 mutation items, 5 LM items")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--boot", type=int, default=300)
-    ap.add_argument("--mutation-source", default="textwrap", help="module or folder the mutation generator draws from")
+    ap.add_argument(
+        "--mutation-source",
+        default="textwrap,json,heapq,statistics",
+        help="comma-separated modules or folders the mutation generator draws from, in equal shares",
+    )
+    ap.add_argument("--mutation-seed", type=int, default=3, help="seed of the mutation generator")
     ap.add_argument("--lm-items", type=int, default=None, help="items per dataset for the SmolLM2 critic (slow on CPU; 0 = skip)")
     args = ap.parse_args()
     pairs = 20 if args.quick else None
-    lm_items = args.lm_items if args.lm_items is not None else (5 if args.quick else 40)
+    lm_items = args.lm_items if args.lm_items is not None else (5 if args.quick else 20)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+    started = time.perf_counter()
 
     datasets: dict[str, list[Item]] = {}
     if DATA.is_dir():
@@ -81,13 +94,14 @@ def main() -> int:
         datasets["QuixBugs-Python"] = load("quixbugs.jsonl", pairs)
     else:
         print(f"{DATA} is absent: skipping HumanEvalFix and QuixBugs (only mutation items are measured)")
+    sources = [s.strip() for s in args.mutation_source.split(",") if s.strip()]
     try:
-        datasets[f"mutation({args.mutation_source})"] = mutation_items(20 if args.quick else 80, args.mutation_source)
+        datasets[f"mutation(seed {args.mutation_seed})"] = mutation_items(20 if args.quick else 80, sources, args.mutation_seed)
     except ValueError as exc:
         print(f"mutation items skipped: {exc}")
 
     print(
-        f"{'dataset':<22} {'critic':<26} {'n':>4}  {'catch [95% CI]':<17} {'false alarm':<17} {'precision':<17} {'halluc':>6} {'lat s':>6} {'catch/ruff':>10}"
+        f"{'dataset':<22} {'critic':<26} {'n':>4}  {'catch [95% CI]':<17} {'false alarm':<17} {'precision':<17} {'halluc':>6} {'lat s':>6} {'catch/ruff':>10} {'wall s':>7}"
     )
     for ds, items in datasets.items():
         rows: dict[str, dict] = {}
@@ -95,11 +109,16 @@ def main() -> int:
             subset = items[:lm_items] if name == "smollm2" else items
             critic = load_assistant(name)
             t0 = time.perf_counter()
+            prepare = getattr(critic, "prepare", None)
+            if prepare is not None:  # batch work ahead of the per-item critiques (pylint)
+                prepare(subset)
             crits = critique_items(subset, critic, max_workers=1 if name == "smollm2" else args.workers, progress=False)
             wall = time.perf_counter() - t0
             s = summarise(score_critiques(subset, crits), n_boot=args.boot)
             s["wall_s"] = wall
             rows[name] = s
+            if name == "exec":
+                by_item = {c.item_id: c for c in crits}
             label = {"exec-tests": "exec-tests (UPPER BOUND)", "ruff-all": "ruff-all (baseline)", "pylint": "pylint (baseline)"}.get(
                 name, name
             )
@@ -109,10 +128,18 @@ def main() -> int:
             ratio = s["catch_rate"]["estimate"] / ruff if ruff and ruff == ruff else float("inf")
             print(
                 f"{ds:<22} {label:<26} {s['n_items']:>4}  {fmt(s['catch_rate'])} {fmt(s['false_alarm_rate'])} {fmt(s['precision'])}"
-                f" {s['hallucinated_rate']['estimate']:6.2f} {s['mean_latency_s']['estimate']:6.2f} {ratio:10.2f}",
+                f" {s['hallucinated_rate']['estimate']:6.2f} {s['mean_latency_s']['estimate']:6.2f} {ratio:10.2f} {wall:7.0f}",
                 flush=True,
             )
         ex = rows.get("exec", {})
+        if ex and ds.startswith("mutation"):
+            per = []
+            for module in sources:
+                part = [it for it in items if (it.task or "").split(".")[0] == module.split(".")[0]]
+                if part:
+                    m = summarise(score_critiques(part, [by_item[it.id] for it in part if it.id in by_item]), n_boot=args.boot)
+                    per.append(f"{module} {m['catch_rate']['estimate']:.2f} / {m['false_alarm_rate']['estimate']:.2f} (n={m['n_items']})")
+            print(f"{'':<22} exec per module, catch / false alarm: " + "; ".join(per))
         if ex:
             ok = ex["catch_rate"]["estimate"] >= 0.5 and ex["false_alarm_rate"]["estimate"] <= 0.10
             print(f"{ds:<22} target (exec, no tests): catch >= 0.50 and false alarms <= 0.10: {'MET' if ok else 'MISSED'}")
@@ -126,6 +153,7 @@ def main() -> int:
         c = critic.critique(big)
         dt = time.perf_counter() - t0
         print(f"  {name:<10} {dt:6.2f} s  status={c.status} comments={len(c.comments)}  {'OK' if dt < 5 else 'SLOW'}")
+    print(f"\nwhole benchmark: {time.perf_counter() - started:.0f} s")
     return 0
 
 
