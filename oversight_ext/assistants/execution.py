@@ -15,11 +15,24 @@ For a Python item it, in one sandboxed process (see :mod:`.sandbox`):
    over the line coverage of failing vs passing runs, ranked with the lines the diff adds
    first (the change is what is under review).
 
+When the task statement names an importable module and the changed definition in it
+(``textwrap.TextWrapper._split``, as mutation-made items do), the run also goes through the
+module's own API (:mod:`.harness`): each version is installed into the real module or class,
+the module's public functions and methods (instances built from constructor signatures) are
+called on the same inputs, harvested from the module's own calls and docstrings, and the
+module's docstring examples run as cases. Evidence each way: the new code crashes or hangs
+where the old one returned (or the reverse, a fix), a constructor argument is no longer kept
+under its own name, or a law of Python's data model (``x == y`` implies equal hashes, ``x + y - y
+== x``, ...) breaks; a ``raise`` statement the change makes reachable counts half, since a
+change may be about which inputs are refused. A behaviour change with no such evidence stays a
+low-scored claim, because real fixes change behaviour too.
+
 Other languages: the backend runs nothing and returns a ``failed`` critique saying that it
 executes Python only (pair it with ``lint`` or an LM backend in an ensemble).
 
 params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
-memory_mb (1024), wall_s (the spec's timeout_s).
+memory_mb (1024), wall_s (the spec's timeout_s), harness (true: run through the module's API
+when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver).
 """
 
 from __future__ import annotations
