@@ -7,12 +7,12 @@ is its own. Both get the same initial weights, learning rate, schedule, batch si
 EOS handling, and both are scored by the same function on the same held-out pairs: every
 pair_id not trained on (several hundred), not a small sample.
 
-With the same batches in the same order the two trainers give bit-identical weights (see
+With the same batches in the same order the two trainers give the same losses and weights (see
 tests/test_reward_train.py), so what remains between their held-out accuracies is the
 batch order each one's seed draws. One seed is one draw: ``--seeds N`` runs seeds 0..N-1 for
 both and prints the mean accuracy with a 95 % interval over seeds and the paired difference.
 
-    python bench/reward.py --quick              # tiny BERT, 256 pairs, 3 seeds: a few minutes on a quiet machine
+    python bench/reward.py --quick              # tiny BERT, 256 pairs, 3 seeds: about 2 minutes on a quiet machine
     python bench/reward.py --backbone minilm    # the pretrained MiniLM, 600 pairs
 
 Prints pairs/s, peak memory and held-out accuracy for both, and the speed ratio (target >= 2x).
