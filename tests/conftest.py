@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 import sqlalchemy as sa
 
@@ -139,3 +140,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    """What an executed notebook cell showed: streams, plain-text results, and errors."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(str(out.data.get("text/plain", "")))
+        elif out.output_type == "error":
+            parts.append("Traceback " + out.ename + ": " + out.evalue)
+    return "".join(parts)

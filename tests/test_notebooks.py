@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 # Notebooks whose own test always executes them and checks their results (never skipped) are
 # not run a second time here.
-OWN_TEST = {"assisted-vs-unassisted.ipynb": "tests/test_study_notebook.py"}
+OWN_TEST = {"assisted-vs-unassisted.ipynb": "tests/test_study_notebook.py", "reward-models.ipynb": "tests/test_reward_notebook.py"}
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.name not in OWN_TEST)
 
 

@@ -7,25 +7,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import SHARED_DATA, text_of
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "reward-models.ipynb"
 
 
-def text_of(cell: nbformat.NotebookNode) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
-            parts.append(str(out.data.get("text/plain", "")))
-        elif out.output_type == "error":
-            parts.append("Traceback " + out.ename + ": " + out.evalue)
-    return "".join(parts)
-
-
 @pytest.mark.slow
-def test_notebook_trains_compares_and_plots(shared_data: Path) -> None:
+def test_notebook_trains_compares_and_plots() -> None:
+    """Runs whether or not ../shared/data is present (tests/test_notebooks.py leaves this notebook
+    to this test): the simulated-study part always, the real-code part when the data is there."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook without outputs"
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
@@ -34,8 +25,12 @@ def test_notebook_trains_compares_and_plots(shared_data: Path) -> None:
     judged = re.search(r"(\d+) simulated judgments stored", out)
     assert judged and int(judged.group(1)) > 50
     assert re.search(r"inter-rater agreement 0\.\d+ over \d+ rater pairs", out)
-    acc = re.search(r"held-out pairwise accuracy (\d\.\d+) .* on (\d+) pairs", out)
-    assert acc and 0 <= float(acc.group(1)) <= 1 and int(acc.group(2)) >= 10
     assert "unassisted" in out and "pooled" in out
     charts = [o for c in nb.cells for o in c.get("outputs", []) if "alt." in str(getattr(o, "data", {}).get("text/plain", ""))]
-    assert len(charts) == 2
+    if SHARED_DATA.is_dir():
+        acc = re.search(r"held-out pairwise accuracy (\d\.\d+) .* on (\d+) pairs", out)
+        assert acc and 0 <= float(acc.group(1)) <= 1 and int(acc.group(2)) >= 10
+        assert len(charts) == 2
+    else:
+        assert "../shared/data is absent: skipping the real-code section" in out
+        assert len(charts) == 1

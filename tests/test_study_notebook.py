@@ -7,19 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import text_of
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "assisted-vs-unassisted.ipynb"
-
-
-def text_of(cell: nbformat.NotebookNode) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
-            parts.append(str(out.data.get("text/plain", "")))
-    return "".join(parts)
 
 
 @pytest.mark.slow
