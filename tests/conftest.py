@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nbformat
@@ -142,8 +142,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def text_of(cell: nbformat.NotebookNode) -> str:
-    """What an executed notebook cell showed: streams, plain-text results, and errors."""
+def _text_of(cell: nbformat.NotebookNode) -> str:
     parts = []
     for out in cell.get("outputs", []):
         if out.output_type == "stream":
@@ -153,3 +152,15 @@ def text_of(cell: nbformat.NotebookNode) -> str:
         elif out.output_type == "error":
             parts.append("Traceback " + out.ename + ": " + out.evalue)
     return "".join(parts)
+
+
+@pytest.fixture
+def text_of() -> Callable[[nbformat.NotebookNode], str]:
+    """What an executed notebook cell showed: streams, plain-text results, and errors."""
+    return _text_of
+
+
+@pytest.fixture
+def shared_data_or_none() -> Path | None:
+    """``../shared/data`` when present, else ``None`` (for tests that check both cases)."""
+    return SHARED_DATA if SHARED_DATA.is_dir() else None

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import SHARED_DATA, text_of
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "reward-models.ipynb"
 
 
 @pytest.mark.slow
-def test_notebook_trains_compares_and_plots() -> None:
+def test_notebook_trains_compares_and_plots(text_of: Callable[[nbformat.NotebookNode], str], shared_data_or_none: Path | None) -> None:
     """Runs whether or not ../shared/data is present (tests/test_notebooks.py leaves this notebook
     to this test): the simulated-study part always, the real-code part when the data is there."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -27,7 +27,7 @@ def test_notebook_trains_compares_and_plots() -> None:
     assert re.search(r"inter-rater agreement 0\.\d+ over \d+ rater pairs", out)
     assert "unassisted" in out and "pooled" in out
     charts = [o for c in nb.cells for o in c.get("outputs", []) if "alt." in str(getattr(o, "data", {}).get("text/plain", ""))]
-    if SHARED_DATA.is_dir():
+    if shared_data_or_none is not None:
         acc = re.search(r"held-out pairwise accuracy (\d\.\d+) .* on (\d+) pairs", out)
         assert acc and 0 <= float(acc.group(1)) <= 1 and int(acc.group(2)) >= 10
         assert len(charts) == 2

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import text_of
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "assisted-vs-unassisted.ipynb"
 
 
 @pytest.mark.slow
-def test_notebook_creates_simulates_analyses_and_reports() -> None:
+def test_notebook_creates_simulates_analyses_and_reports(text_of: Callable[[nbformat.NotebookNode], str]) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook without outputs"
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
