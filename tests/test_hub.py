@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import missing
 
 from oversight_ext.store import Store
 from oversight_ext.store.throwaway import free_port
 from oversight_ext.workshop.practice import practice_study
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "workshop-" + uuid.uuid4().hex[:8]
