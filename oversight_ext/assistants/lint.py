@@ -70,31 +70,26 @@ def run_ruff(code: str, *, select: str = "ALL", timeout_s: float = 60.0) -> list
         end = int((f.get("end_location") or f["location"])["row"])
         code_ = f.get("code") or "syntax"
         severe = code_ == "syntax" or code_.startswith(("F", "E9", "B", "PLE"))
-        claims.append(
-            Claim(
-                start_line=start,
-                end_line=max(end, start),
-                text=f"ruff {code_}: {f['message']}",
-                severity="major" if severe else "minor",
-                category="lint",
-                score=0.6 if severe else 0.3,
-            )
-        )
+        claims.append(_claim(start, end, f"ruff {code_}: {f['message']}", severe))
     return claims
 
 
-def _pylint_claim(f: dict) -> Claim:
-    severe = f.get("type") in ("error", "fatal")
-    start = int(f.get("line") or 1)
-    end = int(f.get("endLine") or start)
+def _claim(start: int, end: int, text: str, severe: bool) -> Claim:
+    """One analyser finding as a claim: errors are major, style findings minor and low-scored."""
     return Claim(
         start_line=start,
         end_line=max(end, start),
-        text=f"pylint {f.get('symbol')} ({f.get('message-id')}): {f.get('message')}",
+        text=text,
         severity="major" if severe else "minor",
         category="lint",
         score=0.6 if severe else 0.3,
     )
+
+
+def _pylint_claim(f: dict) -> Claim:
+    start = int(f.get("line") or 1)
+    text = f"pylint {f.get('symbol')} ({f.get('message-id')}): {f.get('message')}"
+    return _claim(start, int(f.get("endLine") or start), text, f.get("type") in ("error", "fatal"))
 
 
 def run_pylint(code: str, *, timeout_s: float = 60.0) -> list[Claim]:
