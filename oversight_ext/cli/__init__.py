@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, StoreError, FileNotFoundError) as exc:
+    except (CLIError, ValueError, StoreError, FileNotFoundError, PermissionError) as exc:
         # The library's errors (RecordError, DiffError, ItemImportError, config errors are
         # ValueErrors) say what to fix: show the message, not a traceback, unless -v.
         if args.verbose:

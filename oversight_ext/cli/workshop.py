@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import CLIError
 from .common import add_db, open_store, print_json
 
 
@@ -64,11 +63,8 @@ def practice(args: argparse.Namespace) -> int:
 def simulate(args: argparse.Namespace) -> int:
     from oversight_ext.workshop import mix_in_simulated
 
-    with open_store(args) as store:
-        try:
-            created = mix_in_simulated(store, args.name, args.raters, by=args.by, seed=args.seed, progress=True)
-        except PermissionError as exc:
-            raise CLIError(str(exc)) from None
+    with open_store(args) as store:  # a non-owner's PermissionError is one line, exit 2 (cli.main)
+        created = mix_in_simulated(store, args.name, args.raters, by=args.by, seed=args.seed, progress=True)
     print(f"{created} simulated judgments stored")
     return 0
 
@@ -77,10 +73,7 @@ def reveal(args: argparse.Namespace) -> int:
     from oversight_ext.workshop import set_reveal
 
     with open_store(args) as store:
-        try:
-            shown = set_reveal(store, args.name, not args.hide, by=args.by)
-        except PermissionError as exc:
-            raise CLIError(str(exc)) from None
+        shown = set_reveal(store, args.name, not args.hide, by=args.by)
     print(f"results of {args.name!r} are {'revealed' if shown else 'hidden'}")
     return 0
 
