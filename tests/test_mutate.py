@@ -273,3 +273,14 @@ def test_no_operator_makes_a_no_op() -> None:
         assert after is None or ast.dump(ast.parse(after)) != ast.dump(snippet.tree), change.description
     assert not any("1e400" in c.description for c in MUTATIONS["wrong_constant"](snippet))
     assert not any("pow(x, x)" in c.description for c in MUTATIONS["swapped_arguments"](snippet))
+
+
+def test_only_the_standard_librarys_own_code_is_labelled_psf(tmp_path: Path) -> None:
+    from oversight_ext.items.mutate import _in_stdlib
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    assert _in_stdlib(stdlib / "json" / "decoder.py")
+    # pyenv and some distributions install third-party packages beneath the stdlib folder.
+    assert not _in_stdlib(stdlib / "site-packages" / "scipy" / "io" / "x.py")
+    assert not _in_stdlib(stdlib / "dist-packages" / "numpy" / "x.py")
+    assert not _in_stdlib(tmp_path / "mine.py")

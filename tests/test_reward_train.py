@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from oversight_ext.reward import RewardTrainingConfig
-from oversight_ext.reward.batching import collate, plan_batches
+from oversight_ext.reward.batching import collate, collate_buckets, plan_batches, split_by_length
 from oversight_ext.reward.data import PAIR_SCHEMA, POINT_SCHEMA
 from oversight_ext.reward.model import MARKER, load_backbone, load_reward_model, score_texts
 from oversight_ext.reward.train import train_reward_model
@@ -118,6 +119,53 @@ def test_grouped_batching_pads_less_than_random() -> None:
         return 1 - lens.sum() / sum(len(b) * lens[b].max() for b in plan)
 
     assert waste("grouped") < 0.05 < 0.3 < waste("random")
+
+
+def test_split_by_length_covers_every_sequence_once_with_less_padding() -> None:
+    lens = np.random.default_rng(0).integers(5, 500, size=40)
+    for overhead in (0, 64, 10**9):
+        runs = split_by_length(lens, overhead)
+        assert sorted(np.concatenate(runs).tolist()) == list(range(40))
+        # Runs are contiguous in longest-first order: every member of a run is no longer than the previous run's shortest.
+        assert all(lens[a].min() >= lens[b].max() for a, b in itertools.pairwise(runs))
+    assert len(split_by_length(lens, 10**9)) == 1
+    assert len(split_by_length(lens, 0)) == len(set(lens.tolist()))
+    padded = sum(len(r) * lens[r].max() for r in split_by_length(lens, 64))
+    assert lens.sum() <= padded < 0.75 * len(lens) * lens.max()
+
+
+def test_bucketed_batch_gives_the_rewards_and_gradients_of_one_padded_batch() -> None:
+    from oversight_ext.reward.train import _Scorer
+
+    model, tok = load_backbone("tiny", seed=0)
+    model.eval()  # no dropout; gradients still flow
+    texts = [" ".join(WORDS[: 1 + (7 * i) % len(WORDS)] * (1 + i % 4)) for i in range(12)]
+    seqs = [tok(t + tok.eos_token)["input_ids"] for t in texts]
+    scorer = _Scorer(model)
+
+    def rewards_and_grads(batch: object) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        r = scorer(batch)
+        (r * torch.arange(1.0, len(seqs) + 1)).sum().backward()  # weights differ per sequence: order matters
+        return r.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    whole = collate(seqs, tok.pad_token_id, packed=False)
+    bucketed = collate_buckets(seqs, tok.pad_token_id, overhead=0)
+    assert bucketed.parts is not None and len(bucketed.parts) > 2 and bucketed.padded < whole.padded
+    r1, g1 = rewards_and_grads(whole)
+    r2, g2 = rewards_and_grads(bucketed)
+    assert torch.allclose(r1, r2, atol=1e-5), (r1, r2)
+    assert len(g1) == len(g2) and all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g1, g2))
+
+
+def test_bucketed_training_follows_random_batching_step_for_step() -> None:
+    data = synthetic_pairs(48)
+    cfg = FAST.replace(max_steps=6)
+    a = train_reward_model(data, cfg.replace(batching="random"), backbone="tiny", progress=False)
+    b = train_reward_model(data, cfg.replace(batching="bucketed"), backbone="tiny", progress=False)
+    assert len(a.losses) == len(b.losses) == 6
+    assert np.allclose(a.losses, b.losses, rtol=0, atol=1e-5), (a.losses, b.losses)
+    assert b.padded_tokens < a.padded_tokens  # the same steps, computed with less padding
 
 
 def test_packed_rows_score_like_padded_rows() -> None:

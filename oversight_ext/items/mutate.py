@@ -82,6 +82,14 @@ _MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
+def _in_stdlib(path: Path) -> bool:
+    """Whether ``path`` is the standard library's own code (third-party packages installed beneath it are not)."""
+    rel = path.resolve()
+    if not rel.is_relative_to(_STDLIB):
+        return False
+    return not {"site-packages", "dist-packages"} & set(rel.relative_to(_STDLIB).parts)
+
+
 def _files_under(root: Path, top: Path) -> list[SourceFile]:
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
@@ -237,7 +245,7 @@ def _item(f: _Function, config: MutationConfig, before: str, after: str, directi
         bug_lines_before=tuple(sorted(changed_lines(diff, "old")[f.file.rel])) if direction == "fix_bug" else (),
         bug_type=None if direction == "refactor" else change.operator,
         explanation=explanation,
-        licence="PSF-2.0 (Python standard library)" if f.file.path.resolve().is_relative_to(_STDLIB) else None,
+        licence="PSF-2.0 (Python standard library)" if _in_stdlib(f.file.path) else None,
         provenance={
             "module": f.file.module,
             "path": f.file.rel,

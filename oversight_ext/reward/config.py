@@ -24,7 +24,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "objective": ("pairwise", "pointwise"),
     "text_format": ("spec+diff", "diff", "spec+after", "after"),
     "overlong": ("truncate", "refuse"),
-    "batching": ("auto", "grouped", "packed", "random"),
+    "batching": ("auto", "bucketed", "grouped", "packed", "random"),
     "precision": ("auto", "fp32", "bf16"),
     "attn_implementation": ("auto", "sdpa", "eager", "flash_attention_2"),
     "ties": ("drop", "half"),
@@ -59,8 +59,13 @@ class RewardTrainingConfig:
     ties: str = _f("drop", "tied pairs: drop them, or half: push both rewards together with the loss -(log s(d) + log s(-d))/2")
     batching: str = _f(
         "auto",
-        "grouped: length-grouped buckets with minimal padding; packed: padding-free rows with position ids "
-        "(decoder backbones); random: plain shuffled batches like TRL; auto: packed with flash attention, else grouped",
+        "bucketed: shuffled batches like TRL's, each computed as length-sorted sub-batches (same gradient, little padding); "
+        "grouped: batches of similar lengths (least padding, but changes which examples share a batch); packed: padding-free "
+        "rows with position ids (decoder backbones); random: plain shuffled batches like TRL; "
+        "auto: packed with flash attention, else bucketed",
+    )
+    bucket_overhead: int = _f(
+        64, "bucketed batching: an extra forward pass is worth this many padded tokens (higher: fewer, wider sub-batches)"
     )
     group_window: int = _f(64, "batches per length-sorting window in grouped batching (larger: less padding, less randomness)")
     pad_to_multiple_of: int = _f(0, "pad batch lengths to a multiple of this (8 helps tensor cores; 0: auto, 8 on GPU)")
@@ -91,7 +96,7 @@ class RewardTrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give a positive integer")
-        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed"):
+        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give an integer >= 0")

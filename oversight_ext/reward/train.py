@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import checkpoint
-from .batching import Batch, collate, plan_batches
+from .batching import Batch, collate, collate_buckets, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
@@ -71,6 +71,8 @@ class _Scorer(torch.nn.Module):
         self.model = model
 
     def forward(self, b: Batch) -> torch.Tensor:
+        if b.parts is not None:
+            return torch.cat([self(p) for p in b.parts])[b.order]
         if b.ends is None:
             return self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, use_cache=False).logits[:, 0]
         # Packed: the backbone reads one row; the head scores each sequence's last token.
@@ -157,7 +159,7 @@ def train_reward_model(
     attn = getattr(model.config, "_attn_implementation", "")
     batching = cfg.batching
     if batching == "auto":
-        batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model.config.model_type in PACKABLE else "grouped"
+        batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model.config.model_type in PACKABLE else "bucketed"
     if batching == "packed" and model.config.model_type not in PACKABLE:
         raise ValueError(
             f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model.config.model_type!r}: use 'grouped'"
@@ -247,7 +249,10 @@ def train_reward_model(
             for m in range(cfg.grad_accum):
                 rows = micro_batch((step * cfg.grad_accum + m) * world + rank)
                 seqs = [ch[i] for i in rows] + [rj[i] for i in rows] if cfg.objective == "pairwise" else [ch[i] for i in rows]
-                b = collate(seqs, pad, packed=batching == "packed", multiple=multiple).to(device)
+                if batching == "bucketed":
+                    b = collate_buckets(seqs, pad, overhead=cfg.bucket_overhead, multiple=multiple).to(device)
+                else:
+                    b = collate(seqs, pad, packed=batching == "packed", multiple=multiple).to(device)
                 ex = {k: v[rows].to(device) for k, v in cols.items()}
                 sync = m == cfg.grad_accum - 1 or world == 1 or not hasattr(wrapped, "no_sync")
                 with contextlib.nullcontext() if sync else wrapped.no_sync(), autocast:  # type: ignore[operator]
