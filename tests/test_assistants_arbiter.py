@@ -95,11 +95,12 @@ def test_the_arbiter_flags_an_unnatural_change_and_not_its_fix(exec_lm) -> None:
     # the arbiter reads the changed line as less natural after the bug, more natural after the fix
     nat_bug, nat_fix = exec_lm.arbiter.score(bug.before, bug.after), exec_lm.arbiter.score(fix.before, fix.after)
     assert nat_bug.delta <= -exec_lm.arbiter_margin and nat_fix.delta == pytest.approx(-nat_bug.delta)
-    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    at = exec_lm.sweep(bug, [0.4, 0.5])  # one review, two verbosity settings
+    crits = [at[0.5], exec_lm.critique(fix)]
     rows = score_critiques([bug, fix], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy"
     assert crits[0].comments[0].start_line == 10 and "less natural" in crits[0].comments[0].text
     assert crits[0].comments[0].severity == "major"
     assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].comments == ()
     # a rater who asks for fewer, surer comments (verbosity 0.4 keeps claims scoring >= 0.6) loses it
-    assert load_assistant("exec-lm", verbosity=0.4).critique(bug).comments == ()
+    assert at[0.4].comments == () and at[0.4].verdict is None

@@ -266,8 +266,12 @@ class ExecCritic(BaseCritic):
                 0.85 if fixed else 0.7,
                 f"Looks correct: the change fixes {len(fixed) + len(crash_b)} failing case(s). {notes}.",
             )
-        if fail_a:  # both versions fail the same examples: the example or its parsing is doubtful
+        # both versions fail the same examples: the example or its parsing is doubtful; with an
+        # arbiter, a behaviour change on other inputs is still put to it
+        if fail_a and (self.arbiter is None or not (differ or crash_a)):
             return Draft([], None, None, f"Inconclusive: both versions fail {len(fail_a)} example(s). {notes}.")
+        if fail_a:
+            notes += f"; both versions fail {len(fail_a)} example(s)"
         if differ or crash_a:
             a, b = gen[self._shortest(gen, differ or crash_a)]
             lines = self._localise(item, after, out, set(differ) | set(crash_a))

