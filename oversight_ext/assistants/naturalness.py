@@ -112,9 +112,14 @@ class NaturalnessArbiter:
             path, gguf = smollm2_gguf()
         else:
             path, gguf = self.model, self.gguf_file
+        import torch
+
+        # float32 everywhere, so that the margin chosen on the CPU means the same on a GPU (where
+        # "auto" would give bfloat16); on the CPU "auto" is float32 and is the hf backend's
+        # default cache key, so the two share one copy of the model
+        dtype = "float32" if self.device != "cpu" and torch.cuda.is_available() else "auto"
         with _LOCK:  # concurrent first calls must not load the model twice
-            # the same cache key as the hf backend's defaults: one copy of the model per process
-            return load_model(path, gguf, self.device, "auto")
+            return load_model(path, gguf, self.device, dtype)
 
     def hunk_logprob(self, text: str, lines: list[int]) -> tuple[float, int]:
         """Sum of the log-probabilities of the tokens overlapping ``lines`` (0-based) of ``text``,
