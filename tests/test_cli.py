@@ -62,6 +62,21 @@ def test_mutate_stores_items_with_gold(tmp_path: Path) -> None:
     assert len(buggy) == 25
 
 
+def test_mutate_bug_fix_pairs_to_a_file_only(tmp_path: Path) -> None:
+    db, out = tmp_path / "m.db", tmp_path / "pairs.jsonl"
+    done = oversight(
+        "items", "mutate", "--source", "json", "--n", "20", "--rewrite-share", "0", "--no-store", "--out", str(out), "--db", str(db)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stored" not in done.stdout and not db.exists()
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert sorted(r["direction"] for r in rows) == ["fix_bug"] * 10 + ["introduce_bug"] * 10
+    bad = oversight("items", "mutate", "--source", "json", "--n", "4", "--rewrite-share", "1.5", "--db", str(db))
+    assert bad.returncode != 0 and "--rewrite-share 1.5" in bad.stderr and not db.exists()
+    alone = oversight("items", "mutate", "--source", "json", "--n", "4", "--no-store", "--db", str(db))
+    assert alone.returncode != 0 and "--out" in alone.stderr
+
+
 def test_demo_items_command(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'd.db'}"
     first = oversight("items", "demo", "--db", db)

@@ -41,6 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     mut.add_argument("--n", type=int, default=50, help="number of items (default 50)")
     mut.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     mut.add_argument("--out", type=Path, default=None, help="also write the items to this JSONL file")
+    mut.add_argument(
+        "--rewrite-share",
+        type=float,
+        default=0.5,
+        help="share of correct controls that are behaviour-preserving rewrites; the rest are real fixes, the reverse "
+        "of the pair's bug (default 0.5; 0 gives bug/fix pairs like HumanEvalFix's, e.g. to pretrain a reward model)",
+    )
+    mut.add_argument("--no-store", action="store_true", help="only write --out; do not add the items to the store")
     add_db(mut)
     mut.set_defaults(func=mutate_items)
 
@@ -76,21 +84,27 @@ def import_items(args: argparse.Namespace) -> int:
 
 def mutate_items(args: argparse.Namespace) -> int:
     from oversight_ext.items import generate_items, write_jsonl
+    from oversight_ext.items.mutate import MutationConfig
 
     from . import CLIError
 
     if args.n < 1:
         raise CLIError(f"--n {args.n}: give a positive number of items")
-    items = generate_items(args.source, args.n, args.seed, progress=sys.stderr.isatty())
-    with open_store(args) as store:
-        added, unchanged = store.add_items(items)
+    if args.no_store and not args.out:
+        raise CLIError("--no-store keeps the items nowhere: give --out FILE.jsonl as well")
+    if not 0.0 <= args.rewrite_share <= 1.0:
+        raise CLIError(f"--rewrite-share {args.rewrite_share}: give a share between 0 and 1")
+    config = MutationConfig(rewrite_share=args.rewrite_share)
+    items = generate_items(args.source, args.n, args.seed, progress=sys.stderr.isatty(), config=config)
+    stored = ""
+    if not args.no_store:
+        with open_store(args) as store:
+            added, unchanged = store.add_items(items)
+        stored = f"; stored {added} new, {unchanged} unchanged"
     if args.out:
         write_jsonl(items, args.out)
     buggy = sum(1 for it in items if it.label == "buggy")
-    print(
-        f"generated {len(items)} item(s) from {args.source} (seed {args.seed}): {buggy} buggy, {len(items) - buggy} correct; "
-        f"stored {added} new, {unchanged} unchanged"
-    )
+    print(f"generated {len(items)} item(s) from {args.source} (seed {args.seed}): {buggy} buggy, {len(items) - buggy} correct{stored}")
     return 0
 
 
