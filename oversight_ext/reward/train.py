@@ -2,8 +2,8 @@
 
 One entry point for one CPU, one GPU or many: under ``torchrun`` / ``accelerate launch``
 (``WORLD_SIZE`` > 1) each process takes its share of the batches and the model is wrapped in
-DDP, or FSDP with ``distributed="fsdp"``. Speed on real data comes from length-grouped or
-packed batches (:mod:`oversight_ext.reward.batching`), tokenising once up front, and bf16 with
+DDP, or FSDP with ``distributed="fsdp"``. Speed on real data comes from bucketed, length-grouped
+or packed batches (:mod:`oversight_ext.reward.batching`), tokenising once up front, and bf16 with
 SDPA / flash attention on a GPU. Checkpoints go to ``<out>.work``; the final model is written
 atomically by :func:`oversight_ext.reward.model.save_reward_model`.
 """
@@ -162,7 +162,7 @@ def train_reward_model(
         batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model.config.model_type in PACKABLE else "bucketed"
     if batching == "packed" and model.config.model_type not in PACKABLE:
         raise ValueError(
-            f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model.config.model_type!r}: use 'grouped'"
+            f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model.config.model_type!r}: use 'bucketed'"
         )
 
     # Tokenise once; every epoch then only gathers ids.
