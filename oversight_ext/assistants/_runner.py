@@ -28,6 +28,10 @@ with open(sys.argv[1]) as _fh:
 OUT = os.fdopen(os.dup(1), "w")
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints of the code under test must not mix with results
 ROOT = os.path.realpath(os.getcwd())
+_spec = importlib.util.spec_from_file_location("_values", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_values.py"))
+assert _spec is not None and _spec.loader is not None
+VALUES = importlib.util.module_from_spec(_spec)  # text from the module's tokens, bytes, *args (see _values.py)
+_spec.loader.exec_module(VALUES)
 
 
 def emit(**rec):
@@ -335,9 +339,14 @@ def sample(shape, rnd, depth=0):
         return rnd.random() < 0.5
     if t == "none":
         return None
+    if t == "bytes":
+        return VALUES.raw(shape, rnd)
     if t == "str":
         if edge:
             return rnd.choice(["", " ", "\n", "a"])
+        spliced = VALUES.text(shape, rnd)
+        if spliced is not None:
+            return spliced
         words = shape.get("words") or []
         if words and rnd.random() < 0.6:
             seps = [" ", " ", " ", "  ", "\n", "\t", ", ", ". ", "-", "\n\n"]
@@ -389,7 +398,7 @@ def draw(sig, rnd, depth=0):
     if seeds and rnd.random() < 0.4:
         args, kwargs = copy.deepcopy(rnd.choice(seeds))
         return args, kwargs
-    args = [sample(s, rnd, depth) for s in sig["args"]]
+    args = [sample(s, rnd, depth) for s in sig["args"]] + VALUES.extra_args(sig, rnd, sample, depth)
     kwargs = {k: sample(s, rnd, depth) for k, s in sig["opt"].items() if rnd.random() < 0.5}
     return args, kwargs
 
@@ -597,7 +606,7 @@ def drive(cov, context, harness, versions):
     # which drivers reach the changed definition (probed on the code before the change)
     codes = set()
     for m in MEMBERS.values():
-        for f in (getattr(m, "__func__", None), getattr(m, "fget", None), m):
+        for f in (getattr(m, "__func__", None), getattr(m, "fget", None), m, getattr(m, "__wrapped__", None)):
             code = getattr(f, "__code__", None)
             if code is not None:
                 codes.add(code)
@@ -609,9 +618,10 @@ def drive(cov, context, harness, versions):
 
     install(context, harness, versions[0])
     reach = []
+    probe_until = time.monotonic() + PAYLOAD.get("harness_budget_s", 8.0) / 3
     for i, d in enumerate(drivers):
-        for inp in inputs[i][:4]:
-            if time.monotonic() > deadline:
+        for j, inp in enumerate(inputs[i][: VALUES.PROBES]):
+            if time.monotonic() > (deadline if j < 4 else probe_until):
                 break
             hit[0] = False
             sys.setprofile(profiler)
@@ -623,6 +633,7 @@ def drive(cov, context, harness, versions):
                 sys.setprofile(None)
             if hit[0]:
                 reach.append(i)
+                inputs[i].insert(0, inputs[i].pop(j))  # an input known to reach runs first
                 break
     emit(harness="reach", drivers=[describe(context, drivers[i], ([], {}, [], {})) for i in reach])
     if harness["owner"]:

@@ -9,10 +9,15 @@ surrounding code a rater can open, and plans *drivers*: the changed function its
 module's public functions, and the public methods of its classes (instances built from their
 constructors' signatures). Each driver gets input shapes from parameter names, annotations and
 default values, and seeds from the literal arguments of the module's own calls and docstring
-examples. The module's docstring examples also become cases: they state what its API returns.
+examples; how each body uses a parameter (:mod:`.usage`: ``.decode()`` means bytes, ``.split()``
+text), the short literals of the module's code (the changed definition's first) spliced into
+generated text, the prefixes and suffixes its ``startswith``/``endswith`` tests look for, and a
+few values for ``*args`` make more of those inputs reach the changed lines. The module's
+docstring examples also become cases: they state what its API returns.
 
 The sandboxed runner installs each version of the changed definition into the real module or
-class, keeps the drivers that reach it, and runs them on both versions with the same inputs.
+class, keeps the drivers that reach it (probing up to two dozen inputs each; a decorated
+definition such as an ``lru_cache`` one is recognised through ``__wrapped__``), and runs them on both versions with the same inputs.
 The module's own copy of the definition (which may be the gold) is never called, so neither
 version is ever compared with it.
 """
@@ -30,6 +35,7 @@ from typing import Any
 
 from .examples import Case
 from .inputs import _guess
+from .usage import affixes, code_tokens, param_hints, refine, with_tokens
 
 __all__ = ["Harness", "plan_harness"]
 
@@ -157,6 +163,7 @@ class _Planner:
         self, tree: ast.Module, docs: list[tuple[str, list[tuple[str, str | None]]]], words: list[str], extra: list[ast.Module]
     ) -> None:
         self.words = words
+        self.tokens, self.byte_tokens = code_tokens(tree)
         self.defs: dict[str, list[str]] = {}  # callable name -> positional parameter names
         for node in (n for t in [tree, *extra] for n in ast.walk(t)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -185,11 +192,13 @@ class _Planner:
                 for pname, v in [*zip(self.defs.get(name, []), args), *kwargs.items()]:
                     self.by_param.setdefault(pname, []).append(v)
 
-    def arg(self, a: ast.arg, owner: str | None) -> dict[str, Any]:
+    def arg(self, a: ast.arg, owner: str | None, kinds: set[str] | None = None, affix: list[list[str]] | None = None) -> dict[str, Any]:
         shape = _with_words(_guess(a), self.words)
         if len(a.arg) == 1 and a.annotation is None and shape.get("t") != "one_of":
             # a one-letter name says little (``s`` is a string in one module, saturation in another)
             shape = {"t": "one_of", "options": [shape, _NUMBERS[0], _NUMBERS[1]]}
+        if a.annotation is None:  # how the body uses it: bytes for ``.decode()``, text for ``.split()``
+            shape = refine(shape, kinds or set(), self.tokens, self.byte_tokens, affix)
         if owner is not None and shape.get("t") == "one_of" and not a.annotation:
             # an untyped argument of a method is often another instance of its class (``other``)
             shape = {**shape, "options": [*shape["options"], {"t": "new", "cls": owner}]}
@@ -201,16 +210,27 @@ class _Planner:
         if found is None:
             return None
         required, optional, names = found
+        hints, wraps = param_hints(fn), affixes(fn)
         opt = {}
         for a, d in optional:
             if a.arg.startswith("_"):
                 continue  # private by convention: callers leave it alone
             shape = _default_shape(d, self.words) or _pick(self.by_param.get(a.arg, []))
             if shape is not None:
-                opt[a.arg] = shape
+                opt[a.arg] = with_tokens(shape, self.tokens)
         seeds = [s for s in self.calls.get(name, []) if len(s[0]) <= len(names) and set(s[1]) <= {a.arg for a, _ in optional}]
         seeds = [s for s in seeds if len(s[0]) >= len(required)]
-        return {"args": [self.arg(a, owner) for a in required], "names": names, "opt": opt, "seeds": seeds[:10]}
+        sig = {
+            "args": [self.arg(a, owner, hints.get(a.arg), wraps.get(a.arg)) for a in required],
+            "names": names,
+            "opt": opt,
+            "seeds": seeds[:10],
+        }
+        star = fn.args.vararg
+        if star is not None and not star.arg.startswith("_"):
+            # ``*attrs``: the runner passes zero to three more positional values of this shape
+            sig["varargs"] = self.arg(ast.arg(arg=star.arg.rstrip("s") or star.arg), owner, hints.get(star.arg))
+        return sig
 
 
 def _literal_calls(tree: ast.AST, names: set[str]) -> dict[str, list[list[Any]]]:
@@ -338,6 +358,8 @@ def plan_harness(task: str | None, entry: str | None, known: list[Case] | None =
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and (not n.name.startswith("_") or n.name in _DUNDERS)
         ]
 
+    changed = functions[entry] if owner is None else next(n for n in classes[owner].body if getattr(n, "name", None) == entry)
+    planner.tokens, planner.byte_tokens = code_tokens(tree, first=changed)  # the changed code's own markers first
     if owner is None:
         add("function", entry, functions[entry], None)
     else:

@@ -1,0 +1,112 @@
+"""The exec harness reaches changed code that random, name-typed inputs never executed.
+
+Each end-to-end case below is a mutation the harness missed before this module's features (on
+the development set: seed 7 of fnmatch, html, operator, email.utils, ...): a helper behind
+``functools.lru_cache``, a constructor's ``*attrs``, a parser branch that needs its marker in
+the text, a ``startswith``/``endswith`` pair.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from oversight_ext.assistants import load_assistant
+from oversight_ext.assistants.evaluation import score_critiques
+from oversight_ext.assistants.harness import plan_harness
+from oversight_ext.assistants.usage import affixes, code_tokens, param_hints, refine
+from oversight_ext.items.mutate import generate_items
+from oversight_ext.records import Item
+
+SNIPPET = '''
+def f(data, text, rows, table, n, other):
+    """Docstring '&never;' is not a token."""
+    head = data.decode("ascii")
+    if text.startswith("<") and text.endswith(">"):
+        return text.split(",")
+    for r in rows:
+        pass
+    return table.get(n + 1), other, len(rows), data == b"="
+
+CODES = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e", 6: "f", 7: "g", 8: "h", 9: "i"}
+'''
+
+
+def fn() -> ast.FunctionDef:
+    node = ast.parse(SNIPPET).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    return node
+
+
+def test_uses_in_the_body_type_the_parameters() -> None:
+    hints = param_hints(fn())
+    assert "bytes" in hints["data"] and "str" not in hints["data"]  # .decode() and == b"="
+    # the body works on a bytes literal, so any parameter may be bytes ("bytes?"): a weak hint
+    assert all("bytes?" in h for h in hints.values())
+    hints = {k: v - {"bytes?"} for k, v in hints.items()}
+    assert hints["text"] == {"str"}  # .startswith('<'), .split(',')
+    assert hints["rows"] == {"seq"} and hints["table"] == {"map"} and hints["n"] == {"number"}
+    assert hints["other"] == set()  # returned as is: nothing known
+    # a name-guessed text shape becomes bytes when the body treats the parameter as bytes
+    guess = {"t": "str", "alphabet": "ab", "max_size": 8}
+    assert refine(guess, hints["data"], [], ["="])["t"] == "bytes"
+    assert refine(guess, hints["text"], ["<"], [])["tokens"] == ["<"]
+    weak = refine(guess, {"bytes?"}, [], ["="])  # a weak hint adds bytes beside the text guess
+    assert [o["t"] for o in weak["options"]] == ["str", "bytes"]
+    assert affixes(fn())["text"] == [["<", ">"]]
+
+
+def test_tokens_come_from_code_not_docstrings_or_tables_changed_code_first() -> None:
+    tree = ast.parse(SNIPPET)
+    text, raw = code_tokens(tree)
+    assert {"<", ">", ",", "ascii"} <= set(text) and "a" not in text  # "a".."i" are a lookup table's data
+    assert not any("never" in t for t in text) and raw == ["="]
+    other = ast.parse("def g():\n    return '%2F'\n")
+    assert code_tokens(tree, first=other.body[0])[0][0] == "%2F"
+
+
+def test_plans_carry_bytes_affixes_and_varargs() -> None:
+    q = plan_harness("quopri.needsquoting", "needsquoting")
+    assert q is not None and q.drivers[0]["args"][0]["t"] == "bytes"  # c <= b'~': bytes, not a one-letter guess
+    e = plan_harness("email.utils.unquote", "unquote")
+    shape = e.drivers[0]["args"][0] if e is not None else {}
+    assert any(["<", ">"] in o.get("affix", []) for o in shape.get("options", [shape]) if o["t"] == "str")
+    o = plan_harness("operator.attrgetter.__init__", "__init__")
+    assert o is not None and "varargs" in o.drivers[0]["ctor"]  # attrgetter('a', 'b') has more than one attribute
+
+
+def pair(source: str, task: str) -> tuple[Item, Item]:
+    items = generate_items(source, 6, seed=7)
+    bug = next(it for it in items if it.task == task and it.label == "buggy")
+    return bug, next(it for it in items if it.pair_id == bug.pair_id and it.id != bug.id)
+
+
+@pytest.fixture(scope="module")
+def critic():  # type: ignore[no-untyped-def]
+    return load_assistant("exec")
+
+
+@pytest.mark.parametrize(
+    ("source", "task", "line"),
+    [
+        ("fnmatch", "fnmatch._compile_pattern", 7),  # behind lru_cache: reached through __wrapped__
+        ("operator", "operator.attrgetter.__init__", 13),  # only attrgetter('a', 'b') runs the changed branch
+        ("html", "html.parser.HTMLParser.parse_html_declaration", 5),  # feed() text must hold '<!'
+    ],
+)
+def test_changes_the_old_harness_missed_are_caught(critic, source: str, task: str, line: int) -> None:  # type: ignore[no-untyped-def]
+    bug, control = pair(source, task)
+    assert line in bug.bug_lines
+    crits = [critic.critique(bug), critic.critique(control)]
+    rows = score_critiques([bug, control], crits).rows(named=True)
+    assert rows[0]["caught"] and crits[0].verdict == "buggy", crits[0].summary
+    assert not rows[1]["flagged"], crits[1].summary
+
+
+def test_text_wrapped_in_what_startswith_and_endswith_test_reaches_the_branch(critic) -> None:  # type: ignore[no-untyped-def]
+    # email.utils.unquote: `str[1:-1]` became `str[0:-1]` for text in '<...>'
+    bug, _ = pair("email.utils", "email.utils.unquote")
+    draft = critic.review(bug)
+    assert draft.summary.startswith("Behaviour changed"), draft.summary
+    assert "unquote('<" in draft.claims[0].text
