@@ -198,6 +198,15 @@ def test_every_operator_makes_a_valid_one_line_change() -> None:
     assert found == set(MUTATIONS)
 
 
+def test_wrong_constant_handles_ints_beyond_float_range() -> None:
+    from oversight_ext.items.operators import wrong_constant
+
+    huge = 10**400  # beyond float range: math.isfinite(huge) raises OverflowError
+    src = f"def mask(x):\n    if x > {huge}:\n        return 0\n    return x\n"
+    changes = wrong_constant(Snippet(src, "mask"))
+    assert any(str(2 * huge) in (c.apply() or "") for c in changes)
+
+
 def _run(source: str, name: str, args: tuple[Any, ...]) -> Any:
     scope: dict[str, Any] = {}
     exec(compile(source, "<item>", "exec"), scope)

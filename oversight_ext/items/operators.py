@@ -373,7 +373,8 @@ def wrong_constant(s: Snippet) -> list[Change]:
         v: Any = n.value
         if isinstance(v, bool):
             new: Any = not v
-        elif type(v) in (int, float) and math.isfinite(v) and not _off_by_one_context(s, n):
+        # An int is always finite (math.isfinite would overflow on one beyond float range, e.g. 1 << 2000).
+        elif (type(v) is int or (type(v) is float and math.isfinite(v))) and not _off_by_one_context(s, n):
             new = type(v)(1) if v == 0 else (type(v)(0) if v == 1 else v * 2)
         else:
             continue
