@@ -202,8 +202,8 @@ def test_wrong_constant_handles_ints_beyond_float_range() -> None:
     from oversight_ext.items.operators import wrong_constant
 
     huge = 10**400  # beyond float range: math.isfinite(huge) raises OverflowError
-    src = f"def mask(x):\n    if x > {huge}:\n        return 0\n    return x\n"
-    changes = wrong_constant(Snippet(src, "mask"))
+    src = f"def scale(x):\n    if x > 0:\n        return x * {huge}\n    return x\n"
+    changes = wrong_constant(Snippet(src, "scale"))
     assert any(str(2 * huge) in (c.apply() or "") for c in changes)
 
 
