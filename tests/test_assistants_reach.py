@@ -74,6 +74,9 @@ def test_plans_carry_bytes_affixes_and_varargs() -> None:
     assert any(["<", ">"] in o.get("affix", []) for o in shape.get("options", [shape]) if o["t"] == "str")
     o = plan_harness("operator.attrgetter.__init__", "__init__")
     assert o is not None and "varargs" in o.drivers[0]["ctor"]  # attrgetter('a', 'b') has more than one attribute
+    w = plan_harness("csv.DictWriter._dict_to_list", "_dict_to_list")
+    f = w.drivers[0]["ctor"]["args"][0] if w is not None else {}
+    assert "file" in [o["t"] for o in f.get("options", [f])]  # DictWriter(f, ...) writes to an in-memory file
 
 
 def pair(source: str, task: str) -> tuple[Item, Item]:

@@ -73,6 +73,9 @@ def guard(event, args):
         raise PermissionError(f"sandbox: {event} is not allowed")
     if event == "open":
         path, mode, flags = args
+        if isinstance(path, int) and path in (0, 1, 2, OUT.fileno()):
+            # open(3) on the results channel would close it when the file object goes
+            raise PermissionError(f"sandbox: opening descriptor {path} is not allowed")
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(flags & _WRITE_FLAGS)
         if writing and path is not None and not _inside(path):
             raise PermissionError(f"sandbox: writing {path!r} outside the working directory is not allowed")
@@ -98,6 +101,9 @@ def canon(v, depth=0):
         return v
     if isinstance(v, float):
         return "nan" if math.isnan(v) else round(v, 6)
+    held = VALUES.contents(v)
+    if held is not None:
+        return held
     if isinstance(v, (list, tuple)):
         return [type(v).__name__, *(canon(x, depth + 1) for x in v)]
     if isinstance(v, (set, frozenset)):
@@ -334,13 +340,17 @@ def sample(shape, rnd, depth=0):
         return rnd.randint(max(lo, 0), min(hi, 10)) if rnd.random() < 0.5 and lo <= 10 and hi >= 0 else rnd.randint(lo, hi)
     if t == "float":
         lo, hi = shape["min"], shape["max"]
-        return rnd.choice([0.0, 0.5, -1.5, hi]) if edge else round(rnd.uniform(lo, hi), rnd.choice([0, 1, 3]))
+        if edge:
+            return rnd.choice([0.0, 0.5, -1.5, hi]) if rnd.random() < 0.8 else rnd.choice(VALUES.SPECIAL_FLOATS)
+        return round(rnd.uniform(lo, hi), rnd.choice([0, 1, 3]))
     if t == "bool":
         return rnd.random() < 0.5
     if t == "none":
         return None
     if t == "bytes":
         return VALUES.raw(shape, rnd)
+    if t == "file":
+        return VALUES.stream(shape, rnd)
     if t == "str":
         if edge:
             return rnd.choice(["", " ", "\n", "a"])

@@ -5,6 +5,8 @@ branches that look for them; bytes are drawn the same way, from the module's byt
 Plain standard library only: this runs inside the sandbox, before the code under test.
 """
 
+import io
+
 _SEPS = ["", "", "", " ", "  ", "\n", "\t", ", ", ".", "-", "/", ":", "=", "0", "1", "9", "12", "255"]
 
 
@@ -64,3 +66,23 @@ def extra_args(sig, rnd, sample, depth):
 #: budget, the rest within its first third): a parser's entry point reaches a branch only on text
 #: that holds its marker, which few random inputs do.
 PROBES = 24
+
+
+def stream(shape, rnd):
+    """An in-memory file (bytes or text) holding a generated value; each call gets its own copy."""
+    if shape.get("bytes"):
+        return io.BytesIO(raw({"tokens": shape.get("byte_tokens") or [], "max_size": 40}, rnd))
+    tokens = shape.get("tokens") or []
+    n = rnd.randint(0, 4)
+    return io.StringIO("\n".join(spliced(tokens, [], "ab c,-", rnd) for _ in range(n)))
+
+
+def contents(v):
+    """What an in-memory file holds, for comparing versions (None for anything else)."""
+    if isinstance(v, (io.StringIO, io.BytesIO)):
+        return ["file", "closed"] if v.closed else ["file", v.getvalue(), v.tell()]
+    return None
+
+
+#: Now and then a float input is one of these: the ``isinf``/``isnan`` branches need them.
+SPECIAL_FLOATS = (float("inf"), float("-inf"), float("nan"))

@@ -198,7 +198,7 @@ class _Planner:
             # a one-letter name says little (``s`` is a string in one module, saturation in another)
             shape = {"t": "one_of", "options": [shape, _NUMBERS[0], _NUMBERS[1]]}
         if a.annotation is None:  # how the body uses it: bytes for ``.decode()``, text for ``.split()``
-            shape = refine(shape, kinds or set(), self.tokens, self.byte_tokens, affix)
+            shape = refine(shape, kinds or set(), self.tokens, self.byte_tokens, affix, a.arg)
         if owner is not None and shape.get("t") == "one_of" and not a.annotation:
             # an untyped argument of a method is often another instance of its class (``other``)
             shape = {**shape, "options": [*shape["options"], {"t": "new", "cls": owner}]}

@@ -13,6 +13,7 @@ them into generated text so that the branches that test for them are reached.
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from typing import Any
 
@@ -28,6 +29,9 @@ _STR_ONLY = {"encode", "format", "casefold", "isidentifier", "isdecimal", "isnum
 _BYTES_ONLY = {"decode", "hex"}
 _MAP_METHODS = {"keys", "items", "values", "get", "setdefault"}
 _LIST_METHODS = {"append", "extend", "insert", "pop", "sort"}
+_FILE_METHODS = {"read", "readline", "readlines", "readinto", "write", "writelines", "seek", "tell", "flush", "fileno"}
+#: Names that usually hold an open file (``csv.writer(f)``, ``gzip.GzipFile(fileobj=...)``).
+_FILE_NAMES = re.compile(r"^(f|fp|fh|fo|fd?obj|file|fileobj|stream|csvfile|infile|outfile|instream|outstream|buf|buffer)$")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -113,6 +117,8 @@ def param_hints(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, set[str
                 tag(node.id, "map")
             elif attr in _LIST_METHODS:
                 tag(node.id, "seq")
+            elif attr in _FILE_METHODS:
+                tag(node.id, "file")
         elif isinstance(p, ast.Compare):
             for other in [p.left, *p.comparators]:
                 if other is not node:
@@ -165,7 +171,12 @@ def _bytes_shape(tokens: list[str]) -> dict[str, Any]:
 
 
 def refine(
-    shape: dict[str, Any], kinds: set[str], tokens: list[str], byte_tokens: list[str], affix: list[list[str]] | None = None
+    shape: dict[str, Any],
+    kinds: set[str],
+    tokens: list[str],
+    byte_tokens: list[str],
+    affix: list[list[str]] | None = None,
+    name: str = "",
 ) -> dict[str, Any]:
     """``shape`` (guessed from a parameter's name) adjusted by how the body uses the parameter.
 
@@ -184,6 +195,8 @@ def refine(
         options.append(_bytes_shape(byte_tokens))
     if "str" in kinds and "str" not in has and "bytes" not in kinds:
         options.append({"t": "str", "alphabet": "ab c-\n\t.", "max_size": 12, "tokens": tokens, "affix": affix or []})
+    if "file" in kinds or _FILE_NAMES.match(name):  # an in-memory file holding generated text or bytes
+        options.append({"t": "file", "bytes": "bytes" in kinds or "bytes?" in kinds, "tokens": tokens, "byte_tokens": byte_tokens})
     if "map" in kinds and "dict" not in has:
         options.append(
             {"t": "dict", "key": {"t": "str", "alphabet": "abc", "max_size": 3}, "value": {"t": "int", "min": 0, "max": 9}, "max_size": 4}
