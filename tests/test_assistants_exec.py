@@ -146,3 +146,56 @@ def test_exec_on_real_items(shared_data) -> None:  # type: ignore[no-untyped-def
         assert c.status in ("ok", "partial"), c.reason
         if it.label == "correct":
             assert not c.comments
+
+
+SERIAL_MODULE = '''_made = [0]
+
+
+def label(text, serial=False):
+    """Upper-case text, trimmed; with ``serial``, numbered in the order labels are made."""
+    out = text.strip().upper()
+    if serial:
+        _made[0] += 1
+        return f"{_made[0]}:{out}"
+    return out
+'''
+
+
+def module_item(tmp_path, monkeypatch, name: str, module: str, func: str, old: str, new: str, label: str) -> Item:  # type: ignore[no-untyped-def]
+    """An item changing ``func`` of a module written to ``tmp_path`` (importable, as the harness needs)."""
+    (tmp_path / f"{name}.py").write_text(module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    start = module.index(f"def {func}(")
+    end = module.find("\n\n\n", start)
+    before = module[start : end + 1 if end >= 0 else len(module)]
+    assert old in before
+    after = before.replace(old, new)
+    changed = [n for n, (a, b) in enumerate(zip(before.splitlines(), after.splitlines()), 1) if a != b]
+    return Item(
+        id=f"{name}-{label}",
+        diff=make_diff(before, after, f"{name}.py"),
+        task=f"{name}.{func}",
+        spec=f"`{func}`, a function from `{name}.py`.",
+        path=f"{name}.py",
+        before=before,
+        after=after,
+        label=label,  # type: ignore[arg-type]
+        bug_lines=tuple(changed) if label == "buggy" else (),
+    )
+
+
+def test_output_the_old_code_does_not_reproduce_is_no_behaviour_change(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # label(..., serial=True) numbers its output from a counter the module keeps: each run of
+    # the same input differs, so it must not count as a behaviour change of a rewrite
+    critic = load_assistant("exec", verbosity=1.0)
+    same = module_item(
+        tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", "text.strip().upper()", "text.upper().strip()", "correct"
+    )
+    c = critic.critique(same)
+    assert c.comments == () and c.verdict != "buggy", c.summary
+    assert "left out: the code before the change gives different results" in (c.summary or "")
+    # a real change still shows on the inputs that are reproducible (serial=False)
+    bug = module_item(tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", "text.strip().upper()", "text.upper()", "buggy")
+    c = critic.critique(bug)
+    assert c.verdict == "buggy" and c.comments and "Behaviour changed" in c.comments[0].text, c.summary
+    assert c.comments[0].start_line == 3

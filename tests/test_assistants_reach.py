@@ -16,6 +16,7 @@ from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.evaluation import score_critiques
 from oversight_ext.assistants.harness import plan_harness
 from oversight_ext.assistants.usage import affixes, code_tokens, param_hints, refine
+from oversight_ext.diffs import make_diff
 from oversight_ext.items.mutate import generate_items
 from oversight_ext.records import Item
 
@@ -113,3 +114,68 @@ def test_text_wrapped_in_what_startswith_and_endswith_test_reaches_the_branch(cr
     draft = critic.review(bug)
     assert draft.summary.startswith("Behaviour changed"), draft.summary
     assert "unquote('<" in draft.claims[0].text
+
+
+ORDERS_MODULE = '''class _Order:
+    __slots__ = ("qty", "price")
+
+    def __init__(self, qty, price):
+        self.qty, self.price = qty, price
+
+
+def _parse(text):
+    return [_Order(int(q), int(p)) for q, p in (part.split("x") for part in text.split(",") if part)]
+
+
+def count_billable(text):
+    """How many orders of ``text`` (quantity x price, comma-separated) cost anything.
+
+    >>> count_billable("3x5,12x7,0x9")
+    2
+    """
+    return sum(1 for order in _parse(text) if _line(order) > 0)
+
+
+def _line(order):
+    if order.qty > 10:
+        return order.qty * order.price * 9 // 10
+    return order.qty * order.price
+'''
+
+
+def orders_item(tmp_path, monkeypatch, new: str, label: str) -> Item:  # type: ignore[no-untyped-def]
+    # a private helper of a module written to a temp dir: only count_billable reaches it, with
+    # _Order objects that _parse builds, and its output only says whether each line costs anything
+    (tmp_path / "s4_orders_mod.py").write_text(ORDERS_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = ORDERS_MODULE[ORDERS_MODULE.index("def _line(") :]
+    after = before.replace("order.qty * order.price * 9 // 10", new)
+    assert after != before
+    changed = [n for n, (a, b) in enumerate(zip(before.splitlines(), after.splitlines()), 1) if a != b]
+    return Item(
+        id=f"orders-{label}",
+        diff=make_diff(before, after, "s4_orders_mod.py"),
+        task="s4_orders_mod._line",
+        spec="`_line(order)`, a function from `s4_orders_mod.py`.",
+        path="s4_orders_mod.py",
+        before=before,
+        after=after,
+        label=label,  # type: ignore[arg-type]
+        bug_lines=tuple(changed) if label == "buggy" else (),
+    )
+
+
+def test_a_private_helper_is_called_on_the_arguments_its_module_passes_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    bug = orders_item(tmp_path, monkeypatch, "order.qty * order.price * 8 // 10", "buggy")
+    loud = load_assistant("exec", verbosity=1.0)
+    c = loud.critique(bug)
+    assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 3, c.summary
+    text = c.comments[0].text
+    assert "Behaviour changed" in text and "s4_orders_mod._line(" in text and "as `s4_orders_mod.count_billable(" in text
+    # without the recorded arguments nothing reaches the changed line with an _Order: no finding
+    blind = load_assistant("exec", verbosity=1.0, harness_record=False).critique(bug)
+    assert blind.comments == () and blind.verdict != "buggy", blind.summary
+    # a rewrite that keeps the behaviour is not flagged on the same recorded arguments
+    same = orders_item(tmp_path, monkeypatch, "(order.qty * order.price * 9) // 10", "correct")
+    c = loud.critique(same)
+    assert c.comments == () and c.verdict != "buggy", c.summary

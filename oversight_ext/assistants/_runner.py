@@ -646,30 +646,163 @@ def drive(cov, context, harness, versions):
                 inputs[i].insert(0, inputs[i].pop(j))  # an input known to reach runs first
                 break
     emit(harness="reach", drivers=[describe(context, drivers[i], ([], {}, [], {})) for i in reach])
+    recorded = []
+    if PAYLOAD.get("harness_record", True):
+        own = [i for i in reach if drivers[i]["name"] == harness["name"] and drivers[i].get("cls") == harness["owner"]]
+        cov.switch_context(f"{versions[0]}:record")
+        until = min(deadline, time.monotonic() + PAYLOAD.get("harness_budget_s", 8.0) / 5)
+        recorded = record_calls(context, harness, drivers, inputs, [i for i in reach if i not in own], codes, versions[0], until)
+        emit(harness="recorded", n=len(recorded))
     if harness["owner"]:
         laws_phase(cov, context, harness, versions, time.monotonic() + PAYLOAD.get("harness_budget_s", 8.0) / 4)
     slow: dict[int, int] = {}
     for k in range(per_driver):
+        if k < len(recorded) and slow.get(-1, 0) < 2 and time.monotonic() <= deadline:
+            recs = differential(cov, f"gr{k}", versions, lambda ver, k=k: direct(context, harness, ver, recorded[k], files))
+            slow[-1] = slow.get(-1, 0) + sum(r.get("error") == "timeout" for r in recs.values())
         for i in reach:
             if k >= len(inputs[i]) or slow.get(i, 0) >= 2 or time.monotonic() > deadline:
                 continue
             d, inp = drivers[i], inputs[i][k]
             shown = describe(context, d, inp)
-            for ver in versions:
+
+            def once(ver, d=d, inp=inp, shown=shown):
                 install(context, harness, ver)
-                cov.switch_context(f"{ver}:gh{i}_{k}")
                 t0 = time.monotonic()
                 try:
-                    value, inst, broken = timed(lambda d=d, inp=inp: call(context, d, inp))
+                    value, inst, broken = timed(lambda: call(context, d, inp))
                     key = json.dumps([canon(value), canon(state(inst))], default=repr)
-                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, value=short(value), key=key, s=time.monotonic() - t0,
-                         broken=broken)  # fmt: skip
+                    return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0, "broken": broken}
                 except CaseTimeout:
-                    slow[i] = slow.get(i, 0) + 1
-                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, error="timeout", s=time.monotonic() - t0)
+                    return {"call": shown, "args": shown, "error": "timeout", "s": time.monotonic() - t0}
                 except BaseException as exc:
-                    emit(version=ver, case=f"gh{i}_{k}", call=shown, args=shown, error=type(exc).__name__,
-                         deliberate=deliberate(exc, files), s=time.monotonic() - t0)  # fmt: skip
+                    return {"call": shown, "args": shown, "error": type(exc).__name__, "deliberate": deliberate(exc, files),
+                            "s": time.monotonic() - t0}  # fmt: skip
+
+            recs = differential(cov, f"gh{i}_{k}", versions, once)
+            slow[i] = slow.get(i, 0) + sum(r.get("error") == "timeout" for r in recs.values())
+
+
+#: Most argument tuples recorded from the drivers' calls into the changed definition, and from one driver call.
+RECORD_MAX, RECORD_PER_CALL = 60, 3
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+def record_calls(context, harness, drivers, inputs, reach, codes, ver, until):
+    """Arguments the changed definition receives while the drivers that reach it run on version
+    ``ver`` (the code before the change): [(args, kwargs, the driver call that passed them)],
+    deep-copied at the call, distinct. A helper meets structured values this way (objects its
+    module builds, parsed records) that inputs guessed from its signature never are."""
+    found: list[tuple[list[Any], dict[str, Any], str]] = []
+    seen, taken = set(), [0]
+
+    def profiler(frame, event, arg):
+        if event != "call" or frame.f_code not in codes or taken[0] >= RECORD_PER_CALL or len(found) >= RECORD_MAX:
+            return
+        code, loc = frame.f_code, frame.f_locals
+        n = code.co_argcount + code.co_kwonlyargcount
+        try:
+            args = [loc[v] for v in code.co_varnames[: code.co_argcount]]
+            kw = {v: loc[v] for v in code.co_varnames[code.co_argcount : n]}
+            if code.co_flags & _CO_VARARGS:
+                args += list(loc[code.co_varnames[n]])
+                n += 1
+            if code.co_flags & _CO_VARKEYWORDS:
+                kw.update(loc[code.co_varnames[n]])
+            snap = copy.deepcopy((args, kw))
+            key = json.dumps([[_held(x) for x in args], {n: _held(x) for n, x in kw.items()}], default=repr)
+        except Exception:
+            return  # an argument that cannot be copied (a lock, an open stream): not replayable
+        if key not in seen:
+            seen.add(key)
+            taken[0] += 1
+            found.append((snap[0], snap[1], origin[0]))
+
+    origin = [""]
+    install(context, harness, ver)
+    for k in range(max((len(inputs[i]) for i in reach), default=0)):
+        for i in reach:
+            if len(found) >= RECORD_MAX or time.monotonic() > until:
+                return found
+            if k >= len(inputs[i]):
+                continue
+            origin[0], taken[0] = describe(context, drivers[i], inputs[i][k]), 0
+            sys.setprofile(profiler)
+            try:
+                timed(lambda d=drivers[i], inp=inputs[i][k]: call(context, d, inp))
+            except BaseException:
+                pass
+            finally:
+                sys.setprofile(None)
+    return found
+
+
+def _held(x):
+    """A comparable form of an argument after a call: a module object by its attributes."""
+    if isinstance(x, (type(None), bool, int, float, str, bytes, list, tuple, dict, set, frozenset, type)) or callable(x):
+        return canon(x)
+    return [type(x).__name__, canon(state(x))]
+
+
+def _plain(x):
+    """How a recorded argument reads: an object without a repr of its own by its attributes."""
+    s = short(x)
+    if " object at 0x" not in s:
+        return s
+    held = state(x) or {}
+    return short(f"<{type(x).__name__} " + ", ".join(f"{k}={short(v)[:40]}" for k, v in list(held.items())[:8]) + ">")
+
+
+def direct(context, harness, ver, rec, files):
+    """One call of version ``ver`` of the changed definition itself, on recorded arguments: its
+    result and what it did to its arguments (``self`` included)."""
+    args, kw, origin = rec
+    install(context, harness, ver)
+    member = MEMBERS[f"version_{ver}"]
+    fn = getattr(member, "__func__", None) or getattr(member, "fget", None) or member
+    qual = ".".join(x for x in (context.__name__, harness["owner"], harness["name"]) if x)
+    shown = f"{qual}({', '.join([_plain(x) for x in args] + [f'{n}={_plain(x)}' for n, x in kw.items()])})"
+    shown = (shown if len(shown) <= 150 else shown[:147] + "...") + f", as `{origin[:100]}` calls it"
+    a, k = copy.deepcopy((args, kw))
+    t0 = time.monotonic()
+    try:
+        value = timed(lambda: fn(*a, **k))
+        key = json.dumps([canon(value), [_held(x) for x in a], {n: _held(x) for n, x in k.items()}], default=repr)
+        return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0}
+    except CaseTimeout:
+        return {"call": shown, "args": shown, "error": "timeout", "s": time.monotonic() - t0}
+    except BaseException as exc:
+        return {"call": shown, "args": shown, "error": type(exc).__name__, "deliberate": deliberate(exc, files), "s": time.monotonic() - t0}
+
+
+def _same(a, b):
+    """Whether two runs of one input behaved alike (as the critic compares them)."""
+    if a.get("error") or b.get("error"):
+        return a.get("error") == b.get("error")
+    return a.get("key") == b.get("key") and sorted(a.get("broken") or []) == sorted(b.get("broken") or [])
+
+
+def differential(cov, case, versions, once):
+    """Run one input on every version (``once(ver)`` gives its record, None to skip) and emit
+    the records. When the versions disagree, the first (the code before the change) runs the
+    input again: if it disagrees with itself (``id()`` in the output, a global counter, the
+    clock), the input cannot tell the versions apart and both records say ``unstable``. Only
+    disagreeing inputs run a third time, so the guard costs little."""
+    recs = {}
+    for ver in versions:
+        cov.switch_context(f"{ver}:{case}")
+        r = once(ver)
+        if r is not None:
+            recs[ver] = r
+    if len(recs) == 2 and len(versions) == 2 and not _same(recs[versions[0]], recs[versions[1]]):
+        cov.switch_context(f"{versions[0]}:{case}")
+        again = once(versions[0])
+        if again is not None and not _same(again, recs[versions[0]]):
+            for r in recs.values():
+                r["unstable"] = True
+    for ver, r in recs.items():
+        emit(version=ver, case=case, **r)
+    return recs
 
 
 def pure_python(name):
@@ -704,6 +837,9 @@ def main():
     cov = coverage.Coverage(data_file=None, include=list(files.values()), branch=False)
     context = None
     if PAYLOAD.get("context"):
+        root = (PAYLOAD.get("harness") or {}).get("root")
+        if root and root not in sys.path:
+            sys.path.append(root)  # a module of the user's own (found on the reviewer's path), not the standard library
         try:
             context = pure_python(PAYLOAD["context"]) if PAYLOAD.get("harness") else None
             context = context or importlib.import_module(PAYLOAD["context"])
@@ -747,21 +883,23 @@ def main():
     for k, (args, kwargs) in enumerate(inputs):
         if time.monotonic() > deadline:
             break
-        for ver, mod in mods.items():
+        shown = short(args)[:-1] + "".join(f", {k}={short(v)}" for k, v in kwargs.items()) + "]"
+
+        def once(ver, args=args, kwargs=kwargs, shown=shown):
             install(context, harness, ver)
-            fn = getattr(mod, func, None)
+            fn = getattr(mods[ver], func, None)
             if fn is None:
-                continue
-            cov.switch_context(f"{ver}:g{k}")
+                return None
             a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
-            shown = short(args)[:-1] + "".join(f", {k}={short(v)}" for k, v in kw.items()) + "]"
             try:
                 value = timed(lambda fn=fn, a=a, kw=kw: fn(*a, **kw))
-                emit(version=ver, case=f"g{k}", args=shown, value=short(value), key=json.dumps(canon(value), default=repr))
+                return {"args": shown, "value": short(value), "key": json.dumps(canon(value), default=repr)}
             except CaseTimeout:
-                emit(version=ver, case=f"g{k}", args=shown, error="timeout")
+                return {"args": shown, "error": "timeout"}
             except BaseException as exc:
-                emit(version=ver, case=f"g{k}", args=shown, error=type(exc).__name__)
+                return {"args": shown, "error": type(exc).__name__}
+
+        differential(cov, f"g{k}", list(mods), once)
     if harness and context is not None and len(MEMBERS) == len(mods) == 2:
         drive(cov, context, harness, list(mods))
     cov.stop()

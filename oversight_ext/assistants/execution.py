@@ -20,12 +20,17 @@ When the task statement names an importable module and the changed definition in
 module's own API (:mod:`.harness`): each version is installed into the real module or class,
 the module's public functions and methods (instances built from constructor signatures) are
 called on the same inputs, harvested from the module's own calls and docstrings, and the
-module's docstring examples run as cases. Evidence each way: the new code crashes or hangs
+module's docstring examples run as cases. The arguments the changed definition receives while
+those drivers run on the old code are recorded (deep copies) and replayed as direct calls of
+both versions (``harness_record``): a private helper meets the structured values its module
+builds for it, which guesses from its signature never are. Evidence each way: the new code crashes or hangs
 where the old one returned (or the reverse, a fix), a constructor argument is no longer kept
 under its own name, or a law of Python's data model (``x == y`` implies equal hashes, ``x + y - y
 == x``, ...) breaks; a ``raise`` statement the change makes reachable counts half, since a
 change may be about which inputs are refused. A behaviour change with no such evidence stays a
-low-scored claim, because real fixes change behaviour too.
+low-scored claim, because real fixes change behaviour too. An input on which the code before
+the change disagrees with itself (run again whenever the versions differ: ``id()``, a global
+counter or the clock in the output) is never evidence of a behaviour change.
 
 Other languages: the backend runs nothing and returns a ``failed`` critique saying that it
 executes Python only (pair it with ``lint`` or an LM backend in an ensemble).
@@ -39,7 +44,7 @@ to be unnatural and a fix tends to restore natural code. Nothing else uses the a
 
 params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
 memory_mb (1024), wall_s (the spec's timeout_s), harness (true: run through the module's API
-when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver), arbiter
+when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver), harness_record (true), arbiter
 ("": none), arbiter_margin (0.05 nats per token), arbiter_context (32 tokens before the change),
 arbiter_device ("auto").
 """
@@ -148,6 +153,7 @@ class ExecCritic(BaseCritic):
         self.harness = bool(p.get("harness", True))
         self.harness_budget_s = float(p.get("harness_budget_s", 8.0))
         self.harness_inputs = int(p.get("harness_inputs", 100))
+        self.harness_record = bool(p.get("harness_record", True))
         self.sandbox = SandboxConfig(
             wall_s=float(p.get("wall_s", config.timeout_s)),
             call_timeout_s=float(p.get("call_timeout_s", 1.0)),
@@ -193,7 +199,12 @@ class ExecCritic(BaseCritic):
             payload["cases"] = [c.payload() for c in cases]
             payload["context"] = harness.module
             payload["harness"] = harness.payload()
-            payload.update(harness_budget_s=self.harness_budget_s, harness_inputs=self.harness_inputs, seed=self.seed)
+            payload.update(
+                harness_budget_s=self.harness_budget_s,
+                harness_inputs=self.harness_inputs,
+                harness_record=self.harness_record,
+                seed=self.seed,
+            )
         if shapes is not None and before is not None and self.max_examples > 0:
             payload["generate"] = {"func": entry, **shapes, "max_examples": self.max_examples}
         out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
@@ -227,6 +238,8 @@ class ExecCritic(BaseCritic):
         # statement hit 0.5 (the change may be about which inputs are refused)
         weight_a, weight_b = len(crash_a) + 0.5 * len(raise_a), len(crash_b) + 0.5 * len(raise_b)
         notes = f"{len(cases)} example/test case(s), {len(gen)} differential input(s)"
+        if has_before and (unstable := self._unstable(out)):
+            notes += f" ({unstable} more left out: the code before the change gives different results on two runs of them)"
         if not run.finished:
             notes += "; the run hit its limits before finishing"
         claims: list[Claim] = []
@@ -331,11 +344,20 @@ class ExecCritic(BaseCritic):
         return a.get("key") != b.get("key")
 
     def _generated(self, out: Outcome) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """(after, before) records of each differential input; inputs whose outcome the code
+        before the change does not reproduce (``unstable``: ``id()``, a counter, the clock in
+        its output) are left out, since they cannot tell the versions apart."""
         pairs = {}
         for (ver, case), r in out.results.items():
             if ver == "after" and case.startswith("g") and ("before", case) in out.results:
-                pairs[case] = (r, out.results[("before", case)])
+                b = out.results[("before", case)]
+                if not (r.get("unstable") or b.get("unstable")):
+                    pairs[case] = (r, b)
         return pairs
+
+    @staticmethod
+    def _unstable(out: Outcome) -> int:
+        return sum(1 for (ver, case), r in out.results.items() if ver == "after" and case.startswith("g") and r.get("unstable"))
 
     def _load_failure(self, item: Item, after: str, r: dict[str, Any]) -> Draft:
         err = r.get("error") or "unknown error"

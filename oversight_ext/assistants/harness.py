@@ -62,9 +62,10 @@ class Harness:
     name: str
     drivers: list[dict[str, Any]]
     doc_cases: list[Case]
+    root: str = ""  # the folder the module imports from (the runner appends it to its path, for a user's own module)
 
     def payload(self) -> dict[str, Any]:
-        return {"module": self.module, "owner": self.owner, "name": self.name, "drivers": self.drivers}
+        return {"module": self.module, "owner": self.owner, "name": self.name, "drivers": self.drivers, "root": self.root}
 
 
 def _target(task: str, entry: str) -> tuple[str, str | None, Path] | None:
@@ -393,4 +394,6 @@ def plan_harness(task: str | None, entry: str | None, known: list[Case] | None =
             continue  # the task statement's own examples, already run
         # a docstring's examples run in order in one namespace, as doctest runs them
         cases += [Case(f"md{len(cases) + i + 1}", src, want, group=f"doc{g}") for i, (src, want) in enumerate(exs)]
-    return Harness(module, owner, entry, drivers, cases[:120])
+    depth = module.count(".") + (path.name == "__init__.py")
+    root = str(path.resolve().parents[depth]) if depth < len(path.resolve().parents) else ""
+    return Harness(module, owner, entry, drivers, cases[:120], root)
