@@ -194,3 +194,95 @@ def test_fold_splits_hold_every_pair_out_exactly_once() -> None:
     for bad, msg in ((1, "integer >= 2"), (12, "at most 11 folds")):
         with pytest.raises(ValueError, match=msg):
             data.fold_splits(frame, bad, seed=0)
+
+
+_CODE = '''import math
+
+
+def area(r):
+    """Area of a circle of radius r."""
+    if r < 0:
+        raise ValueError("negative radius")
+    return math.pi * r * r
+
+
+def clamp(x, lo, hi):
+    return max(lo, min(x, hi))
+'''
+
+
+def test_plant_bugs_gives_distinct_parseable_one_change_mutants() -> None:
+    import ast
+
+    from oversight_ext.diffs import changed_lines, make_diff
+    from oversight_ext.items.mutate import plant_bugs
+
+    got = plant_bugs(_CODE, 6, np.random.default_rng(0))
+    texts = [text for _, text in got]
+    assert len(texts) == 6 == len(set(texts)) and _CODE not in texts
+    for change, text in got:
+        ast.parse(text)
+        assert change.operator and 1 <= len(changed_lines(make_diff(_CODE, text, "c.py"))["c.py"]) <= 3
+    # Same generator state, same mutants; code without a function or that does not parse gives none.
+    assert [t for _, t in plant_bugs(_CODE, 6, np.random.default_rng(0))] == texts
+    assert plant_bugs("x = 1\n", 3, np.random.default_rng(0)) == [] == plant_bugs("def f(:\n", 3, np.random.default_rng(0))
+
+
+def test_mutation_pairs_mirror_a_fix_pair_and_stay_with_their_source_pair() -> None:
+    items = [
+        Item(id="good", diff=make_item(0, "correct", "p").diff, spec="circle task", after=_CODE, pair_id="p", label="correct", path="c.py"),
+        make_item(1, "buggy", "p", "bad"),
+        make_item(2, "correct", "q", "ok"),  # its code has no mutable site beyond a constant
+        make_item(3, "buggy", "q", "bad2"),
+    ]
+    items.append(
+        Item(id="js", diff="--- a/x.js\n+++ b/x.js\n", language="javascript", after="function f() {}", pair_id="r", label="correct")
+    )
+    items.append(
+        Item(id="js-bad", diff="--- a/x.js\n+++ b/x.js\n", language="javascript", after="function f() { x }", pair_id="r", label="buggy")
+    )
+    pairs = data.pairs_from_items(items, text_format="spec+diff")
+    by_id = {it.id: it for it in items}
+    extra = data.mutation_pairs(pairs, by_id, 3, text_format="spec+diff", seed=1)
+    assert extra.columns == pairs.columns and not extra["tie"].any()
+    assert set(extra["pair_id"]) <= {"p", "q"}  # never the JavaScript pair
+    p_rows = extra.filter(pl.col("pair_id") == "p")
+    assert p_rows.height == 3 and p_rows["group_id"].n_unique() == 3
+    for row in p_rows.iter_rows(named=True):
+        assert row["chosen"].startswith("circle task\n\n--- a/c.py") and row["rejected"].startswith("circle task\n\n--- a/c.py")
+        # chosen removes the planted lines that rejected adds: the two diffs are mirror images.
+        added = {ln[1:] for ln in row["rejected"].splitlines() if ln.startswith("+") and not ln.startswith("+++")}
+        removed = {ln[1:] for ln in row["chosen"].splitlines() if ln.startswith("-") and not ln.startswith("---")}
+        assert added and added == removed
+    assert data.mutation_pairs(pairs, by_id, 0).height == 0
+    with pytest.raises(ValueError, match="per_pair = -1 is invalid"):
+        data.mutation_pairs(pairs, by_id, -1)
+
+
+def test_critique_text_and_pairs_that_read_the_critique() -> None:
+    from oversight_ext.records import Comment, Critique
+    from oversight_ext.reward.config import RewardTrainingConfig
+
+    items = paired_items(2)
+    flag = Comment(id="c1", path="f.py", start_line=2, end_line=2, text="Returns bad0, the example expects ok0.", severity="critical")
+    crit = {
+        "it1": Critique(
+            id="k1", item_id="it1", assistant="exec", comments=(flag,), verdict="buggy", confidence=0.9, summary="Buggy: fails 1 case."
+        ),
+        "it0": Critique(id="k0", item_id="it0", assistant="exec", verdict="correct", confidence=0.85, summary="Looks correct."),
+        "it2": Critique(id="k2", item_id="it2", assistant="exec", status="failed", reason="timed out after 10 s"),
+    }
+    assert data.critique_text(crit["it1"]) == (
+        "Critique: verdict buggy, confidence 0.90. Buggy: fails 1 case.\n- line 2 (new, critical bug): Returns bad0, the example expects ok0."
+    )
+    pairs = data.pairs_from_items(items, text_format="diff", critiques=crit).sort("pair_id")
+    first, second = pairs.row(0, named=True), pairs.row(1, named=True)
+    assert first["chosen"] == "Critique: verdict correct, confidence 0.85. Looks correct.\n\n" + items[0].diff
+    assert first["rejected"].startswith("Critique: verdict buggy, confidence 0.90.") and first["rejected"].endswith(items[1].diff)
+    assert second["chosen"].startswith("Critique: none (the critic failed: timed out after 10 s).\n\n")
+    assert second["rejected"].startswith("Critique: none (no critique of this item).\n\n")
+    # Without critiques the texts are the items alone; pointwise rows read them the same way.
+    assert data.pairs_from_items(items, text_format="diff").sort("pair_id")["chosen"][0] == items[0].diff
+    assert data.pointwise_from_items(items, text_format="diff", critiques=crit)["text"][1] == first["rejected"]
+    with pytest.raises(ValueError, match="cannot be combined: pairs with planted bugs have no critique"):
+        RewardTrainingConfig(critique="exec", mutation_pairs=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -146,3 +147,67 @@ def test_cli_cross_validates_with_folds(shared_data: Path, tmp_path: Path) -> No
     assert bad.returncode == 2 and "--folds 1 is invalid" in bad.stderr
     no_out = _cli("train-rm", "--from", src, "--backbone", "tiny")
     assert no_out.returncode == 2 and "--out is required" in no_out.stderr and not (tmp_path / "x").exists()
+
+
+def test_cross_validation_augments_training_folds_only() -> None:
+    from test_reward_data import _CODE
+
+    from oversight_ext.records import Item
+    from oversight_ext.reward import data
+
+    items = []
+    for p in range(6):
+        code = _CODE.replace("circle", f"circle {p}")
+        items.append(
+            Item(id=f"c{p}", diff=f"--- a/c.py\n+++ b/c.py\n@@ -1 +1 @@\n-x\n+{p}\n", after=code, pair_id=f"p{p}", label="correct")
+        )
+        items.append(Item(id=f"b{p}", diff=f"--- a/c.py\n+++ b/c.py\n@@ -1 +1 @@\n-{p}\n+x\n", after=code, pair_id=f"p{p}", label="buggy"))
+    pairs = data.pairs_from_items(items, text_format="diff")
+    cfg = FAST.replace(max_steps=2, mutation_pairs=3, text_format="diff")
+    cv = ev.cross_validate(pairs, cfg, folds=3, items={it.id: it for it in items})
+    # Held out: the 6 real pairs, each once; trained on: 4 real pairs plus 3 planted per pair.
+    assert cv["n"] == 6 and sorted(cv["scores"]["pair_id"]) == [f"p{p}" for p in range(6)]
+    assert cv["folds"]["train_pairs"].to_list() == [16, 16, 16]
+    with pytest.raises(ValueError, match="mutation_pairs needs the items"):
+        ev.cross_validate(pairs, cfg, folds=3)
+
+
+def test_a_reward_model_reads_the_critique_when_the_code_cannot_tell() -> None:
+    from oversight_ext.records import Critique, Item
+    from oversight_ext.reward import data
+    from oversight_ext.reward.train import train_reward_model
+
+    # Both sides of every pair show the same diff: only the critique separates them.
+    items, crit = [], {}
+    for p in range(40):
+        diff = f"--- a/f.py\n+++ b/f.py\n@@ -1 +1 @@\n-return {p}\n+return {p + 1}\n"
+        for side, label in (("c", "correct"), ("b", "buggy")):
+            items.append(Item(id=f"{side}{p}", diff=diff, pair_id=f"p{p}", label=label))
+            summary = "Looks correct: passes its examples." if label == "correct" else "Buggy: fails an example."
+            crit[f"{side}{p}"] = Critique(id=f"k{side}{p}", item_id=f"{side}{p}", assistant="exec", verdict=label, summary=summary)
+    train_items, test_items = items[:60], items[60:]
+    plain = data.pairs_from_items(train_items, text_format="diff")
+    assert (plain["chosen"] == plain["rejected"]).all()
+    res = train_reward_model(
+        data.pairs_from_items(train_items, text_format="diff", critiques=crit), FAST.replace(max_steps=40), progress=False
+    )
+    assert ev.gold_accuracy(res.model, res.tokenizer, test_items, "diff", crit)["accuracy"] >= 0.9
+    # Scored without the critique, both sides read the same: no pair is ranked right.
+    assert ev.gold_accuracy(res.model, res.tokenizer, test_items, "diff")["accuracy"] == 0.0
+
+
+def test_cli_trains_and_evaluates_a_model_that_reads_critiques(shared_data: Path, tmp_path: Path) -> None:
+    src, out = str(shared_data / "quixbugs.jsonl"), tmp_path / "rm"
+    common = ("--language", "python", "--backbone", "tiny", "--limit", "4", "--set", "max_steps=2", "--set", "critique=lint")
+    p = _cli("train-rm", "--from", src, "--out", str(out), *common)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "critiquing 8 items with 'lint'" in p.stderr and "trained on" in p.stdout
+    e = _cli("eval-rm", str(out), "--items", src, "--language", "python", "--json")
+    assert e.returncode == 0, e.stderr[-2000:]
+    assert "critiquing 80 items with 'lint'" in e.stderr and json.loads(e.stdout)["metric"] == "pairwise_accuracy"
+    prefs = tmp_path / "prefs.jsonl"
+    prefs.write_text('{"chosen": "a", "rejected": "b"}\n')
+    bad = _cli("train-rm", "--from", str(prefs), "--out", str(tmp_path / "x"), "--backbone", "tiny", "--set", "critique=lint")
+    assert bad.returncode == 2 and "needs items to critique" in bad.stderr and not (tmp_path / "x").exists()
+    unknown = _cli("train-rm", "--from", src, "--out", str(tmp_path / "y"), *common[:-1], "critique=nope")
+    assert unknown.returncode == 2 and "critique = 'nope': assistant 'nope' not found" in unknown.stderr

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from oversight_ext.records import Item
+    from oversight_ext.records import Critique, Item
 
 from oversight_ext.reward.config import RewardTrainingConfig
 
@@ -93,6 +94,29 @@ def _items(path: str, language: str | None) -> list[Item]:
     return [it for it in items if language is None or it.language == language]
 
 
+def _limit(items: list[Item], limit: int | None) -> list[Item]:
+    """The items of the first ``limit`` pair_ids in sorted order (all with no limit), as ``--limit`` keeps pairs."""
+    if not limit:
+        return items
+    keep = set(sorted({it.pair_id or it.id for it in items})[:limit])
+    return [it for it in items if (it.pair_id or it.id) in keep]
+
+
+def _critiques(items: list[Item], cfg: RewardTrainingConfig, store: Any) -> dict[str, Critique] | None:
+    """The critiques the model reads when ``cfg.critique`` names an assistant (None otherwise)."""
+    from oversight_ext.cli import CLIError
+    from oversight_ext.reward.data import critiques_for
+
+    if not cfg.critique:
+        return None
+    # On stderr, beside the progress bar, so that ``eval-rm --json`` prints JSON alone.
+    print(f"critiquing {len(items)} items with {cfg.critique!r} (the reward model reads each item's critique)", file=sys.stderr, flush=True)
+    try:
+        return critiques_for(items, cfg.critique, store=store, progress=True)
+    except ValueError as exc:
+        raise CLIError(f"critique = {cfg.critique!r}: {exc}") from None
+
+
 def _is_preference_file(path: Path) -> bool:
     if path.suffix == ".parquet":
         return True
@@ -117,17 +141,24 @@ def train_rm(args: argparse.Namespace) -> int:
     import polars as pl
 
     from oversight_ext.reward import data
-    from oversight_ext.reward.evaluate import pairwise_accuracy
+    from oversight_ext.reward.evaluate import augment_with_mutations, pairwise_accuracy
     from oversight_ext.reward.labels import judgment_labels
     from oversight_ext.reward.train import train_reward_model
 
     src = Path(args.source)
+    items: list = []
     if src.is_file():
         if _is_preference_file(src):
+            if cfg.critique:
+                raise CLIError(
+                    f"critique = {cfg.critique!r} needs items to critique, and {src} is a preference file of texts: "
+                    "train from an items file or a study, or set critique = ''"
+                )
             frame = data.read_preferences(src)
         else:
-            items = _items(args.source, args.language)
-            frame = data.pairs_from_items(items, text_format=cfg.text_format, seed=cfg.seed)
+            items = _limit(_items(args.source, args.language), args.limit)
+            crit = _critiques(items, cfg, None)
+            frame = data.pairs_from_items(items, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
         origin = {"file": os.path.abspath(src)}
     else:
         from oversight_ext.store import Store
@@ -139,20 +170,25 @@ def train_rm(args: argparse.Namespace) -> int:
                 store, args.source, method=cfg.aggregation, conditions=conds,
                 condition_weights=cfg.condition_weights, reliability_weighting=cfg.reliability_weighting,
             )  # fmt: skip
-            items = list(store.iter_items(ids=lab["item_id"].to_list()))
+            items = _limit(list(store.iter_items(ids=lab["item_id"].to_list())), args.limit)
+            crit = _critiques(items, cfg, store)
         frame = (
-            data.pairs_from_items(items, labels=lab, text_format=cfg.text_format, seed=cfg.seed)
+            data.pairs_from_items(items, labels=lab, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
             if cfg.objective == "pairwise"
-            else data.pointwise_from_items(items, labels=lab, text_format=cfg.text_format)
+            else data.pointwise_from_items(items, labels=lab, text_format=cfg.text_format, critiques=crit)
         )
         origin = {"study": args.source, "conditions": args.conditions}
     if args.limit:
         keep = sorted(set(frame["pair_id"].to_list()))[: args.limit]
         frame = frame.filter(pl.col("pair_id").is_in(keep))
+    by_id = {it.id: it for it in items} if items else None
     if args.folds:
-        return _cross_validate(frame, cfg, args, origin)
+        return _cross_validate(frame, cfg, args, origin, by_id)
     train, held = data.split_by_pair(frame, cfg.eval_fraction, cfg.seed)
     try:
+        train = augment_with_mutations(train, by_id, cfg, seed=cfg.seed)
+        if train.height > frame.height - held.height:
+            print(f"added {train.height - frame.height + held.height} synthetic pairs with planted bugs to the training split")
         res = train_reward_model(train, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin})
     except ValueError as exc:
         raise CLIError(str(exc)) from None
@@ -167,11 +203,11 @@ def train_rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argparse.Namespace, origin: dict) -> int:
+def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argparse.Namespace, origin: dict, items: dict | None) -> int:
     import time
 
     from oversight_ext.cli import CLIError
-    from oversight_ext.reward.evaluate import cross_validate
+    from oversight_ext.reward.evaluate import augment_with_mutations, cross_validate
     from oversight_ext.reward.train import train_reward_model
 
     if cfg.objective != "pairwise":
@@ -186,7 +222,7 @@ def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argpar
         )
 
     try:
-        cv = cross_validate(frame, cfg, folds=args.folds, backbone=args.backbone, on_fold=report)
+        cv = cross_validate(frame, cfg, folds=args.folds, backbone=args.backbone, on_fold=report, items=items)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     minutes = (time.perf_counter() - t0) / 60
@@ -197,7 +233,8 @@ def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argpar
     if args.out:
         try:
             res = train_reward_model(
-                frame, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin, "cross_validation": {
+                augment_with_mutations(frame, items, cfg, seed=cfg.seed), cfg, backbone=args.backbone, out_dir=args.out,
+                meta={"source": origin, "cross_validation": {
                     "folds": args.folds, "accuracy": cv["accuracy"], "n": cv["n"], "ci": [cv["ci_low"], cv["ci_high"]]}},
             )  # fmt: skip
         except ValueError as exc:
@@ -215,9 +252,10 @@ def eval_rm(args: argparse.Namespace) -> int:
         model, tok, meta = load_reward_model(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    fmt = meta.get("config", {}).get("text_format", "spec+diff")
+    saved = RewardTrainingConfig.from_dict({**RewardTrainingConfig().to_dict(), **meta.get("config", {})})
+    items = _items(args.items, args.language)
     try:
-        acc = gold_accuracy(model, tok, _items(args.items, args.language), fmt)
+        acc = gold_accuracy(model, tok, items, saved.text_format, _critiques(items, saved, None))
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     if args.json:

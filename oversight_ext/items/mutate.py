@@ -33,7 +33,7 @@ from oversight_ext.records import Item
 
 from .operators import MUTATIONS, REWRITES, Change, Snippet
 
-__all__ = ["MutationConfig", "find_sources", "generate_items"]
+__all__ = ["MutationConfig", "find_sources", "generate_items", "plant_bugs"]
 
 
 @dataclass(frozen=True)
@@ -272,6 +272,31 @@ def _pair(f: _Function, config: MutationConfig, rng: np.random.Generator) -> lis
     else:
         items.append(_item(f, config, mutated, f.text, "fix_bug", change, pair_id))
     return items
+
+
+def plant_bugs(code: str, n: int, rng: np.random.Generator) -> list[tuple[Change, str]]:
+    """Up to ``n`` distinct buggy versions of ``code``, each with one mutation operator applied
+    to one of its top-level functions (chosen at random per version).
+
+    Returns ``(change, mutated text)`` pairs; fewer than ``n`` (possibly none) when the code
+    does not parse, has no top-level function or offers fewer distinct mutations.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names = [st.name for st in tree.body if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not names or n < 1:
+        return []
+    snippets = {name: Snippet(code, name) for name in names}
+    out: dict[str, Change] = {}
+    for _ in range(4 * n):
+        found = _choose(snippets[names[int(rng.integers(len(names)))]], MUTATIONS, rng)
+        if found is not None and found[1] not in out:
+            out[found[1]] = found[0]
+            if len(out) == n:
+                break
+    return [(change, text) for text, change in out.items()]
 
 
 def _candidates(files: list[SourceFile], config: MutationConfig, rng: np.random.Generator, cap: int) -> Iterator[tuple[int, _Function]]:

@@ -72,6 +72,16 @@ class RewardTrainingConfig:
     precision: str = _f("auto", "fp32, or bf16 autocast; auto uses bf16 on a GPU that supports it, fp32 on the CPU")
     attn_implementation: str = _f("auto", "attention kernel: auto (flash_attention_2 when installed on GPU, else sdpa), sdpa, eager")
     disable_dropout: bool = _f(True, "turn dropout off, as TRL's RewardTrainer does by default")
+    critique: str = _f(
+        "",
+        "name of an assistant (e.g. 'exec') whose critique of each item is put before the item's text, as an assisted "
+        "rater sees it: a reward model that reads the critique; '' reads the item alone",
+    )
+    mutation_pairs: int = _f(
+        0,
+        "per training pair, add up to this many synthetic pairs made by planting a mutation-operator bug in the chosen "
+        "item's code (Python items only; needs items, not a preference file; held-out pairs are never augmented)",
+    )
     seed: int = _f(0, "seed for the split, the shuffling and the head's initialisation")
     eval_fraction: float = _f(0.2, "fraction of pair_ids held out for evaluation (0: no held-out set)")
     eval_batch_size: int = _f(32, "sequences per forward pass when scoring")
@@ -96,7 +106,7 @@ class RewardTrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give a positive integer")
-        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead"):
+        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead", "mutation_pairs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give an integer >= 0")
@@ -111,6 +121,13 @@ class RewardTrainingConfig:
         if self.batch_size % self.grad_accum:
             raise ValueError(
                 f"RewardTrainingConfig.grad_accum = {self.grad_accum} is invalid: batch_size ({self.batch_size}) must divide by it"
+            )
+        if not isinstance(self.critique, str):
+            raise ValueError(f"RewardTrainingConfig.critique = {self.critique!r} is invalid: give an assistant name such as 'exec', or ''")
+        if self.critique and self.mutation_pairs:
+            raise ValueError(
+                f"RewardTrainingConfig.critique = {self.critique!r} and mutation_pairs = {self.mutation_pairs} cannot be combined: "
+                "pairs with planted bugs have no critique; set mutation_pairs = 0 or critique = ''"
             )
         if not isinstance(self.condition_weights, dict) or any(
             not isinstance(v, (int, float)) or v < 0 for v in self.condition_weights.values()

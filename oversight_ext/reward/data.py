@@ -14,25 +14,29 @@ from any preference file in the ``chosen`` / ``rejected`` / ``margin`` conventio
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from oversight_ext.records import Item
+from oversight_ext.records import Critique, Item
 
 __all__ = [
     "PAIR_SCHEMA",
     "POINT_SCHEMA",
     "check_trainable",
+    "critique_text",
+    "critiques_for",
     "export",
     "fold_splits",
     "item_text",
+    "mutation_pairs",
     "pairs_from_items",
     "pairs_from_rankings",
     "pointwise_from_items",
@@ -60,14 +64,55 @@ POINT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def item_text(item: Item, text_format: str = "spec+diff") -> str:
-    """What the reward model reads of an item; ``spec+diff`` is what a rater is shown."""
+def critique_text(critique: Critique | None) -> str:
+    """A critique as a reward model reads it: the verdict, its confidence, the summary and each
+    comment's lines and claim, as the assisted rater was shown them (planted or not)."""
+    if critique is None:
+        return "Critique: none (no critique of this item)."
+    if critique.status == "failed":
+        return f"Critique: none (the critic failed: {critique.reason or 'no reason given'})."
+    conf = f", confidence {critique.confidence:.2f}" if critique.confidence is not None else ""
+    head = f"Critique: verdict {critique.verdict or 'none'}{conf}. {critique.summary.strip()}".rstrip()
+    lines = [head]
+    for c in critique.comments:
+        where = f"line {c.start_line}" if c.start_line == c.end_line else f"lines {c.start_line}-{c.end_line}"
+        lines.append(f"- {where} ({c.side}, {c.severity} {c.category}): {c.text.strip()}")
+    return "\n".join(lines)
+
+
+def item_text(item: Item, text_format: str = "spec+diff", critique: str | None = None) -> str:
+    """What the reward model reads of an item; ``spec+diff`` is what a rater is shown.
+
+    ``critique`` (as :func:`critique_text` renders one) comes first, so truncation to the
+    model's context cuts code rather than the critique.
+    """
     code = item.diff if text_format.endswith("diff") else (item.after if item.after is not None else item.diff)
     if text_format.startswith("spec+"):
-        return f"{item.spec.strip()}\n\n{code}"
-    if text_format in ("diff", "after"):
-        return code
-    raise ValueError(f"text_format = {text_format!r} is invalid: use 'spec+diff', 'diff', 'spec+after' or 'after'")
+        text = f"{item.spec.strip()}\n\n{code}"
+    elif text_format in ("diff", "after"):
+        text = code
+    else:
+        raise ValueError(f"text_format = {text_format!r} is invalid: use 'spec+diff', 'diff', 'spec+after' or 'after'")
+    return text if critique is None else f"{critique}\n\n{text}"
+
+
+def critiques_for(items: Sequence[Item], assistant: str, *, store: Any = None, progress: bool = False) -> dict[str, Critique]:
+    """Each item's critique by the assistant named ``assistant`` (e.g. ``"exec"``), by item id.
+
+    With a ``store`` holding the items, critiques already made with the same spec are reused
+    (the ones a study's assisted raters saw) and new ones are kept. An item whose critique
+    failed keeps it: the text then says the critic failed, as the rater's view would.
+    """
+    from oversight_ext.assistants import load_assistant
+    from oversight_ext.assistants.batch import critique_items
+
+    critic = load_assistant(assistant)
+    return {c.item_id: c for c in critique_items(items, critic, store=store, max_workers=2, progress=progress)}
+
+
+def _critique_of(critiques: Mapping[str, Critique] | None, item_id: str) -> str | None:
+    """The rendered critique of an item when critiques are in use (an item without one says so)."""
+    return None if critiques is None else critique_text(critiques.get(item_id))
 
 
 def _gold(items: Iterable[Item]) -> pl.DataFrame:
@@ -83,6 +128,7 @@ def pairs_from_items(
     max_pairs_per_group: int = 0,
     tie_tolerance: float = 0.05,
     seed: int = 0,
+    critiques: Mapping[str, Critique] | None = None,
 ) -> pl.DataFrame:
     """Preference pairs within each ``pair_id``: every higher-labelled item over every lower one.
 
@@ -90,6 +136,7 @@ def pairs_from_items(
     aggregated judgments. A pair_id with K items is a K-way group: its pairs share
     ``group_id``. Items whose labels differ by less than ``tie_tolerance`` form a tie.
     ``max_pairs_per_group`` (0: all) samples pairs of big groups with a seeded generator.
+    ``critiques`` (item id -> Critique) puts each item's critique in its text (:func:`item_text`).
     """
     lab = _gold(items) if labels is None else labels
     by_id = {r["item_id"]: (r["label"], r["weight"]) for r in lab.iter_rows(named=True)}
@@ -109,8 +156,8 @@ def pairs_from_items(
                 a, b, la, lb = b, a, lb, la
             rows.append(
                 {
-                    "chosen": item_text(a, text_format),
-                    "rejected": item_text(b, text_format),
+                    "chosen": item_text(a, text_format, _critique_of(critiques, a.id)),
+                    "rejected": item_text(b, text_format, _critique_of(critiques, b.id)),
                     "margin": 0.0,
                     "tie": bool(la - lb < tie_tolerance),
                     "weight": float(min(wa, wb)),
@@ -123,13 +170,69 @@ def pairs_from_items(
     return pl.DataFrame(rows, schema=PAIR_SCHEMA)
 
 
-def pointwise_from_items(items: Sequence[Item], *, labels: pl.DataFrame | None = None, text_format: str = "spec+diff") -> pl.DataFrame:
+def mutation_pairs(
+    pairs: pl.DataFrame, items: Mapping[str, Item], per_pair: int, *, text_format: str = "spec+diff", seed: int = 0
+) -> pl.DataFrame:
+    """Synthetic training pairs made from the chosen side of ``pairs`` by planting bugs in it.
+
+    For each non-tied pair whose chosen item (looked up in ``items`` by ``chosen_id``) is Python
+    code that parses, up to ``per_pair`` bugs are planted in that code with the mutation
+    operators (:func:`oversight_ext.items.mutate.plant_bugs`). Each gives one pair shaped like a
+    HumanEvalFix pair: chosen is the diff that removes the bug (mutant -> code), rejected the
+    diff that plants it (code -> mutant), both with the chosen item's task statement. The rows
+    keep their source's ``pair_id``, so a split by pair_id never separates them from it, and
+    get their own ``group_id``. Apply this to a training split only: synthetic pairs are not
+    gold and must not be scored as held-out pairs.
+    """
+    from oversight_ext.diffs import make_diff
+    from oversight_ext.items.mutate import plant_bugs
+
+    if isinstance(per_pair, bool) or not isinstance(per_pair, int) or per_pair < 0:
+        raise ValueError(f"per_pair = {per_pair!r} is invalid: give a non-negative integer (0 adds nothing)")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for row in pairs.iter_rows(named=True) if per_pair else ():
+        src = items.get(row.get("chosen_id") or "")
+        if row.get("tie") or src is None or src.language != "python" or not src.after:
+            continue
+        path = src.path or "code.py"
+        for j, (_, mutant) in enumerate(plant_bugs(src.after, per_pair, rng)):
+            fix = dataclasses.replace(
+                src, id=f"{src.id}~mut{j}", diff=make_diff(mutant, src.after, path), before=mutant, direction="fix_bug"
+            )
+            bug = dataclasses.replace(
+                fix, id=f"{src.id}~mut{j}~bug", diff=make_diff(src.after, mutant, path), before=src.after, after=mutant,
+                direction="introduce_bug", label="buggy",
+            )  # fmt: skip
+            rows.append(
+                {
+                    "chosen": item_text(fix, text_format),
+                    "rejected": item_text(bug, text_format),
+                    "margin": 0.0,
+                    "tie": False,
+                    "weight": float(row.get("weight", 1.0)),
+                    "pair_id": row["pair_id"],
+                    "group_id": f"{row['group_id'] or row['pair_id']}~mut{j}",
+                    "chosen_id": fix.id,
+                    "rejected_id": bug.id,
+                }
+            )
+    return pl.DataFrame(rows, schema=PAIR_SCHEMA)
+
+
+def pointwise_from_items(
+    items: Sequence[Item],
+    *,
+    labels: pl.DataFrame | None = None,
+    text_format: str = "spec+diff",
+    critiques: Mapping[str, Critique] | None = None,
+) -> pl.DataFrame:
     """One row per labelled item: ``label`` is gold (1 correct, 0 buggy) or the given P(correct)."""
     lab = _gold(items) if labels is None else labels
     by_id = {r["item_id"]: (r["label"], r["weight"]) for r in lab.iter_rows(named=True)}
     rows = [
         {
-            "text": item_text(it, text_format),
+            "text": item_text(it, text_format, _critique_of(critiques, it.id)),
             "label": by_id[it.id][0],
             "weight": by_id[it.id][1],
             "item_id": it.id,

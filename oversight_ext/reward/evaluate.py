@@ -16,11 +16,11 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from oversight_ext.records import Item
+from oversight_ext.records import Critique, Item
 from oversight_ext.store import Store
 
 from .config import RewardTrainingConfig
-from .data import check_trainable, fold_splits, pairs_from_items, pointwise_from_items, split_by_pair
+from .data import check_trainable, critiques_for, fold_splits, mutation_pairs, pairs_from_items, pointwise_from_items, split_by_pair
 from .labels import judgment_labels
 
 __all__ = [
@@ -77,6 +77,7 @@ def cross_validate(
     backbone: str = "tiny",
     progress: bool = False,
     on_fold: Any = None,
+    items: Mapping[str, Item] | None = None,
 ) -> dict[str, Any]:
     """K-fold cross-validation by ``pair_id``: every pair is held out once, scored by a model
     that never trained on it; the pooled accuracy gets a 95 % Wilson interval over all pairs.
@@ -85,12 +86,16 @@ def cross_validate(
     fold). ``on_fold(k, result_dict)`` is called after each fold (for progress output).
     Returns pooled ``accuracy``, ``n``, ``ci_low``, ``ci_high``, per-fold figures in
     ``folds`` and the per-pair scores in ``scores``.
+
+    With ``config.mutation_pairs``, each fold's training pairs gain synthetic pairs planted in
+    the code of their chosen items (``items``: id -> Item); held-out pairs stay as they are.
     """
     from .train import train_reward_model
 
     check_trainable(pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs, "pairwise", what="pair set")
     per_fold, scored = [], []
     for k, (train, held) in enumerate(fold_splits(pairs, folds, config.seed)):
+        train = augment_with_mutations(train, items, config, seed=config.seed + k)
         res = train_reward_model(train, config, backbone=backbone, progress=progress)
         sc = pair_scores(res.model, res.tokenizer, held, batch_size=config.eval_batch_size, max_length=config.max_length)
         correct = int((sc["r_chosen"] > sc["r_rejected"]).sum())
@@ -109,6 +114,21 @@ def cross_validate(
     ece = expected_calibration_error(calibration(allsc["p_chosen"].to_numpy(), np.ones(allsc.height)))
     return {"accuracy": k_ok / allsc.height, "n": allsc.height, "ci_low": lo, "ci_high": hi, "ece": ece,
             "folds": pl.DataFrame(per_fold), "scores": allsc}  # fmt: skip
+
+
+def augment_with_mutations(
+    train: pl.DataFrame, items: Mapping[str, Item] | None, config: RewardTrainingConfig, *, seed: int
+) -> pl.DataFrame:
+    """``train`` plus ``config.mutation_pairs`` synthetic pairs per pair (see :func:`mutation_pairs`)."""
+    if not config.mutation_pairs:
+        return train
+    if items is None:
+        raise ValueError(
+            "mutation_pairs needs the items behind the pairs (an items file or a study), not a preference file: "
+            "set mutation_pairs = 0 or train from items"
+        )
+    extra = mutation_pairs(train, items, config.mutation_pairs, text_format=config.text_format, seed=seed)
+    return pl.concat([train, extra], how="diagonal_relaxed") if extra.height else train
 
 
 def calibration(prob: np.ndarray, outcome: np.ndarray, bins: int = 10) -> pl.DataFrame:
@@ -149,16 +169,20 @@ def expected_calibration_error(table: pl.DataFrame) -> float:
     return float(np.sum(n * np.abs(table["predicted"].to_numpy() - table["observed"].to_numpy())) / n.sum())
 
 
-def gold_accuracy(model: Any, tok: Any, items: Sequence[Item], text_format: str = "spec+diff") -> dict[str, Any]:
-    """Accuracy on gold: pairwise when the items form pairs, else ROC AUC of the reward on the labels."""
-    pairs = pairs_from_items(items, text_format=text_format)
+def gold_accuracy(
+    model: Any, tok: Any, items: Sequence[Item], text_format: str = "spec+diff", critiques: Mapping[str, Critique] | None = None
+) -> dict[str, Any]:
+    """Accuracy on gold: pairwise when the items form pairs, else ROC AUC of the reward on the labels.
+
+    ``critiques`` must be given exactly when the model was trained with a ``critique``."""
+    pairs = pairs_from_items(items, text_format=text_format, critiques=critiques)
     if pairs.filter(~pl.col("tie")).height:
         return {"metric": "pairwise_accuracy", **pairwise_accuracy(model, tok, pairs)}
     from sklearn.metrics import roc_auc_score
 
     from .model import score_texts
 
-    pts = pointwise_from_items(items, text_format=text_format)
+    pts = pointwise_from_items(items, text_format=text_format, critiques=critiques)
     if pts["label"].n_unique() < 2:
         raise ValueError("the gold items are all one label: evaluation needs both correct and buggy items")
     r = score_texts(model, tok, pts["text"].to_list())
@@ -223,6 +247,7 @@ def compare_label_sources(
     sources = sources or {"unassisted": ["unassisted"], "assisted": ["assisted"], "pooled": None}
     judged = sorted({j.item_id for j in store.judgments(study=study)})
     items = list(store.iter_items(ids=judged))
+    crit = critiques_for(items, config.critique, store=store, progress=progress) if config.critique else None
     rows = []
     for seed in seeds:
         ids = pl.DataFrame({"pair_id": [it.pair_id or it.id for it in items]})
@@ -237,10 +262,12 @@ def compare_label_sources(
             )  # fmt: skip
             cfg = config.replace(seed=seed)
             data = (
-                pairs_from_items(train_items, labels=lab, text_format=cfg.text_format, seed=seed)
+                pairs_from_items(train_items, labels=lab, text_format=cfg.text_format, seed=seed, critiques=crit)
                 if cfg.objective == "pairwise"
-                else pointwise_from_items(train_items, labels=lab, text_format=cfg.text_format)
+                else pointwise_from_items(train_items, labels=lab, text_format=cfg.text_format, critiques=crit)
             )
+            if cfg.objective == "pairwise":
+                data = augment_with_mutations(data, {it.id: it for it in train_items}, cfg, seed=seed)
             try:
                 check_trainable(data.filter(~pl.col("tie")) if "tie" in data.columns else data, cfg.objective)
             except ValueError:
@@ -248,7 +275,7 @@ def compare_label_sources(
                 rows.append({"source": name, "seed": seed, "metric": None, "accuracy": math.nan, "n_eval": 0, "n_train": 0})
                 continue
             res = train_reward_model(data, cfg, backbone=backbone, progress=progress)
-            acc = gold_accuracy(res.model, res.tokenizer, test_items, cfg.text_format)
+            acc = gold_accuracy(res.model, res.tokenizer, test_items, cfg.text_format, crit)
             rows.append(
                 {
                     "source": name,
