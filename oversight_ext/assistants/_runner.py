@@ -11,6 +11,7 @@ import copy
 import doctest
 import importlib.util
 import io
+import itertools
 import json
 import math
 import os
@@ -112,7 +113,7 @@ def canon(v, depth=0):
         return ["dict", *sorted(([canon(k, depth + 1), canon(x, depth + 1)] for k, x in v.items()), key=repr)]
     if hasattr(v, "__next__"):
         try:
-            return ["iter", *(canon(x, depth + 1) for x in list(v)[:1000])]
+            return ["iter", *(canon(x, depth + 1) for x in list(itertools.islice(v, 1000)))]  # an endless generator too
         except BaseException:
             return ["iter?"]
     return _ADDRESS.sub("", repr(v))[:200]
@@ -670,9 +671,14 @@ def drive(cov, context, harness, versions):
                 install(context, harness, ver)
                 t0 = time.monotonic()
                 try:
-                    value, inst, broken = timed(lambda: call(context, d, inp))
-                    key = json.dumps([canon(value), canon(state(inst))], default=repr)
-                    return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0, "broken": broken}
+
+                    def keyed():
+                        (value, inst, broken), printed = printing(lambda: call(context, d, inp))
+                        return value, broken, printed, json.dumps([canon(value), canon(state(inst)), printed], default=repr)
+
+                    value, broken, printed, key = timed(keyed)
+                    return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0, "broken": broken,
+                            "printed": printed[-300:]}  # fmt: skip
                 except CaseTimeout:
                     return {"call": shown, "args": shown, "error": "timeout", "s": time.monotonic() - t0}
                 except BaseException as exc:
@@ -744,6 +750,19 @@ def _held(x):
     return [type(x).__name__, canon(state(x))]
 
 
+def printing(fn):
+    """``fn()`` with ``sys.stdout`` and ``sys.stderr`` caught: (its value, what it printed, object
+    addresses left out). Code that reports by printing (a help text, a table) differs there."""
+    buf = io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = buf
+    try:
+        value = fn()
+    finally:
+        sys.stdout, sys.stderr = saved
+    return value, _ADDRESS.sub("", buf.getvalue()[-4000:])
+
+
 def _plain(x):
     """How a recorded argument reads: an object without a repr of its own by its attributes."""
     s = short(x)
@@ -766,9 +785,14 @@ def direct(context, harness, ver, rec, files):
     a, k = copy.deepcopy((args, kw))
     t0 = time.monotonic()
     try:
-        value = timed(lambda: fn(*a, **k))
-        key = json.dumps([canon(value), [_held(x) for x in a], {n: _held(x) for n, x in k.items()}], default=repr)
-        return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0}
+
+        def keyed():
+            value, printed = printing(lambda: fn(*a, **k))
+            held = [[_held(x) for x in a], {n: _held(x) for n, x in k.items()}]
+            return value, printed, json.dumps([canon(value), held, printed], default=repr)
+
+        value, printed, key = timed(keyed)
+        return {"call": shown, "args": shown, "value": short(value), "key": key, "s": time.monotonic() - t0, "printed": printed[-300:]}
     except CaseTimeout:
         return {"call": shown, "args": shown, "error": "timeout", "s": time.monotonic() - t0}
     except BaseException as exc:
@@ -829,6 +853,11 @@ def pure_python(name):
 
 def main():
     limit()
+    import warnings
+
+    # a warning prints on its first run only (the registry remembers it): the second version
+    # would print less, which is no behaviour change
+    warnings.simplefilter("ignore")
     import coverage
 
     inputs = generated_inputs()
@@ -892,8 +921,8 @@ def main():
                 return None
             a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
             try:
-                value = timed(lambda fn=fn, a=a, kw=kw: fn(*a, **kw))
-                return {"args": shown, "value": short(value), "key": json.dumps(canon(value), default=repr)}
+                value, key = timed(lambda fn=fn, a=a, kw=kw: (v := fn(*a, **kw), json.dumps(canon(v), default=repr)))
+                return {"args": shown, "value": short(value), "key": key}
             except CaseTimeout:
                 return {"args": shown, "error": "timeout"}
             except BaseException as exc:

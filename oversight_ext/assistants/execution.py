@@ -290,7 +290,9 @@ class ExecCritic(BaseCritic):
             lines = self._localise(item, after, out, set(differ) | set(crash_a))
             new, old = a.get("value", a.get("error")), b.get("value", b.get("error"))
             where = f"`{a['call'][:200]}`" if a.get("call") else f"input {a.get('args')}"
-            text = f"Behaviour changed: on {where} the new code gives {str(new)[:120]}, the old gave {str(old)[:120]}."
+            if str(new) == str(old) and a.get("printed") != b.get("printed"):
+                new, old = f"{new} and prints {a.get('printed', '')[-100:]!r}", f"{old} and printed {b.get('printed', '')[-100:]!r}"
+            text = f"Behaviour changed: on {where} the new code gives {str(new)[:240]}, the old gave {str(old)[:240]}."
             nat = self._naturalness(item)
             if nat is not None and nat.delta <= -self.arbiter_margin:
                 text += (

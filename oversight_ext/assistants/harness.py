@@ -217,6 +217,10 @@ class _Planner:
             if a.arg.startswith("_"):
                 continue  # private by convention: callers leave it alone
             shape = _default_shape(d, self.words) or _pick(self.by_param.get(a.arg, []))
+            if shape is None and isinstance(d, ast.Constant) and d.value is None:
+                # ``file=None``: now and then what the body uses it as (an in-memory file for ``.write``)
+                used = refine({"t": "none"}, hints.get(a.arg, set()), self.tokens, self.byte_tokens, None, a.arg)
+                shape = used if used != {"t": "none"} else None
             if shape is not None:
                 opt[a.arg] = with_tokens(shape, self.tokens)
         seeds = [s for s in self.calls.get(name, []) if len(s[0]) <= len(names) and set(s[1]) <= {a.arg for a, _ in optional}]
