@@ -179,3 +179,40 @@ def test_a_private_helper_is_called_on_the_arguments_its_module_passes_it(tmp_pa
     same = orders_item(tmp_path, monkeypatch, "(order.qty * order.price * 9) // 10", "correct")
     c = loud.critique(same)
     assert c.comments == () and c.verdict != "buggy", c.summary
+
+
+PRINT_MODULE = '''import sys
+
+
+def show(names, out=None):
+    """Write the names, one a line, to ``out`` (default: standard output); returns how many."""
+    if out is None:
+        out = sys.stdout
+    for name in names:
+        out.write(name.strip().title() + "\\n")
+    return len(names)
+'''
+
+
+def test_what_a_function_prints_or_writes_to_a_given_file_is_compared(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the change ignores `out` and always prints: the result (a count) is the same, so only an
+    # in-memory file passed as `out` (None by default) and the captured standard output differ
+    (tmp_path / "s4_print_mod.py").write_text(PRINT_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = PRINT_MODULE[PRINT_MODULE.index("def show(") :]
+    after = before.replace("    if out is None:\n        out = sys.stdout\n", "    out = sys.stdout\n")
+    assert after != before
+    bug = Item(
+        id="print-bug",
+        diff=make_diff(before, after, "s4_print_mod.py"),
+        task="s4_print_mod.show",
+        spec="`show(names, out=None)`, a function from `s4_print_mod.py`.",
+        path="s4_print_mod.py",
+        before=before,
+        after=after,
+        label="buggy",
+        bug_lines=(3,),
+    )
+    c = load_assistant("exec", verbosity=1.0).critique(bug)
+    assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 3, c.summary
+    assert "Behaviour changed" in c.comments[0].text and "prints" in c.comments[0].text, c.comments[0].text
