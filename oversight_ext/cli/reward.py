@@ -94,11 +94,12 @@ def _items(path: str, language: str | None) -> list[Item]:
     return [it for it in items if language is None or it.language == language]
 
 
-def _limit(items: list[Item], limit: int | None) -> list[Item]:
-    """The items of the first ``limit`` pair_ids in sorted order (all with no limit), as ``--limit`` keeps pairs."""
+def _limit(items: list[Item], limit: int | None, paired: bool) -> list[Item]:
+    """The items of the first ``limit`` pair_ids in sorted order (all with no limit), as ``--limit`` keeps
+    rows; ``paired``: only items with a pair_id count, as only they make pairs."""
     if not limit:
         return items
-    keep = set(sorted({it.pair_id or it.id for it in items})[:limit])
+    keep = set(sorted({it.pair_id or it.id for it in items if it.pair_id or not paired})[:limit])
     return [it for it in items if (it.pair_id or it.id) in keep]
 
 
@@ -156,7 +157,7 @@ def train_rm(args: argparse.Namespace) -> int:
                 )
             frame = data.read_preferences(src)
         else:
-            items = _limit(_items(args.source, args.language), args.limit)
+            items = _limit(_items(args.source, args.language), args.limit, paired=True)
             crit = _critiques(items, cfg, None)
             frame = data.pairs_from_items(items, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
         origin = {"file": os.path.abspath(src)}
@@ -170,7 +171,7 @@ def train_rm(args: argparse.Namespace) -> int:
                 store, args.source, method=cfg.aggregation, conditions=conds,
                 condition_weights=cfg.condition_weights, reliability_weighting=cfg.reliability_weighting,
             )  # fmt: skip
-            items = _limit(list(store.iter_items(ids=lab["item_id"].to_list())), args.limit)
+            items = _limit(list(store.iter_items(ids=lab["item_id"].to_list())), args.limit, cfg.objective == "pairwise")
             crit = _critiques(items, cfg, store)
         frame = (
             data.pairs_from_items(items, labels=lab, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
