@@ -8,7 +8,7 @@ from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.examples import assertion_cases, entry_function, example_cases
 from oversight_ext.assistants.execution import ochiai
 from oversight_ext.assistants.inputs import input_shapes
-from oversight_ext.diffs import make_diff
+from oversight_ext.diffs import changed_lines, make_diff
 from oversight_ext.records import Item
 
 GOOD = '''def running_max(xs):
@@ -170,17 +170,17 @@ def module_item(tmp_path, monkeypatch, name: str, module: str, func: str, old: s
     before = module[start : end + 1 if end >= 0 else len(module)]
     assert old in before
     after = before.replace(old, new)
-    changed = [n for n, (a, b) in enumerate(zip(before.splitlines(), after.splitlines()), 1) if a != b]
+    diff = make_diff(before, after, f"{name}.py")
     return Item(
         id=f"{name}-{label}",
-        diff=make_diff(before, after, f"{name}.py"),
+        diff=diff,
         task=f"{name}.{func}",
         spec=f"`{func}`, a function from `{name}.py`.",
         path=f"{name}.py",
         before=before,
         after=after,
         label=label,  # type: ignore[arg-type]
-        bug_lines=tuple(changed) if label == "buggy" else (),
+        bug_lines=tuple(sorted(changed_lines(diff)[f"{name}.py"])) if label == "buggy" else (),
     )
 
 

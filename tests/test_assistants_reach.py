@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 
 import pytest
+from test_assistants_exec import module_item
 
 from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.evaluation import score_critiques
 from oversight_ext.assistants.harness import plan_harness
 from oversight_ext.assistants.usage import affixes, code_tokens, param_hints, refine
-from oversight_ext.diffs import changed_lines, make_diff
 from oversight_ext.items.mutate import generate_items
 from oversight_ext.records import Item
 
@@ -143,35 +143,10 @@ def _line(order):
 '''
 
 
-def module_item(tmp_path, monkeypatch, module: str, source: str, signature: str, old: str, new: str, label: str) -> Item:  # type: ignore[no-untyped-def]
-    """An item changing one function of ``source``, written to a temp dir as ``module``.py and
-    importable: the item shows that function from its ``def`` on, with ``old`` replaced by ``new``."""
-    (tmp_path / f"{module}.py").write_text(source)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    name = signature.split("(")[0]
-    before = source[source.index(f"def {name}(") :]
-    after = before.replace(old, new)
-    assert after != before
-    diff = make_diff(before, after, f"{module}.py")
-    return Item(
-        id=f"{module}-{label}",
-        diff=diff,
-        task=f"{module}.{name}",
-        spec=f"`{signature}`, a function from `{module}.py`.",
-        path=f"{module}.py",
-        before=before,
-        after=after,
-        label=label,  # type: ignore[arg-type]
-        bug_lines=tuple(sorted(changed_lines(diff)[f"{module}.py"])) if label == "buggy" else (),
-    )
-
-
 def orders_item(tmp_path, monkeypatch, new: str, label: str) -> Item:  # type: ignore[no-untyped-def]
     # a private helper of a module written to a temp dir: only count_billable reaches it, with
     # _Order objects that _parse builds, and its output only says whether each line costs anything
-    return module_item(
-        tmp_path, monkeypatch, "s4_orders_mod", ORDERS_MODULE, "_line(order)", "order.qty * order.price * 9 // 10", new, label
-    )
+    return module_item(tmp_path, monkeypatch, "s4_orders_mod", ORDERS_MODULE, "_line", "order.qty * order.price * 9 // 10", new, label)
 
 
 def test_a_private_helper_is_called_on_the_arguments_its_module_passes_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -207,7 +182,7 @@ def test_what_a_function_prints_or_writes_to_a_given_file_is_compared(tmp_path, 
     # the change ignores `out` and always prints: the result (a count) is the same, so only an
     # in-memory file passed as `out` (None by default) and the captured standard output differ
     old, new = "    if out is None:\n        out = sys.stdout\n", "    out = sys.stdout\n"
-    bug = module_item(tmp_path, monkeypatch, "s4_print_mod", PRINT_MODULE, "show(names, out=None)", old, new, "buggy")
+    bug = module_item(tmp_path, monkeypatch, "s4_print_mod", PRINT_MODULE, "show", old, new, "buggy")
     assert bug.bug_lines == (3,)
     c = load_assistant("exec", verbosity=1.0).critique(bug)
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 3, c.summary
