@@ -142,7 +142,8 @@ def train_rm(args: argparse.Namespace) -> int:
     import polars as pl
 
     from oversight_ext.reward import data
-    from oversight_ext.reward.evaluate import augment_with_mutations, pairwise_accuracy
+    from oversight_ext.reward.data import augment_with_mutations
+    from oversight_ext.reward.evaluate import pairwise_accuracy
     from oversight_ext.reward.labels import judgment_labels
     from oversight_ext.reward.train import train_reward_model
 
@@ -208,7 +209,8 @@ def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argpar
     import time
 
     from oversight_ext.cli import CLIError
-    from oversight_ext.reward.evaluate import augment_with_mutations, cross_validate
+    from oversight_ext.reward.data import augment_with_mutations
+    from oversight_ext.reward.evaluate import cross_validate
     from oversight_ext.reward.train import train_reward_model
 
     if cfg.objective != "pairwise":

@@ -30,6 +30,7 @@ from oversight_ext.records import Critique, Item
 __all__ = [
     "PAIR_SCHEMA",
     "POINT_SCHEMA",
+    "augment_with_mutations",
     "check_trainable",
     "critique_text",
     "critiques_for",
@@ -218,6 +219,19 @@ def mutation_pairs(
                 }
             )
     return pl.DataFrame(rows, schema=PAIR_SCHEMA)
+
+
+def augment_with_mutations(train: pl.DataFrame, items: Mapping[str, Item] | None, config: Any, *, seed: int) -> pl.DataFrame:
+    """``train`` plus ``config.mutation_pairs`` (a :class:`RewardTrainingConfig`) synthetic pairs per pair (see :func:`mutation_pairs`)."""
+    if not config.mutation_pairs:
+        return train
+    if items is None:
+        raise ValueError(
+            "mutation_pairs needs the items behind the pairs (an items file or a study), not a preference file: "
+            "set mutation_pairs = 0 or train from items"
+        )
+    extra = mutation_pairs(train, items, config.mutation_pairs, text_format=config.text_format, seed=seed)
+    return pl.concat([train, extra], how="diagonal_relaxed") if extra.height else train
 
 
 def pointwise_from_items(

@@ -20,7 +20,7 @@ from oversight_ext.records import Critique, Item
 from oversight_ext.store import Store
 
 from .config import RewardTrainingConfig
-from .data import check_trainable, critiques_for, fold_splits, mutation_pairs, pairs_from_items, pointwise_from_items, split_by_pair
+from .data import augment_with_mutations, check_trainable, critiques_for, fold_splits, pairs_from_items, pointwise_from_items, split_by_pair
 from .labels import judgment_labels
 
 __all__ = [
@@ -114,21 +114,6 @@ def cross_validate(
     ece = expected_calibration_error(calibration(allsc["p_chosen"].to_numpy(), np.ones(allsc.height)))
     return {"accuracy": k_ok / allsc.height, "n": allsc.height, "ci_low": lo, "ci_high": hi, "ece": ece,
             "folds": pl.DataFrame(per_fold), "scores": allsc}  # fmt: skip
-
-
-def augment_with_mutations(
-    train: pl.DataFrame, items: Mapping[str, Item] | None, config: RewardTrainingConfig, *, seed: int
-) -> pl.DataFrame:
-    """``train`` plus ``config.mutation_pairs`` synthetic pairs per pair (see :func:`mutation_pairs`)."""
-    if not config.mutation_pairs:
-        return train
-    if items is None:
-        raise ValueError(
-            "mutation_pairs needs the items behind the pairs (an items file or a study), not a preference file: "
-            "set mutation_pairs = 0 or train from items"
-        )
-    extra = mutation_pairs(train, items, config.mutation_pairs, text_format=config.text_format, seed=seed)
-    return pl.concat([train, extra], how="diagonal_relaxed") if extra.height else train
 
 
 def calibration(prob: np.ndarray, outcome: np.ndarray, bins: int = 10) -> pl.DataFrame:
