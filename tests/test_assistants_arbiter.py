@@ -104,3 +104,69 @@ def test_the_arbiter_flags_an_unnatural_change_and_not_its_fix(exec_lm) -> None:
     assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].comments == ()
     # a rater who asks for fewer, surer comments (verbosity 0.4 keeps claims scoring >= 0.6) loses it
     assert at[0.4].comments == () and at[0.4].verdict is None
+
+
+RATE = '''def mean_rate(events, seconds):
+    """Events per second over a period.
+
+    >>> mean_rate(10, 5)
+    2.0
+    """
+    if seconds is Ellipsis:
+        raise TypeError("seconds must be a number, not " + type(seconds).__name__)
+    return events / seconds
+'''
+# a planted bug in a branch that neither the example nor any input generated from it reaches
+RATE_BUG = RATE.replace("+ type(seconds)", "- type(seconds)")
+
+
+def rate_item(before: str, after: str, direction: str) -> Item:
+    buggy = direction == "introduce_bug"
+    return Item(
+        id=f"rate-{direction}",
+        diff=make_diff(before, after, "rate.py"),
+        path="rate.py",
+        before=before,
+        after=after,
+        spec="Events per second over a period.\n\n>>> mean_rate(10, 5)\n2.0\n",
+        task="mean_rate",
+        language="python",
+        label="buggy" if buggy else "correct",
+        direction=direction,
+        bug_lines=(8,) if buggy else (),
+    )
+
+
+def test_a_change_no_input_runs_gets_no_verdict_from_exec() -> None:
+    c = load_assistant("exec").critique(rate_item(RATE, RATE_BUG, "introduce_bug"))
+    # before, exec called this "correct" with confidence 0.75: nothing ran the changed line
+    assert c.verdict is None and c.comments == ()
+    assert c.summary.startswith("Unverified: no case or input ran the changed lines")
+
+
+def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_lm) -> None:  # type: ignore[no-untyped-def]
+    assert exec_lm.arbiter.scope == "code" and exec_lm.unexercised_margin > exec_lm.arbiter_margin
+    bug, fix = rate_item(RATE, RATE_BUG, "introduce_bug"), rate_item(RATE_BUG, RATE, "fix_bug")
+    nat = exec_lm.arbiter.score(bug.before, bug.after)
+    # the code scope scores every token of both versions (they have the same length here)
+    assert nat.before_tokens == nat.after_tokens > 40 and nat.delta <= -exec_lm.unexercised_margin
+    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    rows = score_critiques([bug, fix], crits).rows(named=True)
+    assert rows[0]["caught"] and crits[0].verdict == "buggy" and crits[0].summary.startswith("Unverified")
+    (claim,) = crits[0].comments
+    assert claim.start_line == 8 and "untested" in claim.text and claim.severity == "major"
+    assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].summary.startswith("Unverified")
+    # without the margin the arbiter leaves unexercised changes alone
+    off = load_assistant("exec-lm", arbiter_unexercised_margin=None)
+    c = off.critique(bug)
+    assert c.verdict is None and c.comments == ()
+
+
+def test_arbiter_scope_and_margins_are_checked() -> None:
+    with pytest.raises(ValueError, match="arbiter_scope = 'file' is invalid: give one of lines, code"):
+        naturalness_arbiter({"arbiter": "smollm2", "arbiter_scope": "file"})
+    with pytest.raises(ValueError, match="arbiter_max_tokens"):
+        naturalness_arbiter({"arbiter": "smollm2", "arbiter_max_tokens": 4})
+    for bad in (-0.1, "much", True):
+        with pytest.raises(ValueError, match="arbiter_unexercised_margin"):
+            load_assistant("exec-lm", arbiter_unexercised_margin=bad)

@@ -74,6 +74,7 @@ from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
 from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
 from .protocol import BaseCritic, Claim, Draft, item_sources
+from .refactoring import recognise_refactoring
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
 
@@ -171,7 +172,7 @@ class ExecCritic(BaseCritic):
         if self.with_tests:
             self.model = "exec+tests"
         self.arbiter = naturalness_arbiter(p)
-        self.arbiter_margin = self._margin(config.name, p, "arbiter_margin", 0.05)
+        self.arbiter_margin: float = self._margin(config.name, p, "arbiter_margin", 0.05) or 0.0
         self.unexercised_margin = self._margin(config.name, p, "arbiter_unexercised_margin", None)
 
     @staticmethod
@@ -311,7 +312,9 @@ class ExecCritic(BaseCritic):
             if str(new) == str(old) and a.get("printed") != b.get("printed"):
                 new, old = f"{new} and prints {a.get('printed', '')[-100:]!r}", f"{old} and printed {b.get('printed', '')[-100:]!r}"
             text = f"Behaviour changed: on {where} the new code gives {str(new)[:240]}, the old gave {str(old)[:240]}."
-            nat = self._naturalness(item)
+            # a recognised refactoring that still behaves differently (state, identity, the clock)
+            # is not put to the arbiter: the evidence stays a low-scored claim
+            nat = None if self._refactoring(item) else self._naturalness(item)
             if nat is not None and nat.delta <= -self.arbiter_margin:
                 text += (
                     f" The changed lines are also less natural than before under a code language model"
@@ -346,6 +349,14 @@ class ExecCritic(BaseCritic):
         and ``arbiter_unexercised_margin``, a change that makes the code clearly less natural is
         reported as a likely bug (a lower score than an arbitrated behaviour change: nothing ran)."""
         head = "Unverified: no case or input ran the changed lines"
+        if refactoring := self._refactoring(item):
+            return Draft(
+                [],
+                "correct",
+                0.7,
+                f"Looks correct: no case or input ran the changed lines, but the change is a recognised "
+                f"behaviour-preserving refactoring ({refactoring}). {notes}.",
+            )
         nat = self._naturalness(item) if self.unexercised_margin is not None else None
         if nat is not None and self.unexercised_margin is not None and nat.delta <= -self.unexercised_margin:
             text = (
@@ -354,8 +365,16 @@ class ExecCritic(BaseCritic):
                 f" as buggy code tends to. Check it against the task."
             )
             claims = self._claims(lines[:1], text, "major", 0.5)
-            return Draft(claims, "buggy", 0.5, f"{head}; they read as less natural than before: possibly a bug. {notes}.", verdict_from_claims=True)
+            return Draft(
+                claims, "buggy", 0.5, f"{head}; they read as less natural than before: possibly a bug. {notes}.", verdict_from_claims=True
+            )
         return Draft([], None, None, f"{head}, so the run says nothing about them. {notes}.")
+
+    @staticmethod
+    def _refactoring(item: Item) -> str | None:
+        """The behaviour-preserving refactoring the change is, when it is a recognised one."""
+        before, after = item_sources(item)
+        return recognise_refactoring(before, after) if before is not None and after is not None else None
 
     def _naturalness(self, item: Item) -> Naturalness | None:
         """The arbiter's reading of the change (None without an arbiter or a ``before``)."""
