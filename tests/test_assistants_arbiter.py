@@ -145,11 +145,11 @@ def test_a_change_no_input_runs_gets_no_verdict_from_exec() -> None:
 
 
 def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_lm) -> None:  # type: ignore[no-untyped-def]
-    assert exec_lm.arbiter.scope == "code" and exec_lm.unexercised_margin > exec_lm.arbiter_margin
+    assert exec_lm.arbiter.scope == "code" and exec_lm.unverified_margin > exec_lm.arbiter_margin
     bug, fix = rate_item(RATE, RATE_BUG, "introduce_bug"), rate_item(RATE_BUG, RATE, "fix_bug")
     nat = exec_lm.arbiter.score(bug.before, bug.after)
     # the code scope scores every token of both versions (they have the same length here)
-    assert nat.before_tokens == nat.after_tokens > 40 and nat.delta <= -exec_lm.unexercised_margin
+    assert nat.before_tokens == nat.after_tokens > 40 and nat.delta <= -exec_lm.unverified_margin
     crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
     rows = score_critiques([bug, fix], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy" and crits[0].summary.startswith("Unverified")
@@ -157,9 +157,49 @@ def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_l
     assert claim.start_line == 8 and "untested" in claim.text and claim.severity == "major"
     assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].summary.startswith("Unverified")
     # without the margin the arbiter leaves unexercised changes alone
-    off = load_assistant("exec-lm", arbiter_unexercised_margin=None)
+    off = load_assistant("exec-lm", arbiter_unverified_margin=None)
     c = off.critique(bug)
     assert c.verdict is None and c.comments == ()
+
+
+TIDY = '''def tidy(text):
+    """Strip surrounding space and lowercase.
+
+    >>> tidy(" Hi ")
+    'hi'
+    """
+    cleaned = text.strip()
+    width = len(cleaned)
+    return cleaned.lower()
+'''
+# a planted bug that every input runs and none can show: the local it changes is never used
+TIDY_BUG = TIDY.replace("len(cleaned)", "len(text)")
+
+
+def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_lm) -> None:  # type: ignore[no-untyped-def]
+    def item(before: str, after: str, direction: str) -> Item:
+        buggy = direction == "introduce_bug"
+        return Item(
+            id=f"tidy-{direction}",
+            diff=make_diff(before, after, "tidy.py"),
+            path="tidy.py",
+            before=before,
+            after=after,
+            spec="Strip surrounding space and lowercase.",
+            task="tidy",
+            language="python",
+            label="buggy" if buggy else "correct",
+            bug_lines=(8,) if buggy else (),
+        )
+
+    bug, fix = item(TIDY, TIDY_BUG, "introduce_bug"), item(TIDY_BUG, TIDY, "fix_bug")
+    plain = load_assistant("exec").critique(bug)
+    assert plain.verdict == "correct" and plain.summary.startswith("No failing case or behaviour change found")
+    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    rows = score_critiques([bug, fix], crits).rows(named=True)
+    assert rows[0]["caught"] and crits[0].verdict == "buggy"
+    assert "showed no difference in behaviour" in crits[0].comments[0].text
+    assert not rows[1]["flagged"] and crits[1].verdict == "correct"
 
 
 def test_arbiter_scope_and_margins_are_checked() -> None:
@@ -168,5 +208,5 @@ def test_arbiter_scope_and_margins_are_checked() -> None:
     with pytest.raises(ValueError, match="arbiter_max_tokens"):
         naturalness_arbiter({"arbiter": "smollm2", "arbiter_max_tokens": 4})
     for bad in (-0.1, "much", True):
-        with pytest.raises(ValueError, match="arbiter_unexercised_margin"):
-            load_assistant("exec-lm", arbiter_unexercised_margin=bad)
+        with pytest.raises(ValueError, match="arbiter_unverified_margin"):
+            load_assistant("exec-lm", arbiter_unverified_margin=bad)

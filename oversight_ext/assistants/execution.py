@@ -40,20 +40,21 @@ behaviour change is put to a code language model (:mod:`.naturalness`): when the
 are less likely after the change than before by at least ``arbiter_margin`` nats per token
 (log-probability per token of the changed lines, given the code before them), the change is
 reported as a likely bug (a major claim scored 0.55, below a crash's 0.7), since buggy code tends
-to be unnatural and a fix tends to restore natural code. With ``arbiter_unexercised_margin``
-the arbiter also reads a change that no case or input ran at all (nothing reached the changed
-lines), where execution has nothing to say: one that makes the code less natural by at least that
-margin (stricter than ``arbiter_margin``, as nothing ran) is reported as a possible bug, a major
-claim scored 0.5. Nothing else uses the arbiter.
+to be unnatural and a fix tends to restore natural code. With ``arbiter_unverified_margin``
+the arbiter also reads a change in which execution found no difference at all (no input ran the
+changed lines, or those that did behaved the same) and that is not a recognised
+behaviour-preserving refactoring (:mod:`.refactoring`): one that makes the code less natural by
+at least that margin (stricter than ``arbiter_margin``, as nothing showed a difference) is
+reported as a possible bug, a major claim scored 0.5. Nothing else uses the arbiter.
 
 A change whose lines no case or input ran gets no verdict ("Unverified"): not reaching the
-changed lines is no evidence that they are correct.
+changed lines is no evidence that they are correct. A recognised refactoring is "correct".
 
 params: with_tests (false), max_examples (40 generated inputs), call_timeout_s (1.0),
 memory_mb (1024), wall_s (the spec's timeout_s), harness (true: run through the module's API
 when the task names one), harness_budget_s (8.0), harness_inputs (100 per driver), harness_record (true), arbiter
 ("": none), arbiter_scope ("lines" or "code"), arbiter_margin (0.05 nats per token),
-arbiter_unexercised_margin (none), arbiter_context (32 tokens before the change, for "lines"),
+arbiter_unverified_margin (none), arbiter_context (32 tokens before the change, for "lines"),
 arbiter_max_tokens (1024, for "code"), arbiter_device ("auto").
 """
 
@@ -173,7 +174,7 @@ class ExecCritic(BaseCritic):
             self.model = "exec+tests"
         self.arbiter = naturalness_arbiter(p)
         self.arbiter_margin: float = self._margin(config.name, p, "arbiter_margin", 0.05) or 0.0
-        self.unexercised_margin = self._margin(config.name, p, "arbiter_unexercised_margin", None)
+        self.unverified_margin = self._margin(config.name, p, "arbiter_unverified_margin", None)
 
     @staticmethod
     def _margin(name: str, p: dict[str, Any], key: str, default: float | None) -> float | None:
@@ -327,48 +328,61 @@ class ExecCritic(BaseCritic):
             claims += self._claims(lines, text, "minor", 0.4)
             summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
             return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
-        if has_before and (unrun := self._unexercised(item, after, out)):
-            return self._unexercised_draft(item, unrun, notes)
         conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
+        if has_before and (changed := self._changed_lines(item, after)):
+            return self._unverified(item, changed, self._exercised(changed, out), conf, notes)
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
 
-    def _unexercised(self, item: Item, after: str, out: Outcome) -> list[int]:
-        """The changed lines of the new code (1-based; for a pure deletion, the line that took its
-        place) when no case or input ran any of them; [] when one did."""
+    @staticmethod
+    def _changed_lines(item: Item, after: str) -> list[int]:
+        """The lines of the new code the change touches (1-based; for a pure deletion, the line
+        that took its place)."""
         before, _ = item_sources(item)
-        if before is None:
-            return []
-        new = [i + 1 for i in changed_lines_of(before, after)[1]]
-        if "after" not in out.coverage:  # no coverage came back: nothing is known either way
-            return []
-        ran = set().union(*(lines for case, lines in out.cover("after").items() if case != "load"))
-        return [] if ran & set(new) else new
+        return [] if before is None else [i + 1 for i in changed_lines_of(before, after)[1]]
 
-    def _unexercised_draft(self, item: Item, lines: list[int], notes: str) -> Draft:
-        """No input ran the changed lines, so execution says nothing about them: with an arbiter
-        and ``arbiter_unexercised_margin``, a change that makes the code clearly less natural is
-        reported as a likely bug (a lower score than an arbitrated behaviour change: nothing ran)."""
-        head = "Unverified: no case or input ran the changed lines"
+    @staticmethod
+    def _exercised(lines: list[int], out: Outcome) -> bool | None:
+        """Whether some case or input ran one of ``lines`` of the new code (None: no coverage came back)."""
+        if "after" not in out.coverage:
+            return None
+        ran = set().union(*(covered for case, covered in out.cover("after").items() if case != "load"))
+        return bool(ran & set(lines))
+
+    def _unverified(self, item: Item, lines: list[int], exercised: bool | None, conf: float, notes: str) -> Draft:
+        """A change in which execution found no difference in behaviour.
+
+        A recognised refactoring is correct. Otherwise, with an arbiter and
+        ``arbiter_unverified_margin``, a change that makes the code clearly less natural is
+        reported as a possible bug (scored below an arbitrated behaviour change: nothing showed
+        one). Else a change no input ran gets no verdict, and one that ran stays "correct"."""
+        unrun = exercised is False
+        head = "Unverified: no case or input ran the changed lines" if unrun else "No failing case or behaviour change found"
         if refactoring := self._refactoring(item):
+            why = "no case or input ran the changed lines, but " if unrun else ""
             return Draft(
                 [],
                 "correct",
-                0.7,
-                f"Looks correct: no case or input ran the changed lines, but the change is a recognised "
-                f"behaviour-preserving refactoring ({refactoring}). {notes}.",
+                0.7 if unrun else conf,
+                f"Looks correct: {why}the change is a recognised behaviour-preserving refactoring ({refactoring}). {notes}.",
             )
-        nat = self._naturalness(item) if self.unexercised_margin is not None else None
-        if nat is not None and self.unexercised_margin is not None and nat.delta <= -self.unexercised_margin:
+        nat = self._naturalness(item) if self.unverified_margin is not None else None
+        if nat is not None and self.unverified_margin is not None and nat.delta <= -self.unverified_margin:
+            tested = (
+                "No case or input reached this change, so it is untested"
+                if unrun
+                else "The inputs that ran this change showed no difference in behaviour"
+            )
             text = (
-                f"No case or input reached this change, so it is untested; the code after it reads as less natural under"
-                f" a code language model than before ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token),"
-                f" as buggy code tends to. Check it against the task."
+                f"{tested}; but the code after it reads as less natural under a code language model than before"
+                f" ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token), as buggy code tends to,"
+                f" and it is not a recognised refactoring. Check it against the task."
             )
             claims = self._claims(lines[:1], text, "major", 0.5)
-            return Draft(
-                claims, "buggy", 0.5, f"{head}; they read as less natural than before: possibly a bug. {notes}.", verdict_from_claims=True
-            )
-        return Draft([], None, None, f"{head}, so the run says nothing about them. {notes}.")
+            summary = f"{head}; the change reads as less natural than before: possibly a bug. {notes}."
+            return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
+        if unrun:
+            return Draft([], None, None, f"{head}, so the run says nothing about them. {notes}.")
+        return Draft([], "correct", conf, f"{head}. {notes}.")
 
     @staticmethod
     def _refactoring(item: Item) -> str | None:
