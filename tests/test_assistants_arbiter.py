@@ -30,21 +30,28 @@ CLAMP = '''def clamp(x, lo, hi):
 CLAMP_BUG = CLAMP.replace("        return hi\n", "        return lo\n")
 
 
-def clamp_item(before: str, after: str, direction: str) -> Item:
+def snippet_item(func: str, before: str, after: str, direction: str, bug_line: int) -> Item:
+    """An item changing the one function ``func`` of a file ``{func}.py``; its spec is the
+    function's docstring (examples included), ``bug_line`` the gold line when the change plants the bug."""
     buggy = direction == "introduce_bug"
+    doc = before.split('"""')[1]
     return Item(
-        id=f"clamp-{direction}",
-        diff=make_diff(before, after, "clamp.py"),
-        path="clamp.py",
+        id=f"{func}-{direction}",
+        diff=make_diff(before, after, f"{func}.py"),
+        path=f"{func}.py",
         before=before,
         after=after,
-        spec="Limit x to the closed range [lo, hi].\n\n>>> clamp(5, 0, 10)\n5\n",
-        task="clamp",
+        spec="\n".join(line.strip() for line in doc.strip().splitlines()) + "\n",
+        task=func,
         language="python",
         label="buggy" if buggy else "correct",
         direction=direction,
-        bug_lines=(10,) if buggy else (),
+        bug_lines=(bug_line,) if buggy else (),
     )
+
+
+def clamp_item(before: str, after: str, direction: str) -> Item:
+    return snippet_item("clamp", before, after, direction, 10)
 
 
 def test_changed_lines_of_each_side() -> None:
@@ -121,20 +128,7 @@ RATE_BUG = RATE.replace("+ type(seconds)", "- type(seconds)")
 
 
 def rate_item(before: str, after: str, direction: str) -> Item:
-    buggy = direction == "introduce_bug"
-    return Item(
-        id=f"rate-{direction}",
-        diff=make_diff(before, after, "rate.py"),
-        path="rate.py",
-        before=before,
-        after=after,
-        spec="Events per second over a period.\n\n>>> mean_rate(10, 5)\n2.0\n",
-        task="mean_rate",
-        language="python",
-        label="buggy" if buggy else "correct",
-        direction=direction,
-        bug_lines=(8,) if buggy else (),
-    )
+    return snippet_item("mean_rate", before, after, direction, 8)
 
 
 def test_a_change_no_input_runs_gets_no_verdict_from_exec() -> None:
@@ -177,22 +171,7 @@ TIDY_BUG = TIDY.replace("len(cleaned)", "len(text)")
 
 
 def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_lm) -> None:  # type: ignore[no-untyped-def]
-    def item(before: str, after: str, direction: str) -> Item:
-        buggy = direction == "introduce_bug"
-        return Item(
-            id=f"tidy-{direction}",
-            diff=make_diff(before, after, "tidy.py"),
-            path="tidy.py",
-            before=before,
-            after=after,
-            spec="Strip surrounding space and lowercase.",
-            task="tidy",
-            language="python",
-            label="buggy" if buggy else "correct",
-            bug_lines=(8,) if buggy else (),
-        )
-
-    bug, fix = item(TIDY, TIDY_BUG, "introduce_bug"), item(TIDY_BUG, TIDY, "fix_bug")
+    bug, fix = snippet_item("tidy", TIDY, TIDY_BUG, "introduce_bug", 8), snippet_item("tidy", TIDY_BUG, TIDY, "fix_bug", 8)
     plain = load_assistant("exec").critique(bug)
     assert plain.verdict == "correct" and plain.summary.startswith("No failing case or behaviour change found")
     crits = [exec_lm.critique(bug), exec_lm.critique(fix)]

@@ -6,12 +6,11 @@ from __future__ import annotations
 import collections
 
 import pytest
+from test_assistants_arbiter import RATE, snippet_item
 
 from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.refactoring import recognise_refactoring
-from oversight_ext.diffs import make_diff
 from oversight_ext.items.mutate import generate_items
-from oversight_ext.records import Item
 
 BASE = '''def summarise(rows, limit):
     """Totals of the rows under the limit, and how many were skipped."""
@@ -99,34 +98,12 @@ def test_on_generated_items_only_the_rewrites_are_recognised() -> None:
     assert rewrites >= 15 and seen[("refactor", True)] >= 0.9 * rewrites
 
 
-RATE = '''def mean_rate(events, seconds):
-    """Events per second over a period.
-
-    >>> mean_rate(10, 5)
-    2.0
-    """
-    if seconds is Ellipsis:
-        raise TypeError("seconds must be a number, not " + type(seconds).__name__)
-    return events / seconds
-'''
-
-
 def test_exec_calls_an_unexercised_recognised_refactoring_correct() -> None:
     after = RATE.replace(
         '        raise TypeError("seconds must be a number, not " + type(seconds).__name__)',
         '        prefix = "seconds must be a number, not "\n        raise TypeError(prefix + type(seconds).__name__)',
     )
-    item = Item(
-        id="rate-refactor",
-        diff=make_diff(RATE, after, "rate.py"),
-        path="rate.py",
-        before=RATE,
-        after=after,
-        spec="Events per second over a period.\n\n>>> mean_rate(10, 5)\n2.0\n",
-        task="mean_rate",
-        language="python",
-        label="correct",
-    )
+    item = snippet_item("mean_rate", RATE, after, "refactor", 0)
     c = load_assistant("exec").critique(item)
     assert c.verdict == "correct" and c.comments == ()
     assert "recognised behaviour-preserving refactoring (extract constant)" in c.summary
