@@ -181,6 +181,14 @@ def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_l
     assert not rows[1]["flagged"] and crits[1].verdict == "correct"
 
 
+def test_long_code_is_scored_in_a_window_around_the_change(exec_lm) -> None:  # type: ignore[no-untyped-def]
+    arb = NaturalnessArbiter(scope="code", max_tokens=32)  # shares the loaded model
+    before = "def tally(total):\n" + "".join(f"    total += {k}\n" for k in range(60)) + "    return total\n"
+    after = before.replace("total += 1\n", "total -= 1\n", 1)  # near the start: the last 32 tokens would miss it
+    nat = arb.score(before, after)
+    assert nat is not None and nat.before_tokens == nat.after_tokens == 32 and nat.delta != 0
+
+
 def test_arbiter_scope_and_margins_are_checked() -> None:
     with pytest.raises(ValueError, match="arbiter_scope = 'file' is invalid: give one of lines, code"):
         naturalness_arbiter({"arbiter": "smollm2", "arbiter_scope": "file"})

@@ -38,7 +38,8 @@ executes Python only (pair it with ``lint`` or an LM backend in an ensemble).
 With ``params.arbiter`` (e.g. ``"smollm2"``; the ``exec-lm`` spec) such an unarbitrated
 behaviour change is put to a code language model (:mod:`.naturalness`): when the changed lines
 are less likely after the change than before by at least ``arbiter_margin`` nats per token
-(log-probability per token of the changed lines, given the code before them), the change is
+(log-probability per token of the changed lines given the code before them, or with
+``arbiter_scope = "code"`` of the whole code), the change is
 reported as a likely bug (a major claim scored 0.55, below a crash's 0.7), since buggy code tends
 to be unnatural and a fix tends to restore natural code. With ``arbiter_unverified_margin``
 the arbiter also reads a change in which execution found no difference at all (no input ran the
@@ -179,7 +180,7 @@ class ExecCritic(BaseCritic):
     @staticmethod
     def _margin(name: str, p: dict[str, Any], key: str, default: float | None) -> float | None:
         value = p.get(key, default)
-        if value is None or (value == "" and default is None):
+        if value is None:  # off (a spec turns it off by leaving the key out)
             return None
         try:
             margin = float(value)

@@ -19,7 +19,7 @@ token given all the code before it, so that a change which makes the lines after
 predictable (a wrong variable, a dropped guard) counts too. On 120 planted bugs from twelve
 development modules (seed 21), the code after the bug was less natural than the original in 86%
 of them with the ``code`` scope and in 75% with ``lines`` (32 tokens of context); at the spec's
-margins (0.01 for a behaviour change, 0.04 for a change no input ran) the reverse reading, which
+margins (0.01 for a behaviour change, 0.04 for a change in which execution showed no difference) the reverse reading, which
 would flag a real fix, came out for 10% and 4% of them.
 
 The LM is loaded once per process (through :func:`.hf.load_model`, shared with the ``hf``
@@ -41,8 +41,9 @@ from typing import Any
 __all__ = ["SCOPES", "Naturalness", "NaturalnessArbiter", "changed_lines_of", "naturalness_arbiter"]
 
 #: What the arbiter scores: ``lines``, the changed lines given ``context_tokens`` tokens before
-#: them; ``code``, every token of the code, each given all the code before it (up to
-#: ``max_tokens``), so that what a change does to the lines after it counts too.
+#: them; ``code``, every token of the code, each given all the code before it (a window of
+#: ``max_tokens`` around the change in longer code), so that what a change does to the lines
+#: after it counts too.
 SCOPES = ("lines", "code")
 
 _LOCK = threading.Lock()
@@ -94,7 +95,7 @@ class NaturalnessArbiter:
     """Scores the lines a change touches under a causal LM (loaded lazily, once per process).
 
     ``scope``: what is scored (:data:`SCOPES`); ``max_tokens``: the longest code the ``code``
-    scope scores (its last tokens).
+    scope scores whole (longer code is scored over a window of that many tokens around the change).
     ``model``: ``smollm2`` (the offline default) or a local folder / hub id; ``gguf_file`` for a
     GGUF inside it; ``device`` ("auto": cuda when present, else cpu; with the ``hf`` backend's
     defaults both share one loaded copy); ``context_tokens``: how many tokens of the code
@@ -176,11 +177,17 @@ class NaturalnessArbiter:
         first = hit[0]
         return float(sum(logp[k - first] for k in hit)), len(hit)
 
-    def code_logprob(self, text: str) -> tuple[float, int]:
-        """Sum of the log-probabilities of every token of ``text`` (the last ``max_tokens`` of
-        it when longer), each given the text before it, and how many tokens that is."""
+    def code_logprob(self, text: str, around: int = 0) -> tuple[float, int]:
+        """Sum of the log-probabilities of every token of ``text``, each given the text before
+        it, and how many tokens that is. A text longer than ``max_tokens`` is scored over a window
+        of that many tokens centred on character ``around`` (where the change is)."""
         _, tok, _ = self._lm()
-        ids: list[int] = list(tok(text, add_special_tokens=False)["input_ids"])[-self.max_tokens :]
+        enc = tok(text, return_offsets_mapping=True, add_special_tokens=False)
+        ids: list[int] = list(enc["input_ids"])
+        if len(ids) > self.max_tokens:
+            at = next((k for k, (_, end) in enumerate(enc["offset_mapping"]) if end > around), len(ids) - 1)
+            lo = min(max(0, at - self.max_tokens // 2), len(ids) - self.max_tokens)
+            ids = ids[lo : lo + self.max_tokens]
         if not ids:
             return 0.0, 0
         logp = self._logprobs(ids, len(ids))
@@ -210,7 +217,9 @@ class NaturalnessArbiter:
         if before == after:
             return None
         if self.scope == "code":
-            (b, nb), (a, na) = self.code_logprob(before), self.code_logprob(after)
+            # where the change starts (the same character in both)
+            at = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after)))
+            (b, nb), (a, na) = self.code_logprob(before, at), self.code_logprob(after, at)
         else:
             old, new = changed_lines_of(before, after)
             b, nb = self.hunk_logprob(before, old)
