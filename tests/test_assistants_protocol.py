@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_assistants_arbiter import CLAMP, CLAMP_BUG, clamp_item
 
 from oversight_ext.assistants import (
     AssistantConfig,
@@ -183,6 +184,20 @@ def test_planted_is_wrong_by_construction_and_marked() -> None:
     assert "planted" not in view and all("planted" not in x for x in view["comments"])
     never = load_assistant("planted", base="lint", rate=0.0).critique(make_item("b"))
     assert not never.planted and not any(x.planted for x in never.comments)
+
+
+def test_a_planted_looks_correct_uses_the_base_critics_own_words() -> None:
+    bug = clamp_item(CLAMP, CLAMP_BUG, "introduce_bug")
+    real = load_assistant("exec").critique(bug)
+    assert real.summary.startswith("Behaviour changed on")
+    counts = real.summary.split(". ", 1)[1]  # "1 example/test case(s), 40 differential input(s)."
+    assert "differential input(s)" in counts
+    planted = load_assistant("planted", base="exec", rate=1.0, seed=3).critique(bug)
+    # what exec says when it finds nothing, with the counts of its real run on this item
+    assert planted.planted and planted.verdict == "correct" and planted.confidence == 0.75
+    assert planted.summary == f"No failing case or behaviour change found. {counts}"
+    # a base without fixed wording keeps the generic sentence
+    assert load_assistant("lint").benign_summary(real) is None  # type: ignore[attr-defined]
 
 
 def test_planted_rate_is_respected_and_repeatable() -> None:

@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oversight_ext.diffs import DiffError, parse_diff
-from oversight_ext.records import Item
+from oversight_ext.records import Critique, Item
 
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
@@ -81,6 +81,9 @@ from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .spec import AssistantConfig
 
 __all__ = ["ExecCritic", "Outcome", "ochiai"]
+
+#: The counts every exec summary ends with: "3 example/test case(s), 40 differential input(s)." and any note after them.
+_COUNTS = re.compile(r"\d+ example/test case\(s\), \d+ differential input\(s\)[^\n]*$")
 
 
 def ochiai(cover: dict[str, set[int]], failing: set[str], passing: set[str]) -> dict[int, float]:
@@ -333,6 +336,14 @@ class ExecCritic(BaseCritic):
         if has_before and (changed := self._changed_lines(item, after)):
             return self._unverified(item, changed, self._exercised(changed, out), conf, notes)
         return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+
+    def benign_summary(self, critique: Critique) -> tuple[str, float] | None:
+        """What this critic says of a change in which it finds nothing, with the counts of cases
+        and inputs from ``critique`` (a critique of the same item), e.g. for a planted critique."""
+        counts = _COUNTS.search(critique.summary or "")
+        if counts is None:
+            return None
+        return f"No failing case or behaviour change found. {counts.group(0)}", 0.75
 
     @staticmethod
     def _changed_lines(item: Item, after: str) -> list[int]:

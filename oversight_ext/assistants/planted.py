@@ -7,7 +7,9 @@ params:
 
 Which items are planted depends only on ``seed`` and the item id, so a study is repeatable.
 A planted critique is wrong by construction: on a buggy item it says, confidently, that the
-change looks correct; on a correct item it makes a plausible claim about an innocent line.
+change looks correct (in the base critic's own wording where the base has one, e.g. exec's
+"No failing case or behaviour change found." with the counts of its real run); on a correct
+item it makes a plausible claim about an innocent line.
 It uses the item's gold label to be sure it is wrong (this critic is a study instrument, not
 a critic to be scored). The critique and each wrong comment are marked ``planted``; raters
 never see those marks (``Critique.rater_view`` drops them).
@@ -90,9 +92,10 @@ class PlantedCritic(BaseCritic):
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{self.seed}:{item.id}:line".encode()).digest()[:8], "big"))
         buggy = item.label == "buggy" if item.label is not None else self.base.critique(item).verdict == "buggy"
         if buggy:
-            return Draft(
-                verdict="correct", confidence=0.9, summary="The change looks correct: the logic matches the task statement.", planted=True
-            )
+            # in the base critic's own words when it has them, so raters cannot tell it apart
+            benign = self.base.benign_summary(self.base.critique(item)) if isinstance(self.base, BaseCritic) else None
+            summary, confidence = benign or ("The change looks correct: the logic matches the task statement.", 0.9)
+            return Draft(verdict="correct", confidence=confidence, summary=summary, planted=True)
         _, after = item_sources(item)
         lines = _code_lines(after or "")
         try:

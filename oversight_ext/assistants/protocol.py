@@ -146,6 +146,12 @@ class BaseCritic:
         except ValueError as exc:  # the backend produced an invalid field (e.g. confidence 7)
             return self.finish(item, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
 
+    def benign_summary(self, critique: Critique) -> tuple[str, float] | None:
+        """The summary and confidence this backend would give had it found nothing wrong with the
+        item ``critique`` is of, in its own wording (None: the backend has no fixed wording).
+        The ``planted`` backend uses it so that a planted "looks correct" reads like the real thing."""
+        return None
+
     def keep(self, claim: Claim, verbosity: float | None = None) -> bool:
         """The verbosity knob: at verbosity v keep claims scoring at least 1 - v."""
         v = self.verbosity if verbosity is None else verbosity
