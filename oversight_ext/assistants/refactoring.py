@@ -16,6 +16,10 @@ it takes several applied in turn):
 - **rename local**: the function's local variables (not its parameters, globals or nonlocals)
   are renamed by order of first appearance.
 
+The loop and assignment patterns are defined once, in :mod:`oversight_ext.items.operators`
+(:func:`~oversight_ext.items.operators.append_loop`, :func:`~oversight_ext.items.operators.simple_assignment`),
+which the mutation generator's rewrites also use.
+
 The ``exec`` backend uses it where execution has nothing to say (no input ran the changed lines):
 a recognised refactoring is reported as behaviour-preserving rather than left unverified.
 Equal trees after normalisation is a syntactic argument, not a proof under every dynamic
@@ -29,11 +33,12 @@ import ast
 import copy
 from collections.abc import Callable
 
+from oversight_ext.items.operators import append_loop, simple_assignment
+
 __all__ = ["NORMALISATIONS", "recognise_refactoring"]
 
 _INVERSE = {ast.NotEq: ast.Eq, ast.IsNot: ast.Is, ast.NotIn: ast.In}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_PURE_CALLS = {"len", "int", "float", "str", "bool", "abs", "isinstance", "ord", "chr", "repr", "round"}
 
 
 def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -119,7 +124,7 @@ def loops_to_comprehensions(tree: ast.Module) -> None:
             k = 0
             while k < len(body) - 1:
                 init, loop = body[k], body[k + 1]
-                found = _append_loop(init, loop)
+                found = append_loop(init, loop)
                 if found is not None:
                     name, elt, cond = found
                     assert isinstance(loop, ast.For)
@@ -127,25 +132,6 @@ def loops_to_comprehensions(tree: ast.Module) -> None:
                     target = ast.copy_location(ast.Name(name, ast.Store()), init.targets[0])  # type: ignore[attr-defined]
                     body[k : k + 2] = [ast.copy_location(ast.Assign([target], comp), init)]
                 k += 1
-
-
-def _append_loop(init: ast.stmt, loop: ast.stmt) -> tuple[str, ast.expr, ast.expr | None] | None:
-    if not (isinstance(init, ast.Assign) and len(init.targets) == 1 and isinstance(init.targets[0], ast.Name)):
-        return None
-    if not (isinstance(init.value, ast.List) and not init.value.elts and isinstance(loop, ast.For)):
-        return None
-    if loop.orelse or len(loop.body) != 1:
-        return None
-    stmt, cond = loop.body[0], None
-    if isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) == 1:
-        cond, stmt = stmt.test, stmt.body[0]
-    call = stmt.value if isinstance(stmt, ast.Expr) else None
-    name = init.targets[0].id
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append"):
-        return None
-    if not (isinstance(call.func.value, ast.Name) and call.func.value.id == name and len(call.args) == 1 and not call.keywords):
-        return None
-    return name, call.args[0], cond
 
 
 def invert_ifs(tree: ast.Module) -> None:
@@ -162,18 +148,6 @@ def invert_ifs(tree: ast.Module) -> None:
         n.body, n.orelse = n.orelse, n.body
 
 
-def _simple(st: ast.stmt) -> tuple[str, set[str]] | None:
-    """(name, names read) for ``name = <side-effect-free expression>``."""
-    if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
-        return None
-    for n in ast.walk(st.value):
-        if isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id in _PURE_CALLS):
-            return None
-        if isinstance(n, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.comprehension)):
-            return None
-    return st.targets[0].id, {n.id for n in ast.walk(st.value) if isinstance(n, ast.Name)}
-
-
 def slide_statements(tree: ast.Module) -> None:
     for func in _functions(tree):
         for body in _bodies(func):
@@ -181,7 +155,7 @@ def slide_statements(tree: ast.Module) -> None:
             while changed:  # bubble sort of adjacent independent assignments by their text
                 changed = False
                 for k in range(len(body) - 1):
-                    a, b = _simple(body[k]), _simple(body[k + 1])
+                    a, b = simple_assignment(body[k]), simple_assignment(body[k + 1])
                     if a is None or b is None or a[0] == b[0] or a[0] in b[1] or b[0] in a[1]:
                         continue
                     if ast.dump(body[k]) > ast.dump(body[k + 1]):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MUTATIONS", "REWRITES", "Change", "Snippet"]
+__all__ = ["MUTATIONS", "REWRITES", "Change", "Snippet", "append_loop", "simple_assignment"]
 
 #: A text edit: (first line, byte column, last line, byte column, replacement); 1-based lines.
 Edit = tuple[int, int, int, int, str]
@@ -528,7 +528,7 @@ def rename_local(s: Snippet) -> list[Change]:
     return out
 
 
-def _append_loop(init: ast.stmt, loop: ast.stmt) -> tuple[str, ast.expr, ast.expr | None] | None:
+def append_loop(init: ast.stmt, loop: ast.stmt) -> tuple[str, ast.expr, ast.expr | None] | None:
     """(list name, appended expression, filter) when ``init; loop`` is ``x = []; for ...: x.append(e)``."""
     if not (isinstance(init, ast.Assign) and len(init.targets) == 1 and isinstance(init.targets[0], ast.Name)):
         return None
@@ -559,7 +559,7 @@ def loop_to_comprehension(s: Snippet) -> list[Change]:
         body = getattr(owner, field)
         for k in range(len(body) - 1):
             init, loop = body[k], body[k + 1]
-            found = _append_loop(init, loop)
+            found = append_loop(init, loop)
             if found is None or not s.owns_lines(init) or "#" in "\n".join(s.lines[init.lineno - 1 : loop.end_lineno]):
                 continue
             name, elt, cond = found
@@ -582,7 +582,7 @@ def loop_to_comprehension(s: Snippet) -> list[Change]:
 
             def transform(nodes: list[Any], oi: int = oi, field: str = field, k: int = k) -> None:
                 lst = getattr(nodes[oi], field)
-                name, elt, cond = _append_loop(lst[k], lst[k + 1]) or ("", lst[k], None)
+                name, elt, cond = append_loop(lst[k], lst[k + 1]) or ("", lst[k], None)
                 lst[k : k + 2] = [_comprehension(name, lst[k + 1], elt, cond)]
 
             edit: Edit = (init.lineno, init.col_offset, loop.end_lineno, loop.end_col_offset, text)
@@ -590,7 +590,8 @@ def loop_to_comprehension(s: Snippet) -> list[Change]:
     return out
 
 
-def _simple_assign(st: ast.stmt) -> tuple[str, set[str]] | None:
+def simple_assignment(st: ast.stmt) -> tuple[str, set[str]] | None:
+    """(name, names read) when ``st`` is ``name = <expression without side effects>``."""
     if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
         return None
     for n in ast.walk(st.value):
@@ -605,7 +606,7 @@ def reorder_statements(s: Snippet) -> list[Change]:
         body = getattr(owner, field)
         for k in range(len(body) - 1):
             a, b = body[k], body[k + 1]
-            pa, pb = _simple_assign(a), _simple_assign(b)
+            pa, pb = simple_assignment(a), simple_assignment(b)
             if pa is None or pb is None or pa[0] == pb[0] or pa[0] in pb[1] or pb[0] in pa[1]:
                 continue
             if b.lineno != a.end_lineno + 1 or not (s.owns_lines(a) and s.owns_lines(b)):
