@@ -20,11 +20,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import polars as pl
 
-<<<<<<< HEAD
 from oversight_ext.study_record import Study, StudyCondition
-=======
 from oversight_ext.submission import CONFIDENCE_LEVELS
->>>>>>> facts
 
 __all__ = [
     "CONFIDENCE_LEVELS",

@@ -13,11 +13,8 @@ from typing import Any
 
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study
 from oversight_ext.store import Store, UnknownRecord
-<<<<<<< HEAD
 from oversight_ext.study_record import SLOT_PREFIX
-=======
 from oversight_ext.submission import PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
->>>>>>> facts
 
 from .diffcache import DiffCache
 
