@@ -9,7 +9,8 @@ import pytest
 from test_assistants_arbiter import RATE, snippet_item
 
 from oversight_ext.assistants import load_assistant
-from oversight_ext.assistants.refactoring import recognise_refactoring
+from oversight_ext.assistants.exec.refactoring import recognise_refactoring
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.items.mutate import generate_items
 
 BASE = '''def summarise(rows, limit):
@@ -104,6 +105,6 @@ def test_exec_calls_an_unexercised_recognised_refactoring_correct() -> None:
         '        prefix = "seconds must be a number, not "\n        raise TypeError(prefix + type(seconds).__name__)',
     )
     item = snippet_item("mean_rate", RATE, after, "refactor", 0)
-    c = load_assistant("exec").critique(item)
+    c = critique_item(load_assistant("exec"), item)
     assert c.verdict == "correct" and c.comments == ()
     assert "recognised behaviour-preserving refactoring (extract constant)" in c.summary
