@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import math
 
-from oversight_ext.records import Item
+from oversight_ext.records import Gold, ItemView
 
-from .protocol import BaseCritic, Claim, Draft
-from .spec import AssistantConfig
+from ..protocol import BaseCritic, Claim, Draft
+from ..spec import AssistantConfig
 
 __all__ = ["EnsembleCritic", "merge_claims"]
 
@@ -68,7 +68,7 @@ def merge_claims(claims: list[tuple[str, Claim]]) -> list[Claim]:
 
 class EnsembleCritic(BaseCritic):
     def __init__(self, config: AssistantConfig) -> None:
-        from . import load_assistant
+        from .. import load_assistant
 
         super().__init__(config.name, config.spec_hash, model="ensemble", verbosity=config.verbosity)
         names = config.params.get("members") or []
@@ -85,15 +85,20 @@ class EnsembleCritic(BaseCritic):
                 raise ValueError(f"ensemble member {m!r} is not built on BaseCritic; its claims cannot be merged")
         self.spec_hash = hashlib.sha256((config.spec_hash + "".join(m.spec_hash for m in self.members)).encode()).hexdigest()
         self.model = "+".join(m.name for m in self.members)
+        # gold goes on only to the members that use it (the exec-tests upper bound, planted)
+        self.uses_gold = any(isinstance(m, BaseCritic) and m.uses_gold for m in self.members)
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
+        return self.review_gold(item, None)
+
+    def review_gold(self, item: ItemView, gold: Gold | None) -> Draft:
         claims: list[tuple[str, Claim]] = []
         verdicts: list[tuple[float, str]] = []
         problems: list[str] = []
         for m in self.members:
             assert isinstance(m, BaseCritic)
             try:
-                d = m.review(item)
+                d = m.review_gold(item, gold) if m.uses_gold else m.review(item)
             except Exception as exc:  # one member failing must not silence the others
                 problems.append(f"{m.name}: {type(exc).__name__}: {exc}"[:300])
                 continue

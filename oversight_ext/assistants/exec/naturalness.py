@@ -135,7 +135,7 @@ class NaturalnessArbiter:
         self.threads = threads
 
     def _lm(self) -> tuple[Any, Any, str]:
-        from .hf import load_model
+        from ..backends.hf import load_model
 
         if self.model == "smollm2":
             from oversight_ext.weights import smollm2_gguf

@@ -69,16 +69,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oversight_ext.diffs import DiffError, parse_diff
-from oversight_ext.records import Critique, Item
+from oversight_ext.records import Critique, Gold, ItemView
 
+from ..protocol import BaseCritic, Claim, Draft, item_sources
+from ..spec import AssistantConfig
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
 from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
-from .protocol import BaseCritic, Claim, Draft, item_sources
 from .refactoring import recognise_refactoring
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
-from .spec import AssistantConfig
 
 __all__ = ["ExecCritic", "Outcome", "ochiai"]
 
@@ -140,7 +140,7 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
     return f"gives {got[:120]}"
 
 
-def module_context(item: Item, entry: str | None) -> str | None:
+def module_context(item: ItemView, entry: str | None) -> str | None:
     """The importable module a function snippet comes from, when the task names it (``json.dumps``).
 
     The task statement is what the rater reads; the module gives the snippet the globals
@@ -176,6 +176,8 @@ class ExecCritic(BaseCritic):
         )
         if self.with_tests:
             self.model = "exec+tests"
+            # the labelled upper bound: the item's tests are gold, given by name (review_gold)
+            self.uses_gold = True
         self.arbiter = naturalness_arbiter(p)
         self.arbiter_margin: float = self._margin(config.name, p, "arbiter_margin", 0.05) or 0.0
         self.unverified_margin = self._margin(config.name, p, "arbiter_unverified_margin", None)
@@ -193,20 +195,28 @@ class ExecCritic(BaseCritic):
             raise ValueError(f"exec assistant {name!r}: {key} = {value!r} is invalid: give nats per token >= 0")
         return margin
 
-    def cases(self, item: Item, before: str | None, after: str) -> tuple[list[Case], str | None]:
+    def cases(self, item: ItemView, after: str, tests: str | None = None) -> tuple[list[Case], str | None]:
+        """The example cases of the task statement and docstrings, plus one case per assertion
+        of ``tests`` (gold: only for the ``with_tests`` upper bound)."""
         cases = example_cases(item.spec or item.task, after)
         entry = entry_function(cases, after)
-        if self.with_tests and item.tests:
-            cases += assertion_cases(item.tests, entry)
+        if self.with_tests and tests:
+            cases += assertion_cases(tests, entry)
         return cases, entry
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
+        return self._review(item, None)
+
+    def review_gold(self, item: ItemView, gold: Gold | None) -> Draft:
+        return self._review(item, gold.tests if gold is not None else None)
+
+    def _review(self, item: ItemView, tests: str | None) -> Draft:
         if item.language.lower() != "python":
             return Draft(status="failed", reason=f"the exec backend executes Python only; this item is {item.language!r}")
         before, after = item_sources(item)
         if after is None:
             return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
-        cases, entry = self.cases(item, before, after)
+        cases, entry = self.cases(item, after, tests)
         harness = plan_harness(item.task, entry, cases) if self.harness and before is not None else None
         # the harness calls the function with inputs from the module's own calls: guesses from
         # the signature alone would only add ill-typed inputs
@@ -236,7 +246,7 @@ class ExecCritic(BaseCritic):
 
     # ------------------------------------------------------------------ verdict and localisation
 
-    def judge(self, item: Item, after: str, cases: list[Case], out: Outcome) -> Draft:
+    def judge(self, item: ItemView, after: str, cases: list[Case], out: Outcome) -> Draft:
         run = out.run
         assert run is not None
         if not out.loaded("after"):
@@ -346,7 +356,7 @@ class ExecCritic(BaseCritic):
         return f"No failing case or behaviour change found. {counts.group(0)}", 0.75
 
     @staticmethod
-    def _changed_lines(item: Item, after: str) -> list[int]:
+    def _changed_lines(item: ItemView, after: str) -> list[int]:
         """The lines of the new code the change touches (1-based; for a pure deletion, the line
         that took its place)."""
         before, _ = item_sources(item)
@@ -360,7 +370,7 @@ class ExecCritic(BaseCritic):
         ran = set().union(*(covered for case, covered in out.cover("after").items() if case != "load"))
         return bool(ran & set(lines))
 
-    def _unverified(self, item: Item, lines: list[int], exercised: bool | None, conf: float, notes: str) -> Draft:
+    def _unverified(self, item: ItemView, lines: list[int], exercised: bool | None, conf: float, notes: str) -> Draft:
         """A change in which execution found no difference in behaviour.
 
         A recognised refactoring is correct. Otherwise, with an arbiter and
@@ -397,12 +407,12 @@ class ExecCritic(BaseCritic):
         return Draft([], "correct", conf, f"{head}. {notes}.")
 
     @staticmethod
-    def _refactoring(item: Item) -> str | None:
+    def _refactoring(item: ItemView) -> str | None:
         """The behaviour-preserving refactoring the change is, when it is a recognised one."""
         before, after = item_sources(item)
         return recognise_refactoring(before, after) if before is not None and after is not None else None
 
-    def _naturalness(self, item: Item) -> Naturalness | None:
+    def _naturalness(self, item: ItemView) -> Naturalness | None:
         """The arbiter's reading of the change (None without an arbiter or a ``before``)."""
         before, after = item_sources(item)
         if self.arbiter is None or before is None or after is None:
@@ -454,7 +464,7 @@ class ExecCritic(BaseCritic):
     def _unstable(out: Outcome) -> int:
         return sum(1 for (ver, case), r in out.results.items() if ver == "after" and case.startswith("g") and r.get("unstable"))
 
-    def _load_failure(self, item: Item, after: str, r: dict[str, Any]) -> Draft:
+    def _load_failure(self, item: ItemView, after: str, r: dict[str, Any]) -> Draft:
         err = r.get("error") or "unknown error"
         line = 1
         if "line " in err:
@@ -468,7 +478,7 @@ class ExecCritic(BaseCritic):
             self._claims(lines[:1], f"The new code does not even load: {err}", "critical", 0.95), "buggy", 0.9, "Buggy: fails to load."
         )
 
-    def _changed(self, item: Item) -> list[int]:
+    def _changed(self, item: ItemView) -> list[int]:
         """Lines of the new file the diff adds; for a pure deletion, the line after it."""
         try:
             files = parse_diff(item.diff)
@@ -488,7 +498,7 @@ class ExecCritic(BaseCritic):
                         prev_new = ln.new
         return sorted(set(added)) or sorted(set(near))
 
-    def _localise(self, item: Item, after: str, out: Outcome, failing: set[str]) -> list[tuple[int, float]]:
+    def _localise(self, item: ItemView, after: str, out: Outcome, failing: set[str]) -> list[tuple[int, float]]:
         cover = out.cover("after")
         passing = {c for c in cover if c not in failing and c != "load" and out.passed("after", c) is not False}
         scores = ochiai(cover, failing & set(cover), passing)

@@ -31,7 +31,7 @@ from oversight_ext.options import option
 
 __all__ = ["SandboxConfig", "SandboxResult", "run_sandboxed"]
 
-RUNNER = Path(__file__).with_name("_runner.py")
+RUNNER = Path(__file__).with_name("runner") / "main.py"
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,17 @@ import json
 import threading
 from typing import Any
 
-from oversight_ext.records import Item
+from oversight_ext.records import ItemView, view_id
 
-from .protocol import BaseCritic, Claim, Draft
-from .spec import AssistantConfig
+from ..protocol import BaseCritic, Claim, Draft
+from ..spec import AssistantConfig
 
 __all__ = ["ReplayCritic", "read_replay"]
 
 
 def read_replay(path: Any) -> dict[str, dict[str, Any]]:
-    """The file's critiques by item id (a later line for the same item wins)."""
+    """The file's critiques by item id and by that id's :func:`~oversight_ext.records.view_id`
+    (a later line for the same item wins)."""
     out: dict[str, dict[str, Any]] = {}
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -38,6 +39,7 @@ def read_replay(path: Any) -> dict[str, dict[str, Any]]:
             if not isinstance(rec, dict) or not isinstance(rec.get("item_id"), str):
                 raise ValueError(f"replay file {path}: line {n} has no string 'item_id'; every line needs the id of the item it critiques")
             out[rec["item_id"]] = rec
+            out[view_id(rec["item_id"])] = rec  # critics see items by their opaque view id
     return out
 
 
@@ -63,7 +65,7 @@ class ReplayCritic(BaseCritic):
                 self._records = read_replay(self.file)
             return self._records
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
         rec = self.records().get(item.id)
         if rec is None:
             return Draft(status="failed", reason=f"{self.file.name} holds no critique of item {item.id!r}")

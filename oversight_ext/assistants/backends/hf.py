@@ -17,12 +17,12 @@ import functools
 import threading
 from typing import Any
 
-from oversight_ext.records import Item
+from oversight_ext.records import ItemView
 from oversight_ext.weights import smollm2_gguf
 
+from ..protocol import BaseCritic, Draft
+from ..spec import AssistantConfig
 from .llm import parse_reply, render_prompt
-from .protocol import BaseCritic, Draft
-from .spec import AssistantConfig
 
 __all__ = ["HFCritic", "load_model"]
 
@@ -81,7 +81,7 @@ class HFCritic(BaseCritic):
             out = lm.generate(**enc, max_new_tokens=self.config.max_tokens, pad_token_id=tok.eos_token_id, **kw)
         return self.prefill + tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
         reply = self.generate(render_prompt(self.template, item, max_chars=6000))
         draft = parse_reply(reply, model=self.gguf or self.model_path)
         draft.summary = draft.summary or f"model reply: {reply[:300]}"

@@ -10,7 +10,7 @@ A planted critique is wrong by construction: on a buggy item it says, confidentl
 change looks correct (in the base critic's own wording where the base has one, e.g. exec's
 "No failing case or behaviour change found." with the counts of its real run); on a correct
 item it makes a plausible claim about an innocent line.
-It uses the item's gold label to be sure it is wrong (this critic is a study instrument, not
+It is given the item's gold (``critique(view, gold=item.gold())``) to be sure it is wrong (this critic is a study instrument, not
 a critic to be scored). The critique and each wrong comment are marked ``planted``; raters
 never see those marks (``Critique.rater_view`` drops them).
 """
@@ -23,10 +23,10 @@ import re
 import numpy as np
 
 from oversight_ext.diffs import DiffError, changed_lines
-from oversight_ext.records import Item
+from oversight_ext.records import Gold, ItemView
 
-from .protocol import BaseCritic, Claim, Draft, item_sources
-from .spec import AssistantConfig
+from ..protocol import BaseCritic, Claim, Draft, item_sources
+from ..spec import AssistantConfig
 
 __all__ = ["PlantedCritic", "plausible_claim"]
 
@@ -65,7 +65,7 @@ def _code_lines(text: str) -> list[int]:
 
 class PlantedCritic(BaseCritic):
     def __init__(self, config: AssistantConfig) -> None:
-        from . import load_assistant  # a planted critic wraps another assistant
+        from .. import load_assistant  # a planted critic wraps another assistant
 
         super().__init__(config.name, config.spec_hash, model="planted", verbosity=config.verbosity)
         base = str(config.params.get("base", "exec"))
@@ -79,21 +79,31 @@ class PlantedCritic(BaseCritic):
         self.spec_hash = hashlib.sha256((config.spec_hash + self.base.spec_hash).encode()).hexdigest()
         self.model = f"planted({self.base.name})"
 
-    def plants(self, item: Item) -> bool:
+    #: a study instrument: it reads the label and bug lines to be sure its critique is wrong
+    uses_gold = True
+
+    def plants(self, item: ItemView) -> bool:
         """Whether this item gets a wrong critique (depends on seed and item id only)."""
         digest = hashlib.sha256(f"{self.seed}:{item.id}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64 < self.rate
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
+        return self.review_gold(item, None)
+
+    def review_gold(self, item: ItemView, gold: Gold | None) -> Draft:
+        """``gold`` (the label, the bug lines) makes sure a planted critique is wrong; without it
+        the base critic's own verdict stands in for the label."""
+        base_gold = gold if getattr(self.base, "uses_gold", False) else None
         if not self.plants(item):
-            c = self.base.critique(item)
+            c = self.base.critique(item, gold=base_gold)
             claims = [Claim(x.start_line, x.text, x.end_line, x.path, x.side, x.severity, x.category, score=1.0) for x in c.comments]
             return Draft(claims, c.verdict, c.confidence, c.summary, c.model, c.status, c.reason, hallucinated=c.hallucinated)
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{self.seed}:{item.id}:line".encode()).digest()[:8], "big"))
-        buggy = item.label == "buggy" if item.label is not None else self.base.critique(item).verdict == "buggy"
+        label = gold.label if gold is not None else None
+        buggy = label == "buggy" if label is not None else self.base.critique(item, gold=base_gold).verdict == "buggy"
         if buggy:
             # in the base critic's own words when it has them, so raters cannot tell it apart
-            benign = self.base.benign_summary(self.base.critique(item)) if isinstance(self.base, BaseCritic) else None
+            benign = self.base.benign_summary(self.base.critique(item, gold=base_gold)) if isinstance(self.base, BaseCritic) else None
             summary, confidence = benign or ("The change looks correct: the logic matches the task statement.", 0.9)
             return Draft(verdict="correct", confidence=confidence, summary=summary, planted=True)
         _, after = item_sources(item)
@@ -102,7 +112,8 @@ class PlantedCritic(BaseCritic):
             touched = sorted(set().union(*changed_lines(item.diff, "new").values()))
         except DiffError:
             touched = []
-        innocent = [n for n in lines if not any(abs(n - b) <= 1 for b in item.bug_lines)]
+        bug_lines = gold.bug_lines if gold is not None else ()
+        innocent = [n for n in lines if not any(abs(n - b) <= 1 for b in bug_lines)]
         near = [n for n in innocent if any(abs(n - t) <= 3 for t in touched)] or innocent or touched
         if not near:
             return Draft(verdict="buggy", confidence=0.85, summary="The change introduces a bug.", planted=True)

@@ -29,7 +29,7 @@ with open(sys.argv[1]) as _fh:
 OUT = os.fdopen(os.dup(1), "w")
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints of the code under test must not mix with results
 ROOT = os.path.realpath(os.getcwd())
-_spec = importlib.util.spec_from_file_location("_values", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_values.py"))
+_spec = importlib.util.spec_from_file_location("_values", os.path.join(os.path.dirname(os.path.abspath(__file__)), "values.py"))
 assert _spec is not None and _spec.loader is not None
 VALUES = importlib.util.module_from_spec(_spec)  # text from the module's tokens, bytes, *args (see _values.py)
 _spec.loader.exec_module(VALUES)

@@ -14,11 +14,11 @@ import os
 import threading
 import time
 
-from oversight_ext.records import Item
+from oversight_ext.records import ItemView
 
+from ..protocol import BaseCritic, Draft
+from ..spec import AssistantConfig
 from .llm import ReplyError, parse_reply, render_prompt
-from .protocol import BaseCritic, Draft
-from .spec import AssistantConfig
 
 __all__ = ["ChatCritic", "RateLimiter"]
 
@@ -77,7 +77,7 @@ class ChatCritic(BaseCritic):
             raise ReplyError("the server returned no choices")
         return resp.choices[0].message.content or ""
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
         prompt = render_prompt(self.template, item)
         last: ReplyError | None = None
         for _ in range(1 + max(self.reask, 0)):

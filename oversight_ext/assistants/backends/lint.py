@@ -30,10 +30,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from oversight_ext.diffs import DiffError, changed_lines
-from oversight_ext.records import Critique, Item
+from oversight_ext.records import Critique, Gold, ItemView
 
-from .protocol import BaseCritic, Claim, Draft, item_sources
-from .spec import AssistantConfig
+from ..protocol import BaseCritic, Claim, Draft, item_sources
+from ..spec import AssistantConfig
 
 __all__ = ["LintCritic", "run_pylint", "run_pylint_many", "run_ruff"]
 
@@ -154,7 +154,7 @@ class LintCritic(BaseCritic):
         self._pylint_cache: dict[str, tuple[list[Claim], float]] = {}
         self._lock = threading.Lock()
 
-    def prepare(self, items: Iterable[Item], *, chunk: int = 100) -> None:
+    def prepare(self, items: Iterable[ItemView], *, chunk: int = 100) -> None:
         """Run pylint once per ``chunk`` items ahead of :meth:`critique` (a no-op without pylint).
 
         The findings wait in memory, keyed by the code's hash; each later critique of one of
@@ -185,14 +185,14 @@ class LintCritic(BaseCritic):
             return [dataclasses.replace(c) for c in hit[0]], hit[1]
         return run_pylint(code, timeout_s=self.timeout_s), 0.0
 
-    def critique(self, item: Item) -> Critique:
+    def critique(self, item: ItemView, *, gold: Gold | None = None) -> Critique:
         c = super().critique(item)
         _, after = item_sources(item) if item.language.lower() == "python" else (None, None)
         with self._lock:
             hit = self._pylint_cache.get(_key(after)) if after is not None and "pylint" in self.tools else None
         return dataclasses.replace(c, latency_s=c.latency_s + hit[1]) if hit is not None else c
 
-    def review(self, item: Item) -> Draft:
+    def review(self, item: ItemView) -> Draft:
         if item.language.lower() != "python":
             return Draft(status="failed", reason=f"the lint backend analyses Python only; this item is {item.language!r}")
         _, after = item_sources(item)

@@ -14,9 +14,9 @@ import json
 import re
 from typing import Any
 
-from oversight_ext.records import Item
+from oversight_ext.records import ItemView
 
-from .protocol import Claim, Draft, item_sources
+from ..protocol import Claim, Draft, item_sources
 
 __all__ = ["DEFAULT_PROMPT", "ReplyError", "parse_reply", "render_prompt"]
 
@@ -47,7 +47,7 @@ def numbered(code: str) -> str:
     return "\n".join(f"{n:4d} | {line}" for n, line in enumerate(code.splitlines(), 1))
 
 
-def render_prompt(template: str, item: Item, *, max_chars: int = 24000) -> str:
+def render_prompt(template: str, item: ItemView, *, max_chars: int = 24000) -> str:
     """The prompt for one item; long diffs and code are cut to ``max_chars`` each."""
     _, after = item_sources(item)
     fields = {
