@@ -1,4 +1,4 @@
-"""Fail when the suite did not exercise the real parts it must: PostgreSQL and Chromium.
+"""Fail when the suite did not exercise the real parts it must: PostgreSQL, Chromium and R's lme4.
 
 Reads pytest's JUnit XML. Under OVERSIGHT_REQUIRE_ALL=1 (CI) a missing PostgreSQL or
 Chromium already fails its fixtures; this also catches those tests being deselected or
@@ -14,17 +14,19 @@ import xml.etree.ElementTree as ET
 
 def main(path: str) -> int:
     cases = ET.parse(path).getroot().iter("testcase")
-    ran = {"postgres": 0, "browser": 0}
-    skipped = {"postgres": 0, "browser": 0}
+    ran = {"postgres": 0, "browser": 0, "lme4": 0}
+    skipped = {"postgres": 0, "browser": 0, "lme4": 0}
     for case in cases:
         name = f"{case.get('classname', '')}.{case.get('name', '')}"
-        kinds = [k for k, marker in (("postgres", "[postgres"), ("browser", "tests.browser.")) if marker in name]
+        kinds = [
+            k for k, marker in (("postgres", "[postgres"), ("browser", "tests.browser."), ("lme4", "test_analysis_lme4.")) if marker in name
+        ]
         for kind in kinds:
             if case.find("skipped") is not None:
                 skipped[kind] += 1
             elif case.find("failure") is None and case.find("error") is None:
                 ran[kind] += 1
-    print(f"real-part tests passed: PostgreSQL {ran['postgres']}, Chromium {ran['browser']}; skipped: {skipped}")
+    print(f"real-part tests passed: PostgreSQL {ran['postgres']}, Chromium {ran['browser']}, R lme4 {ran['lme4']}; skipped: {skipped}")
     if os.environ.get("OVERSIGHT_REQUIRE_ALL") != "1":
         return 0
     bad = [k for k in ran if ran[k] == 0 or skipped[k]]
