@@ -8,6 +8,7 @@ import datetime as dt
 import html
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,15 @@ __all__ = ["Analysis", "AnalysisConfig", "analyze", "report"]
 
 @dataclass
 class Analysis:
-    """Every table an analysis produced, and a note for everything it could not."""
+    """Every table an analysis produced, a note for everything it could not, and the
+    warnings its steps raised (fallbacks an interval or a model rests on)."""
 
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tables": {k: v.to_dicts() for k, v in self.tables.items()}, "notes": list(self.notes)}
+        return {"tables": {k: v.to_dicts() for k, v in self.tables.items()}, "notes": list(self.notes), "warnings": list(self.warnings)}
 
 
 def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progress: bool = False) -> Analysis:
@@ -85,10 +88,13 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
         steps.append(("mixed_model", lambda: mixed.fit_mixed(f, mixed.MixedConfig(control=control, level=config.level))))
     for name, step in tqdm(steps, desc="analysis", disable=not progress):
         try:
-            table = step()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = step()
         except (ValueError, np.linalg.LinAlgError, pl.exceptions.ColumnNotFoundError) as exc:
             out.notes.append(f"{name}: not computed: {exc}")
             continue
+        out.warnings += list(dict.fromkeys(f"{name}: {w.message}" for w in caught if issubclass(w.category, UserWarning)))
         if table.height == 0:
             out.notes.append(f"{name}: not computed: {_why_empty(name, f, control, conditions)}")
             continue
@@ -188,6 +194,9 @@ def render_html(study: dict[str, Any], analysis: Analysis, design: pl.DataFrame)
     for label, key in (("Study configuration", "config"), ("Analysis options", "analysis_config")):
         shown = html.escape(json.dumps(study.get(key), indent=2, default=str))
         parts.append(f"<details open><summary>{label}</summary><pre>{shown}</pre></details>")
+    if analysis.warnings:
+        parts.append("<h2>Warnings: fallbacks the figures rest on</h2>")
+        parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(w)}</li>" for w in analysis.warnings) + "</ul>")
     parts.append("<h2>Notes: caveats and what could not be computed</h2>")
     if analysis.notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in analysis.notes) + "</ul>")
