@@ -80,7 +80,7 @@ def prepare_demo(
     from oversight_ext.study import ConditionConfig, ItemSelector, StudyConfig, create_study, simulate
 
     if config.study in store.study_names():
-        if not store.assignments(config.study, rater=config.rater) and not store.study(config.study)["config"].get("open_slots"):
+        if not store.assignments(config.study, rater=config.rater) and not store.study(config.study).is_open:
             raise ValueError(
                 f"LabConfig.study = {config.study!r} is stored without a queue for rater {config.rater!r}; "
                 "choose another name with --study NAME"

@@ -20,6 +20,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import polars as pl
 
+from oversight_ext.study_record import Study, StudyCondition
+
 __all__ = [
     "CONFIDENCE_LEVELS",
     "Assignment",
@@ -30,6 +32,8 @@ __all__ = [
     "Judgment",
     "LineFlag",
     "RecordError",
+    "Study",
+    "StudyCondition",
     "frame_schema",
     "to_frame",
     "utcnow",

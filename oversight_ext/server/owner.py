@@ -20,6 +20,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from oversight_ext.records import Study
 from oversight_ext.store import Store, UnknownRecord
 
 from .handlers import OversightHandler
@@ -34,13 +35,13 @@ class OwnerService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def _study(self, study: str) -> dict[str, Any]:
+    def _study(self, study: str) -> Study:
         try:
             return self.store.study(study)
         except UnknownRecord:
             raise NotFound(f"no study {study!r}; see your studies at /oversight/api/me") from None
 
-    def _owner(self, user: str, study: str, action: str) -> dict[str, Any]:
+    def _owner(self, user: str, study: str, action: str) -> Study:
         from oversight_ext.workshop.reveal import OwnerRequired, require_owner
 
         info = self._study(study)
@@ -89,9 +90,9 @@ class OwnerService:
         judgments = self.store.judgments(study=study, current=False)
         return {
             "study": study,
-            "config": info["config"],
-            "seed": info["seed"],
-            "code_version": info["code_version"],
+            "config": info.config,
+            "seed": info.seed,
+            "code_version": info.code_version,
             "assignments": [a.to_dict() for a in self.store.assignments(study)],
             "judgments": [j.to_dict() for j in judgments],
         }

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study
 from oversight_ext.store import Store, UnknownRecord
+from oversight_ext.study_record import SLOT_PREFIX
 
 from .diffcache import DiffCache
 
@@ -87,7 +88,7 @@ class ReviewService:
         self.store = store
         self.prefetch = prefetch
         self.diffs = DiffCache(cache_size, prefetch=prefetch)
-        self._configs: dict[str, dict[str, Any]] = {}
+        self._studies: dict[str, Study] = {}
         self._critique_comments: dict[str, set[str]] = {}
         self._paths_by_item: dict[str, set[str]] = {}
 
@@ -136,9 +137,9 @@ class ReviewService:
     def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring)."""
         a = self._assignment(rater, assignment_id)
-        config = self._config(a.study)
+        study = self._study(a.study)
         item = self.store.get_item(a.item_id)
-        kind = self._condition_kind(config, a)
+        kind = study.kind_of(a)
         critique = None
         if kind == "assisted" and a.critique_id is not None:
             critique = self._critique_view(self.store.get_critique(a.critique_id), a)
@@ -153,8 +154,8 @@ class ReviewService:
                 "position": a.position,
                 "condition_kind": kind,
                 "display": a.display,
-                "time_limit_s": a.time_limit_s if a.time_limit_s is not None else config.get("time_limit_s"),
-                "verdict_scale": config.get("verdict_scale") or "binary",
+                "time_limit_s": study.time_limit_of(a),
+                "verdict_scale": study.verdict_scale,
             },
             "item": item.rater_view(),
             "files": files,
@@ -220,11 +221,11 @@ class ReviewService:
         except RecordError as exc:
             field = _NESTED.get(exc.record, exc.field)
             raise BadRequest(str(exc), field=None if field.startswith("<") else field) from None
-        config = self._config(a.study)
-        if config.get("verdict_scale") == "likert" and judgment.likert is None:
+        study = self._study(a.study)
+        if study.verdict_scale == "likert" and judgment.likert is None:
             raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
         shown: set[str] = set()
-        if self._condition_kind(config, a) == "assisted" and a.critique_id is not None and a.display == "evidence":
+        if study.kind_of(a) == "assisted" and a.critique_id is not None and a.display == "evidence":
             shown = self._comment_ids(a.critique_id)
         stray = [d.comment_id for d in judgment.dispositions if d.comment_id not in shown]
         if stray:
@@ -247,24 +248,15 @@ class ReviewService:
             raise Forbidden(f"assignment {assignment_id!r} is not in your queue")
         return a
 
-    def _config(self, study: str) -> dict[str, Any]:
+    def _study(self, name: str) -> Study:
         # A study's config is frozen with its table, so it can be kept for the process's life.
-        config = self._configs.get(study)
-        if config is None:
+        study = self._studies.get(name)
+        if study is None:
             try:
-                config = dict(self.store.study(study)["config"])
+                study = self._studies[name] = self.store.study(name)
             except UnknownRecord:
-                raise NotFound(f"no study {study!r}; see your studies at /oversight/api/me") from None
-            self._configs[study] = config
-        return config
-
-    @staticmethod
-    def _condition_kind(config: dict[str, Any], a: Assignment) -> str:
-        for cond in config.get("conditions") or ():
-            if isinstance(cond, dict) and cond.get("name") == a.condition:
-                return "assisted" if cond.get("kind") == "assisted" else "unassisted"
-        # A config that does not describe the condition: the frozen table decides.
-        return "assisted" if a.critique_id is not None else "unassisted"
+                raise NotFound(f"no study {name!r}; see your studies at /oversight/api/me") from None
+        return study
 
     @staticmethod
     def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:
@@ -326,18 +318,13 @@ class ReviewService:
     # ------------------------------------------------------------------ open enrolment
 
     def _open_studies(self) -> list[str]:
-        from oversight_ext.study.config import SLOT_PREFIX
-
         names = []
         for name in self.store.study_names():
-            config = self._config(name)
-            if config.get("open_slots") and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
+            if self._study(name).is_open and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
                 names.append(name)
         return names
 
     def _slot_size(self, study: str) -> int:
-        from oversight_ext.study.config import SLOT_PREFIX
-
         slots: dict[str, int] = {}
         for a in self.store.assignments(study):
             if a.rater.startswith(SLOT_PREFIX):
@@ -346,9 +333,8 @@ class ReviewService:
 
     def _enrolled(self, rater: str, study: str) -> list[Assignment]:
         """The rater's queue in ``study``; in an open study, a newcomer claims a free slot."""
-        config = self._config(study)
         held = self.store.assignments(study, rater=rater)
-        if held or not config.get("open_slots"):
+        if held or not self._study(study).is_open:
             return held
         from oversight_ext.store import Conflict as StoreConflict
         from oversight_ext.study import enroll

@@ -3,7 +3,8 @@
 A study is defined once, as a TOML file or a Python object of the same schema
 (:class:`StudyConfig`). Validation happens on construction, so a bad file is refused before
 anything is written, with a message that names the key, the value and what to change.
-``StudyConfig.to_dict()`` is what the store keeps in ``studies.config``.
+``StudyConfig.to_dict()`` is what the store keeps in ``studies.config``; the store hands it
+back as a typed :class:`oversight_ext.records.Study`, which defines every derived fact once.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
+from oversight_ext.study_record import SLOT_PREFIX, Study
 
-#: Rater ids of open-enrolment slots start with this; people claim them with ``enroll``.
-SLOT_PREFIX = "slot:"
+__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
 
 
 class StudyConfigError(ValueError):
@@ -243,9 +243,11 @@ class StudyConfig:
 
     @property
     def qc_condition_name(self) -> str:
-        if self.qc_condition is not None:
-            return self.qc_condition
-        return next((c.name for c in self.conditions if c.kind == "unassisted"), self.conditions[0].name)
+        return str(self.as_study().qc_condition_name)
+
+    def as_study(self) -> Study:
+        """This config as the typed record the store returns once it is stored (derived facts live there)."""
+        return Study.from_config(self)
 
     def rater_ids(self) -> list[str]:
         """The table's rater ids: the listed raters, or one slot id per open slot."""
@@ -271,6 +273,11 @@ class StudyConfig:
             if key not in kwargs:
                 raise StudyConfigError(key, None, f"the study needs `{key}`")
         return cls(**kwargs)
+
+    @classmethod
+    def from_study(cls, study: Study) -> StudyConfig:
+        """The validated config a stored study was created from (refuses a partial, hand-stored one)."""
+        return cls.from_dict(dict(study.config))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> StudyConfig:

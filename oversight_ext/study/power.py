@@ -28,6 +28,7 @@ from scipy import optimize, sparse, stats
 from tqdm.auto import tqdm
 
 from oversight_ext.options import option as _help
+from oversight_ext.records import Study
 
 from .config import StudyConfig
 from .design import assign
@@ -72,7 +73,7 @@ class PowerConfig:
         self.study()  # refuses an impossible design (e.g. overlap larger than raters) now
 
     @classmethod
-    def for_study(cls, study: StudyConfig, n_items: int, **kw: Any) -> PowerConfig:
+    def for_study(cls, study: StudyConfig | Study, n_items: int, **kw: Any) -> PowerConfig:
         """The power question for one contrast of ``study`` (its raters, overlap and design).
 
         Each contrast compares two conditions with ``n_items x overlap`` judgments each, as

@@ -35,7 +35,7 @@ from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Dispo
 from oversight_ext.store import Store
 
 from .config import SLOT_PREFIX
-from .creation import enroll, load_config
+from .creation import enroll
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
 
@@ -220,8 +220,10 @@ def simulate(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"simulate(seed={seed!r}): the seed must be an integer")
     cfg = config or SimulatedRaterConfig()
-    study_cfg = load_config(store, study)
-    created_at = store.study(study)["created_at"]
+    study_cfg = store.study(study)
+    created_at = study_cfg.created_at
+    if created_at is None:  # a store always records it; a hand-built record may not
+        raise ValueError(f"simulate(study={study!r}): the stored study has no created_at; recreate it with create_study")
     raters = draw_raters(n_raters, seed, cfg)
     free = study_cfg.n_raters
     if study_cfg.raters:
