@@ -15,5 +15,13 @@ class AnalysisConfig:
     tolerance: int = field(default=1, metadata={"help": "lines a flag may miss a gold bug line by and still catch it"})
     mixed_model: bool = field(default=True, metadata={"help": "fit the mixed-effects logistic regression"})
     raters: str = field(
-        default="all", metadata={"help": "whose judgments: 'all', 'human' or 'simulated'", "choices": ("all", "human", "simulated")}
+        default="auto",
+        metadata={
+            "help": "whose judgments: 'auto' (people's where there are any, else the simulated raters'; never pooled), 'human',"
+            " 'simulated', or 'all' (people and simulated raters pooled: only when asked for)",
+            "choices": ("auto", "human", "simulated", "all"),
+        },
+    )
+    qc_exclude: bool = field(
+        default=True, metadata={"help": "leave out raters below the study's pre-registered QC threshold (analysis.qc_min_accuracy)"}
     )
