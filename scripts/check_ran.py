@@ -1,4 +1,4 @@
-"""Fail when the suite did not exercise the real parts it must.
+"""Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder).
 
 Reads pytest's JUnit XML. The kinds required: PostgreSQL, Chromium, the TRL parity test (our
 trainer against TRL's RewardTrainer on the same batches) and the Binder tests (repo2docker's
@@ -21,6 +21,7 @@ REQUIRED = {
     "browser": lambda name: "tests.browser." in name,
     "trl-parity": lambda name: name.startswith("tests.test_reward_train.") and "same_batches_as_trl" in name,
     "binder": lambda name: "tests.test_binder" in name,
+    "lme4": lambda name: "test_analysis_lme4." in name,
 }
 
 

@@ -22,6 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from oversight_ext.study.plan import AnalysisPlan
 from oversight_ext.study_record import SLOT_PREFIX, Study
 
 __all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
@@ -155,6 +156,9 @@ class StudyConfig:
         "leave out items a critic failed on, in every condition, so conditions compare like with like", default=True
     )
     description: str = option("what the study asks, for the preregistration", default="")
+    analysis: AnalysisPlan = option(
+        "the pre-registered analysis plan: primary contrast, adjustment, QC threshold", default_factory=AnalysisPlan
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
@@ -193,6 +197,11 @@ class StudyConfig:
             raise StudyConfigError("drop_failed_critiques", self.drop_failed_critiques, "give true or false")
         if not isinstance(self.description, str):
             raise StudyConfigError("description", self.description, "give a string")
+        if not isinstance(self.analysis, AnalysisPlan):
+            object.__setattr__(self, "analysis", AnalysisPlan.from_dict(self.analysis))
+        primary = self.analysis.primary_treatment
+        if primary is not None and primary not in names:
+            raise StudyConfigError("analysis.primary_treatment", primary, f"name one of the conditions {names}")
 
     def _check_raters(self) -> None:
         if not isinstance(self.raters, tuple) or not all(isinstance(r, str) and r.strip() for r in self.raters):
