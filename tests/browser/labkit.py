@@ -100,6 +100,13 @@ class Lab:
             d.mkdir(parents=True, exist_ok=True)
         page_config = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
         (self.config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
+        # Serve this checkout's build, not whichever copy `pip install` put in the environment:
+        # JupyterLab takes the first extension of a name it finds, extra paths first.
+        self.labextensions = root / "labextensions"
+        self.labextensions.mkdir(exist_ok=True)
+        link = self.labextensions / "oversight-ext"
+        if not link.exists():
+            link.symlink_to(ROOT / "oversight_ext" / "labextension", target_is_directory=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "lab.log"
 
@@ -133,6 +140,7 @@ class Lab:
             f"--OversightExtension.local_rater={RATER}",
             f"--ServerApp.jpserver_extensions={ext}=True",
             "--LabApp.news_url=",
+            f"--LabApp.extra_labextensions_path={self.labextensions}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         with open(self.log, "ab") as log:
