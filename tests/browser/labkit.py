@@ -184,11 +184,13 @@ class Lab:
 
 
 def open_lab(browser: Any, lab: Lab, path: str = "/lab") -> Any:
-    """A fresh browser page logged in with the token, with JupyterLab's shell ready."""
+    """A fresh browser page on a fresh workspace, logged in with the token, the shell ready."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30000)
-    page.goto(f"{lab.url}{path}?token={lab.token}")
+    # `reset`: a fresh workspace, so panels a test before left open are not restored (their
+    # requests would mix into this test's network record).
+    page.goto(f"{lab.url}{path}?reset&token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60000)
     return page
 
