@@ -122,6 +122,8 @@ export interface ReviewOptions {
   diffView: 'unified' | 'split';
   contextLines: number;
   rowHeight: number;
+  /** Wrap long lines (true) or keep one row per line and scroll sideways (false). */
+  wrapLines: boolean;
 }
 
-export const DEFAULT_OPTIONS: ReviewOptions = { diffView: 'unified', contextLines: 3, rowHeight: 20 };
+export const DEFAULT_OPTIONS: ReviewOptions = { diffView: 'unified', contextLines: 3, rowHeight: 20, wrapLines: true };
