@@ -146,11 +146,13 @@ def _limits(memory_mb: int, cpu_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 2**20, 16 * 2**20))
 
 
-def run_python(files: dict[str, str], argv: list[str], *, wall_s: float = 30.0, memory_mb: int = 2048, site: bool = False) -> RunResult:
+def run_python(
+    files: dict[str, str], argv: list[str], *, wall_s: float = 30.0, memory_mb: int = 2048, env: dict[str, str] | None = None
+) -> RunResult:
     """Run ``python ARGV`` in a fresh temp dir holding ``files`` (relative path -> text).
 
-    ``site=False`` runs ``python -I`` (no user site, no environment); ``site=True`` keeps the
-    interpreter's installed packages (pytest) but still an empty environment and a temp HOME.
+    The process runs ``python -I`` (no user site, no ``PYTHONPATH``; the interpreter's own
+    packages such as pytest stay importable) in an empty environment plus ``env``.
     """
     with tempfile.TemporaryDirectory(prefix="oversight-sabotage-") as tmp:
         for rel, text in files.items():
@@ -159,7 +161,7 @@ def run_python(files: dict[str, str], argv: list[str], *, wall_s: float = 30.0, 
                 raise SabotageError(f"file name {rel!r} leaves the run folder; give a relative path")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
-        env = {
+        full = {
             "HOME": tmp,
             "TMPDIR": tmp,
             "PATH": "/usr/bin:/bin",
@@ -167,12 +169,12 @@ def run_python(files: dict[str, str], argv: list[str], *, wall_s: float = 30.0, 
             "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        cmd = [sys.executable, *(["-I"] if not site else ["-s", "-E"]), *argv]
+        cmd = [sys.executable, "-I", *argv]
         try:
             proc = subprocess.run(
                 cmd,
                 cwd=tmp,
-                env=env,
+                env={**full, **(env or {})},
                 capture_output=True,
                 text=True,
                 timeout=wall_s,
