@@ -48,9 +48,11 @@ class Module:
 
 
 def modules(source: str | os.PathLike[str], *, max_bytes: int = 400_000) -> list[Module]:
-    """The parseable .py files of ``source`` (a file, a folder, or an importable module name)."""
+    """The parseable .py files of ``source``: a file, a folder, an importable module name, or
+    several of these separated by commas (``asyncio,email``)."""
+    parts = [source] if Path(source).exists() or "," not in str(source) else [p.strip() for p in str(source).split(",") if p.strip()]
     out = []
-    for f in find_sources(source):
+    for f in sorted({f for part in parts for f in find_sources(part)}, key=lambda f: f.rel):
         try:
             raw = f.path.read_bytes()
             if len(raw) > max_bytes:
