@@ -37,7 +37,7 @@ import numpy as np
 
 from oversight_ext.records import Assignment, Item, Judgment
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres
+from oversight_ext.testing.throwaway import ThrowawayPostgres
 
 DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 

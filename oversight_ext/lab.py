@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oversight_ext.identity import os_user
 from oversight_ext.records import Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 __all__ = ["LabConfig", "lab_argv", "lab_url", "prepare_demo"]
