@@ -14,29 +14,12 @@ from typing import Any
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study
 from oversight_ext.store import Store, UnknownRecord
 from oversight_ext.study_record import SLOT_PREFIX
+from oversight_ext.submission import PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
 
 from .diffcache import DiffCache
 
 __all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError"]
 
-#: The fields a client may send with a judgment; everything else is the server's to fill.
-PAYLOAD_FIELDS = frozenset(
-    {
-        "submission_id",
-        "assignment_id",
-        "verdict",
-        "confidence",
-        "time_on_task_s",
-        "flags",
-        "dispositions",
-        "likert",
-        "comment",
-        "supersedes",
-        "started_at",
-        "submitted_at",
-    }
-)
-REQUIRED_FIELDS = ("submission_id", "assignment_id", "verdict", "confidence", "time_on_task_s")
 #: Judgment fields a rater's answers leave out: the condition's name is part of the blinding.
 HIDDEN_JUDGMENT_FIELDS = ("condition",)
 #: Nested records whose errors are reported under the payload field that holds them.
@@ -185,6 +168,10 @@ class ReviewService:
             raise BadRequest(
                 f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
             )
+        try:
+            check_submission(payload)
+        except SubmissionError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
         a = self._assignment(rater, payload["assignment_id"])
         mine = self.store.judgments(assignment_id=a.id, current=False)  # the assignment is this rater's
         resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
