@@ -23,10 +23,10 @@ from figures import save
 
 from oversight_ext.records import Judgment
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres
-from oversight_ext.workshop.loadgen import LoadConfig, run_load
+from oversight_ext.testing.classserver import ClassServer
+from oversight_ext.testing.loadgen import LoadConfig, run_load
+from oversight_ext.testing.throwaway import ThrowawayPostgres
 from oversight_ext.workshop.practice import practice_study
-from oversight_ext.workshop.server import ClassServer
 
 
 def drop_connections(url: str) -> None:

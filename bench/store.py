@@ -38,7 +38,7 @@ from figures import save
 
 from oversight_ext.records import Assignment, Item, Judgment
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres
+from oversight_ext.testing.throwaway import ThrowawayPostgres
 
 DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 

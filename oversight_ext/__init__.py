@@ -33,11 +33,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The widget pulls in anywidget and ipywidgets: load it when a notebook asks for it.
+    # ``review("study")`` opens the notebook widget; the package loads when a notebook asks for it.
     if name == "review":
-        from .widget import review
+        import importlib
 
-        return review
+        return importlib.import_module(".review", __name__)
     raise AttributeError(f"module 'oversight_ext' has no attribute {name!r}")
 
 

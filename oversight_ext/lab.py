@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from oversight_ext.identity import os_user
 from oversight_ext.options import option
 from oversight_ext.records import Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 __all__ = ["QUIET_PAGE_CONFIG", "LabConfig", "lab_argv", "lab_env", "lab_url", "prepare_demo"]

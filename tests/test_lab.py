@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from oversight_ext.diffs import make_diff
+from oversight_ext.identity import os_user
 from oversight_ext.items import demo
 from oversight_ext.lab import LabConfig, lab_argv, prepare_demo
 from oversight_ext.records import Comment, Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 BEFORE = "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n"

@@ -7,37 +7,21 @@ judgments under the right rater. Tokens come from a JSON file ``{"token": "user"
 readable by the server's user only (mode 0600), or from configuration. Under JupyterHub use
 the hub's own identity instead (see ``deploy/``).
 
-    jupyter lab --ServerApp.identity_provider_class=oversight_ext.workshop.ClassTokenIdentityProvider \\
+    jupyter lab --ServerApp.identity_provider_class=oversight_ext.server.identity.ClassTokenIdentityProvider \\
         --ClassTokenIdentityProvider.tokens_file=class-tokens.json
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import stat
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets import Dict, Unicode
 
-__all__ = ["ClassTokenIdentityProvider", "read_tokens"]
+from oversight_ext.identity import read_tokens
 
-
-def read_tokens(path: str | Path) -> dict[str, str]:
-    """The ``{token: user}`` map of a tokens file; refuses a file others can read."""
-    p = Path(path)
-    try:
-        mode = p.stat().st_mode
-    except OSError as exc:
-        raise ValueError(f"tokens_file={str(p)!r} cannot be read ({exc}); give a JSON file of {{token: user}}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"tokens_file={str(p)!r} has mode {stat.filemode(mode)}: others can read the tokens; run `chmod 600 {p}`")
-    data = json.loads(p.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in data.items()):
-        raise ValueError(f"tokens_file={str(p)!r} must hold a JSON object mapping each token to a user name")
-    return data
+__all__ = ["ClassTokenIdentityProvider"]
 
 
 class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]

@@ -1,7 +1,7 @@
 """A hub-less workshop server: one ``jupyter server`` process, one token per participant.
 
 ``ClassServer`` writes the participants' tokens to a 0600 file, starts ``jupyter server``
-with the oversight extension and :class:`~.identity.ClassTokenIdentityProvider`, and can be
+with the oversight extension and :class:`oversight_ext.server.identity.ClassTokenIdentityProvider`, and can be
 stopped, killed (as a crash would) and restarted on the same port, which is how the load
 test and ``bench/load.py`` exercise recovery. The database URL reaches the server through
 its environment (``OVERSIGHT_DB``), never through the command line others can read in ``ps``.
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from oversight_ext.store.throwaway import free_port
+from .throwaway import free_port
 
 __all__ = ["ClassServer"]
 
@@ -64,7 +64,7 @@ class ClassServer:
             f"--port={self.port}",
             "--port-retries=0",
             f"--ServerApp.root_dir={self.dir}",
-            "--ServerApp.identity_provider_class=oversight_ext.workshop.identity.ClassTokenIdentityProvider",
+            "--ServerApp.identity_provider_class=oversight_ext.server.identity.ClassTokenIdentityProvider",
             f"--ClassTokenIdentityProvider.tokens_file={self.tokens_file}",
             f"--ServerApp.jpserver_extensions={self._extensions()!r}",
             *(["--allow-root"] if os.geteuid() == 0 else []),

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
-from .db import StoreError
+from oversight_ext.store.db import StoreError
 
 __all__ = ["ThrowawayPostgres", "free_port", "pg_bindir"]
 
