@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from oversight_ext.assistants import critique_items, load_assistant  # noqa: E402
 from oversight_ext.assistants.evaluation import score_critiques, summarise  # noqa: E402
-from oversight_ext.assistants.protocol import critique_item
+from oversight_ext.assistants.protocol import critique_item  # noqa: E402
 from oversight_ext.diffs import make_diff  # noqa: E402
 from oversight_ext.records import Item  # noqa: E402
 
