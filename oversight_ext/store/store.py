@@ -325,6 +325,18 @@ class Store:
                 stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()})
             )
 
+    def ensure_state(self, study: str, key: str, value: Any, *, by: str | None = None) -> Any:
+        """The stored value of ``key``, storing ``value`` first if there is none (first writer wins).
+
+        Safe under concurrency: two servers racing store one value and both read it back.
+        """
+        self.study(study)
+        st = schema.study_state
+        with self.engine.begin() as conn:
+            stmt = self._insert(st).values(study=study, key=key, value=value, updated_by=by, updated_at=utcnow())
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["study", "key"]))
+            return conn.execute(sa.select(st.c.value).where(st.c.study == study, st.c.key == key)).scalar_one()
+
     def get_state(self, study: str, key: str, default: Any = None) -> Any:
         st = schema.study_state
         with self.engine.connect() as conn:
