@@ -113,6 +113,7 @@ class ReviewService:
     def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring)."""
         a = self._assignment(rater, assignment_id)
+        self.store.mark_sent(a.id)  # the start of server-side time on task (the first call only)
         study = self._study(a.study)
         item = self.store.get_item(a.item_id)
         kind = study.kind_of(a)

@@ -362,6 +362,26 @@ class Store:
     def assignments_frame(self, study: str | None = None, rater: str | None = None) -> pl.DataFrame:
         return to_frame(self.assignments(study, rater), Assignment)
 
+    def mark_sent(self, assignment_id: str) -> dt.datetime:
+        """Record that the server sent ``assignment_id``'s item view now, unless it did before;
+        returns the first time it was sent (the start of server-side time on task)."""
+        t = schema.assignment_sent
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(t)
+                .values(assignment_id=assignment_id, first_sent_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["assignment_id"])
+            )
+            first = conn.execute(sa.select(t.c.first_sent_at).where(t.c.assignment_id == assignment_id)).scalar_one()
+        return _utc(first)  # type: ignore[return-value]
+
+    def first_sent(self, study: str) -> dict[str, dt.datetime]:
+        """Assignment id -> when the server first sent it, for the assignments of ``study`` it sent."""
+        t, a = schema.assignment_sent, schema.assignments
+        q = sa.select(t.c.assignment_id, t.c.first_sent_at).join(a, a.c.id == t.c.assignment_id).where(a.c.study == study)
+        with self.engine.connect() as conn:
+            return {r.assignment_id: _utc(r.first_sent_at) for r in conn.execute(q)}  # type: ignore[misc]
+
     # ------------------------------------------------------------------ judgments
 
     def _submit_statement(self, *, supersedes: bool) -> Any:
