@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=50, help="concurrent raters (even number)")
     parser.add_argument("--per-rater", type=int, default=200, help="submissions per rater")
     parser.add_argument("--no-faults", action="store_true", help="no server kill, no dropped connections")
+    parser.add_argument(
+        "--start-timeout", type=float, default=180.0, help="seconds to wait for the Jupyter server to answer (a loaded machine is slow)"
+    )
     args = parser.parse_args()
     n_raters, per = (10, 20) if args.quick else (args.raters, args.per_rater)
     faults_on = not (args.quick or args.no_faults)
@@ -73,7 +76,7 @@ def main() -> None:
         for name, who in (("http", raters), ("direct", baseline)):
             practice_study(store, name, raters=who, n_items=per, overlap=n_raters // 2, source="email", seed=1)
         base = np.asarray(direct(store, "direct", baseline)) * 1000
-        with ClassServer(url, raters, lab=False) as server:
+        with ClassServer(url, raters, lab=False, start_timeout=args.start_timeout) as server:
             faults = [(0.3, server.restart), (0.6, lambda: drop_connections(url))] if faults_on else []
             queues = {r: [a.id for a in store.assignments("http", rater=r)] for r in raters}
             result = run_load(server.url, server.tokens, queues, faults=faults, config=LoadConfig(seed=1), progress=True)

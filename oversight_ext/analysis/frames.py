@@ -9,7 +9,9 @@ come from the records' polars schema (:func:`oversight_ext.records.frame_schema`
 - ``label``, ``bug_lines``, ``gold_path`` from the item (null label: no gold);
 - ``critique_id``, ``critique_verdict``, ``critique_confidence``, ``critique_planted`` and
   ``critique_comments`` (the critique's comments with their planted flags);
-- ``correct``: the verdict equals the gold label (null where the item has no gold).
+- ``correct``: the verdict equals the gold label (null where the item has no gold);
+- ``time_on_task_s`` is the server's time (see :func:`server_times`), ``client_time_s`` what
+  the rater's browser said, ``time_flag`` why a client time was not trusted (null: it was).
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ _JUDGMENT_COLUMNS = (
     "dispositions",
     "simulated",
     "submitted_at",
+    "received_at",
 )
+
+#: Seconds a browser's time on task may exceed the server's window (clock rounding, network).
+TIME_SLACK_S = 5.0
 
 #: Column name -> polars type of :func:`study_frame`'s result.
 FRAME_COLUMNS: dict[str, pl.DataType] = {
@@ -56,6 +62,8 @@ FRAME_COLUMNS: dict[str, pl.DataType] = {
     "critique_planted": pl.Boolean(),
     "critique_comments": pl.List(pl.Struct(frame_schema(Comment))),
     "correct": pl.Boolean(),
+    "client_time_s": pl.Float64(),
+    "time_flag": pl.Utf8(),
 }
 
 
@@ -83,7 +91,7 @@ def study_frame(store: Any, study: str) -> pl.DataFrame:
     judged = store.judgments_frame(study=study)
     if judged.height == 0:
         return empty_frame()
-    judged = judged.select(_JUDGMENT_COLUMNS)
+    judged = server_times(judged.select(_JUDGMENT_COLUMNS), store.first_sent(study))
 
     design = store.assignments_frame(study).select(
         pl.col("id").alias("assignment_id"), "position", "is_qc", "display", "critique_id", "condition"
@@ -107,6 +115,38 @@ def study_frame(store: Any, study: str) -> pl.DataFrame:
         )
     )
     return with_correct(out).select([pl.col(c).cast(t) for c, t in FRAME_COLUMNS.items()]).sort("rater", "position")
+
+
+def server_times(judged: pl.DataFrame, first_sent: dict[str, Any]) -> pl.DataFrame:
+    """Time on task as the server saw it: from first sending the item view to receiving the judgment.
+
+    ``client_time_s`` keeps the browser's figure. Where the server sent views for the study, a
+    person's judgment is flagged (``time_flag``) and its browser time not trusted when the
+    server never sent that assignment before the judgment arrived ("never_sent": time null) or
+    the browser claims more time than the server's window ("longer_than_sent": the server's
+    time). Simulated raters, and studies the server never sent a view of (older databases,
+    judgments stored directly), keep the browser's time unflagged.
+    """
+    judged = judged.with_columns(pl.col("time_on_task_s").alias("client_time_s"))
+    if not first_sent:
+        return judged.with_columns(pl.lit(None, pl.Utf8).alias("time_flag"))
+    sent = pl.DataFrame(
+        {"assignment_id": list(first_sent), "first_sent_at": list(first_sent.values())},
+        schema={"assignment_id": pl.Utf8, "first_sent_at": judged.schema["received_at"]},
+    )
+    window = (pl.col("received_at") - pl.col("first_sent_at")).dt.total_milliseconds() / 1000.0
+    person = ~pl.col("simulated")
+    never = person & (pl.col("first_sent_at").is_null() | (pl.col("window") < 0))
+    longer = person & ~never & (pl.col("client_time_s") > pl.col("window") + TIME_SLACK_S)
+    return (
+        judged.join(sent, on="assignment_id", how="left")
+        .with_columns(window.alias("window"))
+        .with_columns(
+            pl.when(never).then(pl.lit("never_sent")).when(longer).then(pl.lit("longer_than_sent")).otherwise(None).alias("time_flag"),
+            pl.when(never).then(None).when(person).then(pl.col("window")).otherwise(pl.col("client_time_s")).alias("time_on_task_s"),
+        )
+        .drop("first_sent_at", "window")
+    )
 
 
 def _kinds(info: Study, design: pl.DataFrame) -> pl.DataFrame:

@@ -325,6 +325,18 @@ class Store:
                 stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()})
             )
 
+    def ensure_state(self, study: str, key: str, value: Any, *, by: str | None = None) -> Any:
+        """The stored value of ``key``, storing ``value`` first if there is none (first writer wins).
+
+        Safe under concurrency: two servers racing store one value and both read it back.
+        """
+        self.study(study)
+        st = schema.study_state
+        with self.engine.begin() as conn:
+            stmt = self._insert(st).values(study=study, key=key, value=value, updated_by=by, updated_at=utcnow())
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["study", "key"]))
+            return conn.execute(sa.select(st.c.value).where(st.c.study == study, st.c.key == key)).scalar_one()
+
     def get_state(self, study: str, key: str, default: Any = None) -> Any:
         st = schema.study_state
         with self.engine.connect() as conn:
@@ -349,6 +361,26 @@ class Store:
 
     def assignments_frame(self, study: str | None = None, rater: str | None = None) -> pl.DataFrame:
         return to_frame(self.assignments(study, rater), Assignment)
+
+    def mark_sent(self, assignment_id: str) -> dt.datetime:
+        """Record that the server sent ``assignment_id``'s item view now, unless it did before;
+        returns the first time it was sent (the start of server-side time on task)."""
+        t = schema.assignment_sent
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(t)
+                .values(assignment_id=assignment_id, first_sent_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["assignment_id"])
+            )
+            first = conn.execute(sa.select(t.c.first_sent_at).where(t.c.assignment_id == assignment_id)).scalar_one()
+        return _utc(first)  # type: ignore[return-value]
+
+    def first_sent(self, study: str) -> dict[str, dt.datetime]:
+        """Assignment id -> when the server first sent it, for the assignments of ``study`` it sent."""
+        t, a = schema.assignment_sent, schema.assignments
+        q = sa.select(t.c.assignment_id, t.c.first_sent_at).join(a, a.c.id == t.c.assignment_id).where(a.c.study == study)
+        with self.engine.connect() as conn:
+            return {r.assignment_id: _utc(r.first_sent_at) for r in conn.execute(q)}  # type: ignore[misc]
 
     # ------------------------------------------------------------------ judgments
 
