@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["SandboxConfig", "SandboxResult", "run_sandboxed"]
 
-RUNNER = Path(__file__).with_name("runner") / "main.py"
+RUNNER = Path(__file__).with_name("runner") / "__main__.py"
 
 
 @dataclass(frozen=True)
