@@ -57,9 +57,7 @@ def _refile(critique: Critique, item: Item) -> Critique:
     """The critique of a view filed under the item's real id (the store's key); a failure
     reason that names the view's opaque id names the item instead (it is for the operator)."""
     reason = critique.reason.replace(view_id(item.id), item.id) if critique.reason else critique.reason
-    return dataclasses.replace(
-        critique, item_id=item.id, id=critique_id(critique.assistant, critique.spec_hash, item.id), reason=reason
-    )
+    return dataclasses.replace(critique, item_id=item.id, id=critique_id(critique.assistant, critique.spec_hash, item.id), reason=reason)
 
 
 def critique_item(critic: Critic, item: Item) -> Critique:
