@@ -205,3 +205,13 @@ def test_output_the_old_code_does_not_reproduce_is_no_behaviour_change(tmp_path,
     sep = module_item(tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", 'f"{_made[0]}:{out}"', 'f"{_made[0]}-{out}"', "buggy")
     c = critique_item(critic, sep)
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 6, c.summary
+
+
+def test_verdicts_come_from_the_named_rule_table() -> None:
+    from oversight_ext.assistants.exec.verdicts import ORDER, RULES
+
+    assert len(ORDER) == len(RULES) and all(0 < (r.confidence or 0.5) <= 1 for r in RULES.values())
+    assert {r.verdict for r in RULES.values()} == {"buggy", "correct", None}
+    broken = critique_item(load_assistant("exec"), item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
+    rule = RULES["fails to load"]
+    assert (broken.verdict, broken.confidence, broken.comments[0].severity) == (rule.verdict, rule.confidence, rule.severity)

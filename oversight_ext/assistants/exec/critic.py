@@ -79,6 +79,7 @@ from .inputs import input_shapes, signature_shapes
 from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
 from .refactoring import recognise_refactoring
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
+from .verdicts import rule
 
 __all__ = ["ExecCritic", "Outcome", "ochiai"]
 
@@ -286,10 +287,12 @@ class ExecCritic(BaseCritic):
             text = f"Fails the example `{c0.source.strip()[:160]}`: expected {(c0.want or 'no error').strip()[:80]}, {got}{was}."
             if len(fail_a) > 1:
                 text += f" {len(fail_a)} of {len(cases)} cases fail."
-            claims += self._claims(lines, text, "critical" if regress else "major", 0.95 if regress else 0.75)
-            return Draft(claims, "buggy", 0.9 if regress else 0.7, f"Buggy: fails {len(fail_a)} case(s). {notes}.")
+            rl = rule("regression" if regress else "fails examples")
+            claims += self._claims(lines, text, rl.severity, rl.score)
+            return Draft(claims, rl.verdict, rl.confidence, f"Buggy: fails {len(fail_a)} case(s). {notes}.")
         if fixed and has_before:  # examples arbitrate before anything else: the change makes some pass
-            return Draft([], "correct", 0.85, f"Looks correct: the change fixes {len(fixed)} failing example(s). {notes}.")
+            rl = rule("fixes examples")
+            return Draft([], rl.verdict, rl.confidence, f"Looks correct: the change fixes {len(fixed)} failing example(s). {notes}.")
         clear = crash_a and not crash_b and not raise_b
         if clear or (weight_a >= 2 and weight_a >= 3 * weight_b and not fixed):
             a, b = gen[self._shortest(gen, crash_a or raise_a)]
@@ -304,19 +307,22 @@ class ExecCritic(BaseCritic):
                 text = f"On input {a.get('args')}, the new code {what}; before the change it returned {b.get('value')}."
             if not clear:
                 text += f" ({len(crash_a) + len(raise_a)} input(s) fail only with the new code, {len(crash_b) + len(raise_b)} only with the old.)"
-            claims += self._claims(lines, text, "major", 0.7 if clear else 0.6)
-            return Draft(claims, "buggy", 0.7 if clear else 0.6, f"Likely buggy: fails where the old code worked. {notes}.")
+            rl = rule("new crash" if clear else "more failures")
+            claims += self._claims(lines, text, rl.severity, rl.score)
+            return Draft(claims, rl.verdict, rl.confidence, f"Likely buggy: fails where the old code worked. {notes}.")
         if fixed or (crash_b and not crash_a) or (weight_b >= 2 and weight_b >= 3 * weight_a):
+            rl = rule("fixes examples" if fixed else "fixes crashes")
             return Draft(
                 [],
-                "correct",
-                0.85 if fixed else 0.7,
+                rl.verdict,
+                rl.confidence,
                 f"Looks correct: the change fixes {len(fixed) + len(crash_b)} failing case(s). {notes}.",
             )
         # both versions fail the same examples: the example or its parsing is doubtful; with an
         # arbiter, a behaviour change on other inputs is still put to it
         if fail_a and (self.arbiter is None or not (differ or crash_a)):
-            return Draft([], None, None, f"Inconclusive: both versions fail {len(fail_a)} example(s). {notes}.")
+            rl = rule("both fail examples")
+            return Draft([], rl.verdict, rl.confidence, f"Inconclusive: both versions fail {len(fail_a)} example(s). {notes}.")
         if fail_a:
             notes += f"; both versions fail {len(fail_a)} example(s)"
         if differ or crash_a:
@@ -335,17 +341,25 @@ class ExecCritic(BaseCritic):
                     f" The changed lines are also less natural than before under a code language model"
                     f" ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token): more likely a bug than a fix."
                 )
-                claims += self._claims(lines, text, "major", 0.55)
+                rl = rule("behaviour change, less natural")
+                claims += self._claims(lines, text, rl.severity, rl.score)
                 summary = f"Likely buggy: behaviour changed on {len(differ)} input(s) and the new lines read as less natural. {notes}."
-                return Draft(claims, "buggy", 0.55, summary, verdict_from_claims=True)
+                return Draft(claims, rl.verdict, rl.confidence, summary, verdict_from_claims=True)
             text += " No example says which is right: check it against the task."
-            claims += self._claims(lines, text, "minor", 0.4)
+            rl = rule("behaviour change")
+            claims += self._claims(lines, text, rl.severity, rl.score)
             summary = f"Behaviour changed on {len(differ)} input(s). {notes}."
-            return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
-        conf = 0.75 if cases and gen else 0.6 if cases or gen else 0.5
+            return Draft(claims, rl.verdict, rl.confidence, summary, verdict_from_claims=True)
+        conf = self._no_difference_confidence(bool(cases), bool(gen))
         if has_before and (changed := self._changed_lines(item, after)):
             return self._unverified(item, changed, self._exercised(changed, out), conf, notes)
-        return Draft([], "correct", conf, f"No failing case or behaviour change found. {notes}.")
+        return Draft([], rule("no difference").verdict, conf, f"No failing case or behaviour change found. {notes}.")
+
+    @staticmethod
+    def _no_difference_confidence(cases: bool, inputs: bool) -> float:
+        """The "no difference" rule's confidence: lower when fewer kinds of evidence ran."""
+        top = rule("no difference").confidence or 0.75
+        return top if cases and inputs else 0.6 if cases or inputs else 0.5
 
     def benign_summary(self, critique: Critique) -> tuple[str, float] | None:
         """What this critic says of a change in which it finds nothing, with the counts of cases
@@ -353,7 +367,7 @@ class ExecCritic(BaseCritic):
         counts = _COUNTS.search(critique.summary or "")
         if counts is None:
             return None
-        return f"No failing case or behaviour change found. {counts.group(0)}", 0.75
+        return f"No failing case or behaviour change found. {counts.group(0)}", rule("no difference").confidence or 0.75
 
     @staticmethod
     def _changed_lines(item: ItemView, after: str) -> list[int]:
@@ -381,10 +395,11 @@ class ExecCritic(BaseCritic):
         head = "Unverified: no case or input ran the changed lines" if unrun else "No failing case or behaviour change found"
         if refactoring := self._refactoring(item):
             why = "no case or input ran the changed lines, but " if unrun else ""
+            rl = rule("refactoring")
             return Draft(
                 [],
-                "correct",
-                0.7 if unrun else conf,
+                rl.verdict,
+                rl.confidence if unrun else conf,
                 f"Looks correct: {why}the change is a recognised behaviour-preserving refactoring ({refactoring}). {notes}.",
             )
         nat = self._naturalness(item) if self.unverified_margin is not None else None
@@ -399,12 +414,14 @@ class ExecCritic(BaseCritic):
                 f" ({nat.per_token_after:.2f} vs {nat.per_token_before:.2f} nats per token), as buggy code tends to,"
                 f" and it is not a recognised refactoring. Check it against the task."
             )
-            claims = self._claims(lines[:1], text, "major", 0.5)
+            rl = rule("unverified, less natural")
+            claims = self._claims(lines[:1], text, rl.severity, rl.score)
             summary = f"{head}; the change reads as less natural than before: possibly a bug. {notes}."
-            return Draft(claims, "buggy", 0.5, summary, verdict_from_claims=True)
+            return Draft(claims, rl.verdict, rl.confidence, summary, verdict_from_claims=True)
         if unrun:
-            return Draft([], None, None, f"{head}, so the run says nothing about them. {notes}.")
-        return Draft([], "correct", conf, f"{head}. {notes}.")
+            rl = rule("unverified")
+            return Draft([], rl.verdict, rl.confidence, f"{head}, so the run says nothing about them. {notes}.")
+        return Draft([], rule("no difference").verdict, conf, f"{head}. {notes}.")
 
     @staticmethod
     def _refactoring(item: ItemView) -> str | None:
@@ -474,8 +491,12 @@ class ExecCritic(BaseCritic):
                 line = 1
         n = after.count("\n") + 1
         lines = self._changed(item) or [min(max(line, 1), n)]
+        rl = rule("fails to load")
         return Draft(
-            self._claims(lines[:1], f"The new code does not even load: {err}", "critical", 0.95), "buggy", 0.9, "Buggy: fails to load."
+            self._claims(lines[:1], f"The new code does not even load: {err}", rl.severity, rl.score),
+            rl.verdict,
+            rl.confidence,
+            "Buggy: fails to load.",
         )
 
     def _changed(self, item: ItemView) -> list[int]:

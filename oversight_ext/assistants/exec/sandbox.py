@@ -31,7 +31,7 @@ from oversight_ext.options import option
 
 __all__ = ["SandboxConfig", "SandboxResult", "run_sandboxed"]
 
-RUNNER = Path(__file__).with_name("runner") / "main.py"
+RUNNER = Path(__file__).with_name("runner") / "__main__.py"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Values the sandboxed runner draws for the shapes :mod:`.usage` adds (loaded by ``_runner.py`` by path).
+"""Values the sandboxed runner draws for the shapes :mod:`..usage` adds (text from the module's tokens, bytes, *args).
 
 Text spliced from the module's own literal tokens (``'&'``, ``'<!--'``, ``'%2F'``) reaches the
 branches that look for them; bytes are drawn the same way, from the module's bytes literals.
