@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from oversight_ext.analysis import study_frame
 from oversight_ext.diffs import make_diff
 from oversight_ext.records import Assignment, Critique, Item, Judgment, Study, StudyCondition
+from oversight_ext.review.service import ReviewService
 from oversight_ext.reward.labels import votes
-from oversight_ext.server.service import ReviewService
 from oversight_ext.store import Store
 from oversight_ext.store import schema as tables
 from oversight_ext.study import ConditionConfig, StudyConfig

@@ -29,7 +29,7 @@ and a :class:`MixedConvergenceWarning`).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -37,6 +37,8 @@ import polars as pl
 from scipy import linalg, optimize, sparse, stats
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
+
+from oversight_ext.options import option
 
 from .effects import default_control
 
@@ -54,25 +56,18 @@ class MixedConvergenceWarning(UserWarning):
 class MixedConfig:
     """What :func:`fit_mixed` fits and how."""
 
-    outcome: str = field(default="correct", metadata={"help": "0/1 (or boolean) column to model; null rows are left out"})
-    fixed: tuple[str, ...] = field(
-        default=("condition",), metadata={"help": "fixed-effect columns: text columns become treatment dummies, numeric ones enter as is"}
+    outcome: str = option("0/1 (or boolean) column to model; null rows are left out", "correct")
+    fixed: tuple[str, ...] = option("fixed-effect columns: text columns become treatment dummies, numeric ones enter as is", ("condition",))
+    groups: tuple[str, ...] = option("columns whose levels get random intercepts", ("rater", "item_id"))
+    control: str | None = option("reference level of 'condition' (default: the first unassisted one)", None)
+    level: float = option("coverage of the Wald intervals", 0.95)
+    method: Literal["joint", "laplace"] = option(
+        "'joint': fixed effects at the joint mode (lme4 nAGQ=0); 'laplace': fixed effects on the Laplace objective (nAGQ=1)", "joint"
     )
-    groups: tuple[str, ...] = field(default=("rater", "item_id"), metadata={"help": "columns whose levels get random intercepts"})
-    control: str | None = field(default=None, metadata={"help": "reference level of 'condition' (default: the first unassisted one)"})
-    level: float = field(default=0.95, metadata={"help": "coverage of the Wald intervals"})
-    method: Literal["joint", "laplace"] = field(
-        default="joint",
-        metadata={
-            "help": "'joint': fixed effects at the joint mode (lme4 nAGQ=0); 'laplace': fixed effects on the Laplace objective (nAGQ=1)"
-        },
-    )
-    tol: float = field(default=1e-8, metadata={"help": "inner Newton stops after one more full step once a step would gain less than this"})
-    max_newton: int = field(default=50, metadata={"help": "most Newton iterations per inner solve"})
-    grad_tol: float = field(
-        default=1e-4, metadata={"help": "converged when a Newton step from the answer (H^-1 g, in log-SD and log-odds units) is smaller"}
-    )
-    max_evals: int = field(default=2000, metadata={"help": "most objective evaluations per optimiser run"})
+    tol: float = option("inner Newton stops after one more full step once a step would gain less than this", 1e-8)
+    max_newton: int = option("most Newton iterations per inner solve", 50)
+    grad_tol: float = option("converged when a Newton step from the answer (H^-1 g, in log-SD and log-odds units) is smaller", 1e-4)
+    max_evals: int = option("most objective evaluations per optimiser run", 2000)
 
 
 def _design(frame: pl.DataFrame, config: MixedConfig) -> tuple[np.ndarray, list[str]]:
