@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,11 @@ else:  # pragma: no cover - Python 3.10
 from oversight_ext.study.plan import AnalysisPlan
 from oversight_ext.study_record import SLOT_PREFIX, Study
 
-__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
+__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError", "UnbalancedDesignWarning"]
+
+
+class UnbalancedDesignWarning(UserWarning):
+    """A design whose conditions cannot get equal numbers of raters."""
 
 
 class StudyConfigError(ValueError):
@@ -223,6 +228,15 @@ class StudyConfig:
                 k,
                 f"a within-subject design needs at least conditions x overlap = {c} x {k} = {c * k} raters "
                 f"(each item is rated under every condition by different raters) but the study has {n}; lower overlap or add raters",
+            )
+        if self.design == "between" and n % c:
+            # Unequal arms are legal but cost power and confound rater with load; say so, and how to balance.
+            lower, upper = n - n % c, n + c - n % c
+            warnings.warn(
+                f"a between-subject design with {n} raters and {c} conditions cannot balance: arms get {n // c} or {n // c + 1} raters;"
+                f" use {lower} or {upper} raters (a multiple of {c}) for equal arms",
+                UnbalancedDesignWarning,
+                stacklevel=3,
             )
         if self.design == "between" and n // c < k:
             raise StudyConfigError(
