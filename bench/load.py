@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import sqlalchemy as sa
+from figures import save
 
 from oversight_ext.records import Judgment
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres
-from oversight_ext.workshop.loadgen import LoadConfig, run_load
+from oversight_ext.testing.classserver import ClassServer
+from oversight_ext.testing.loadgen import LoadConfig, run_load
+from oversight_ext.testing.throwaway import ThrowawayPostgres
 from oversight_ext.workshop.practice import practice_study
-from oversight_ext.workshop.server import ClassServer
 
 
 def drop_connections(url: str) -> None:
@@ -86,6 +87,16 @@ def main() -> None:
     print(f"  HTTP submit (API + store)     p50 {s['p50_ms']:8.1f} ms   p99 {s['p99_ms']:8.1f} ms")
     print(f"  baseline Store.submit direct  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
     print(f"  ratio HTTP / direct           p50 {s['p50_ms'] / p50:8.1f} x    p99 {s['p99_ms'] / p99:8.1f} x")
+    if args.quick:
+        print("(--quick: results/load.json left as it was)")
+        return
+    row = {
+        "case": f"{n_raters} raters x {per} submissions through the HTTP API, faults {'on' if faults_on else 'off'}",
+        "figure": f"{max(s['submitted'] - stored, 0)} lost, {max(stored - s['submitted'], 0)} duplicated; p99 {s['p99_ms']:.1f} ms",
+        "baseline": f"direct Store.submit: p99 {p99:.1f} ms",
+        "ratio": f"p99 {s['p99_ms'] / p99:.1f}x",
+    }
+    print(f"wrote {save('load', command='python bench/load.py', page='store', rows=[row])}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ export interface Draft {
   flags: LineFlag[];
   dispositions: Record<string, Disposition>;
   supersedes: string | null;
+  /** Paths of the files the rater marked as viewed (absent in drafts kept by older versions). */
+  viewed?: string[];
   /** Set when the rater pressed submit: the draft is frozen and waits for the server. */
   submitted: boolean;
 }
@@ -58,6 +60,7 @@ export function freshDraft(assignmentId: string, previous: JudgmentPayload | nul
     flags: [],
     dispositions: {},
     supersedes: null,
+    viewed: [],
     submitted: false
   };
   if (previous) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from oversight_ext.diffs import make_diff
+from oversight_ext.identity import os_user
+from oversight_ext.items import demo
 from oversight_ext.lab import LabConfig, lab_argv, prepare_demo
 from oversight_ext.records import Comment, Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 BEFORE = "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n"
@@ -114,6 +116,9 @@ def test_oversight_lab_starts_jupyterlab_serving_the_study(tmp_path: Path) -> No
         assert _get(f"{base}/oversight/api/me", "wrong")[0] == 403
         code, page = _get(f"{base}/lab", token)
         assert code == 200 and "oversight-ext" in page
+        # The news prompt that covered "Next item" is off in this lab (and only here).
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+        assert "@jupyterlab/apputils-extension:announcements" in config["disabledExtensions"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -124,7 +129,6 @@ def test_oversight_lab_starts_jupyterlab_serving_the_study(tmp_path: Path) -> No
 
 
 def test_prepare_demo_with_the_package_demo_set(sqlite_store: Store) -> None:
-    demo = pytest.importorskip("oversight_ext.items.demo", reason="the package's demo set (items team) is not in this build")
     config = LabConfig(db=sqlite_store.url, rater="ada")
     prepare_demo(sqlite_store, config)
     assert len(sqlite_store.assignments("demo", rater="ada")) == len(demo.demo_items())

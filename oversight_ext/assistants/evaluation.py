@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from oversight_ext.records import Critique, Item
 
-from .protocol import BaseCritic, Critic
+from .protocol import BaseCritic, Critic, sweep_item
 
 __all__ = ["METRICS", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
 
@@ -130,7 +130,7 @@ def sweep_verbosity(
         raise ValueError(f"verbosities {bad} are invalid: give values between 0 and 1")
     out: dict[float, list[Critique]] = {v: [] for v in verbosities}
     for it in tqdm(items, desc=f"sweep [{critic.name}]", disable=not progress, unit="item"):
-        for v, c in critic.sweep(it, list(verbosities)).items():
+        for v, c in sweep_item(critic, it, list(verbosities)).items():
             out[v].append(c)
     return out
 

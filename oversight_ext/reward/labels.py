@@ -24,13 +24,8 @@ LABEL_SCHEMA = {"item_id": pl.Utf8, "label": pl.Float64, "weight": pl.Float64, "
 
 
 def condition_kinds(store: Store, study: str) -> dict[str, str]:
-    """Condition name -> "assisted" | "unassisted": the one place labels learns a condition's kind.
-
-    It asks the definition the analysis uses, so a label's condition kind and a figure's agree.
-    """
-    from oversight_ext.analysis.frames import condition_kinds as kinds_of_config
-
-    return kinds_of_config(store.study(study).get("config") or {})
+    """Condition name -> "assisted" | "unassisted", as the typed study defines it (one rule for every layer)."""
+    return dict(store.study(study).condition_kinds())
 
 
 def _frame(store: Store, study: str) -> pl.DataFrame:
@@ -82,7 +77,7 @@ def votes(
     cw = dict(condition_weights or {})
     rows = []
     for j in frame.iter_rows(named=True):
-        kind = kinds.get(j["condition"]) or j["condition_kind"] or ""
+        kind = j["condition_kind"] or kinds.get(j["condition"]) or ""
         if conditions is not None and j["condition"] not in conditions and kind not in conditions:
             continue
         if j["is_qc"] and not include_qc:

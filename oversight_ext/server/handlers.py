@@ -23,7 +23,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .service import ReviewService, ServiceError
+from oversight_ext.review.service import ReviewService, ServiceError
 
 __all__ = ["routes"]
 

@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, to_frame, utcnow
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, to_frame, utcnow
 
 from . import db, schema
 from .db import StoreError
@@ -254,14 +254,21 @@ class Store:
     def create_study(
         self,
         name: str,
-        config: dict[str, Any],
+        config: Any,
         assignments: Sequence[Assignment],
         *,
         seed: int,
         code_version: str,
         owner: str | None = None,
     ) -> None:
-        """Store a study and its frozen assignment table in one transaction."""
+        """Store a study and its frozen assignment table in one transaction.
+
+        ``config`` is a ``StudyConfig`` (stored as its ``to_dict()``) or that dict form.
+        """
+        if hasattr(config, "to_dict"):
+            config = config.to_dict()
+        if not isinstance(config, dict):
+            raise RecordError("Study", "config", config, "give a StudyConfig or its to_dict() form")
         if not name or not isinstance(name, str):
             raise RecordError("Study", "name", name, "give a non-empty study name")
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -286,14 +293,23 @@ class Store:
             for chunk in _chunks([_row(a) for a in assignments], 500):
                 conn.execute(schema.assignments.insert(), chunk)
 
-    def study(self, name: str) -> dict[str, Any]:
+    def study(self, name: str) -> Study:
+        """The stored study as a typed :class:`~oversight_ext.records.Study` (config, seed, QC items...)."""
+        a = schema.assignments
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(schema.studies).where(schema.studies.c.name == name)).first()
-        if row is None:
-            raise UnknownRecord(f"no study named {name!r}; create it with `oversight study create FILE`")
-        out = dict(row._mapping)
-        out["created_at"] = _utc(out["created_at"])
-        return out
+            if row is None:
+                raise UnknownRecord(f"no study named {name!r}; create it with `oversight study create FILE`")
+            qc = conn.execute(sa.select(a.c.item_id).where(a.c.study == name, a.c.is_qc).distinct()).scalars().all()
+        return Study.from_config(
+            row.config or {},
+            name=row.name,
+            seed=row.seed,
+            code_version=row.code_version,
+            owner=row.owner,
+            created_at=_utc(row.created_at),
+            qc_item_ids=qc,
+        )
 
     def study_names(self) -> list[str]:
         with self.engine.connect() as conn:

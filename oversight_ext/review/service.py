@@ -1,0 +1,333 @@
+"""The review service: what one rater may see and submit, over the store.
+
+The REST handlers and the notebook widget both call this one class, so the blinding rules
+live in one place: a rater sees only their own assignments; an unassisted condition never
+carries a critique; no answer holds gold, the condition's name, planted flags or another
+rater's judgments. The rater is always an argument the caller got from its identity layer
+(Jupyter's IdentityProvider, the hub user, the kernel's user), never a field of the payload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study
+from oversight_ext.store import Store, UnknownRecord
+from oversight_ext.study_record import SLOT_PREFIX
+from oversight_ext.submission import PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
+
+from .diffcache import DiffCache
+
+__all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError"]
+
+#: Judgment fields a rater's answers leave out: the condition's name is part of the blinding.
+HIDDEN_JUDGMENT_FIELDS = ("condition",)
+#: Nested records whose errors are reported under the payload field that holds them.
+_NESTED = {"LineFlag": "flags", "Disposition": "dispositions"}
+
+
+class ServiceError(ValueError):
+    """A request the service refuses; ``status`` is the HTTP status the REST layer answers."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+def judgment_view(judgment: Judgment) -> dict[str, Any]:
+    """A judgment as its own rater may see it (no condition name)."""
+    data = judgment.to_dict()
+    for name in HIDDEN_JUDGMENT_FIELDS:
+        data.pop(name, None)
+    return data
+
+
+class ReviewService:
+    """Queues, item views and judgment submission for one rater at a time.
+
+    ``cache_size`` parsed diffs are kept in memory and, with ``prefetch``, the item a rater
+    will open next is parsed in the background (see :mod:`.diffcache`).
+    """
+
+    def __init__(self, store: Store, *, cache_size: int = 32, prefetch: bool = True) -> None:
+        self.store = store
+        self.prefetch = prefetch
+        self.diffs = DiffCache(cache_size, prefetch=prefetch)
+        self._studies: dict[str, Study] = {}
+        self._critique_comments: dict[str, set[str]] = {}
+        self._paths_by_item: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------------ queues
+
+    def me(self, rater: str) -> dict[str, Any]:
+        """The rater's role and, per study they hold assignments in, how many they have done."""
+        row = self.store.rater(rater)
+        role = row["role"] if row is not None and row["role"] == "owner" else "rater"
+        done = self._done(rater)
+        studies: dict[str, dict[str, Any]] = {}
+        first_open: dict[str, Assignment] = {}
+        for a in self.store.assignments(rater=rater):
+            s = studies.setdefault(a.study, {"name": a.study, "done": 0, "total": 0})
+            s["total"] += 1
+            s["done"] += a.id in done
+            if a.id not in done:
+                first_open.setdefault(a.study, a)
+        for a in first_open.values():  # the sidebar loads this first: parse what the rater opens next
+            self._prefetch(a.item_id)
+        for name in self._open_studies():
+            studies.setdefault(name, {"name": name, "done": 0, "total": self._slot_size(name)})
+        return {"rater": rater, "role": role, "studies": list(studies.values())}
+
+    def queue(self, rater: str, study: str) -> dict[str, Any]:
+        """The rater's assignments in ``study`` in queue order, each marked done or not."""
+        assignments = self._enrolled(rater, study)
+        done = self._done(rater, study)
+        rows = [{"id": a.id, "position": a.position, "done": a.id in done} for a in assignments]
+        return {"study": study, "done": sum(r["done"] for r in rows), "total": len(rows), "assignments": rows}
+
+    def next(self, rater: str, study: str) -> dict[str, Any]:
+        """The first assignment of the rater's queue without a judgment, or None when done."""
+        done = self._done(rater, study)
+        nxt = next((a for a in self._enrolled(rater, study) if a.id not in done), None)
+        if nxt is not None:
+            self._prefetch(nxt.item_id)
+        return {"assignment_id": None if nxt is None else nxt.id}
+
+    def progress(self, rater: str, study: str) -> dict[str, int]:
+        q = self.queue(rater, study)
+        return {"done": q["done"], "total": q["total"]}
+
+    # ------------------------------------------------------------------ the item view
+
+    def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
+        """What ``rater`` may see of one of their assignments (see the module docstring)."""
+        a = self._assignment(rater, assignment_id)
+        study = self._study(a.study)
+        item = self.store.get_item(a.item_id)
+        kind = study.kind_of(a)
+        critique = None
+        if kind == "assisted" and a.critique_id is not None:
+            critique = self._critique_view(self.store.get_critique(a.critique_id), a)
+        current = self._current(rater, a)
+        files = self.diffs.files(item)
+        # Only now: a prefetch parsing beside this view's own parse would slow both down.
+        self._prefetch_after(rater, a)
+        return {
+            "assignment": {
+                "id": a.id,
+                "study": a.study,
+                "position": a.position,
+                "condition_kind": kind,
+                "display": a.display,
+                "time_limit_s": study.time_limit_of(a),
+                "verdict_scale": study.verdict_scale,
+            },
+            "item": item.rater_view(),
+            "files": files,
+            "critique": critique,
+            "judgment": None if current is None else judgment_view(current),
+        }
+
+    # ------------------------------------------------------------------ submitting
+
+    def submit(self, rater: str, payload: Any) -> tuple[dict[str, Any], bool]:
+        """Store ``rater``'s judgment; returns (the stored judgment's view, created).
+
+        Resubmitting a stored ``submission_id`` (a retry, a double click) creates nothing and
+        returns the stored row. A new judgment of an assignment already judged replaces the
+        current one: ``supersedes`` defaults to it and, when given, must name it.
+        """
+        if not isinstance(payload, dict):
+            raise BadRequest(f"the judgment must be a JSON object, got {type(payload).__name__}; send the POST body as an object")
+        unknown = sorted(set(payload) - PAYLOAD_FIELDS)
+        if unknown:
+            fix = "the server fills it" if unknown[0] in Judgment.__dataclass_fields__ else f"send only {sorted(PAYLOAD_FIELDS)}"
+            raise BadRequest(f"judgment field {unknown[0]!r} is not accepted from the client: {fix}", field=unknown[0])
+        for name in REQUIRED_FIELDS:
+            if payload.get(name) is None:
+                raise BadRequest(f"judgment field {name!r} is missing; send it (required: {list(REQUIRED_FIELDS)})", field=name)
+        if not isinstance(payload["assignment_id"], str):
+            raise BadRequest(
+                f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
+            )
+        try:
+            check_submission(payload)
+        except SubmissionError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
+        a = self._assignment(rater, payload["assignment_id"])
+        mine = self.store.judgments(assignment_id=a.id, current=False)  # the assignment is this rater's
+        resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
+        if resent is not None:
+            return judgment_view(resent), False
+        data = {k: v for k, v in payload.items() if v is not None or k in ("likert", "supersedes", "started_at")}
+        data.setdefault("flags", [])
+        data.setdefault("dispositions", [])
+        data.setdefault("comment", "")
+        current = self._current_of(mine)
+        if current is not None:
+            if data.get("supersedes") is None:
+                data["supersedes"] = current.submission_id
+            elif data["supersedes"] != current.submission_id:
+                msg = f"supersedes = {data['supersedes']!r} is not the current judgment of {a.id}; name {current.submission_id!r}"
+                raise BadRequest(msg, field="supersedes")
+        judgment = self._judgment(rater, a, data)
+        try:
+            stored, created = self.store.submit(judgment)
+        except UnknownRecord as exc:
+            raise NotFound(str(exc)) from None
+        except RecordError as exc:
+            if exc.field == "rater":
+                raise Forbidden(f"assignment {a.id!r} is not in your queue") from None
+            raise BadRequest(str(exc), field=exc.field) from None
+        if stored.rater != rater or stored.assignment_id != a.id:
+            # Someone else's submission id: say so without showing their judgment.
+            raise Conflict("submission_id is already used by another submission; make a fresh id (a UUID)", field="submission_id")
+        return judgment_view(stored), created
+
+    def _judgment(self, rater: str, a: Assignment, data: dict[str, Any]) -> Judgment:
+        try:
+            judgment = Judgment.from_dict({**data, "rater": rater})
+        except RecordError as exc:
+            field = _NESTED.get(exc.record, exc.field)
+            raise BadRequest(str(exc), field=None if field.startswith("<") else field) from None
+        study = self._study(a.study)
+        if study.verdict_scale == "likert" and judgment.likert is None:
+            raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
+        shown: set[str] = set()
+        if study.kind_of(a) == "assisted" and a.critique_id is not None and a.display == "evidence":
+            shown = self._comment_ids(a.critique_id)
+        stray = [d.comment_id for d in judgment.dispositions if d.comment_id not in shown]
+        if stray:
+            fix = "this item shows no critique comments" if not shown else f"name one of the comments shown ({sorted(shown)})"
+            raise BadRequest(f"dispositions name comment {stray[0]!r}, which was not shown: {fix}", field="dispositions")
+        paths = self._item_paths(a.item_id)
+        bad = [f.path for f in judgment.flags if f.path not in paths]
+        if bad:
+            raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
+        return judgment
+
+    # ------------------------------------------------------------------ helpers
+
+    def _assignment(self, rater: str, assignment_id: str) -> Assignment:
+        try:
+            a = self.store.get_assignment(assignment_id)
+        except UnknownRecord:
+            raise NotFound(f"no assignment {assignment_id!r}; open one from your queue") from None
+        if a.rater != rater:
+            raise Forbidden(f"assignment {assignment_id!r} is not in your queue")
+        return a
+
+    def _study(self, name: str) -> Study:
+        # A study's config is frozen with its table, so it can be kept for the process's life.
+        study = self._studies.get(name)
+        if study is None:
+            try:
+                study = self._studies[name] = self.store.study(name)
+            except UnknownRecord:
+                raise NotFound(f"no study {name!r}; see your studies at /oversight/api/me") from None
+        return study
+
+    @staticmethod
+    def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:
+        view = critique.rater_view()
+        if a.display == "verdict":
+            view["comments"] = []
+        return view
+
+    def _prefetch(self, item_id: str) -> None:
+        self.diffs.prefetch(lambda: self.store.get_item(item_id))
+
+    def _prefetch_after(self, rater: str, a: Assignment) -> None:
+        """Parse, in the background, the item the rater will open after ``a``."""
+        if not self.prefetch:
+            return
+        done = self._done(rater, a.study) | {a.id}
+        queue = self.store.assignments(a.study, rater=rater)
+        later = [b for b in queue if b.position > a.position and b.id not in done] or [b for b in queue if b.id not in done]
+        if later:
+            self._prefetch(later[0].item_id)
+
+    def close(self) -> None:
+        """Stop the prefetch thread and close the store."""
+        self.diffs.close()
+        self.store.close()
+
+    def _comment_ids(self, critique_id: str) -> set[str]:
+        # Critiques are immutable once stored: keep their comment ids for the process's life.
+        ids = self._critique_comments.get(critique_id)
+        if ids is None:
+            ids = self._critique_comments[critique_id] = {c.id for c in self.store.get_critique(critique_id).comments}
+        return ids
+
+    def _item_paths(self, item_id: str) -> set[str]:
+        # An item with judgments cannot be replaced in the store, so its file paths are stable.
+        paths = self._paths_by_item.get(item_id)
+        if paths is None:
+            paths = self._paths_by_item[item_id] = self._paths(self.store.get_item(item_id))
+        return paths
+
+    def _paths(self, item: Item) -> set[str]:
+        paths = {"", item.path}
+        for f in self.diffs.files(item):
+            paths.update((f["old_path"], f["new_path"]))
+        return paths
+
+    def _done(self, rater: str, study: str | None = None) -> set[str]:
+        return {j.assignment_id for j in self.store.judgments(study=study, rater=rater)}
+
+    @staticmethod
+    def _current_of(judgments: list[Judgment]) -> Judgment | None:
+        replaced = {j.supersedes for j in judgments if j.supersedes}
+        current = [j for j in judgments if j.submission_id not in replaced]
+        return current[-1] if current else None
+
+    def _current(self, rater: str, a: Assignment) -> Judgment | None:
+        return self._current_of([j for j in self.store.judgments(study=a.study, rater=rater, current=False) if j.assignment_id == a.id])
+
+    # ------------------------------------------------------------------ open enrolment
+
+    def _open_studies(self) -> list[str]:
+        names = []
+        for name in self.store.study_names():
+            if self._study(name).is_open and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
+                names.append(name)
+        return names
+
+    def _slot_size(self, study: str) -> int:
+        slots: dict[str, int] = {}
+        for a in self.store.assignments(study):
+            if a.rater.startswith(SLOT_PREFIX):
+                slots[a.rater] = slots.get(a.rater, 0) + 1
+        return min(slots.values(), default=0)
+
+    def _enrolled(self, rater: str, study: str) -> list[Assignment]:
+        """The rater's queue in ``study``; in an open study, a newcomer claims a free slot."""
+        held = self.store.assignments(study, rater=rater)
+        if held or not self._study(study).is_open:
+            return held
+        from oversight_ext.store import Conflict as StoreConflict
+        from oversight_ext.study import enroll
+
+        try:
+            self.store.add_rater(rater)
+            return enroll(self.store, study, rater)
+        except (StoreConflict, ValueError) as exc:
+            raise Forbidden(f"cannot join study {study!r}: {exc}") from None

@@ -1,0 +1,54 @@
+"""Per-participant tokens for a workshop served by one Jupyter server, without a hub.
+
+Jupyter's own token login gives every browser the same random "anonymous" user, which is no
+rater identity. ``ClassTokenIdentityProvider`` maps each participant's token to their user
+name, so the review API (which trusts the identity layer, never the request body) records
+judgments under the right rater. Tokens come from a JSON file ``{"token": "user", ...}``
+readable by the server's user only (mode 0600), or from configuration. Under JupyterHub use
+the hub's own identity instead (see ``deploy/``).
+
+    jupyter lab --ServerApp.identity_provider_class=oversight_ext.server.identity.ClassTokenIdentityProvider \\
+        --ClassTokenIdentityProvider.tokens_file=class-tokens.json
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from jupyter_server.auth.identity import IdentityProvider, User
+from traitlets import Dict, Unicode
+
+from oversight_ext.identity import read_tokens
+
+__all__ = ["ClassTokenIdentityProvider"]
+
+
+class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]
+    """Identity by participant token (``Authorization: token T`` or ``?token=T``)."""
+
+    tokens_file = Unicode("", help="JSON file {token: user name}, mode 0600. Read once at start.").tag(config=True)
+    user_tokens = Dict(key_trait=Unicode(), value_trait=Unicode(), help="{token: user name}; added to those of tokens_file.").tag(
+        config=True
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._users: dict[str, str] = dict(read_tokens(self.tokens_file)) if self.tokens_file else {}
+        self._users.update(self.user_tokens)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return True
+
+    def get_user_token(self, handler: Any) -> Any:
+        token = self.get_token(handler)
+        if token:
+            # compare_digest with every token: the answer time says nothing about which is close.
+            found = None
+            for known, name in self._users.items():
+                if hmac.compare_digest(known.encode(), token.encode()):
+                    found = name
+            if found is not None:
+                return User(username=found, name=found, display_name=found)
+        return super().get_user_token(handler)
