@@ -42,6 +42,7 @@ BACKENDS: dict[str, str] = {
     "replay": "oversight_ext.assistants.backends.replay:ReplayCritic",
     "planted": "oversight_ext.assistants.backends.planted:PlantedCritic",
     "ensemble": "oversight_ext.assistants.backends.ensemble:EnsembleCritic",
+    "rm": "oversight_ext.assistants.backends.rm:RewardModelCritic",
 }
 
 

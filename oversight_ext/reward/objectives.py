@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from .batching import Batch
 from .config import RewardTrainingConfig
 
-__all__ = ["Scorer", "distributed_env", "pointwise_loss", "preference_loss", "reward_model_loss", "wrap_for_world"]
+__all__ = ["Scorer", "distributed_env", "pointwise_loss", "preference_loss", "reward_model_loss", "use_compile", "wrap_for_world"]
 
 
 class Scorer(torch.nn.Module):
@@ -59,6 +59,12 @@ def wrap_for_world(scorer: torch.nn.Module, cfg: RewardTrainingConfig, world: in
             device_id=device if device.type == "cuda" else None,
         )  # fmt: skip
     return torch.nn.parallel.DistributedDataParallel(scorer, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def use_compile(cfg: RewardTrainingConfig, device: torch.device) -> bool:
+    """Whether to ``torch.compile`` the scorer: ``auto`` compiles on CUDA only, where fused kernels repay the
+    compile time; on the CPU, with batches of ever-changing length, it costs more than it saves."""
+    return cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
 
 
 def preference_loss(d: torch.Tensor, ex: dict[str, torch.Tensor], center: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,8 +38,9 @@ from .batching import Batch, collate, collate_buckets, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
 from .dataset import RewardDataset
+from .lora import with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
-from .objectives import Scorer, distributed_env, reward_model_loss, wrap_for_world
+from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
 
 __all__ = ["RewardTrainer", "TrainResult", "train_reward_model"]
 
@@ -133,7 +134,10 @@ class RewardTrainer:
         ck = checkpoint.read(self.work, self.signature, self.train_frame.height, self.device) if cfg.resume else None
         if ck is not None:
             self.model.load_state_dict(ck["model"])  # before wrapping, so FSDP shards the restored weights
-        self.wrapped = wrap_for_world(self.make_scorer(self.model), cfg, self.world, self.device, self.bf16)
+        scorer = self.make_scorer(self.model)
+        if use_compile(cfg, self.device):
+            scorer = torch.compile(scorer, dynamic=True)  # type: ignore[assignment]
+        self.wrapped = wrap_for_world(scorer, cfg, self.world, self.device, self.bf16)
         self.fsdp = self.world > 1 and cfg.distributed == "fsdp"
         self.create_optimizer()
         self.start = checkpoint.restore_optimizer(ck, self.wrapped, self.opt, self.sched, fsdp=self.fsdp) if ck is not None else 0
@@ -149,6 +153,8 @@ class RewardTrainer:
             for m in self.model.modules():
                 if isinstance(m, torch.nn.Dropout):
                     m.p = 0.0
+        if cfg.lora_r:
+            self.model = with_lora(self.model, cfg)
         self.model.to(device).train()
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
         attn = getattr(self.model.config, "_attn_implementation", "")
@@ -325,6 +331,7 @@ class RewardTrainer:
             {**info, **self.meta},
             extra_files={"metrics.jsonl": work / "metrics.jsonl"} if work else None,
             state_dict=full,
+            merged=self.cfg.lora_r > 0,
         )
         shutil.rmtree(work, ignore_errors=True)  # type: ignore[arg-type]
         return out
@@ -396,6 +403,11 @@ def train_reward_model(
     after training and its figures kept in the result and the saved metadata. ``trainer``: a
     :class:`RewardTrainer` subclass with replaced stages.
     """
+    cfg = config or RewardTrainingConfig()
+    if cfg.reward == "implicit" and trainer is RewardTrainer:
+        from .implicit import ImplicitRewardTrainer
+
+        trainer = ImplicitRewardTrainer
     return trainer(
         train, config, backbone=backbone, out_dir=out_dir, model=model, tokenizer=tokenizer, progress=progress, meta=meta,
         eval_data=eval_data,
