@@ -34,10 +34,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from figures import save
 
 from oversight_ext.records import Assignment, Item, Judgment
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres
+from oversight_ext.testing.throwaway import ThrowawayPostgres
 
 DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 
@@ -165,6 +166,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="oversight-bench-"))
     pg = ThrowawayPostgres().start()
+    rows: list[dict[str, str]] = []
     try:
         print(f"paced: {args.rate:g} submissions/s per writer, latency from the due time; saturated: back to back")
         print(
@@ -188,8 +190,30 @@ def main() -> None:
                         f"{r['per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} | {s['p99_ms'] / r['p99_ms']:>6.1f}x{flag}",
                         flush=True,
                     )
+                    rows.append(
+                        {
+                            "case": f"{backend}, {load}, {n} writers",
+                            "figure": f"{s['per_s']:,.0f}/s, p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms",
+                            "baseline": f"raw INSERT: {r['per_s']:,.0f}/s, p99 {r['p99_ms']:.1f} ms",
+                            "ratio": f"p99 {s['p99_ms'] / r['p99_ms']:.1f}x",
+                        }
+                    )
     finally:
         pg.stop()
+    if args.quick:
+        print("(--quick: results/store.json left as it was)")
+        return
+    biggest = [i for i, row in enumerate(rows) if row["case"].startswith("sqlite, paced")]
+    path = save(
+        "store",
+        command="python bench/store.py",
+        page="store",
+        rows=rows,
+        headline=biggest[-1] if biggest else 0,
+        conditions=f"paced: {args.rate:g} submissions/s per writer, latency from the due time; saturated: back to back; "
+        f"{per} submissions per writer",
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

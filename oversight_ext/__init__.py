@@ -7,11 +7,16 @@ train reward models from the combined labels.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from importlib import metadata
 from typing import Any
 
 from .records import Assignment, Comment, Critique, Disposition, Item, Judgment, LineFlag, RecordError
+
+try:
+    # The version is written once, in package.json; the build copies it into the package metadata.
+    __version__ = metadata.version("oversight_ext")
+except metadata.PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Assignment",
@@ -28,11 +33,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The widget pulls in anywidget and ipywidgets: load it when a notebook asks for it.
+    # ``review("study")`` opens the notebook widget; the package loads when a notebook asks for it.
     if name == "review":
-        from .widget import review
+        import importlib
 
-        return review
+        return importlib.import_module(".review", __name__)
     raise AttributeError(f"module 'oversight_ext' has no attribute {name!r}")
 
 

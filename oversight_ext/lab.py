@@ -15,11 +15,12 @@ import socket
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from oversight_ext.identity import os_user
+from oversight_ext.options import option
 from oversight_ext.records import Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 __all__ = ["QUIET_PAGE_CONFIG", "LabConfig", "lab_argv", "lab_env", "lab_url", "prepare_demo"]
@@ -36,14 +37,14 @@ DEMO_ASSISTANT = "demo-replay"
 class LabConfig:
     """How ``oversight lab`` prepares the store and starts JupyterLab."""
 
-    db: str | None = field(default=None, metadata={"help": "store URL or SQLite path (default: $OVERSIGHT_DB, else ./oversight.db)"})
-    study: str = field(default="demo", metadata={"help": "name of the demo study; a stored study of this name is reused as it is"})
-    port: int | None = field(default=None, metadata={"help": "port of JupyterLab (default: a free one)"})
-    open_browser: bool = field(default=True, metadata={"help": "open a browser tab on start"})
-    rater: str = field(default="", metadata={"help": "your rater id (default: $JUPYTERHUB_USER under a hub, else the OS user)"})
-    simulated: int = field(default=3, metadata={"help": "simulated raters beside you (sim-001, ...)"})
-    seed: int = field(default=0, metadata={"help": "seed of the demo study's design and of the simulated raters"})
-    token: str = field(default="", metadata={"help": "JupyterLab login token (default: a random one)"})
+    db: str | None = option("store URL or SQLite path (default: $OVERSIGHT_DB, else ./oversight.db)", None)
+    study: str = option("name of the demo study; a stored study of this name is reused as it is", "demo")
+    port: int | None = option("port of JupyterLab (default: a free one)", None)
+    open_browser: bool = option("open a browser tab on start", True)
+    rater: str = option("your rater id (default: $JUPYTERHUB_USER under a hub, else the OS user)", "")
+    simulated: int = option("simulated raters beside you (sim-001, ...)", 3)
+    seed: int = option("seed of the demo study's design and of the simulated raters", 0)
+    token: str = option("JupyterLab login token (default: a random one)", "")
 
     def __post_init__(self) -> None:
         if not isinstance(self.study, str) or not self.study.strip() or ":" in self.study:
@@ -84,7 +85,7 @@ def prepare_demo(
     from oversight_ext.study import ConditionConfig, ItemSelector, StudyConfig, create_study, simulate
 
     if config.study in store.study_names():
-        if not store.assignments(config.study, rater=config.rater) and not store.study(config.study)["config"].get("open_slots"):
+        if not store.assignments(config.study, rater=config.rater) and not store.study(config.study).is_open:
             raise ValueError(
                 f"LabConfig.study = {config.study!r} is stored without a queue for rater {config.rater!r}; "
                 "choose another name with --study NAME"

@@ -20,6 +20,9 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import polars as pl
 
+from oversight_ext.study_record import Study, StudyCondition
+from oversight_ext.submission import CONFIDENCE_LEVELS
+
 __all__ = [
     "CONFIDENCE_LEVELS",
     "Assignment",
@@ -30,13 +33,15 @@ __all__ = [
     "Judgment",
     "LineFlag",
     "RecordError",
+    "Study",
+    "StudyCondition",
     "frame_schema",
     "to_frame",
     "utcnow",
 ]
 
-#: The five confidence levels a rater chooses from (as in Bowman et al. 2022).
-CONFIDENCE_LEVELS: tuple[float, ...] = (0.25, 0.42, 0.60, 0.80, 1.00)
+# CONFIDENCE_LEVELS, the five levels a rater chooses from (as in Bowman et al. 2022), come from
+# the submission schema (oversight_ext/schema/submission.schema.json), shared with the front end.
 
 Label = Literal["buggy", "correct"]
 Side = Literal["new", "old"]

@@ -2,7 +2,7 @@
  * The oversight-ext JupyterLab plugin: the studies sidebar, review panels in the main area,
  * palette commands, and settings (diff view, context lines, row height, keys).
  */
-import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -34,15 +34,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Review code diffs with AI critiques: studies sidebar, review panel and commands.',
   autoStart: true,
-  requires: [ILabShell],
+  // No ILabShell: Notebook 7 has no lab shell. app.shell (JupyterLab's or Notebook's) has the
+  // left area, the main area and activateById that the plugin uses.
+  requires: [],
   optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
-    shell: ILabShell,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null
   ) => {
+    const shell = app.shell;
     const api = new ReviewApi();
     const outbox = new Outbox(p => api.post(p));
     let options: ReviewOptions = { ...DEFAULT_OPTIONS };

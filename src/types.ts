@@ -97,7 +97,11 @@ export interface JudgmentPayload {
   submitted_at: string;
 }
 
-/** The five confidence levels a rater chooses from (records.CONFIDENCE_LEVELS). */
+/**
+ * The five confidence levels a rater chooses from. Written once in
+ * oversight_ext/schema/submission.schema.json (with JudgmentPayload's fields);
+ * tests/test_submission_schema.py checks this file against it.
+ */
 export const CONFIDENCE_LEVELS = [0.25, 0.42, 0.6, 0.8, 1.0];
 
 /** How a submission ended: stored by the server, waiting in the offline queue, or refused. */

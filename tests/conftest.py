@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import ThrowawayPostgres, free_port, pg_bindir  # noqa: F401  (free_port: for fixtures)
+from oversight_ext.testing.throwaway import ThrowawayPostgres, free_port, pg_bindir  # noqa: F401  (free_port: for fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -31,7 +31,6 @@ def offline(page: str) -> None:
 
 
 def test_report_of_a_simulated_study_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("oversight_ext.assistants")
     db = f"sqlite:///{tmp_path / 'o.db'}"
     with Store(db) as store:
         store.add_items(make_items(24))

@@ -10,9 +10,9 @@ from test_server import DIFF, seed
 
 from oversight_ext import diffs
 from oversight_ext.records import Item
-from oversight_ext.server import diffcache
-from oversight_ext.server.diffcache import DiffCache
-from oversight_ext.server.service import ReviewService
+from oversight_ext.review import diffcache
+from oversight_ext.review.diffcache import DiffCache
+from oversight_ext.review.service import ReviewService
 from oversight_ext.store import Store
 
 

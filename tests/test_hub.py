@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from oversight_ext.store import Store
-from oversight_ext.store.throwaway import free_port
+from oversight_ext.testing.throwaway import free_port
 from oversight_ext.workshop.practice import practice_study
 from tests.conftest import missing
 

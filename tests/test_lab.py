@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from oversight_ext.diffs import make_diff
+from oversight_ext.identity import os_user
+from oversight_ext.items import demo
 from oversight_ext.lab import LabConfig, lab_argv, prepare_demo
 from oversight_ext.records import Comment, Critique, Item
-from oversight_ext.server.extension import os_user
 from oversight_ext.store import Store
 
 BEFORE = "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n"
@@ -128,7 +129,6 @@ def test_oversight_lab_starts_jupyterlab_serving_the_study(tmp_path: Path) -> No
 
 
 def test_prepare_demo_with_the_package_demo_set(sqlite_store: Store) -> None:
-    demo = pytest.importorskip("oversight_ext.items.demo", reason="the package's demo set (items team) is not in this build")
     config = LabConfig(db=sqlite_store.url, rater="ada")
     prepare_demo(sqlite_store, config)
     assert len(sqlite_store.assignments("demo", rater="ada")) == len(demo.demo_items())

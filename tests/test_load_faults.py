@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from oversight_ext.store import Store
-from oversight_ext.workshop.loadgen import LoadConfig, run_load
+from oversight_ext.testing.classserver import ClassServer
+from oversight_ext.testing.loadgen import LoadConfig, run_load
 from oversight_ext.workshop.practice import practice_study
-from oversight_ext.workshop.server import ClassServer
 
 N_RATERS = 50
 #: CI runs the full 200; a developer may shorten a local run.

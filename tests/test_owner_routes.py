@@ -1,7 +1,7 @@
 """Security of the review and owner routes over a real Jupyter server and a real PostgreSQL.
 
 Two raters (ann, ben) and an owner (prof) each hold their own token
-(:class:`~oversight_ext.workshop.identity.ClassTokenIdentityProvider`). Every route is called
+(:class:`~oversight_ext.server.identity.ClassTokenIdentityProvider`). Every route is called
 as ann with ben's ids; owner routes are called by raters; the database password is checked
 never to appear in an answer or on the server's command line.
 """
@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from oversight_ext.store import Store
+from oversight_ext.testing.classserver import ClassServer
 from oversight_ext.workshop.practice import practice_study
-from oversight_ext.workshop.server import ClassServer
 
 PASSWORD = "s3cret-" + uuid.uuid4().hex[:8]
 

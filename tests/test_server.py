@@ -18,7 +18,8 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets.config import Config
 
 from oversight_ext.records import Comment, Critique, Item, Judgment
-from oversight_ext.server import Forbidden, OversightExtension, ReviewService
+from oversight_ext.review import Forbidden, ReviewService
+from oversight_ext.server import OversightExtension
 from oversight_ext.store import Store
 from oversight_ext.study import ConditionConfig, StudyConfig
 from oversight_ext.study.design import assign

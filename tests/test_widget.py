@@ -10,8 +10,9 @@ import pytest
 from comm.base_comm import BaseComm
 from test_server import ALONE, GOLD, HELPED, PLANTED_TEXT, payload, seed
 
+from oversight_ext import review  # the notebook entry point: the review package, callable
+from oversight_ext.review.widget import ReviewWidget
 from oversight_ext.store import Store
-from oversight_ext.widget import ReviewWidget, review
 
 
 class FakeComm(BaseComm):

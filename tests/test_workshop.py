@@ -10,6 +10,7 @@ import altair as alt
 import polars as pl
 import pytest
 
+from oversight_ext.identity import read_tokens
 from oversight_ext.records import Judgment
 from oversight_ext.store import Store
 from oversight_ext.workshop import (
@@ -26,7 +27,6 @@ from oversight_ext.workshop import (
     set_reveal,
     simulated_count,
 )
-from oversight_ext.workshop.identity import read_tokens
 from oversight_ext.workshop.practice import practice_critiques, practice_study
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from oversight_ext.options import option
 
 
 @dataclass(frozen=True)
 class AnalysisConfig:
     """Options of :func:`analyze`; the CLI's ``oversight analyze`` / ``report`` share them."""
 
-    n_boot: int = field(default=1000, metadata={"help": "bootstrap resamples per interval"})
-    seed: int = field(default=0, metadata={"help": "seed of the bootstrap's random generator"})
-    level: float = field(default=0.95, metadata={"help": "coverage of every interval"})
-    tolerance: int = field(default=1, metadata={"help": "lines a flag may miss a gold bug line by and still catch it"})
-    mixed_model: bool = field(default=True, metadata={"help": "fit the mixed-effects logistic regression"})
-    raters: str = field(
-        default="all", metadata={"help": "whose judgments: 'all', 'human' or 'simulated'", "choices": ("all", "human", "simulated")}
-    )
+    n_boot: int = option("bootstrap resamples per interval", 1000)
+    seed: int = option("seed of the bootstrap's random generator", 0)
+    level: float = option("coverage of every interval", 0.95)
+    tolerance: int = option("lines a flag may miss a gold bug line by and still catch it", 1)
+    mixed_model: bool = option("fit the mixed-effects logistic regression", True)
+    raters: str = option("whose judgments: 'all', 'human' or 'simulated'", "all", choices=("all", "human", "simulated"))

@@ -4,12 +4,14 @@ Every analysis function reads this one frame (or a frame with the subset of its 
 needs, which is how the validity tests and the benchmark build theirs with numpy). Columns
 come from the records' polars schema (:func:`oversight_ext.records.frame_schema`), plus:
 
-- ``condition_kind`` ("unassisted" | "assisted"), ``display``, ``position``, ``is_qc`` from the
-  assignment and the study config; ``rater_kind`` ("human" | "simulated") from the raters;
+- ``condition_kind`` ("unassisted" | "assisted", by :meth:`oversight_ext.records.Study.kind_of`),
+  ``display``, ``position``, ``is_qc`` from the assignment and the stored study; ``rater_kind`` ("human" | "simulated") from the raters;
 - ``label``, ``bug_lines``, ``gold_path`` from the item (null label: no gold);
 - ``critique_id``, ``critique_verdict``, ``critique_confidence``, ``critique_planted`` and
   ``critique_comments`` (the critique's comments with their planted flags);
-- ``correct``: the verdict equals the gold label (null where the item has no gold).
+- ``correct``: the verdict equals the gold label (null where the item has no gold);
+- ``time_on_task_s`` is the server's time (see :func:`server_times`), ``client_time_s`` what
+  the rater's browser said, ``time_flag`` why a client time was not trusted (null: it was).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any
 
 import polars as pl
 
-from oversight_ext.records import Comment, Item, Judgment, frame_schema
+from oversight_ext.records import Comment, Item, Judgment, Study, frame_schema
 
-__all__ = ["FRAME_COLUMNS", "condition_kinds", "empty_frame", "study_frame", "with_correct"]
+__all__ = ["FRAME_COLUMNS", "empty_frame", "study_frame", "with_correct"]
 
 _JUDGMENT_COLUMNS = (
     "submission_id",
@@ -36,7 +38,11 @@ _JUDGMENT_COLUMNS = (
     "dispositions",
     "simulated",
     "submitted_at",
+    "received_at",
 )
+
+#: Seconds a browser's time on task may exceed the server's window (clock rounding, network).
+TIME_SLACK_S = 5.0
 
 #: Column name -> polars type of :func:`study_frame`'s result.
 FRAME_COLUMNS: dict[str, pl.DataType] = {
@@ -56,25 +62,14 @@ FRAME_COLUMNS: dict[str, pl.DataType] = {
     "critique_planted": pl.Boolean(),
     "critique_comments": pl.List(pl.Struct(frame_schema(Comment))),
     "correct": pl.Boolean(),
+    "client_time_s": pl.Float64(),
+    "time_flag": pl.Utf8(),
 }
 
 
 def empty_frame() -> pl.DataFrame:
     """A study frame with no rows (the shape every analysis function accepts)."""
     return pl.DataFrame(schema=FRAME_COLUMNS)
-
-
-def condition_kinds(config: dict[str, Any]) -> dict[str, str]:
-    """Condition name -> "unassisted" | "assisted" from a stored study config.
-
-    A condition without an explicit ``kind`` counts as assisted when it names an assistant.
-    """
-    out: dict[str, str] = {}
-    for cond in config.get("conditions", []) or []:
-        if isinstance(cond, dict) and "name" in cond:
-            kind = cond.get("kind") or ("assisted" if cond.get("assistant") else "unassisted")
-            out[str(cond["name"])] = str(kind)
-    return out
 
 
 def with_correct(frame: pl.DataFrame) -> pl.DataFrame:
@@ -93,41 +88,72 @@ def study_frame(store: Any, study: str) -> pl.DataFrame:
     judgments gives an empty frame with the full schema.
     """
     info = store.study(study)
-    kinds = condition_kinds(info.get("config") or {})
     judged = store.judgments_frame(study=study)
     if judged.height == 0:
         return empty_frame()
-    judged = judged.select(_JUDGMENT_COLUMNS)
+    judged = server_times(judged.select(_JUDGMENT_COLUMNS), store.first_sent(study))
 
     design = store.assignments_frame(study).select(
         pl.col("id").alias("assignment_id"), "position", "is_qc", "display", "critique_id", "condition"
     )
+    shows = pl.col("critique_id").is_not_null().alias("shows_critique")
+    design = design.with_columns(shows).join(_kinds(info, design), on=["condition", "shows_critique"], how="left").drop("shows_critique")
     item_ids = judged["item_id"].unique().to_list()
     items = store.items_frame(ids=item_ids).select(pl.col("id").alias("item_id"), "label", "bug_lines", pl.col("path").alias("gold_path"))
     critique_ids = [c for c in design["critique_id"].unique().to_list() if c is not None]
     crits = _critiques(store, critique_ids)
     raters = store.raters_frame().select(pl.col("id").alias("rater"), pl.col("kind").alias("rater_kind"))
 
-    kind_of = pl.DataFrame(
-        {"condition": list(kinds), "condition_kind": list(kinds.values())}, schema={"condition": pl.Utf8, "condition_kind": pl.Utf8}
-    )
     out = (
         judged.join(design.drop("condition"), on="assignment_id", how="left")
         .join(items, on="item_id", how="left")
         .join(crits, on="critique_id", how="left")
         .join(raters, on="rater", how="left")
-        .join(kind_of, on="condition", how="left")
         .with_columns(
             pl.lit(study).alias("study"),
-            # A condition the config does not describe: judge it by whether it showed a critique.
-            pl.coalesce(
-                pl.col("condition_kind"),
-                pl.when(pl.col("critique_id").is_null()).then(pl.lit("unassisted")).otherwise(pl.lit("assisted")),
-            ).alias("condition_kind"),
             pl.col("rater_kind").fill_null(pl.when(pl.col("simulated")).then(pl.lit("simulated")).otherwise(pl.lit("human"))),
         )
     )
     return with_correct(out).select([pl.col(c).cast(t) for c, t in FRAME_COLUMNS.items()]).sort("rater", "position")
+
+
+def server_times(judged: pl.DataFrame, first_sent: dict[str, Any]) -> pl.DataFrame:
+    """Time on task as the server saw it: from first sending the item view to receiving the judgment.
+
+    ``client_time_s`` keeps the browser's figure. Where the server sent views for the study, a
+    person's judgment is flagged (``time_flag``) and its browser time not trusted when the
+    server never sent that assignment before the judgment arrived ("never_sent": time null) or
+    the browser claims more time than the server's window ("longer_than_sent": the server's
+    time). Simulated raters, and studies the server never sent a view of (older databases,
+    judgments stored directly), keep the browser's time unflagged.
+    """
+    judged = judged.with_columns(pl.col("time_on_task_s").alias("client_time_s"))
+    if not first_sent:
+        return judged.with_columns(pl.lit(None, pl.Utf8).alias("time_flag"))
+    sent = pl.DataFrame(
+        {"assignment_id": list(first_sent), "first_sent_at": list(first_sent.values())},
+        schema={"assignment_id": pl.Utf8, "first_sent_at": judged.schema["received_at"]},
+    )
+    window = (pl.col("received_at") - pl.col("first_sent_at")).dt.total_milliseconds() / 1000.0
+    person = ~pl.col("simulated")
+    never = person & (pl.col("first_sent_at").is_null() | (pl.col("window") < 0))
+    longer = person & ~never & (pl.col("client_time_s") > pl.col("window") + TIME_SLACK_S)
+    return (
+        judged.join(sent, on="assignment_id", how="left")
+        .with_columns(window.alias("window"))
+        .with_columns(
+            pl.when(never).then(pl.lit("never_sent")).when(longer).then(pl.lit("longer_than_sent")).otherwise(None).alias("time_flag"),
+            pl.when(never).then(None).when(person).then(pl.col("window")).otherwise(pl.col("client_time_s")).alias("time_on_task_s"),
+        )
+        .drop("first_sent_at", "window")
+    )
+
+
+def _kinds(info: Study, design: pl.DataFrame) -> pl.DataFrame:
+    """condition, shows_critique -> condition_kind, by the study's one rule (one call per distinct pair)."""
+    pairs = design.select("condition", pl.col("critique_id").is_not_null().alias("shows_critique")).unique()
+    kinds = [info.condition_kind(c, shows_critique=s) for c, s in pairs.iter_rows()]
+    return pairs.with_columns(pl.Series("condition_kind", kinds, dtype=pl.Utf8))
 
 
 def _critiques(store: Any, ids: list[str]) -> pl.DataFrame:

@@ -19,13 +19,15 @@ objective, warm-starting each inner Newton solve from the last mode.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy import linalg, optimize, sparse, stats
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
+
+from oversight_ext.options import option
 
 from .effects import default_control
 
@@ -36,15 +38,13 @@ __all__ = ["MixedConfig", "fit_mixed"]
 class MixedConfig:
     """What :func:`fit_mixed` fits and how."""
 
-    outcome: str = field(default="correct", metadata={"help": "0/1 (or boolean) column to model; null rows are left out"})
-    fixed: tuple[str, ...] = field(
-        default=("condition",), metadata={"help": "fixed-effect columns: text columns become treatment dummies, numeric ones enter as is"}
-    )
-    groups: tuple[str, ...] = field(default=("rater", "item_id"), metadata={"help": "columns whose levels get random intercepts"})
-    control: str | None = field(default=None, metadata={"help": "reference level of 'condition' (default: the first unassisted one)"})
-    level: float = field(default=0.95, metadata={"help": "coverage of the Wald intervals"})
-    tol: float = field(default=1e-7, metadata={"help": "inner Newton iterations stop when a full step would gain less log-likelihood"})
-    max_newton: int = field(default=50, metadata={"help": "most Newton iterations per inner solve"})
+    outcome: str = option("0/1 (or boolean) column to model; null rows are left out", "correct")
+    fixed: tuple[str, ...] = option("fixed-effect columns: text columns become treatment dummies, numeric ones enter as is", ("condition",))
+    groups: tuple[str, ...] = option("columns whose levels get random intercepts", ("rater", "item_id"))
+    control: str | None = option("reference level of 'condition' (default: the first unassisted one)", None)
+    level: float = option("coverage of the Wald intervals", 0.95)
+    tol: float = option("inner Newton iterations stop when a full step would gain less log-likelihood", 1e-7)
+    max_newton: int = option("most Newton iterations per inner solve", 50)
 
 
 def _design(frame: pl.DataFrame, config: MixedConfig) -> tuple[np.ndarray, list[str]]:

@@ -211,7 +211,7 @@ def report(store: Any, study: str, out_path: str | os.PathLike[str], config: Ana
         raise ValueError(f"out_path={str(out)!r} is a directory; give a file name such as report.html")
     info = store.study(study)
     analysis = analyze(study_frame(store, study), config)
-    page = render_html({**info, "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
+    page = render_html({**info.to_row(), "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")

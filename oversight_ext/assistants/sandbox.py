@@ -23,9 +23,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from oversight_ext.options import option
 
 __all__ = ["SandboxConfig", "SandboxResult", "run_sandboxed"]
 
@@ -36,11 +38,11 @@ RUNNER = Path(__file__).with_name("_runner.py")
 class SandboxConfig:
     """Limits for one sandboxed run."""
 
-    wall_s: float = field(default=30.0, metadata={"help": "wall-clock limit for the whole run; the process group is killed after it"})
-    call_timeout_s: float = field(default=1.0, metadata={"help": "limit for one example, test statement or generated call"})
-    memory_mb: int = field(default=1024, metadata={"help": "address-space limit of the process (RLIMIT_AS)"})
-    file_mb: int = field(default=16, metadata={"help": "largest file the code may write (RLIMIT_FSIZE)"})
-    generate_budget_s: float = field(default=6.0, metadata={"help": "time allowed for running generated inputs"})
+    wall_s: float = option("wall-clock limit for the whole run; the process group is killed after it", 30.0)
+    call_timeout_s: float = option("limit for one example, test statement or generated call", 1.0)
+    memory_mb: int = option("address-space limit of the process (RLIMIT_AS)", 1024)
+    file_mb: int = option("largest file the code may write (RLIMIT_FSIZE)", 16)
+    generate_budget_s: float = option("time allowed for running generated inputs", 6.0)
 
     def __post_init__(self) -> None:
         for name in ("wall_s", "call_timeout_s", "memory_mb", "file_mb", "generate_budget_s"):

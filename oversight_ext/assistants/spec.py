@@ -13,9 +13,11 @@ import importlib.resources
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from oversight_ext.options import option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,29 +30,25 @@ __all__ = ["AssistantConfig", "find_spec", "list_assistants", "load_config", "sp
 BACKEND_VERSION = "1"
 
 
-def _f(default: Any, help_: str) -> Any:
-    return field(default=default, metadata={"help": help_})
-
-
 @dataclass(frozen=True)
 class AssistantConfig:
     """One assistant: which backend runs it and with what settings."""
 
-    name: str = _f("", "name the assistant is loaded by (--assistant NAME) and recorded under")
-    backend: str = _f("", "exec | lint | hf | openai | replay | planted | ensemble")
-    description: str = _f("", "one line saying what the assistant does")
-    model: str = _f("", "model id, local path or hub id (hf, openai backends)")
-    base_url: str = _f("", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)")
-    api_key_env: str = _f("OPENAI_API_KEY", "environment variable holding the API key (never the key itself)")
-    prompt: str = _f("", "prompt template, or a file name beside the spec; fields {path} {language} {task} {spec} {diff} {code}")
-    temperature: float = _f(0.0, "sampling temperature (0 = greedy)")
-    top_p: float = _f(1.0, "nucleus sampling mass")
-    max_tokens: int = _f(512, "most new tokens a model may generate per critique")
-    verbosity: float = _f(1.0, "0..1: 1 keeps every comment, lower values keep only the backend's surer claims")
-    timeout_s: float = _f(60.0, "per-item limit for a model call or a sandboxed run")
-    seed: int = _f(0, "seed for any randomness (generated inputs, planted choices)")
-    params: dict[str, Any] = field(default_factory=dict, metadata={"help": "backend-specific settings (see the backend's docstring)"})
-    path: str = _f("", "the file the spec was read from (not hashed)")
+    name: str = option("name the assistant is loaded by (--assistant NAME) and recorded under", "")
+    backend: str = option("exec | lint | hf | openai | replay | planted | ensemble", "")
+    description: str = option("one line saying what the assistant does", "")
+    model: str = option("model id, local path or hub id (hf, openai backends)", "")
+    base_url: str = option("OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (else $OPENAI_BASE_URL)", "")
+    api_key_env: str = option("environment variable holding the API key (never the key itself)", "OPENAI_API_KEY")
+    prompt: str = option("prompt template, or a file name beside the spec; fields {path} {language} {task} {spec} {diff} {code}", "")
+    temperature: float = option("sampling temperature (0 = greedy)", 0.0)
+    top_p: float = option("nucleus sampling mass", 1.0)
+    max_tokens: int = option("most new tokens a model may generate per critique", 512)
+    verbosity: float = option("0..1: 1 keeps every comment, lower values keep only the backend's surer claims", 1.0)
+    timeout_s: float = option("per-item limit for a model call or a sandboxed run", 60.0)
+    seed: int = option("seed for any randomness (generated inputs, planted choices)", 0)
+    params: dict[str, Any] = option("backend-specific settings (see the backend's docstring)", default_factory=dict)
+    path: str = option("the file the spec was read from (not hashed)", "")
 
     def __post_init__(self) -> None:
         if not self.name:

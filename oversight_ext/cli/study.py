@@ -108,20 +108,19 @@ def create(args: argparse.Namespace) -> int:
     print(
         f"created study {config.name!r}: {len(table)} assignments, {config.n_raters} raters"
         f"{' (open slots)' if not config.raters else ''}, {items} items (+{qc} QC), "
-        f"seed {record['seed']}, code {record['code_version']}"
+        f"seed {record.seed}, code {record.code_version}"
     )
     return 0
 
 
 def status(args: argparse.Namespace) -> int:
-    from oversight_ext.study import load_config, study_status
+    from oversight_ext.study import study_status
     from oversight_ext.study.config import SLOT_PREFIX
 
     with open_store(args) as store:
-        config = load_config(store, args.name)
+        config = store.study(args.name)
         frame = study_status(store, args.name)
-        record = store.study(args.name)
-    print(f"study {args.name!r}: {config.design}-subject, overlap {config.overlap}, seed {record['seed']}, code {record['code_version']}")
+    print(f"study {args.name!r}: {config.design}-subject, overlap {config.overlap}, seed {config.seed}, code {config.code_version}")
     done, total = int(frame["judged"].sum()), int(frame["assignments"].sum())
     print(f"judged {done} of {total} assignments")
     if config.open_slots:
@@ -134,7 +133,6 @@ def status(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from oversight_ext.study import load_config
     from oversight_ext.study.power import PowerConfig, estimate_power
     from oversight_ext.study.prereg import export_prereg
 
@@ -144,7 +142,7 @@ def export(args: argparse.Namespace) -> int:
             n_items = len({a.item_id for a in store.assignments(args.name) if not a.is_qc})
             try:
                 config = PowerConfig.for_study(
-                    load_config(store, args.name), n_items, base_accuracy=args.power_base, effect=args.power_effect, n_sims=args.power_sims
+                    store.study(args.name), n_items, base_accuracy=args.power_base, effect=args.power_effect, n_sims=args.power_sims
                 )
             except ValueError as exc:
                 raise CLIError(str(exc)) from None

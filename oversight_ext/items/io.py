@@ -3,6 +3,10 @@
 Every item is checked before anything is stored: its diff must parse, hold no binary
 changes, stay under a size limit, and, when the full programs are given, turn ``before``
 into ``after`` exactly. Import is all-or-nothing: a file with one bad line stores nothing.
+
+Sizes are checked before any work: a diff file by its size on disk, a JSONL line while it
+is read (in chunks, never held whole when too large), a record's diff before it is parsed.
+So refusing a 60 MB diff costs a ``stat`` or one pass over the bytes, in constant memory.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ __all__ = ["MAX_DIFF_BYTES", "ItemImportError", "check_item", "load_diff", "load
 
 #: Largest diff accepted by default (10 MiB): bigger ones are not reviewable by a person.
 MAX_DIFF_BYTES = 10 * 1024 * 1024
+#: A JSONL record holds the diff and up to two whole programs (``before``, ``after``): one
+#: line may be this many times the diff limit (plus 1 MiB for the other fields).
+_LINE_FACTOR = 3
+_CHUNK = 1 << 20
 
 # Fields of the shared code-pair schema that map onto Item fields under another name.
 _RENAMED = {"unified_diff": "diff"}
@@ -36,14 +44,22 @@ class ItemImportError(ValueError):
         self.problems = problems
 
 
-def check_item(item: Item, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
-    """Raise :class:`DiffError` if the item's diff cannot be reviewed or does not match its code."""
-    size = len(item.diff.encode("utf-8", "surrogatepass"))
+def _check_size(size: int, max_diff_bytes: int) -> None:
     if size > max_diff_bytes:
         raise DiffError(
             f"the diff is {size / 2**20:.1f} MiB, over the {max_diff_bytes / 2**20:.0f} MiB limit; "
             "split it into smaller items or raise the limit (--max-diff-mb)"
         )
+
+
+def _text_size(text: str) -> int:
+    # UTF-8 size without building the encoded copy: ASCII text (most diffs) is one byte a character.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_item(item: Item, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
+    """Raise :class:`DiffError` if the item's diff cannot be reviewed or does not match its code."""
+    _check_size(_text_size(item.diff), max_diff_bytes)
     files = parse_diff(item.diff)
     binary = [f.path for f in files if f.binary]
     if binary:
@@ -86,9 +102,41 @@ def _item_from_record(rec: dict[str, Any]) -> Item:
     return Item.from_dict(data)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def _oversized_lines(path: Path, limit: int) -> dict[int, int]:
+    """Line number -> size of each line over ``limit`` bytes: one pass over 1 MiB chunks."""
+    over: dict[int, int] = {}
+    number, size = 1, 0
     with path.open("rb") as fh:
-        yield from enumerate(fh, start=1)
+        while chunk := fh.read(_CHUNK):
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                size += end - start + 1
+                if size > limit:
+                    over[number] = size
+                number, size, start = number + 1, 0, end + 1
+            size += len(chunk) - start
+    if size > limit:
+        over[number] = size
+    return over
+
+
+def _lines(path: Path, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, the line or None when it is over ``limit`` bytes, its size). An oversized
+    line is skipped in 1 MiB chunks and never held, so refusing it takes constant memory."""
+    over = _oversized_lines(path, limit)
+    with path.open("rb") as fh:
+        number = 0
+        while True:
+            number += 1
+            if number not in over:
+                raw = fh.readline()
+                if not raw:
+                    return
+                yield number, raw, len(raw)
+                continue
+            while (part := fh.readline(_CHUNK)) and not part.endswith(b"\n"):
+                pass
+            yield number, None, over[number]
 
 
 def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_BYTES) -> list[Item]:
@@ -103,7 +151,15 @@ def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_B
     items: list[Item] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for number, raw in _lines(p):
+    line_limit = _LINE_FACTOR * max_diff_bytes + _CHUNK
+    for number, raw, size in _lines(p, line_limit):
+        if raw is None:
+            problems.append(
+                f"line {number}: the record is {size / 2**20:.1f} MiB, over the {max_diff_bytes / 2**20:.0f} MiB limit of a diff "
+                f"even with its two programs ({line_limit / 2**20:.0f} MiB in all); split the change into smaller items "
+                "or raise the limit (--max-diff-mb)"
+            )
+            continue
         if not raw.strip():
             continue
         try:
@@ -121,6 +177,9 @@ def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_B
             problems.append(f"line {number}: a JSON {type(rec).__name__}, not an object; each line must be one JSON object")
             continue
         try:
+            diff = rec.get("unified_diff", rec.get("diff"))
+            if isinstance(diff, str):
+                _check_size(_text_size(diff), max_diff_bytes)  # before the diff is parsed for its path
             item = _item_from_record(rec)
             check_item(item, max_diff_bytes=max_diff_bytes)
         except (RecordError, DiffError) as exc:
@@ -149,19 +208,24 @@ def load_diff(
 ) -> Item:
     """One item from a ``.diff`` / ``.patch`` file (any number of files in it)."""
     p = Path(path)
+    try:
+        _check_size(p.stat().st_size, max_diff_bytes)  # before reading: the size on disk is the diff's
+    except DiffError as exc:
+        raise ItemImportError(str(p), [str(exc)]) from None
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ItemImportError(str(p), [f"invalid UTF-8 at byte {exc.start}; re-encode the diff as UTF-8"]) from None
     try:
+        first = parse_diff(text)[0].path
         item = Item(
             id=item_id or p.stem,
             diff=text,
             spec=spec,
-            language=language or _language_of(parse_diff(text)[0].path),
+            language=language or _language_of(first),
             source="diff-file",
-            path=parse_diff(text)[0].path,
+            path=first,
             label=label,  # type: ignore[arg-type]
             provenance={"file": str(p)},
         )

@@ -22,13 +22,14 @@ import re
 import sysconfig
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from oversight_ext.diffs import changed_lines, make_diff
+from oversight_ext.options import option
 from oversight_ext.records import Item
 
 from .operators import MUTATIONS, REWRITES, Change, Snippet
@@ -40,13 +41,11 @@ __all__ = ["MutationConfig", "find_sources", "generate_items", "plant_bugs"]
 class MutationConfig:
     """How :func:`generate_items` picks functions and controls."""
 
-    min_lines: int = field(default=4, metadata={"help": "shortest function (def to last line, decorators included) to use"})
-    max_lines: int = field(default=60, metadata={"help": "longest function to use: longer ones make tiring items"})
-    rewrite_share: float = field(
-        default=0.5, metadata={"help": "share of correct controls that are behaviour-preserving rewrites; the rest are fixes"}
-    )
-    max_file_bytes: int = field(default=2_000_000, metadata={"help": "skip source files larger than this (generated tables)"})
-    max_doc_chars: int = field(default=1500, metadata={"help": "longest docstring copied into an item's task statement"})
+    min_lines: int = option("shortest function (def to last line, decorators included) to use", 4)
+    max_lines: int = option("longest function to use: longer ones make tiring items", 60)
+    rewrite_share: float = option("share of correct controls that are behaviour-preserving rewrites; the rest are fixes", 0.5)
+    max_file_bytes: int = option("skip source files larger than this (generated tables)", 2_000_000)
+    max_doc_chars: int = option("longest docstring copied into an item's task statement", 1500)
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_lines <= self.max_lines:

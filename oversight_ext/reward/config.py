@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from oversight_ext.options import option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,69 +34,65 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class RewardTrainingConfig:
     """Options for training one reward model. Load from TOML with :meth:`from_toml`."""
 
-    objective: str = _f("pairwise", "pairwise: Bradley-Terry on (chosen, rejected, margin); pointwise: BCE on each item's label")
-    text_format: str = _f("spec+diff", "what the model reads of an item: spec+diff (what a rater sees), diff, spec+after, after")
-    max_length: int = _f(512, "longest sequence in tokens (capped by the backbone's context)")
-    overlong: str = _f("truncate", "sequences longer than max_length: truncate (warns with a count) or refuse (stop with an error)")
-    learning_rate: float = _f(5e-5, "AdamW peak learning rate")
-    weight_decay: float = _f(0.0, "AdamW weight decay")
-    warmup_ratio: float = _f(0.05, "fraction of steps with a linear warm-up, then linear decay to zero")
-    max_grad_norm: float = _f(1.0, "gradient clipping norm (0 disables)")
-    batch_size: int = _f(16, "pairs (pairwise) or items (pointwise) per optimiser step, summed over accumulation and devices")
-    grad_accum: int = _f(1, "micro-batches accumulated per optimiser step; batch_size must divide by it (and the world size)")
-    epochs: float = _f(1.0, "passes over the training set (fractions allowed)")
-    max_steps: int = _f(0, "stop after this many optimiser steps (0: run the epochs)")
-    use_margin: bool = _f(True, "subtract the pair's margin inside the Bradley-Terry sigmoid (TRL's convention)")
-    center_rewards_coefficient: float = _f(
-        0.0, "weight of the reward-centring penalty mean((r_c + r_r)^2), 0 disables (Eisenstein et al. 2023)"
+    objective: str = option("pairwise: Bradley-Terry on (chosen, rejected, margin); pointwise: BCE on each item's label", "pairwise")
+    text_format: str = option("what the model reads of an item: spec+diff (what a rater sees), diff, spec+after, after", "spec+diff")
+    max_length: int = option("longest sequence in tokens (capped by the backbone's context)", 512)
+    overlong: str = option("sequences longer than max_length: truncate (warns with a count) or refuse (stop with an error)", "truncate")
+    learning_rate: float = option("AdamW peak learning rate", 5e-5)
+    weight_decay: float = option("AdamW weight decay", 0.0)
+    warmup_ratio: float = option("fraction of steps with a linear warm-up, then linear decay to zero", 0.05)
+    max_grad_norm: float = option("gradient clipping norm (0 disables)", 1.0)
+    batch_size: int = option("pairs (pairwise) or items (pointwise) per optimiser step, summed over accumulation and devices", 16)
+    grad_accum: int = option("micro-batches accumulated per optimiser step; batch_size must divide by it (and the world size)", 1)
+    epochs: float = option("passes over the training set (fractions allowed)", 1.0)
+    max_steps: int = option("stop after this many optimiser steps (0: run the epochs)", 0)
+    use_margin: bool = option("subtract the pair's margin inside the Bradley-Terry sigmoid (TRL's convention)", True)
+    center_rewards_coefficient: float = option(
+        "weight of the reward-centring penalty mean((r_c + r_r)^2), 0 disables (Eisenstein et al. 2023)", 0.0
     )
-    ties: str = _f("drop", "tied pairs: drop them, or half: push both rewards together with the loss -(log s(d) + log s(-d))/2")
-    batching: str = _f(
-        "auto",
+    ties: str = option("tied pairs: drop them, or half: push both rewards together with the loss -(log s(d) + log s(-d))/2", "drop")
+    batching: str = option(
         "bucketed: shuffled batches like TRL's, each computed as length-sorted sub-batches (same gradient, little padding); "
         "grouped: batches of similar lengths (least padding, but changes which examples share a batch); packed: padding-free "
         "rows with position ids (decoder backbones); random: plain shuffled batches like TRL; "
         "auto: packed with flash attention, else bucketed",
+        "auto",
     )
-    bucket_overhead: int = _f(
-        64, "bucketed batching: an extra forward pass is worth this many padded tokens (higher: fewer, wider sub-batches)"
+    bucket_overhead: int = option(
+        "bucketed batching: an extra forward pass is worth this many padded tokens (higher: fewer, wider sub-batches)", 64
     )
-    group_window: int = _f(64, "batches per length-sorting window in grouped batching (larger: less padding, less randomness)")
-    pad_to_multiple_of: int = _f(0, "pad batch lengths to a multiple of this (8 helps tensor cores; 0: auto, 8 on GPU)")
-    precision: str = _f("auto", "fp32, or bf16 autocast; auto uses bf16 on a GPU that supports it, fp32 on the CPU")
-    attn_implementation: str = _f("auto", "attention kernel: auto (flash_attention_2 when installed on GPU, else sdpa), sdpa, eager")
-    disable_dropout: bool = _f(True, "turn dropout off, as TRL's RewardTrainer does by default")
-    critique: str = _f(
-        "",
+    group_window: int = option("batches per length-sorting window in grouped batching (larger: less padding, less randomness)", 64)
+    pad_to_multiple_of: int = option("pad batch lengths to a multiple of this (8 helps tensor cores; 0: auto, 8 on GPU)", 0)
+    precision: str = option("fp32, or bf16 autocast; auto uses bf16 on a GPU that supports it, fp32 on the CPU", "auto")
+    attn_implementation: str = option("attention kernel: auto (flash_attention_2 when installed on GPU, else sdpa), sdpa, eager", "auto")
+    disable_dropout: bool = option("turn dropout off, as TRL's RewardTrainer does by default", True)
+    critique: str = option(
         "name of an assistant (e.g. 'exec') whose critique of each item is put before the item's text, as an assisted "
         "rater sees it: a reward model that reads the critique; '' reads the item alone",
+        "",
     )
-    mutation_pairs: int = _f(
-        0,
+    mutation_pairs: int = option(
         "per training pair, add up to this many synthetic pairs made by planting a mutation-operator bug in the chosen "
         "item's code (Python items only; needs items, not a preference file; held-out pairs are never augmented)",
+        0,
     )
-    seed: int = _f(0, "seed for the split, the shuffling and the head's initialisation")
-    eval_fraction: float = _f(0.2, "fraction of pair_ids held out for evaluation (0: no held-out set)")
-    eval_batch_size: int = _f(32, "sequences per forward pass when scoring")
-    checkpoint_every: int = _f(0, "save a resumable checkpoint every N optimiser steps (0: only at the end)")
-    resume: bool = _f(True, "continue from the newest checkpoint in <out>.work when one exists")
-    log_every: int = _f(10, "write a metrics line every N optimiser steps")
-    num_threads: int = _f(0, "torch CPU threads (0: torch's default)")
-    distributed: str = _f("ddp", "under torchrun/accelerate with several processes: ddp, or fsdp to shard large backbones")
-    condition_weights: dict = field(
-        default_factory=dict, metadata={"help": "per-label weight by study condition name or kind, e.g. {assisted = 0.5}; missing: 1"}
+    seed: int = option("seed for the split, the shuffling and the head's initialisation", 0)
+    eval_fraction: float = option("fraction of pair_ids held out for evaluation (0: no held-out set)", 0.2)
+    eval_batch_size: int = option("sequences per forward pass when scoring", 32)
+    checkpoint_every: int = option("save a resumable checkpoint every N optimiser steps (0: only at the end)", 0)
+    resume: bool = option("continue from the newest checkpoint in <out>.work when one exists", True)
+    log_every: int = option("write a metrics line every N optimiser steps", 10)
+    num_threads: int = option("torch CPU threads (0: torch's default)", 0)
+    distributed: str = option("under torchrun/accelerate with several processes: ddp, or fsdp to shard large backbones", "ddp")
+    condition_weights: dict = option(
+        "per-label weight by study condition name or kind, e.g. {assisted = 0.5}; missing: 1", default_factory=dict
     )
-    aggregation: str = _f("dawid_skene", "how labels from several raters of one item combine: majority, confidence, dawid_skene")
-    reliability_weighting: bool = _f(True, "weight each rater's labels by their accuracy on gold QC items")
+    aggregation: str = option("how labels from several raters of one item combine: majority, confidence, dawid_skene", "dawid_skene")
+    reliability_weighting: bool = option("weight each rater's labels by their accuracy on gold QC items", True)
 
     def __post_init__(self) -> None:
         for name, choices in {**_CHOICES, "aggregation": ("majority", "confidence", "dawid_skene")}.items():

@@ -22,11 +22,6 @@ __all__ = ["LABEL_SCHEMA", "aggregate", "judgment_labels", "rater_reliability", 
 LABEL_SCHEMA = {"item_id": pl.Utf8, "label": pl.Float64, "weight": pl.Float64, "n_labels": pl.Int64}
 
 
-def _condition_kinds(store: Store, study: str) -> dict[str, str]:
-    conds = (store.study(study).get("config") or {}).get("conditions") or []
-    return {c["name"]: c.get("kind", "") for c in conds if isinstance(c, dict) and "name" in c}
-
-
 def rater_reliability(store: Store, study: str) -> pl.DataFrame:
     """Each rater's accuracy on the study's gold QC items, Laplace-smoothed: (right + 1) / (n + 2).
 
@@ -59,13 +54,15 @@ def votes(
     ``["unassisted"]``). QC items are left out unless ``include_qc``: their gold already
     measured the raters.
     """
-    kinds = _condition_kinds(store, study)
-    qc = {a.id for a in store.assignments(study) if a.is_qc}
+    info = store.study(study)
+    table = store.assignments(study)
+    kind_of = {a.id: info.kind_of(a) for a in table}  # the study's one rule for "assisted"
+    qc = {a.id for a in table if a.is_qc}
     rel = {r["rater"]: r["reliability"] for r in rater_reliability(store, study).iter_rows(named=True)} if reliability_weighting else {}
     cw = dict(condition_weights or {})
     rows = []
     for j in store.judgments(study=study):
-        kind = kinds.get(j.condition, "")
+        kind = kind_of[j.assignment_id]
         if conditions is not None and j.condition not in conditions and kind not in conditions:
             continue
         if j.assignment_id in qc and not include_qc:

@@ -7,36 +7,20 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from typing import Any
 
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from oversight_ext.identity import os_user, request_rater
+from oversight_ext.review.service import ReviewService
 from oversight_ext.store import Store
 
 from .handlers import routes
 from .owner import owner_routes
-from .service import ReviewService
 
-__all__ = ["OversightExtension", "load_extension", "os_user"]
-
-#: Identity providers that come with Jupyter Server: with token login they name each
-#: browser with a random "anonymous" user, which is no rater identity at all.
-_STOCK_PROVIDERS = {
-    "jupyter_server.auth.identity.IdentityProvider",
-    "jupyter_server.auth.identity.PasswordIdentityProvider",
-    "jupyter_server.auth.identity.LegacyIdentityProvider",
-}
-
-
-def os_user() -> str:
-    """The operating-system user name, the rater of a personal (non-hub) server."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return os.environ.get("USER") or os.environ.get("USERNAME") or f"uid-{os.getuid()}"
+__all__ = ["OversightExtension", "load_extension"]
 
 
 def _qualname(obj: Any) -> str:
@@ -68,17 +52,8 @@ class OversightExtension(LoggingConfigurable):
         return os_user()
 
     def rater_for(self, user: Any, identity_provider: Any) -> str:
-        """The rater id of an authenticated request's user."""
-        provider = _qualname(identity_provider)
-        if provider.startswith("jupyterhub."):
-            return str(user.username)
-        hub_user = os.environ.get("JUPYTERHUB_USER")
-        if hub_user:
-            # A hub-spawned server answers only its hub user, whatever the provider calls them.
-            return hub_user
-        if provider in _STOCK_PROVIDERS and self.local_rater:
-            return self.local_rater
-        return str(user.username)
+        """The rater id of an authenticated request's user (the rule: :func:`oversight_ext.identity.request_rater`)."""
+        return request_rater(str(user.username), _qualname(identity_provider), self.local_rater)
 
     def open_store(self) -> Store:
         return Store(self.db or None)

@@ -4,12 +4,15 @@
 - GET  ``studies/{study}/queue``       the rater's assignments, each done or not
 - GET  ``studies/{study}/next``        the first assignment without a judgment (or null)
 - GET  ``assignments/{id}``            the item view (see :meth:`ReviewService.view`)
-- POST ``judgments``                   201 stored, 200 already stored, 400/403/404/409 refused
+- POST ``judgments``                   201 stored, 200 already stored, 400/403/404/409 refused,
+                                        413 when the body exceeds :data:`MAX_BODY_BYTES`
 
 Every handler is a Jupyter ``APIHandler`` behind ``@tornado.web.authenticated``, so a request
 without the server's token or login cookie is refused, and a cookie-authenticated POST without
 Jupyter's XSRF token is refused before it reaches the service. Store calls block, so they run
-in a worker thread and a slow database never stalls the server's event loop.
+in a worker thread and a slow database never stalls the server's event loop. A judgment's
+body is read as a stream and refused past :data:`MAX_BODY_BYTES` without being kept, so an
+oversized POST costs the server constant memory.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .service import ReviewService, ServiceError
+from oversight_ext.review.service import BadRequest, ReviewService, ServiceError, TooLarge
 
-__all__ = ["routes"]
+__all__ = ["MAX_BODY_BYTES", "routes"]
+
+#: The largest judgment body accepted: the schema's field limits allow about 100 kB of text
+#: in all; anything much larger is not a judgment a person typed.
+MAX_BODY_BYTES = 256 * 1024
 
 
 class OversightHandler(APIHandler):
@@ -79,14 +86,35 @@ class AssignmentHandler(OversightHandler):
         await self.answer(self.service.view, self.rater, assignment_id)
 
 
+@web.stream_request_body
 class JudgmentsHandler(OversightHandler):
+    _body: bytearray
+    _received: int
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        self._body, self._received = bytearray(), 0
+        await super().prepare()
+
+    def data_received(self, chunk: bytes) -> None:
+        # Keep at most MAX_BODY_BYTES + 1: enough to know the body is too large, never more.
+        self._received += len(chunk)
+        room = MAX_BODY_BYTES + 1 - len(self._body)
+        if room > 0:
+            self._body += chunk[:room]
+
     @web.authenticated
     async def post(self) -> None:
+        if self._received > MAX_BODY_BYTES:
+            self.refuse(
+                TooLarge(f"the body is {self._received:,} bytes; a judgment is at most {MAX_BODY_BYTES:,} bytes: shorten the comments")
+            )
+            return
         try:
-            payload = json.loads(self.request.body or b"null")
-        except ValueError as exc:
-            self.set_status(400)
-            self.finish(json.dumps({"error": f"the body is not JSON ({exc}); send the judgment as a JSON object", "field": None}))
+            payload = json.loads(bytes(self._body) or b"null")
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: JSON nested thousands deep. ValueError includes bad UTF-8 and huge numbers.
+            why = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
+            self.refuse(BadRequest(f"the body is not a JSON judgment ({why}); send the judgment as a JSON object"))
             return
         rater = self.rater
         try:

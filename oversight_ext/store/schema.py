@@ -133,3 +133,11 @@ study_state = sa.Table(
     sa.Column("updated_by", sa.String(255)),
     sa.Column("updated_at", TS, nullable=False),
 )
+
+# When the server first sent each assignment's item view to its rater (server-side time on task).
+assignment_sent = sa.Table(
+    "assignment_sent",
+    metadata,
+    sa.Column("assignment_id", sa.String(255), sa.ForeignKey("assignments.id"), primary_key=True),
+    sa.Column("first_sent_at", TS, nullable=False),
+)

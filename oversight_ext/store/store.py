@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, to_frame, utcnow
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, to_frame, utcnow
 
 from . import db, schema
 from .db import StoreError
@@ -254,14 +254,21 @@ class Store:
     def create_study(
         self,
         name: str,
-        config: dict[str, Any],
+        config: Any,
         assignments: Sequence[Assignment],
         *,
         seed: int,
         code_version: str,
         owner: str | None = None,
     ) -> None:
-        """Store a study and its frozen assignment table in one transaction."""
+        """Store a study and its frozen assignment table in one transaction.
+
+        ``config`` is a ``StudyConfig`` (stored as its ``to_dict()``) or that dict form.
+        """
+        if hasattr(config, "to_dict"):
+            config = config.to_dict()
+        if not isinstance(config, dict):
+            raise RecordError("Study", "config", config, "give a StudyConfig or its to_dict() form")
         if not name or not isinstance(name, str):
             raise RecordError("Study", "name", name, "give a non-empty study name")
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -286,14 +293,23 @@ class Store:
             for chunk in _chunks([_row(a) for a in assignments], 500):
                 conn.execute(schema.assignments.insert(), chunk)
 
-    def study(self, name: str) -> dict[str, Any]:
+    def study(self, name: str) -> Study:
+        """The stored study as a typed :class:`~oversight_ext.records.Study` (config, seed, QC items...)."""
+        a = schema.assignments
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(schema.studies).where(schema.studies.c.name == name)).first()
-        if row is None:
-            raise UnknownRecord(f"no study named {name!r}; create it with `oversight study create FILE`")
-        out = dict(row._mapping)
-        out["created_at"] = _utc(out["created_at"])
-        return out
+            if row is None:
+                raise UnknownRecord(f"no study named {name!r}; create it with `oversight study create FILE`")
+            qc = conn.execute(sa.select(a.c.item_id).where(a.c.study == name, a.c.is_qc).distinct()).scalars().all()
+        return Study.from_config(
+            row.config or {},
+            name=row.name,
+            seed=row.seed,
+            code_version=row.code_version,
+            owner=row.owner,
+            created_at=_utc(row.created_at),
+            qc_item_ids=qc,
+        )
 
     def study_names(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -308,6 +324,18 @@ class Store:
             conn.execute(
                 stmt.on_conflict_do_update(index_elements=["study", "key"], set_={"value": value, "updated_by": by, "updated_at": utcnow()})
             )
+
+    def ensure_state(self, study: str, key: str, value: Any, *, by: str | None = None) -> Any:
+        """The stored value of ``key``, storing ``value`` first if there is none (first writer wins).
+
+        Safe under concurrency: two servers racing store one value and both read it back.
+        """
+        self.study(study)
+        st = schema.study_state
+        with self.engine.begin() as conn:
+            stmt = self._insert(st).values(study=study, key=key, value=value, updated_by=by, updated_at=utcnow())
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["study", "key"]))
+            return conn.execute(sa.select(st.c.value).where(st.c.study == study, st.c.key == key)).scalar_one()
 
     def get_state(self, study: str, key: str, default: Any = None) -> Any:
         st = schema.study_state
@@ -333,6 +361,26 @@ class Store:
 
     def assignments_frame(self, study: str | None = None, rater: str | None = None) -> pl.DataFrame:
         return to_frame(self.assignments(study, rater), Assignment)
+
+    def mark_sent(self, assignment_id: str) -> dt.datetime:
+        """Record that the server sent ``assignment_id``'s item view now, unless it did before;
+        returns the first time it was sent (the start of server-side time on task)."""
+        t = schema.assignment_sent
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(t)
+                .values(assignment_id=assignment_id, first_sent_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["assignment_id"])
+            )
+            first = conn.execute(sa.select(t.c.first_sent_at).where(t.c.assignment_id == assignment_id)).scalar_one()
+        return _utc(first)  # type: ignore[return-value]
+
+    def first_sent(self, study: str) -> dict[str, dt.datetime]:
+        """Assignment id -> when the server first sent it, for the assignments of ``study`` it sent."""
+        t, a = schema.assignment_sent, schema.assignments
+        q = sa.select(t.c.assignment_id, t.c.first_sent_at).join(a, a.c.id == t.c.assignment_id).where(a.c.study == study)
+        with self.engine.connect() as conn:
+            return {r.assignment_id: _utc(r.first_sent_at) for r in conn.execute(q)}  # type: ignore[misc]
 
     # ------------------------------------------------------------------ judgments
 

@@ -3,26 +3,28 @@
 A study is defined once, as a TOML file or a Python object of the same schema
 (:class:`StudyConfig`). Validation happens on construction, so a bad file is refused before
 anything is written, with a message that names the key, the value and what to change.
-``StudyConfig.to_dict()`` is what the store keeps in ``studies.config``.
+``StudyConfig.to_dict()`` is what the store keeps in ``studies.config``; the store hands it
+back as a typed :class:`oversight_ext.records.Study`, which defines every derived fact once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from oversight_ext.options import option
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
+from oversight_ext.study_record import SLOT_PREFIX, Study
 
-#: Rater ids of open-enrolment slots start with this; people claim them with ``enroll``.
-SLOT_PREFIX = "slot:"
+__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
 
 
 class StudyConfigError(ValueError):
@@ -36,10 +38,6 @@ class StudyConfigError(ValueError):
         self.key = key
         self.value = value
         self.fix = fix
-
-
-def _help(text: str, **kw: Any) -> Any:
-    return field(metadata={"help": text}, **kw)
 
 
 def _is_int(value: Any) -> bool:
@@ -60,16 +58,16 @@ def _from_mapping(cls: type, data: Any, where: str) -> dict[str, Any]:
 class ConditionConfig:
     """One experimental condition: how (and whether) an AI critique is shown."""
 
-    name: str = _help("condition name, unique within the study (e.g. 'unassisted', 'critic')")
-    kind: Literal["unassisted", "assisted"] = _help("'unassisted' (no critique) or 'assisted'", default="unassisted")
-    assistant: str | None = _help("assisted only: name of a spec in assistants/ or a path to one", default=None)
-    planted_rate: float = _help(
+    name: str = option("condition name, unique within the study (e.g. 'unassisted', 'critic')")
+    kind: Literal["unassisted", "assisted"] = option("'unassisted' (no critique) or 'assisted'", default="unassisted")
+    assistant: str | None = option("assisted only: name of a spec in assistants/ or a path to one", default=None)
+    planted_rate: float = option(
         "assisted only: share of critiques made deliberately wrong by the 'planted' critic wrapped around `assistant`", default=0.0
     )
-    display: Literal["evidence", "verdict"] = _help(
+    display: Literal["evidence", "verdict"] = option(
         "'evidence' shows line comments, 'verdict' only the overall verdict", default="evidence"
     )
-    overrides: dict[str, Any] = field(default_factory=dict, metadata={"help": "spec fields replaced when loading the assistant"})
+    overrides: dict[str, Any] = option("spec fields replaced when loading the assistant", default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f"conditions[{self.name!r}]"
@@ -85,7 +83,7 @@ class ConditionConfig:
             raise StudyConfigError(f"{where}.overrides", self.overrides, "give a table of spec fields")
         if self.kind == "assisted":
             if not isinstance(self.assistant, str) or not self.assistant.strip():
-                fix = "an assisted condition names its assistant (see `oversight assistants list`)"
+                fix = "an assisted condition names its assistant (see `oversight eval-critics --list`)"
                 raise StudyConfigError(f"{where}.assistant", self.assistant, fix)
         elif self.assistant is not None or self.planted_rate or self.overrides:
             fix = "an unassisted condition has no assistant, planted_rate or overrides; set kind = 'assisted'"
@@ -103,12 +101,12 @@ class ConditionConfig:
 class ItemSelector:
     """Which stored items a study uses. Every filter is optional; all given ones apply."""
 
-    source: str | None = _help("only items of this source (e.g. 'demo', 'quixbugs')", default=None)
-    language: str | None = _help("only items in this language (e.g. 'python')", default=None)
-    ids: tuple[str, ...] = _help("only these item ids", default=())
-    require_gold: bool = _help("only items with a gold label", default=True)
-    label_balance: bool = _help("take as many buggy as correct items", default=False)
-    limit: int | None = _help("at most this many items (a seeded sample when there are more)", default=None)
+    source: str | None = option("only items of this source (e.g. 'demo', 'quixbugs')", default=None)
+    language: str | None = option("only items in this language (e.g. 'python')", default=None)
+    ids: tuple[str, ...] = option("only these item ids", default=())
+    require_gold: bool = option("only items with a gold label", default=True)
+    label_balance: bool = option("take as many buggy as correct items", default=False)
+    limit: int | None = option("at most this many items (a seeded sample when there are more)", default=None)
 
     def __post_init__(self) -> None:
         for name in ("source", "language"):
@@ -134,29 +132,29 @@ class ItemSelector:
 class StudyConfig:
     """A study: conditions, items, design, raters and seed. Same schema as the TOML file."""
 
-    name: str = _help("unique study name; assignment ids start with it")
-    conditions: tuple[ConditionConfig, ...] = _help("the conditions compared (at least one)")
-    seed: int = _help("seed of every random choice: item sample, table, order, QC placement")
-    items: ItemSelector = field(default_factory=ItemSelector, metadata={"help": "which stored items to use"})
-    design: Literal["within", "between"] = _help("'within': every rater sees every condition; 'between': one each", default="within")
-    overlap: int = _help("k: raters per item and condition (each a different person)", default=1)
-    raters: tuple[str, ...] = _help("rater ids (Jupyter user names); leave empty for open enrolment", default=())
-    open_slots: int = _help("open enrolment: number of rater slots newcomers claim in order", default=0)
-    order: Literal["interleaved", "blocked"] = _help(
+    name: str = option("unique study name; assignment ids start with it")
+    conditions: tuple[ConditionConfig, ...] = option("the conditions compared (at least one)")
+    seed: int = option("seed of every random choice: item sample, table, order, QC placement")
+    items: ItemSelector = option("which stored items to use", default_factory=ItemSelector)
+    design: Literal["within", "between"] = option("'within': every rater sees every condition; 'between': one each", default="within")
+    overlap: int = option("k: raters per item and condition (each a different person)", default=1)
+    raters: tuple[str, ...] = option("rater ids (Jupyter user names); leave empty for open enrolment", default=())
+    open_slots: int = option("open enrolment: number of rater slots newcomers claim in order", default=0)
+    order: Literal["interleaved", "blocked"] = option(
         "'interleaved': conditions alternate along the queue; 'blocked': one block per condition; both in Latin-square order",
         default="interleaved",
     )
-    qc_rate: float = _help("share of each queue given to gold quality-control items (0 to 0.5)", default=0.0)
-    qc_condition: str | None = _help(
+    qc_rate: float = option("share of each queue given to gold quality-control items (0 to 0.5)", default=0.0)
+    qc_condition: str | None = option(
         "within-subject: condition QC items are shown under (default: the first unassisted one); between-subject: each rater's own",
         default=None,
     )
-    time_limit_s: float | None = _help("seconds a rater has per item (none: no limit)", default=None)
-    verdict_scale: Literal["binary", "likert"] = _help("'binary' verdict or a 1-7 'likert' scale", default="binary")
-    drop_failed_critiques: bool = _help(
+    time_limit_s: float | None = option("seconds a rater has per item (none: no limit)", default=None)
+    verdict_scale: Literal["binary", "likert"] = option("'binary' verdict or a 1-7 'likert' scale", default="binary")
+    drop_failed_critiques: bool = option(
         "leave out items a critic failed on, in every condition, so conditions compare like with like", default=True
     )
-    description: str = _help("what the study asks, for the preregistration", default="")
+    description: str = option("what the study asks, for the preregistration", default="")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
@@ -243,9 +241,11 @@ class StudyConfig:
 
     @property
     def qc_condition_name(self) -> str:
-        if self.qc_condition is not None:
-            return self.qc_condition
-        return next((c.name for c in self.conditions if c.kind == "unassisted"), self.conditions[0].name)
+        return str(self.as_study().qc_condition_name)
+
+    def as_study(self) -> Study:
+        """This config as the typed record the store returns once it is stored (derived facts live there)."""
+        return Study.from_config(self)
 
     def rater_ids(self) -> list[str]:
         """The table's rater ids: the listed raters, or one slot id per open slot."""
@@ -271,6 +271,11 @@ class StudyConfig:
             if key not in kwargs:
                 raise StudyConfigError(key, None, f"the study needs `{key}`")
         return cls(**kwargs)
+
+    @classmethod
+    def from_study(cls, study: Study) -> StudyConfig:
+        """The validated config a stored study was created from (refuses a partial, hand-stored one)."""
+        return cls.from_dict(dict(study.config))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> StudyConfig:

@@ -39,8 +39,8 @@ def code_version() -> str:
 
 
 def load_config(store: Store, study: str) -> StudyConfig:
-    """The frozen config of a stored study."""
-    return StudyConfig.from_dict(store.study(study)["config"])
+    """The validated config a stored study was created from (its typed record: ``store.study(study)``)."""
+    return StudyConfig.from_study(store.study(study))
 
 
 def _critic(cond: ConditionConfig, seed: int) -> Any:
@@ -53,7 +53,7 @@ def _critic(cond: ConditionConfig, seed: int) -> Any:
 
 def check_assistants(config: StudyConfig) -> None:
     """Refuse a study whose assisted conditions name assistants that do not exist."""
-    assisted = [c for c in config.conditions if c.kind == "assisted"]
+    assisted = config.as_study().assisted_conditions
     if not assisted:
         return
     try:
@@ -72,8 +72,9 @@ def check_assistants(config: StudyConfig) -> None:
 def _critique(store: Store, config: StudyConfig, items: Sequence[Item], progress: bool) -> dict[str, dict[str, Critique]]:
     """Critiques of ``items`` per assisted condition, stored (cached by item and spec hash)."""
     out: dict[str, dict[str, Critique]] = {}
+    study = config.as_study()
     for cond in config.conditions:
-        if cond.kind != "assisted":
+        if not study.is_assisted(cond.name):
             continue
         from oversight_ext.assistants import critique_items
 
@@ -116,7 +117,7 @@ def create_study(store: Store, config: StudyConfig, *, owner: str | None = None,
             raise StudyConfigError("conditions", config.condition_names, "no item has a usable critique in every assisted condition")
     table = assign(config, [it.id for it in items], qc_item_ids=[it.id for it in qc_items])
     table = [dataclasses.replace(a, critique_id=critiques[a.condition][a.item_id].id) if a.condition in critiques else a for a in table]
-    store.create_study(config.name, config.to_dict(), table, seed=config.seed, code_version=code_version(), owner=owner)
+    store.create_study(config.name, config, table, seed=config.seed, code_version=code_version(), owner=owner)
     return table
 
 

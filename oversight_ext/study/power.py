@@ -8,7 +8,7 @@ rater and item random effects, and tests the accuracy difference:
   variance of Cameron, Gelbach and Miller (2011), ``V_rater + V_item - V_judgment``, with
   their G/(G-1) factors and a t reference on ``min(G) - 1`` degrees of freedom. Closed form,
   so thousands of studies take seconds.
-- ``test="bootstrap"``: the Analysis team's two-way cluster bootstrap
+- ``test="bootstrap"``: the analysis package's two-way cluster bootstrap
   (:func:`oversight_ext.analysis.effects.effect`), the interval the report shows. Slower.
 
 ``effect`` is on the accuracy scale: the intercepts are solved so that the *marginal*
@@ -27,7 +27,8 @@ import polars as pl
 from scipy import optimize, sparse, stats
 from tqdm.auto import tqdm
 
-from oversight_ext.options import option as _help
+from oversight_ext.options import option
+from oversight_ext.records import Study
 
 from .config import StudyConfig
 from .design import assign
@@ -39,19 +40,19 @@ __all__ = ["PowerConfig", "estimate_power", "search_power", "simulated_outcomes"
 class PowerConfig:
     """What the researcher expects, and the study size to check."""
 
-    base_accuracy: float = _help("expected accuracy without assistance", 0.65)
-    effect: float = _help("expected gain in accuracy with assistance (0.10 = ten points)", 0.10)
-    n_raters: int = _help("raters in the study", 20)
-    n_items: int = _help("items in the study", 40)
-    overlap: int = _help("raters per item and condition", 1)
-    design: Literal["within", "between"] = _help("'within' or 'between' subjects", "within")
-    rater_sd: float = _help("spread of rater skill, logit scale", 0.5)
-    item_sd: float = _help("spread of item difficulty, logit scale", 0.8)
-    alpha: float = _help("two-sided significance level", 0.05)
-    n_sims: int = _help("simulated studies per estimate", 500)
-    test: Literal["cluster_z", "bootstrap"] = _help("'cluster_z' (closed form, fast) or 'bootstrap' (the report's interval)", "cluster_z")
-    n_boot: int = _help("bootstrap resamples per simulated study (test='bootstrap')", 200)
-    seed: int = _help("seed of the simulation", 0)
+    base_accuracy: float = option("expected accuracy without assistance", 0.65)
+    effect: float = option("expected gain in accuracy with assistance (0.10 = ten points)", 0.10)
+    n_raters: int = option("raters in the study", 20)
+    n_items: int = option("items in the study", 40)
+    overlap: int = option("raters per item and condition", 1)
+    design: Literal["within", "between"] = option("'within' or 'between' subjects", "within")
+    rater_sd: float = option("spread of rater skill, logit scale", 0.5)
+    item_sd: float = option("spread of item difficulty, logit scale", 0.8)
+    alpha: float = option("two-sided significance level", 0.05)
+    n_sims: int = option("simulated studies per estimate", 500)
+    test: Literal["cluster_z", "bootstrap"] = option("'cluster_z' (closed form, fast) or 'bootstrap' (the report's interval)", "cluster_z")
+    n_boot: int = option("bootstrap resamples per simulated study (test='bootstrap')", 200)
+    seed: int = option("seed of the simulation", 0)
 
     def __post_init__(self) -> None:
         if not 0 < self.base_accuracy < 1 or not 0 < self.base_accuracy + self.effect < 1:
@@ -72,7 +73,7 @@ class PowerConfig:
         self.study()  # refuses an impossible design (e.g. overlap larger than raters) now
 
     @classmethod
-    def for_study(cls, study: StudyConfig, n_items: int, **kw: Any) -> PowerConfig:
+    def for_study(cls, study: StudyConfig | Study, n_items: int, **kw: Any) -> PowerConfig:
         """The power question for one contrast of ``study`` (its raters, overlap and design).
 
         Each contrast compares two conditions with ``n_items x overlap`` judgments each, as

@@ -20,7 +20,7 @@ import polars as pl
 from oversight_ext.records import Assignment
 from oversight_ext.store import Store
 
-from .config import SLOT_PREFIX, StudyConfig
+from .config import SLOT_PREFIX
 from .design import latin_square
 
 __all__ = ["export_prereg", "table_hash"]
@@ -58,22 +58,20 @@ def export_prereg(
     ``power`` (a frame from :func:`power.estimate_power` or :func:`power.search_power`) adds
     the power analysis; ``appendix=False`` leaves out the full assignment table.
     """
-    record = store.study(study)
-    config = StudyConfig.from_dict(record["config"])
+    config = store.study(study)
     table = store.assignments(study)
     main = [a for a in table if not a.is_qc]
     item_ids = sorted({a.item_id for a in main})
-    qc_ids = sorted({a.item_id for a in table if a.is_qc})
+    qc_ids = sorted(config.qc_item_ids)
     labels = Counter(it.label or "unlabelled" for it in store.iter_items(ids=item_ids)) if item_ids else Counter()
-    control = next((c.name for c in config.conditions if c.kind == "unassisted"), config.conditions[0].name)
-    treatments = [c.name for c in config.conditions if c.name != control]
+    control, treatments = config.control_condition, config.treatment_conditions
     conds = pl.DataFrame(
         {
             "condition": [c.name for c in config.conditions],
             "kind": [c.kind for c in config.conditions],
             "assistant": [c.assistant or "" for c in config.conditions],
             "planted_rate": [c.planted_rate for c in config.conditions],
-            "display": [c.display if c.kind == "assisted" else "" for c in config.conditions],
+            "display": [c.display if c.is_assisted else "" for c in config.conditions],
             "assignments": [sum(1 for a in main if a.condition == c.name) for c in config.conditions],
         }
     )
@@ -86,12 +84,12 @@ def export_prereg(
         else f"open enrolment: {config.open_slots} slots, claimed in slot order by raters as they arrive; slots are in blocked "
         "random order (each block of consecutive slots covers every Latin-square row or condition once)"
     )
-    sel = {k: v for k, v in vars(config.items).items() if v not in (None, (), False)}
+    sel = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items.items() if v not in (None, (), [], False)}
     lines = [
         f"# Preregistration: {config.name}",
         "",
-        f"Study `{config.name}` was frozen on {record['created_at']:%Y-%m-%d %H:%M UTC} by oversight_ext `{record['code_version']}` "
-        f"with seed `{record['seed']}`. Its assignment table ({len(table)} assignments) has SHA-256 `{table_hash(table)}` "
+        f"Study `{config.name}` was frozen on {config.created_at:%Y-%m-%d %H:%M UTC} by oversight_ext `{config.code_version}` "
+        f"with seed `{config.seed}`. Its assignment table ({len(table)} assignments) has SHA-256 `{table_hash(table)}` "
         "(over ids, items, conditions, positions, critiques and QC marks; `oversight study export` recomputes it).",
         "",
         "## Question",

@@ -30,12 +30,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from oversight_ext.diffs import parse_diff
-from oversight_ext.options import option as _help
+from oversight_ext.options import option
 from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
 from oversight_ext.store import Store
 
 from .config import SLOT_PREFIX
-from .creation import enroll, load_config
+from .creation import enroll
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
 
@@ -44,19 +44,19 @@ __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simul
 class SimulatedRaterConfig:
     """The population simulated raters are drawn from."""
 
-    skill_mean: float = _help("mean accuracy without assistance (probability of the right verdict)", 0.7)
-    skill_sd: float = _help("spread of skill between raters", 0.08)
-    item_sd: float = _help("spread of item difficulty, logit scale", 0.6)
-    trust_mean: float = _help("mean probability of following a critique that is right", 0.7)
-    trust_sd: float = _help("spread of trust between raters", 0.1)
-    misled_mean: float = _help("mean probability of following a critique that is wrong", 0.35)
-    misled_sd: float = _help("spread of the misled rate between raters", 0.1)
-    speed_median_s: float = _help("median seconds per item, across raters", 90.0)
-    speed_sd: float = _help("spread of raters' median time, log scale", 0.3)
-    time_sd: float = _help("spread of one rater's times, log scale", 0.4)
-    assisted_time_factor: float = _help("time with a critique on screen relative to without", 0.85)
-    confidence_noise: float = _help("noise on the rater's belief before snapping to a confidence level", 0.08)
-    overconfidence: float = _help("added to every belief (0: calibrated on average)", 0.0)
+    skill_mean: float = option("mean accuracy without assistance (probability of the right verdict)", 0.7)
+    skill_sd: float = option("spread of skill between raters", 0.08)
+    item_sd: float = option("spread of item difficulty, logit scale", 0.6)
+    trust_mean: float = option("mean probability of following a critique that is right", 0.7)
+    trust_sd: float = option("spread of trust between raters", 0.1)
+    misled_mean: float = option("mean probability of following a critique that is wrong", 0.35)
+    misled_sd: float = option("spread of the misled rate between raters", 0.1)
+    speed_median_s: float = option("median seconds per item, across raters", 90.0)
+    speed_sd: float = option("spread of raters' median time, log scale", 0.3)
+    time_sd: float = option("spread of one rater's times, log scale", 0.4)
+    assisted_time_factor: float = option("time with a critique on screen relative to without", 0.85)
+    confidence_noise: float = option("noise on the rater's belief before snapping to a confidence level", 0.08)
+    overconfidence: float = option("added to every belief (0: calibrated on average)", 0.0)
 
     def __post_init__(self) -> None:
         for name in ("skill_mean", "trust_mean", "misled_mean"):
@@ -220,8 +220,10 @@ def simulate(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"simulate(seed={seed!r}): the seed must be an integer")
     cfg = config or SimulatedRaterConfig()
-    study_cfg = load_config(store, study)
-    created_at = store.study(study)["created_at"]
+    study_cfg = store.study(study)
+    created_at = study_cfg.created_at
+    if created_at is None:  # a store always records it; a hand-built record may not
+        raise ValueError(f"simulate(study={study!r}): the stored study has no created_at; recreate it with create_study")
     raters = draw_raters(n_raters, seed, cfg)
     free = study_cfg.n_raters
     if study_cfg.raters:

@@ -3,8 +3,8 @@
 ``dashboard(store, study)`` returns the altair charts the JupyterLab dashboard panel shows;
 ``set_reveal`` lets each participant see their own results against gold after the class has
 rated (``my_results``); ``mix_in_simulated`` fills a small class with clearly marked
-simulated raters. ``ClassTokenIdentityProvider`` gives each participant of a hub-less
-workshop server their own token and rater identity.
+simulated raters. A hub-less workshop server gives each participant their own token and
+rater identity with :class:`oversight_ext.server.identity.ClassTokenIdentityProvider`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ from .dashboard import (
     sandwich,
     sandwich_chart,
 )
-from .identity import ClassTokenIdentityProvider
 from .reveal import REVEAL_KEY, OwnerRequired, is_owner, is_revealed, my_results, require_owner, set_reveal
 
 __all__ = [
     "REVEAL_KEY",
     "SIMULATED_KEY",
-    "ClassTokenIdentityProvider",
     "OwnerRequired",
     "accuracy_chart",
     "condition_accuracy",

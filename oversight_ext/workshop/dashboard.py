@@ -2,7 +2,7 @@
 
 The same figures back the notebook functions (``dashboard(store, study)`` shows them all) and
 the owner-only REST route the JupyterLab panel polls (:func:`dashboard_data` returns the
-aggregates and the charts' Vega-Lite specs). Everything is computed from the Analysis team's
+aggregates and the charts' Vega-Lite specs). Everything is computed from the analysis package's
 study frame (:func:`oversight_ext.analysis.frames.study_frame`) and metrics, so the dashboard
 and the written report never disagree. Simulated raters are always marked: charts colour or
 split them apart, and every table carries ``rater_kind``.
@@ -180,7 +180,7 @@ def accuracy_chart(table: pl.DataFrame) -> alt.LayerChart:
 
 def sandwich_chart(table: pl.DataFrame) -> alt.FacetChart:
     """Model alone, people alone, people + model: accuracy with intervals."""
-    base = alt.Chart(table.to_pandas(), title="Sandwiching: does the team beat both?").encode(
+    base = alt.Chart(table.to_pandas(), title="Sandwiching: do people with the model beat both?").encode(
         y=alt.Y("who:N", sort=["model alone", "people alone", "people + model"], title=None),
         color=alt.Color("who:N", legend=None),
     )

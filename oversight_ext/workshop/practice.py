@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from oversight_ext.items.mutate import generate_items
-from oversight_ext.records import Assignment, Comment, Critique, Item
+from oversight_ext.records import Assignment, Comment, Critique, Item, Study
 from oversight_ext.store import Conflict, Store
 from oversight_ext.study import ConditionConfig, StudyConfig, assign, code_version
 
@@ -85,10 +85,10 @@ def practice_study(
     Give ``raters`` (user names) or ``open_slots`` (participants claim slots as they arrive).
     The owner, if given, is registered with the store role "owner". Returns the config. A
     study of that name already stored is left as it is (every participant's notebook can run
-    this cell), and its config returned.
+    this cell), and the config it was created from returned.
     """
     if name in store.study_names():
-        return StudyConfig.from_dict(store.study(name)["config"])
+        return StudyConfig.from_study(store.study(name))
     config = StudyConfig(
         name=name,
         seed=seed,
@@ -106,18 +106,19 @@ def practice_study(
     store.add_items(items)
     store.add_critiques(critiques)
     by_item = {c.item_id: c.id for c in critiques}
-    table = [_with_critique(a, by_item) for a in assign(config, [it.id for it in items])]
+    study = config.as_study()
+    table = [_with_critique(a, by_item, study) for a in assign(config, [it.id for it in items])]
     if owner is not None:
         store.add_rater(owner, role="owner")
     for r in raters:
         store.add_rater(r)
     try:
-        store.create_study(name, config.to_dict(), table, seed=seed, code_version=code_version(), owner=owner)
+        store.create_study(name, config, table, seed=seed, code_version=code_version(), owner=owner)
     except Conflict:
         # Another participant's notebook created it a moment ago: use theirs (same seed, same table).
-        return StudyConfig.from_dict(store.study(name)["config"])
+        return StudyConfig.from_study(store.study(name))
     return config
 
 
-def _with_critique(a: Assignment, by_item: dict[str, str]) -> Assignment:
-    return a if a.condition == "unassisted" else dataclasses.replace(a, critique_id=by_item[a.item_id])
+def _with_critique(a: Assignment, by_item: dict[str, str], study: Study) -> Assignment:
+    return dataclasses.replace(a, critique_id=by_item[a.item_id]) if study.is_assisted(a.condition) else a

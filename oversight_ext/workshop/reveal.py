@@ -42,7 +42,7 @@ def is_owner(store: Store, study: str, user: str) -> bool:
     """Whether ``user`` owns ``study``: named as its owner, or holding the store role "owner"."""
     if not user:
         return False
-    if store.study(study).get("owner") == user:
+    if store.study(study).owner == user:
         return True
     row = store.rater(user)
     return row is not None and row["role"] == "owner"

@@ -39,7 +39,7 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
 def server_extension_module() -> str:
-    """The module that declares the oversight server extension (the Server team's)."""
+    """The module that declares the oversight server extension."""
     for name in ("oversight_ext", "oversight_ext.server"):
         try:
             mod = importlib.import_module(name)

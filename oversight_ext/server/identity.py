@@ -7,37 +7,21 @@ judgments under the right rater. Tokens come from a JSON file ``{"token": "user"
 readable by the server's user only (mode 0600), or from configuration. Under JupyterHub use
 the hub's own identity instead (see ``deploy/``).
 
-    jupyter lab --ServerApp.identity_provider_class=oversight_ext.workshop.ClassTokenIdentityProvider \\
+    jupyter lab --ServerApp.identity_provider_class=oversight_ext.server.identity.ClassTokenIdentityProvider \\
         --ClassTokenIdentityProvider.tokens_file=class-tokens.json
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import stat
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
-from traitlets import Dict, Unicode
+from traitlets import Dict, Unicode, default
 
-__all__ = ["ClassTokenIdentityProvider", "read_tokens"]
+from oversight_ext.identity import os_user, read_tokens
 
-
-def read_tokens(path: str | Path) -> dict[str, str]:
-    """The ``{token: user}`` map of a tokens file; refuses a file others can read."""
-    p = Path(path)
-    try:
-        mode = p.stat().st_mode
-    except OSError as exc:
-        raise ValueError(f"tokens_file={str(p)!r} cannot be read ({exc}); give a JSON file of {{token: user}}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"tokens_file={str(p)!r} has mode {stat.filemode(mode)}: others can read the tokens; run `chmod 600 {p}`")
-    data = json.loads(p.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in data.items()):
-        raise ValueError(f"tokens_file={str(p)!r} must hold a JSON object mapping each token to a user name")
-    return data
+__all__ = ["ClassTokenIdentityProvider"]
 
 
 class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]
@@ -48,6 +32,17 @@ class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]
         config=True
     )
 
+    server_token_user = Unicode(
+        help=(
+            "Rater id of requests made with the server's own token (the instructor's). Jupyter would name each such "
+            "request at random; default: the OS user running the server. Set '' to keep Jupyter's random names."
+        ),
+    ).tag(config=True)
+
+    @default("server_token_user")
+    def _server_token_user_default(self) -> str:
+        return os_user()
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._users: dict[str, str] = dict(read_tokens(self.tokens_file)) if self.tokens_file else {}
@@ -57,7 +52,7 @@ class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]
     def auth_enabled(self) -> bool:
         return True
 
-    def get_user_token(self, handler: Any) -> Any:
+    async def get_user_token(self, handler: Any) -> Any:
         token = self.get_token(handler)
         if token:
             # compare_digest with every token: the answer time says nothing about which is close.
@@ -67,4 +62,9 @@ class ClassTokenIdentityProvider(IdentityProvider):  # type: ignore[misc]
                     found = name
             if found is not None:
                 return User(username=found, name=found, display_name=found)
-        return super().get_user_token(handler)
+        user = await super().get_user_token(handler)  # the server's own token, or None
+        if user is not None and self.server_token_user:
+            # One stable rater for the server's token: Jupyter names each of its requests anew.
+            name = self.server_token_user
+            return User(username=name, name=name, display_name=name)
+        return user

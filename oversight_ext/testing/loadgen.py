@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 from tqdm.auto import tqdm
 
-from oversight_ext.options import option as _help
+from oversight_ext.options import option
 
 __all__ = ["LoadConfig", "LoadResult", "run_load"]
 
@@ -32,11 +32,11 @@ __all__ = ["LoadConfig", "LoadResult", "run_load"]
 class LoadConfig:
     """How hard and how patiently the simulated raters submit."""
 
-    request_timeout_s: float = _help("seconds before a submission try is abandoned and retried", 30.0)
-    backoff_s: float = _help("first wait after a failed try; doubles up to max_backoff_s", 0.1)
-    max_backoff_s: float = _help("longest wait between tries", 2.0)
-    give_up_s: float = _help("a rater whose queue makes no progress this long stops (the run then reports it)", 300.0)
-    seed: int = _help("seed of the verdicts and confidences the raters choose", 0)
+    request_timeout_s: float = option("seconds before a submission try is abandoned and retried", 30.0)
+    backoff_s: float = option("first wait after a failed try; doubles up to max_backoff_s", 0.1)
+    max_backoff_s: float = option("longest wait between tries", 2.0)
+    give_up_s: float = option("a rater whose queue makes no progress this long stops (the run then reports it)", 300.0)
+    seed: int = option("seed of the verdicts and confidences the raters choose", 0)
 
     def __post_init__(self) -> None:
         for name in ("request_timeout_s", "backoff_s", "max_backoff_s", "give_up_s"):

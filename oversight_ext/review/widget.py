@@ -2,7 +2,7 @@
 
 The widget is an anywidget whose ES module (``static/widget.js``) is built from the same
 TypeScript as the JupyterLab panel. It talks to the store only through
-:class:`~oversight_ext.server.service.ReviewService`, the path the REST API takes, so it
+:class:`~oversight_ext.review.service.ReviewService`, the path the REST API takes, so it
 obeys the same blinding rules. Its state lives in the store, not in the widget: a kernel
 restart and a fresh ``review(study)`` open the rater's queue where they left it.
 """
@@ -18,15 +18,16 @@ import anywidget
 import sqlalchemy as sa
 import traitlets
 
-from oversight_ext.server.extension import os_user
-from oversight_ext.server.service import NotFound, ReviewService, ServiceError
+from oversight_ext.identity import kernel_rater
 from oversight_ext.store import Store, StoreError
+
+from .service import NotFound, ReviewService, ServiceError
 
 __all__ = ["ReviewWidget", "review"]
 
 log = logging.getLogger(__name__)
 
-ESM_PATH = Path(__file__).with_name("static") / "widget.js"
+ESM_PATH = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 
 # Shown in place of the review view when the package was installed without its front end.
 _MISSING_ESM = """
@@ -105,10 +106,10 @@ def review(study: str, *, db: str | os.PathLike[str] | None = None, rater: str |
     The rater is ``$JUPYTERHUB_USER`` under JupyterHub (where no other rater may be named),
     else ``rater``, else the OS user name.
     """
-    hub_user = os.environ.get("JUPYTERHUB_USER")
-    if hub_user and rater is not None and rater != hub_user:
-        raise ValueError(f"review(rater={rater!r}): under JupyterHub you rate as your hub user {hub_user!r}; leave rater out")
-    rater = rater or hub_user or os_user()
+    try:
+        rater = kernel_rater(rater)
+    except ValueError as exc:
+        raise ValueError(f"review({exc}") from None
     store = Store(db)
     service = ReviewService(store)
     try:

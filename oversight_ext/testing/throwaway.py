@@ -17,7 +17,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
-from .db import StoreError
+from oversight_ext.store.db import StoreError
 
 __all__ = ["ThrowawayPostgres", "free_port", "pg_bindir"]
 
@@ -42,6 +42,14 @@ def pg_bindir() -> Path | None:
     return None
 
 
+def runuser() -> str:
+    """Path of ``runuser`` (root runs PostgreSQL as the postgres user), also where /usr/sbin is off PATH."""
+    found = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if found is None:
+        raise StoreError("`runuser` (util-linux) not found on PATH or in /usr/sbin: install util-linux, or run as a non-root user")
+    return found
+
+
 class ThrowawayPostgres:
     """Start with :meth:`start` (or ``with``); :meth:`stop` removes every file it made."""
 
@@ -58,7 +66,7 @@ class ThrowawayPostgres:
             shutil.chown(self.dir, "postgres", "postgres")
 
     def _run(self, *cmd: str) -> None:
-        full = ["runuser", "-u", "postgres", "--", *cmd] if self.as_root else list(cmd)
+        full = [runuser(), "-u", "postgres", "--", *cmd] if self.as_root else list(cmd)
         done = subprocess.run(full, capture_output=True, text=True, timeout=120)
         if done.returncode:
             raise StoreError(f"{Path(cmd[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")

@@ -3,77 +3,52 @@
 The REST handlers and the notebook widget both call this one class, so the blinding rules
 live in one place: a rater sees only their own assignments; an unassisted condition never
 carries a critique; no answer holds gold, the condition's name, planted flags or another
-rater's judgments. The rater is always an argument the caller got from its identity layer
+rater's judgments. Stored item and critique ids can name a dataset or a label (the shared
+code-pair schema's ids end in ``introduce_bug`` / ``fix_bug``), so a rater sees them only as
+opaque ids: a keyed hash (HMAC-SHA256) under a random key the study keeps in the store.
+Assignment ids are the design's own (``study:rater:position``), which say nothing the rater
+does not know. The rater is always an argument the caller got from its identity layer
 (Jupyter's IdentityProvider, the hub user, the kernel's user), never a field of the payload.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
-from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError
+from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, utcnow
 from oversight_ext.store import Store, UnknownRecord
+from oversight_ext.study_record import SLOT_PREFIX
+from oversight_ext.submission import PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
 
+from . import payload as checks
 from .diffcache import DiffCache
+from .errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError, TooLarge
 
-__all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError"]
+__all__ = ["BadRequest", "Conflict", "Forbidden", "NotFound", "ReviewService", "ServiceError", "TooLarge"]
 
-#: The fields a client may send with a judgment; everything else is the server's to fill.
-PAYLOAD_FIELDS = frozenset(
-    {
-        "submission_id",
-        "assignment_id",
-        "verdict",
-        "confidence",
-        "time_on_task_s",
-        "flags",
-        "dispositions",
-        "likert",
-        "comment",
-        "supersedes",
-        "started_at",
-        "submitted_at",
-    }
-)
-REQUIRED_FIELDS = ("submission_id", "assignment_id", "verdict", "confidence", "time_on_task_s")
 #: Judgment fields a rater's answers leave out: the condition's name is part of the blinding.
 HIDDEN_JUDGMENT_FIELDS = ("condition",)
+#: The study-state key holding the study's key for the opaque ids its raters see.
+ID_KEY_STATE = "review.id_key"
 #: Nested records whose errors are reported under the payload field that holds them.
 _NESTED = {"LineFlag": "flags", "Disposition": "dispositions"}
 
 
-class ServiceError(ValueError):
-    """A request the service refuses; ``status`` is the HTTP status the REST layer answers."""
-
-    status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class BadRequest(ServiceError):
-    status = 400
-
-
-class Forbidden(ServiceError):
-    status = 403
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class Conflict(ServiceError):
-    status = 409
-
-
-def judgment_view(judgment: Judgment) -> dict[str, Any]:
-    """A judgment as its own rater may see it (no condition name)."""
+def judgment_view(judgment: Judgment, item_id: str) -> dict[str, Any]:
+    """A judgment as its own rater may see it: no condition name, the item by its opaque ``item_id``."""
     data = judgment.to_dict()
     for name in HIDDEN_JUDGMENT_FIELDS:
         data.pop(name, None)
+    data["item_id"] = item_id
     return data
+
+
+def opaque_id(key: bytes, kind: str, stored_id: str) -> str:
+    """The id a rater sees for the stored ``kind`` ("item", "critique") id: a keyed hash, 24 hex digits."""
+    return kind[0] + hmac.new(key, f"{kind}:{stored_id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 class ReviewService:
@@ -87,9 +62,11 @@ class ReviewService:
         self.store = store
         self.prefetch = prefetch
         self.diffs = DiffCache(cache_size, prefetch=prefetch)
-        self._configs: dict[str, dict[str, Any]] = {}
+        self._studies: dict[str, Study] = {}
+        self._id_keys: dict[str, bytes] = {}
         self._critique_comments: dict[str, set[str]] = {}
         self._paths_by_item: dict[str, set[str]] = {}
+        self._lines_by_item: dict[str, dict[tuple[str, str], int]] = {}
 
     # ------------------------------------------------------------------ queues
 
@@ -136,12 +113,14 @@ class ReviewService:
     def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring)."""
         a = self._assignment(rater, assignment_id)
-        config = self._config(a.study)
+        self.store.mark_sent(a.id)  # the start of server-side time on task (the first call only)
+        study = self._study(a.study)
         item = self.store.get_item(a.item_id)
-        kind = self._condition_kind(config, a)
+        kind = study.kind_of(a)
         critique = None
         if kind == "assisted" and a.critique_id is not None:
             critique = self._critique_view(self.store.get_critique(a.critique_id), a)
+            critique["id"] = self.public_id(a.study, "critique", a.critique_id)
         current = self._current(rater, a)
         files = self.diffs.files(item)
         # Only now: a prefetch parsing beside this view's own parse would slow both down.
@@ -153,13 +132,13 @@ class ReviewService:
                 "position": a.position,
                 "condition_kind": kind,
                 "display": a.display,
-                "time_limit_s": a.time_limit_s if a.time_limit_s is not None else config.get("time_limit_s"),
-                "verdict_scale": config.get("verdict_scale") or "binary",
+                "time_limit_s": study.time_limit_of(a),
+                "verdict_scale": study.verdict_scale,
             },
-            "item": item.rater_view(),
+            "item": {**item.rater_view(), "id": self.public_id(a.study, "item", item.id)},
             "files": files,
             "critique": critique,
-            "judgment": None if current is None else judgment_view(current),
+            "judgment": None if current is None else self._judgment_view(current, a),
         }
 
     # ------------------------------------------------------------------ submitting
@@ -173,6 +152,7 @@ class ReviewService:
         """
         if not isinstance(payload, dict):
             raise BadRequest(f"the judgment must be a JSON object, got {type(payload).__name__}; send the POST body as an object")
+        checks.check_text(payload)
         unknown = sorted(set(payload) - PAYLOAD_FIELDS)
         if unknown:
             fix = "the server fills it" if unknown[0] in Judgment.__dataclass_fields__ else f"send only {sorted(PAYLOAD_FIELDS)}"
@@ -184,11 +164,15 @@ class ReviewService:
             raise BadRequest(
                 f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
             )
+        try:
+            check_submission(payload)
+        except SubmissionError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
         a = self._assignment(rater, payload["assignment_id"])
         mine = self.store.judgments(assignment_id=a.id, current=False)  # the assignment is this rater's
         resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
         if resent is not None:
-            return judgment_view(resent), False
+            return self._judgment_view(resent, a), False
         data = {k: v for k, v in payload.items() if v is not None or k in ("likert", "supersedes", "started_at")}
         data.setdefault("flags", [])
         data.setdefault("dispositions", [])
@@ -212,7 +196,7 @@ class ReviewService:
         if stored.rater != rater or stored.assignment_id != a.id:
             # Someone else's submission id: say so without showing their judgment.
             raise Conflict("submission_id is already used by another submission; make a fresh id (a UUID)", field="submission_id")
-        return judgment_view(stored), created
+        return self._judgment_view(stored, a), created
 
     def _judgment(self, rater: str, a: Assignment, data: dict[str, Any]) -> Judgment:
         try:
@@ -220,11 +204,11 @@ class ReviewService:
         except RecordError as exc:
             field = _NESTED.get(exc.record, exc.field)
             raise BadRequest(str(exc), field=None if field.startswith("<") else field) from None
-        config = self._config(a.study)
-        if config.get("verdict_scale") == "likert" and judgment.likert is None:
-            raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
+        study = self._study(a.study)
+        checks.check_scale(study, judgment)
+        checks.check_times(judgment, utcnow())
         shown: set[str] = set()
-        if self._condition_kind(config, a) == "assisted" and a.critique_id is not None and a.display == "evidence":
+        if study.kind_of(a) == "assisted" and a.critique_id is not None and a.display == "evidence":
             shown = self._comment_ids(a.critique_id)
         stray = [d.comment_id for d in judgment.dispositions if d.comment_id not in shown]
         if stray:
@@ -234,6 +218,7 @@ class ReviewService:
         bad = [f.path for f in judgment.flags if f.path not in paths]
         if bad:
             raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
+        checks.check_lines(judgment, self._line_limits(a.item_id))
         return judgment
 
     # ------------------------------------------------------------------ helpers
@@ -247,24 +232,27 @@ class ReviewService:
             raise Forbidden(f"assignment {assignment_id!r} is not in your queue")
         return a
 
-    def _config(self, study: str) -> dict[str, Any]:
-        # A study's config is frozen with its table, so it can be kept for the process's life.
-        config = self._configs.get(study)
-        if config is None:
-            try:
-                config = dict(self.store.study(study)["config"])
-            except UnknownRecord:
-                raise NotFound(f"no study {study!r}; see your studies at /oversight/api/me") from None
-            self._configs[study] = config
-        return config
+    def public_id(self, study: str, kind: str, stored_id: str) -> str:
+        """The opaque id raters of ``study`` see for a stored item or critique id (see the module docstring)."""
+        key = self._id_keys.get(study)
+        if key is None:
+            # First use in any process stores a fresh random key; every later reader gets that one.
+            stored = self.store.ensure_state(study, ID_KEY_STATE, secrets.token_hex(32))
+            key = self._id_keys[study] = bytes.fromhex(stored)
+        return opaque_id(key, kind, stored_id)
 
-    @staticmethod
-    def _condition_kind(config: dict[str, Any], a: Assignment) -> str:
-        for cond in config.get("conditions") or ():
-            if isinstance(cond, dict) and cond.get("name") == a.condition:
-                return "assisted" if cond.get("kind") == "assisted" else "unassisted"
-        # A config that does not describe the condition: the frozen table decides.
-        return "assisted" if a.critique_id is not None else "unassisted"
+    def _judgment_view(self, judgment: Judgment, a: Assignment) -> dict[str, Any]:
+        return judgment_view(judgment, self.public_id(a.study, "item", a.item_id))
+
+    def _study(self, name: str) -> Study:
+        # A study's config is frozen with its table, so it can be kept for the process's life.
+        study = self._studies.get(name)
+        if study is None:
+            try:
+                study = self._studies[name] = self.store.study(name)
+            except UnknownRecord:
+                raise NotFound(f"no study {name!r}; see your studies at /oversight/api/me") from None
+        return study
 
     @staticmethod
     def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:
@@ -305,6 +293,13 @@ class ReviewService:
             paths = self._paths_by_item[item_id] = self._paths(self.store.get_item(item_id))
         return paths
 
+    def _line_limits(self, item_id: str) -> dict[tuple[str, str], int]:
+        limits = self._lines_by_item.get(item_id)
+        if limits is None:
+            item = self.store.get_item(item_id)
+            limits = self._lines_by_item[item_id] = checks.line_limits(self.diffs.files(item), item.path, item.before, item.after)
+        return limits
+
     def _paths(self, item: Item) -> set[str]:
         paths = {"", item.path}
         for f in self.diffs.files(item):
@@ -326,18 +321,13 @@ class ReviewService:
     # ------------------------------------------------------------------ open enrolment
 
     def _open_studies(self) -> list[str]:
-        from oversight_ext.study.config import SLOT_PREFIX
-
         names = []
         for name in self.store.study_names():
-            config = self._config(name)
-            if config.get("open_slots") and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
+            if self._study(name).is_open and any(a.rater.startswith(SLOT_PREFIX) for a in self.store.assignments(name)):
                 names.append(name)
         return names
 
     def _slot_size(self, study: str) -> int:
-        from oversight_ext.study.config import SLOT_PREFIX
-
         slots: dict[str, int] = {}
         for a in self.store.assignments(study):
             if a.rater.startswith(SLOT_PREFIX):
@@ -346,9 +336,8 @@ class ReviewService:
 
     def _enrolled(self, rater: str, study: str) -> list[Assignment]:
         """The rater's queue in ``study``; in an open study, a newcomer claims a free slot."""
-        config = self._config(study)
         held = self.store.assignments(study, rater=rater)
-        if held or not config.get("open_slots"):
+        if held or not self._study(study).is_open:
             return held
         from oversight_ext.store import Conflict as StoreConflict
         from oversight_ext.study import enroll
