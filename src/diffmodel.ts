@@ -190,6 +190,29 @@ export function pairLines(lines: LineRef[]): Array<[LineRef | null, LineRef | nu
   return out;
 }
 
+/** Link each deletion to the addition that replaces it (as pairLines pairs them), in place. */
+function pairMates(lines: LineRef[]): void {
+  let i = 0;
+  while (i < lines.length) {
+    if (lines[i].kind !== 'del') {
+      i++;
+      continue;
+    }
+    const d0 = i;
+    while (i < lines.length && lines[i].kind === 'del') {
+      i++;
+    }
+    const a0 = i;
+    while (i < lines.length && lines[i].kind === 'add') {
+      i++;
+    }
+    for (let k = 0; k < Math.min(a0 - d0, i - a0); k++) {
+      lines[d0 + k].mate = lines[a0 + k];
+      lines[a0 + k].mate = lines[d0 + k];
+    }
+  }
+}
+
 /** Notes (comment and flag rows) by path, side and line: numeric keys keep 100k-line builds fast. */
 class NoteIndex {
   private byPath = new Map<string, { new: Map<number, Row[]>; old: Map<number, Row[]> }>();
@@ -248,6 +271,9 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
   const revealed = opts.revealed ?? new Map<string, [number, number]>();
   const pin = opts.pin ?? null;
   const emitNotes = (path: string, l: LineRef): void => {
+    if (!notes.has(path, l)) {
+      return; // nearly every line: no allocation on this path
+    }
     for (const list of notes.at(path, l)) {
       if (!notes.placed.has(list)) {
         notes.placed.add(list);
@@ -271,12 +297,7 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
     f.hunks.forEach((h, hi) => {
       rows.push({ t: 'hunk', file: fi, hunk: hi });
       const lines = h.lines.map((l, k) => lineRef(fi, hi, k, l));
-      for (const [del, add] of pairLines(lines)) {
-        if (del && add && del !== add) {
-          del.mate = add;
-          add.mate = del;
-        }
-      }
+      pairMates(lines);
       const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
       const folds = foldRuns(lines, opts.context, pinned);
       const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];

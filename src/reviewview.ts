@@ -6,7 +6,7 @@
  * record through the same code and obey the same blinding (the view shows only what the
  * server sent, and the server sends no critique in the unassisted condition).
  */
-import { ActiveClock, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
+import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
 import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
@@ -193,7 +193,7 @@ export class ReviewView {
 
   // ------------------------------------------------------------------ actions
 
-  async submit(): Promise<void> {
+  async submit(confirmed = false): Promise<void> {
     const d = this.draft;
     const v = this.view;
     if (!d || !v || d.submitted) {
@@ -205,6 +205,13 @@ export class ReviewView {
       this.form.setStatus('error', `Choose ${missing.join(' and ')} before submitting`);
       return;
     }
+    const kept = contradictions(d, this.comments(), scale);
+    if (kept.length && !confirmed && !this.timeUp) {
+      const n = kept.length === 1 ? 'an AI comment' : `${kept.length} AI comments`;
+      this.form.ask(`You kept ${n} that report a serious bug, but your verdict is "correct". Submit anyway?`, () => void this.submit(true));
+      return;
+    }
+    this.form.closeQuestion();
     // Lock first, synchronously: a second click finds the draft already submitted.
     this.clock.sync();
     this.clock.stop();
@@ -625,7 +632,7 @@ export class ReviewView {
   }
 
   private showEmpty(text: string): void {
-    this.header.replaceChildren(el('div', 'ov-empty', text));
+    this.header.replaceChildren(el('div', 'ov-empty', text), this.queueButton(null));
     this.toolbar.replaceChildren();
     this.fileList.hidden = true;
     this.sticky.hidden = true;
@@ -633,11 +640,58 @@ export class ReviewView {
     this.form.node.hidden = true;
   }
 
+  /** The queue: every item with its state; a done one opens for revision. */
+  private queueButton(current: string | null): HTMLElement {
+    const box = el('span', 'ov-queue-box');
+    const transport = this.transport;
+    if (!transport.queue || !transport.open) {
+      return box;
+    }
+    const toggle = el('button', 'ov-btn ov-queue-toggle', 'Queue');
+    toggle.type = 'button';
+    toggle.title = 'All items of this study; open a submitted one to revise it';
+    const list = el('div', 'ov-queue');
+    list.hidden = true;
+    toggle.addEventListener('click', async () => {
+      if (!list.hidden) {
+        list.hidden = true;
+        return;
+      }
+      let entries;
+      try {
+        entries = await transport.queue!();
+      } catch (err) {
+        list.replaceChildren(el('div', 'ov-error', `Cannot load the queue: ${(err as Error).message}`));
+        list.hidden = false;
+        return;
+      }
+      list.replaceChildren(
+        ...entries.map(e => {
+          const b = el('button', 'ov-btn ov-queue-item', `Item ${e.position + 1} · ${e.done ? 'submitted' : 'to do'}`);
+          b.type = 'button';
+          b.dataset.assignment = e.id;
+          b.dataset.done = String(e.done);
+          if (e.id === current) {
+            b.setAttribute('aria-current', 'true');
+          }
+          b.addEventListener('click', () => {
+            list.hidden = true;
+            void transport.open!(e.id);
+          });
+          return b;
+        })
+      );
+      list.hidden = false;
+    });
+    box.append(toggle, list);
+    return box;
+  }
+
   private renderHeader(): void {
     const v = this.view as ItemView;
     this.form.node.hidden = false;
     const top = el('div', 'ov-title');
-    top.append(el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`), el('span', 'ov-progress', this.progressText));
+    top.append(el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`), this.queueButton(v.assignment.id), el('span', 'ov-progress', this.progressText));
     const task = el('div', 'ov-task');
     const text = el('div', 'ov-task-text');
     renderMarkdown(text, v.item.task || '(no task statement)');

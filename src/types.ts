@@ -116,6 +116,16 @@ export interface ReviewTransport {
   submit(payload: JudgmentPayload): Promise<SubmitOutcome>;
   /** Ask for the next assignment; the host then calls ReviewView.setView. */
   next(): Promise<void>;
+  /** The rater's queue in order, each assignment done or not (hosts that can list it). */
+  queue?(): Promise<QueueEntry[]>;
+  /** Show one assignment of the queue, e.g. a submitted one to revise. */
+  open?(assignmentId: string): Promise<void>;
+}
+
+export interface QueueEntry {
+  id: string;
+  position: number;
+  done: boolean;
 }
 
 export interface ReviewOptions {

@@ -165,3 +165,20 @@ test('comment cards reserve two head lines in a narrow view, where the actions w
   assert.ok(narrow >= 3 + Math.ceil(5 * 0.9), `narrow card: ${narrow} units`);
   assert.ok(wide < narrow);
 });
+
+test('a "correct" verdict beside kept serious AI comments is a contradiction to confirm', async () => {
+  const { contradictions } = await import('../draft');
+  const comments = [
+    { id: 'a', severity: 'critical' },
+    { id: 'b', severity: 'minor' },
+    { id: 'c', severity: 'major' }
+  ];
+  const disp = (id: string, action: 'keep' | 'edit' | 'reject') => ({ comment_id: id, action, reason: null, edited_text: null });
+  const d: any = { verdict: 'correct', likert: null, dispositions: { a: disp('a', 'keep'), b: disp('b', 'keep'), c: disp('c', 'reject') } };
+  assert.deepEqual(contradictions(d, comments, 'binary'), ['a']);
+  d.dispositions.c = disp('c', 'edit');
+  assert.deepEqual(contradictions(d, comments, 'binary'), ['a', 'c']);
+  assert.deepEqual(contradictions({ ...d, verdict: 'buggy' }, comments, 'binary'), []);
+  assert.deepEqual(contradictions({ ...d, likert: 2 }, comments, 'likert'), ['a', 'c']);
+  assert.deepEqual(contradictions({ ...d, likert: 5 }, comments, 'likert'), []);
+});

@@ -64,6 +64,12 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     claim = Comment(id="c1", path="auth/rules.py", start_line=120005, end_line=120005, text="`or` lets unready requests through.")
     s.add_critiques([Critique(id="k-lock", item_id="sc-lock", assistant="demo-replay", verdict="buggy", confidence=0.9, comments=(claim,))])
     add_study(s, "lock", [("sc-lock", "critic", "k-lock")])
+    s.add_items([Item(id=f"sc-rev{k}", diff=long_diff(), path="auth/rules.py", task=f"Review rule {k}.") for k in (1, 2)])
+    crit = Comment(
+        id="c1", path="auth/rules.py", start_line=120005, end_line=120005, text="This lets requests through.", severity="critical"
+    )
+    s.add_critiques([Critique(id="k-rev", item_id="sc-rev1", assistant="demo-replay", verdict="buggy", confidence=0.9, comments=(crit,))])
+    add_study(s, "revise", [("sc-rev1", "critic", "k-rev"), ("sc-rev2", "unassisted", None)])
     add_study(s, "files", [("sc-files", "unassisted", None)])
     yield from start_lab(lab_root, s)
 
@@ -159,6 +165,57 @@ def test_file_list_viewed_marks_sticky_header_search_and_stepwise_context(browse
     up.click()
     panel.locator('.ov-ln[data-side="new"][data-line="40"]').wait_for()
     assert panel.locator('.ov-ln[data-side="new"][data-line="30"]').count() == 0
+    page.context.close()
+
+
+def test_a_contradiction_is_confirmed_and_a_revision_from_the_queue_supersedes_the_judgment(
+    browser: Any, lab: Lab, lab_store: Store
+) -> None:
+    page = open_lab(browser, lab)
+    panel = open_study(page, "revise")
+    panel.locator('.ov-comment[data-comment-id="c1"] [data-action="keep"]').click()
+    panel.locator('[data-verdict="correct"]').click()
+    panel.locator('[data-confidence="0.6"]').click()
+    # Kept a critical "bug" comment, chose "correct": asked first; going back stores nothing.
+    panel.locator(".ov-submit").click()
+    confirm = panel.locator(".ov-confirm")
+    confirm.wait_for()
+    assert "serious bug" in confirm.inner_text()
+    confirm.locator(".ov-confirm-no").click()
+    assert confirm.is_hidden()
+    page.wait_for_timeout(500)
+    assert lab_store.judgments(study="revise", current=False) == []
+    panel.locator(".ov-submit").click()
+    confirm.locator(".ov-confirm-yes").click()
+    panel.locator('.ov-status[data-state="saved"]').wait_for()
+    first = lab_store.judgments(study="revise", current=False)
+    assert [(j.assignment_id, j.verdict) for j in first] == [("revise-0", "correct")]
+    # The second item, then the queue is done: the queue list still opens the first.
+    panel.locator(".ov-next").click()
+    panel.locator(".ov-task-text").filter(has_text="rule 2").wait_for()
+    panel.locator('[data-verdict="buggy"]').click()
+    panel.locator('[data-confidence="0.8"]').click()
+    panel.locator(".ov-submit").click()
+    panel.locator('.ov-status[data-state="saved"]').wait_for()
+    panel.locator(".ov-next").click()
+    panel.locator(".ov-empty").filter(has_text="queue is done").wait_for()
+    panel.locator(".ov-queue-toggle").click()
+    items = panel.locator(".ov-queue-item")
+    items.first.wait_for()
+    assert items.all_inner_texts() == ["Item 1 · submitted", "Item 2 · submitted"]
+    items.first.click()
+    panel.locator(".ov-task-text").filter(has_text="rule 1").wait_for()
+    submit = panel.locator(".ov-submit")
+    assert submit.inner_text() == "Submit revision"
+    assert panel.locator('[data-verdict="correct"]').get_attribute("aria-pressed") == "true"
+    panel.locator('[data-verdict="buggy"]').click()
+    submit.click()
+    panel.locator('.ov-status[data-state="saved"]').filter(has_text="Saved").wait_for()
+    rows = [j for j in lab_store.judgments(study="revise", current=False) if j.assignment_id == "revise-0"]
+    assert [j.verdict for j in rows] == ["correct", "buggy"]
+    assert rows[1].supersedes == rows[0].submission_id
+    current = [j for j in lab_store.judgments(study="revise") if j.assignment_id == "revise-0"]
+    assert [(j.verdict, j.submission_id) for j in current] == [("buggy", rows[1].submission_id)]
     page.context.close()
 
 
