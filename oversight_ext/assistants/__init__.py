@@ -39,6 +39,7 @@ BACKENDS: dict[str, str] = {
     "replay": "oversight_ext.assistants.replay:ReplayCritic",
     "planted": "oversight_ext.assistants.planted:PlantedCritic",
     "ensemble": "oversight_ext.assistants.ensemble:EnsembleCritic",
+    "monitor": "oversight_ext.assistants.monitors.critic:MonitorCritic",
 }
 
 
