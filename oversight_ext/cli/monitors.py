@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-KEYS = ("flawed", "clean", "mean_changed_lines", "item_auc", "hunk_auc", "catch@1%", "catch@2%", "catch@5%")
+KEYS: tuple[str, ...] = ("flawed", "clean", "mean_changed_lines", "item_auc", "hunk_auc", "catch@1%", "catch@2%", "catch@5%")
 KEYS += ("hunk_catch@2%", "flagged", "false_alarms", "witness_found", "seconds_per_10k_lines", "max_seconds")
 
 
