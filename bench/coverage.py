@@ -116,7 +116,9 @@ def one(args: tuple[Design, int, float, bool]) -> tuple[bool, float, bool | None
 def line(label: str, hits: list[bool], widths: list[float]) -> str:
     c = float(np.mean(hits))
     se = float(np.sqrt(c * (1 - c) / len(hits)))
-    return f"   {label:<34} coverage {c:.3f} +/- {se:.3f} (MC SE)   mean width {np.mean(widths):.3f}   ratio to nominal 0.95: {c / 0.95:.3f}"
+    return (
+        f"   {label:<34} coverage {c:.3f} +/- {se:.3f} (MC SE)   mean width {np.mean(widths):.3f}   ratio to nominal 0.95: {c / 0.95:.3f}"
+    )
 
 
 def main() -> None:

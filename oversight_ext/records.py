@@ -351,9 +351,16 @@ class Critique:
     hallucinated: int = 0
     latency_s: float = 0.0
     created_at: dt.datetime = field(default_factory=utcnow)
+    #: A monitor's suspicion of each hunk of the item's diff, in the diff's order (empty: not a monitor).
+    hunk_scores: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         r = "Critique"
+        object.__setattr__(self, "hunk_scores", _as_tuple(self.hunk_scores))
+        if not isinstance(self.hunk_scores, tuple):
+            raise RecordError(r, "hunk_scores", self.hunk_scores, "give a list of scores in [0, 1], one per hunk")
+        for score in self.hunk_scores:
+            _check_number(r, "hunk_scores", score, 0.0, 1.0)
         comments = tuple(Comment.from_dict(c) if isinstance(c, dict) else c for c in self.comments)
         object.__setattr__(self, "comments", comments)
         _check_str(r, "id", self.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -197,7 +198,7 @@ def _precision_interval(f: pl.DataFrame, by: By, z: float = 1.959963984540054) -
         var = r / max(r - 1, 1) * np.sum((h - p * m) ** 2) / total**2
         low, high = wilson(np.array(p), effective_n(np.array(p), np.array(var), np.array(total)), z)
         rows.append((*key, float(low), float(high)))
-    schema = {**{c: f.schema[c] for c in by}, "flag_precision_low": pl.Float64, "flag_precision_high": pl.Float64}
+    schema: dict[str, Any] = {**{c: f.schema[c] for c in by}, "flag_precision_low": pl.Float64, "flag_precision_high": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

@@ -43,6 +43,7 @@ BACKENDS: dict[str, str] = {
     "planted": "oversight_ext.assistants.backends.planted:PlantedCritic",
     "ensemble": "oversight_ext.assistants.backends.ensemble:EnsembleCritic",
     "rm": "oversight_ext.assistants.backends.rm:RewardModelCritic",
+    "monitor": "oversight_ext.assistants.monitors.critic:MonitorCritic",
 }
 
 
