@@ -109,16 +109,17 @@ def one(args: tuple[Design, int, float, bool]) -> tuple[bool, float, bool | None
         boot = (e["ci_low"] <= truth <= e["ci_high"], e["ci_high"] - e["ci_low"])
         if not with_mixed:
             return (*boot, None, None, True)
-        fit = fit_mixed(f, MixedConfig(control="u")).filter(pl.col("term") == "condition[h]").row(0, named=True)
+        try:
+            fit = fit_mixed(f, MixedConfig(control="u")).filter(pl.col("term") == "condition[h]").row(0, named=True)
+        except ValueError:  # separation: no fit; counted as not covering and not converged
+            return (*boot, False, float("nan"), False)
     return (*boot, fit["ci_low"] <= design.effect <= fit["ci_high"], fit["ci_high"] - fit["ci_low"], bool(fit["converged"]))
 
 
 def line(label: str, hits: list[bool], widths: list[float]) -> str:
     c = float(np.mean(hits))
     se = float(np.sqrt(c * (1 - c) / len(hits)))
-    return (
-        f"   {label:<34} coverage {c:.3f} +/- {se:.3f} (MC SE)   mean width {np.mean(widths):.3f}   ratio to nominal 0.95: {c / 0.95:.3f}"
-    )
+    return f"   {label:<34} coverage {c:.3f} +/- {se:.3f} (MC SE)   mean width {np.nanmean(widths):.3f}   ratio to nominal 0.95: {c / 0.95:.3f}"
 
 
 def main() -> None:
@@ -148,8 +149,18 @@ def main() -> None:
         )
         print(line("two-way cluster (accuracy diff.)", [r[0] for r in res], [r[1] for r in res]))
         if not args.no_mixed:
-            print(line("mixed model (log-odds, nAGQ=0)", [bool(r[2]) for r in res], [float(r[3] or 0) for r in res]))
-            print(f"   mixed model fits not converged: {sum(not r[4] for r in res)} of {n}")
+            print(
+                line(
+                    "mixed model (log-odds, nAGQ=0)",
+                    [bool(r[2]) for r in res],
+                    [float(r[3]) if r[3] is not None else float("nan") for r in res],
+                )
+            )
+            impossible = sum(r[3] is not None and r[3] != r[3] for r in res)
+            print(
+                f"   mixed model fits not converged: {sum(not r[4] for r in res) - impossible} of {n};"
+                f" not possible (separation; counted as misses): {impossible}"
+            )
 
 
 if __name__ == "__main__":

@@ -45,3 +45,29 @@ def test_a_between_subject_design_that_cannot_balance_warns_with_the_balanced_si
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         StudyConfig.from_dict({**base, "open_slots": 8})
+
+
+def test_brier_score_equals_scikit_learn() -> None:
+    import numpy as np
+    from sklearn.metrics import brier_score_loss
+
+    rng = np.random.default_rng(3)
+    n = 300
+    f = pl.DataFrame(
+        {
+            "rater": [f"r{k % 7}" for k in range(n)],
+            "item_id": [f"i{k % 30}" for k in range(n)],
+            "condition": ["a", "b"] * (n // 2),
+            "label": ["buggy", "correct"] * (n // 2),
+            "verdict": np.where(rng.random(n) < 0.5, "buggy", "correct"),
+            "confidence": rng.choice([0.5, 0.6, 0.7, 0.8, 0.9, 1.0], n),
+        }
+    )
+    got = summary(f)
+    worst = 0.0
+    for cond in ("a", "b"):
+        g = f.filter(pl.col("condition") == cond)
+        ref = brier_score_loss((g["verdict"] == g["label"]).to_numpy(), g["confidence"].to_numpy())
+        worst = max(worst, abs(got.filter(pl.col("condition") == cond)["brier_score"][0] - ref))
+    print(f"Brier score vs scikit-learn: max abs diff {worst:.2e}")
+    assert worst < 1e-12

@@ -145,7 +145,7 @@ def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1)
     interval (``flag_precision_low`` / ``_high``) on the flags' effective number under
     clustering by rater; ``false_alarm_rate``:
     share of judgments of correct items called buggy; ``calibration_error``: see
-    :func:`calibration_error`.
+    :func:`calibration_error`; ``brier_score``: mean of (confidence - correct)^2.
     """
     f = outcomes(frame, tolerance=tolerance)
     aggs = [
@@ -165,6 +165,8 @@ def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1)
         aggs += [pl.col("time_on_task_s").median().alias("median_time_s"), pl.col("time_on_task_s").mean().alias("mean_time_s")]
     if "confidence" in f.columns:
         aggs.append(pl.col("confidence").mean().alias("mean_confidence"))
+        # Brier score: mean squared gap between stated confidence (that the verdict is right) and being right.
+        aggs.append(((pl.col("confidence") - pl.col("correct").cast(pl.Float64)) ** 2).mean().alias("brier_score"))
     if "followed_wrong" in f.columns:
         aggs.append(_mean(pl.col("followed_wrong")).alias("agree_with_wrong_critique"))
     out = f.group_by(list(by)).agg(aggs)

@@ -225,7 +225,14 @@ class _Search:
 
     def objective(self, theta: np.ndarray) -> float:
         beta = theta[self.n_sd :] if self.config.method == "laplace" else None
-        return -self.prob.solve(np.clip(theta[: self.n_sd], *_LOG_SD_BOUNDS), beta, self.config.tol, self.config.max_newton)[0]
+        try:
+            return -self.prob.solve(np.clip(theta[: self.n_sd], *_LOG_SD_BOUNDS), beta, self.config.tol, self.config.max_newton)[0]
+        except linalg.LinAlgError:
+            # The curvature vanished (fitted probabilities at 0 or 1: separation): a point the
+            # search must leave, not a crash. The warm start is reset for the next point.
+            self.prob.b1[:] = 0.0
+            self.prob.b2[:] = 0.0
+            return np.inf
 
     def derivatives(self, theta: np.ndarray, h: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Central-difference gradient and Hessian, and which parameters are free (not held
@@ -346,6 +353,11 @@ def fit_mixed(frame: pl.DataFrame, config: MixedConfig | None = None) -> pl.Data
         joint = _Search(prob, MixedConfig(**{**config.__dict__, "method": "joint"}), n_sd)
         theta, objective, worst, _, _ = joint.run(np.full(n_sd, np.log(0.5)), np.full(n_sd, 0.5))
         log_sd = theta[:n_sd]
+        if not np.isfinite(objective):
+            raise ValueError(
+                f"cannot fit: the fixed effects separate the {f.height} outcomes (fitted probabilities reach 0 or 1);"
+                " collect more data or drop a fixed effect"
+            )
         _, schur, _ = prob.solve(log_sd, None, config.tol, config.max_newton)
         beta = prob.b1[:p].copy()
         if config.method == "laplace":

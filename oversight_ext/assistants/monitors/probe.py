@@ -16,7 +16,7 @@ import ast
 import itertools
 from dataclasses import dataclass
 
-from oversight_ext.assistants.sandbox import SandboxConfig, run_sandboxed
+from oversight_ext.assistants.exec.sandbox import SandboxConfig, run_sandboxed
 
 from .hunks import HunkView
 
