@@ -71,7 +71,7 @@ from typing import Any
 from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Critique, Gold, ItemView
 
-from ..protocol import BaseCritic, Claim, Draft, item_sources
+from ..protocol import BaseCritic, Claim, Draft, diff_changed_lines, item_sources
 from ..spec import AssistantConfig
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
@@ -374,7 +374,11 @@ class ExecCritic(BaseCritic):
         """The lines of the new code the change touches (1-based; for a pure deletion, the line
         that took its place)."""
         before, _ = item_sources(item)
-        return [] if before is None else [i + 1 for i in changed_lines_of(before, after)[1]]
+        if before is None:
+            return []
+        # from the diff as parsed (linear in its size); re-diffing whole files costs quadratic time
+        changed = diff_changed_lines(item) or changed_lines_of(before, after)
+        return [i + 1 for i in changed[1]]
 
     @staticmethod
     def _exercised(lines: list[int], out: Outcome) -> bool | None:
@@ -434,7 +438,7 @@ class ExecCritic(BaseCritic):
         before, after = item_sources(item)
         if self.arbiter is None or before is None or after is None:
             return None
-        return self.arbiter.score(before, after)
+        return self.arbiter.score(before, after, changed=diff_changed_lines(item))
 
     def _crash(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         """Version ``a`` fails where ``b`` returned: an exception the changed code did not raise on
