@@ -141,6 +141,11 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
     return f"gives {got[:120]}"
 
 
+def _kind(error: Any) -> str:
+    """The exception type of an error text (``"NameError: name 'x' ..."`` -> ``"NameError"``)."""
+    return str(error or "").split(":", 1)[0]
+
+
 def module_context(item: ItemView, entry: str | None) -> str | None:
     """The importable module a function snippet comes from, when the task names it (``json.dumps``).
 
@@ -254,6 +259,12 @@ class ExecCritic(BaseCritic):
             r = out.results.get(("after", "load"))
             if r is None:
                 return Draft(status="failed", reason=f"the sandbox produced no result (exit {run.returncode}): {run.stderr[-300:]}")
+            old_load = out.results.get(("before", "load"))
+            if old_load is not None and not old_load.get("ok") and _kind(old_load.get("error")) == _kind(r.get("error")):
+                # the old code fails to load the same way: no evidence about the change
+                rl = rule("both fail to load")
+                summary = f"Inconclusive: the code fails to load before and after the change ({r.get('error') or 'unknown error'})."
+                return Draft([], rl.verdict, rl.confidence, summary[:400])
             return self._load_failure(item, after, r)
         has_before = ("before", "load") in out.results and out.loaded("before")
         fail_a = [c for c in cases if out.passed("after", c.id) is False]
@@ -487,14 +498,15 @@ class ExecCritic(BaseCritic):
 
     def _load_failure(self, item: ItemView, after: str, r: dict[str, Any]) -> Draft:
         err = r.get("error") or "unknown error"
-        line = 1
-        if "line " in err:
-            try:
-                line = int(err.split("line ", 1)[1].split(")")[0].split(",")[0])
-            except ValueError:
-                line = 1
         n = after.count("\n") + 1
-        lines = self._changed(item) or [min(max(line, 1), n)]
+        named = r.get("line")  # the line of the new code the error names (the runner reads the traceback)
+        if not isinstance(named, int) and "line " in err:
+            try:
+                named = int(err.split("line ", 1)[1].split(")")[0].split(",")[0])
+            except ValueError:
+                named = None
+        # the claim goes on the line the error names; on the change only when the error names none
+        lines = [named] if isinstance(named, int) and 1 <= named <= n else self._changed(item) or [1]
         rl = rule("fails to load")
         return Draft(
             self._claims(lines[:1], f"The new code does not even load: {err}", rl.severity, rl.score),
