@@ -86,6 +86,36 @@ def big_item(lines: int = 5000) -> Item:
     return Item(id="big", diff=make_diff(before, after, "big.py"), path="big.py", before=before, after=after, spec="Big module.")
 
 
+#: The issue's figure for exec on the 5,000-line diff before the linear-cost change (38.8 s,
+#: quiet machine) and the targets.
+BASELINE_5K_S = 38.8
+TARGETS_S = {5000: 5.0, 50000: 60.0}
+
+
+def sizes(critics: list[str], lines: list[int]) -> int:
+    """Time each critic on diffs of each size on its own; print seconds, seconds per 1,000 lines
+    and the growth against the smallest size (1.0 = linear)."""
+    print(f"critic timing by diff size (baseline: exec {BASELINE_5K_S} s on 5,000 lines before the linear-cost change)")
+    for name in critics:
+        critic = load_assistant(name)
+        first: tuple[int, float] | None = None
+        for n in lines:
+            big = big_item(n)
+            t0 = time.perf_counter()
+            c = critique_item(critic, big)
+            dt = time.perf_counter() - t0
+            first = first or (n, dt)
+            growth = (dt / first[1]) / (n / first[0]) if first[1] > 0 else float("nan")
+            target = TARGETS_S.get(n)
+            verdict = "" if target is None else f"  target < {target:.0f} s: {'MET' if dt < target else 'MISSED'}"
+            ratio = f"  ratio to baseline {dt / BASELINE_5K_S:.3f}" if n == 5000 and name == "exec" else ""
+            print(
+                f"  {name:<9} {n:>6} lines {dt:7.2f} s  {1000 * dt / n:6.3f} s per 1k lines  growth vs {first[0]} lines {growth:5.2f}"
+                f"  status={c.status}{verdict}{ratio}"
+            )
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20 pairs per dataset, 20 mutation items, 5 LM items")
@@ -106,9 +136,17 @@ def main() -> int:
     )
     ap.add_argument("--no-big", action="store_true", help="skip the 5,000-line diff timing")
     ap.add_argument(
+        "--sizes",
+        default="",
+        help="only time critics on diffs of these many lines (comma-separated, e.g. 1000,5000,50000) and print the growth",
+    )
+    ap.add_argument(
         "--lm-items", type=int, default=None, help="items per dataset for the SmolLM2 critic (default 5: slow on CPU; 0 = skip)"
     )
     args = ap.parse_args()
+    if args.sizes:
+        names = [c.strip() for c in (args.critics or "exec,lint,ruff-all").split(",") if c.strip()]
+        return sizes(names, [int(x) for x in args.sizes.split(",") if x.strip()])
     pairs = 20 if args.quick else None
     # SmolLM2 takes 15-30 s an item on 2 busy cores and finds nothing: a few items show the plumbing
     lm_items = args.lm_items if args.lm_items is not None else 5

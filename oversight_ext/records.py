@@ -203,7 +203,7 @@ class Item:
             before=self.before,
             after=self.after,
             task=self.task,
-            language=self.language,
+            language=canonical_language(self.language),
             spec=self.spec,
         )
 
@@ -235,6 +235,16 @@ class Item:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
         return _from_dict(cls, data)
+
+
+#: Names items give a language, by the name critics know it by (lower case).
+LANGUAGE_ALIASES: dict[str, str] = {"python3": "python", "py": "python", "py3": "python", "cpython": "python"}
+
+
+def canonical_language(language: str) -> str:
+    """``Python``, ``python3``, ``py`` -> ``python``: the name critics compare against."""
+    name = language.strip().lower()
+    return LANGUAGE_ALIASES.get(name, name)
 
 
 def view_id(item_id: str) -> str:

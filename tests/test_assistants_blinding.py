@@ -132,3 +132,11 @@ def test_the_type_checker_rejects_reading_gold_from_a_view(tmp_path) -> None:
     )
     out, _, status = api.run([str(snippet), "--no-incremental", "--follow-imports=silent", "--ignore-missing-imports"])
     assert status == 1 and '"ItemView" has no attribute "label"' in out
+
+
+def test_the_view_names_the_language_as_critics_know_it() -> None:
+    for alias in ("python3", "Python", "py", " PY3 "):
+        assert dataclasses.replace(gold_item(), language=alias).view().language == "python"
+    assert dataclasses.replace(gold_item(), language="Java").view().language == "java"
+    c = critique_item(load_assistant("exec", max_examples=0), dataclasses.replace(gold_item(), language="python3"))
+    assert c.status != "failed" and "Python only" not in (c.reason or "")

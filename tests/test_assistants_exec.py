@@ -215,3 +215,25 @@ def test_verdicts_come_from_the_named_rule_table() -> None:
     broken = critique_item(load_assistant("exec"), item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
     rule = RULES["fails to load"]
     assert (broken.verdict, broken.confidence, broken.comments[0].severity) == (rule.verdict, rule.confidence, rule.severity)
+
+
+def test_a_load_failure_both_versions_share_is_no_evidence() -> None:
+    # a stdin script crashes at input() when loaded, before and after the change alike
+    before = "n = int(input())\nprint(n * 2)\n"
+    after = "n = int(input())\nprint(n * 3)\n"
+    c = critique_item(load_assistant("exec"), item(before, after, label="buggy"))
+    assert c.verdict is None and c.comments == () and "fails to load before and after" in c.summary
+
+
+def test_a_load_failure_is_claimed_on_the_line_the_error_names() -> None:
+    before = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n\n\nUNIT = area(1)\n"
+    after = "import math\n\n\ndef area(r):\n    return maths.pi * r * r\n\n\nUNIT = area(1)\n"
+    c = critique_item(load_assistant("exec"), item(before, after, label="buggy"))
+    assert c.verdict == "buggy" and "NameError" in c.comments[0].text
+    assert c.comments[0].start_line == 5  # the traceback's line in the new code (the changed line here)
+    moved = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n\n\nUNIT = area(1) + OFFSET\n"
+    c2 = critique_item(
+        load_assistant("exec"),
+        item(before, moved.replace("    return math.pi * r * r", "    return math.pi * r * r  # same"), label="buggy"),
+    )
+    assert c2.verdict == "buggy" and c2.comments[0].start_line == 8

@@ -236,3 +236,21 @@ def test_specs_ship_inside_the_package_and_the_list_command_names_them(capsys) -
     with pytest.raises(SystemExit) as exc:  # the command the study-config error message names exists
         main(["assistants", "list", "--help"])
     assert exc.value.code == 0
+
+
+def test_changed_lines_come_from_the_parsed_diff() -> None:
+    from oversight_ext.assistants.exec.naturalness import changed_lines_of
+    from oversight_ext.assistants.protocol import diff_changed_lines
+    from oversight_ext.diffs import make_diff
+    from oversight_ext.records import ItemView
+
+    for before, after in [
+        ("a\nb\nc\n", "a\nc\n"),
+        ("a\nc\n", "a\nb\nc\n"),
+        ("a\nb\n", "a\nB\nC\n"),
+        ("x\ny\nz\n", "x\ny\nz\nw\n"),
+        ("".join(f"l{k}\n" for k in range(500)), "".join(f"l{k}\n" if k % 100 else f"L{k}\n" for k in range(500))),
+    ]:
+        view = ItemView(id="v", diff=make_diff(before, after, "f.py"), path="f.py", before=before, after=after)
+        assert diff_changed_lines(view) == changed_lines_of(before, after)
+    assert diff_changed_lines(ItemView(id="v", diff="not a diff")) is None

@@ -31,6 +31,7 @@ __all__ = [
     "Draft",
     "critique_id",
     "critique_item",
+    "diff_changed_lines",
     "existing_lines",
     "item_sources",
     "sweep_item",
@@ -132,6 +133,52 @@ def item_sources(item: ItemView) -> tuple[str | None, str | None]:
         except DiffError:
             after = None
     return before, after
+
+
+def diff_changed_lines(view: ItemView) -> tuple[list[int], list[int]] | None:
+    """0-based indices of the lines of the main file before and after the change that the diff
+    removes and adds, read from the diff itself (linear in its size; no re-diffing of whole
+    files). A pure insertion stands in the old line it was inserted before, a pure deletion the
+    new line after it, so each side has something. None when the diff does not parse or does not
+    touch the main file."""
+    try:
+        files = parse_diff(view.diff)
+    except DiffError:
+        return None
+    main = [f for f in files if f.path == view.path] or files[:1]
+    n_old = _count(view.before)
+    n_new = _count(view.after)
+    old: set[int] = set()
+    new: set[int] = set()
+    for f in main:
+        for h in f.hunks:
+            # 0-based index of the next old / new line; the counts of the current run of changes
+            old_pos, new_pos = max(h.old_start - 1, 0), max(h.new_start - 1, 0)
+            dels = adds = 0
+            for ln in [*h.lines, None]:
+                if ln is not None and ln.kind == "del":
+                    old.add(old_pos)
+                    old_pos, dels = old_pos + 1, dels + 1
+                    continue
+                if ln is not None and ln.kind == "add":
+                    new.add(new_pos)
+                    new_pos, adds = new_pos + 1, adds + 1
+                    continue
+                if ln is not None and ln.kind == "meta":
+                    continue
+                if dels and not adds:  # a pure deletion: the new line now in its place
+                    new.add(min(new_pos, n_new - 1) if n_new else new_pos)
+                if adds and not dels:  # a pure insertion: the old line it went before
+                    old.add(min(old_pos, n_old - 1) if n_old else old_pos)
+                dels = adds = 0
+                old_pos, new_pos = old_pos + 1, new_pos + 1
+    if not old and not new:
+        return None
+    return sorted(old), sorted(new)
+
+
+def _count(text: str | None) -> int:
+    return 0 if text is None else len(text.split("\n"))
 
 
 def existing_lines(item: ItemView) -> dict[tuple[str, str], int | set[int]]:
@@ -240,6 +287,7 @@ class BaseCritic:
         known = existing_lines(item)
         default_path = item.path or next((p for p, _ in known), "")
         comments: list[Comment] = []
+        seen: set[tuple[str, str, int, str]] = set()
         hallucinated = draft.hallucinated
         for claim in sorted(draft.claims, key=lambda c: (-c.score, c.start_line)):
             if not self.keep(claim, verbosity):
@@ -250,8 +298,10 @@ class BaseCritic:
             if not all(_line_exists(known, path, side, ln) for ln in (claim.start_line, end)):
                 hallucinated += 1
                 continue
-            if any(c.path == path and c.side == side and c.start_line == claim.start_line and c.text == claim.text for c in comments):
+            key = (path, side, claim.start_line, claim.text)
+            if key in seen:  # de-duplicated by key: linear in the number of comments
                 continue
+            seen.add(key)
             comments.append(
                 Comment(
                     id=f"c{len(comments) + 1}",

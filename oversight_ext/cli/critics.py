@@ -114,7 +114,15 @@ def _fmt(m: dict[str, Any]) -> str:
 
 def eval_critics(args: argparse.Namespace) -> int:
     from oversight_ext.assistants import critique_items, list_assistants, load_assistant
-    from oversight_ext.assistants.evaluation import METRICS, score_critiques, summarise, sweep_verbosity, tradeoff_chart, tradeoff_frame
+    from oversight_ext.assistants.evaluation import (
+        METRICS,
+        breakdown,
+        score_critiques,
+        summarise,
+        sweep_verbosity,
+        tradeoff_chart,
+        tradeoff_frame,
+    )
     from oversight_ext.items import load_jsonl
 
     from . import CLIError
@@ -141,7 +149,11 @@ def eval_critics(args: argparse.Namespace) -> int:
             raise CLIError(str(exc)) from None
         crits = critique_items(items, critic, max_workers=args.workers, progress=not args.quiet)
         res: dict[str, Any] = {"assistant": critic.name, "spec_hash": critic.spec_hash, "items": str(args.items)}
-        res.update(summarise(score_critiques(items, crits), n_boot=args.boot, seed=args.seed))
+        scored = score_critiques(items, crits)
+        res.update(summarise(scored, n_boot=args.boot, seed=args.seed))
+        by_control = breakdown(scored, n_boot=args.boot, seed=args.seed)
+        if set(by_control) - {"other"}:  # controls of known sources (mutation items): report each apart
+            res["by_control"] = by_control
         if args.with_tests:
             upper = load_assistant(name, with_tests=True)
             ucrits = critique_items(items, upper, max_workers=args.workers, progress=not args.quiet)
@@ -167,6 +179,12 @@ def eval_critics(args: argparse.Namespace) -> int:
         print(f"{res['assistant']}  ({res['n_buggy']} buggy, {res['n_correct']} correct items; failed {res['failed_rate']:.3f})")
         for k in METRICS:
             print(f"  {k:<18} {_fmt(res[k])}")
+        for source, sub in res.get("by_control", {}).items():
+            what = {"rewrite": "behaviour-preserving rewrites", "fix": "reversed bugs (real fixes)"}.get(source, "other controls")
+            print(
+                f"  controls from {what} ({sub['n_correct']}): false alarms {_fmt(sub['false_alarm_rate'])}"
+                f"; catch on all {sub['n_buggy']} buggy {_fmt(sub['catch_rate'])}"
+            )
         if "upper_bound_with_tests" in res:
             ub = res["upper_bound_with_tests"]
             print(f"  {ub['label']}")

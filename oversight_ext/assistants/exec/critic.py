@@ -71,7 +71,7 @@ from typing import Any
 from oversight_ext.diffs import DiffError, parse_diff
 from oversight_ext.records import Critique, Gold, ItemView
 
-from ..protocol import BaseCritic, Claim, Draft, item_sources
+from ..protocol import BaseCritic, Claim, Draft, diff_changed_lines, item_sources
 from ..spec import AssistantConfig
 from .examples import Case, assertion_cases, entry_function, example_cases
 from .harness import plan_harness
@@ -139,6 +139,11 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
         return f"raises {r['error']}" if r["error"] != "timeout" else "does not finish within the time limit"
     got = (r.get("got") or "").strip() or "nothing"
     return f"gives {got[:120]}"
+
+
+def _kind(error: Any) -> str:
+    """The exception type of an error text (``"NameError: name 'x' ..."`` -> ``"NameError"``)."""
+    return str(error or "").split(":", 1)[0]
 
 
 def module_context(item: ItemView, entry: str | None) -> str | None:
@@ -254,6 +259,12 @@ class ExecCritic(BaseCritic):
             r = out.results.get(("after", "load"))
             if r is None:
                 return Draft(status="failed", reason=f"the sandbox produced no result (exit {run.returncode}): {run.stderr[-300:]}")
+            old_load = out.results.get(("before", "load"))
+            if old_load is not None and not old_load.get("ok") and _kind(old_load.get("error")) == _kind(r.get("error")):
+                # the old code fails to load the same way: no evidence about the change
+                rl = rule("both fail to load")
+                summary = f"Inconclusive: the code fails to load before and after the change ({r.get('error') or 'unknown error'})."
+                return Draft([], rl.verdict, rl.confidence, summary[:400])
             return self._load_failure(item, after, r)
         has_before = ("before", "load") in out.results and out.loaded("before")
         fail_a = [c for c in cases if out.passed("after", c.id) is False]
@@ -374,7 +385,11 @@ class ExecCritic(BaseCritic):
         """The lines of the new code the change touches (1-based; for a pure deletion, the line
         that took its place)."""
         before, _ = item_sources(item)
-        return [] if before is None else [i + 1 for i in changed_lines_of(before, after)[1]]
+        if before is None:
+            return []
+        # from the diff as parsed (linear in its size); re-diffing whole files costs quadratic time
+        changed = diff_changed_lines(item) or changed_lines_of(before, after)
+        return [i + 1 for i in changed[1]]
 
     @staticmethod
     def _exercised(lines: list[int], out: Outcome) -> bool | None:
@@ -434,7 +449,7 @@ class ExecCritic(BaseCritic):
         before, after = item_sources(item)
         if self.arbiter is None or before is None or after is None:
             return None
-        return self.arbiter.score(before, after)
+        return self.arbiter.score(before, after, changed=diff_changed_lines(item))
 
     def _crash(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
         """Version ``a`` fails where ``b`` returned: an exception the changed code did not raise on
@@ -483,14 +498,15 @@ class ExecCritic(BaseCritic):
 
     def _load_failure(self, item: ItemView, after: str, r: dict[str, Any]) -> Draft:
         err = r.get("error") or "unknown error"
-        line = 1
-        if "line " in err:
-            try:
-                line = int(err.split("line ", 1)[1].split(")")[0].split(",")[0])
-            except ValueError:
-                line = 1
         n = after.count("\n") + 1
-        lines = self._changed(item) or [min(max(line, 1), n)]
+        named = r.get("line")  # the line of the new code the error names (the runner reads the traceback)
+        if not isinstance(named, int) and "line " in err:
+            try:
+                named = int(err.split("line ", 1)[1].split(")")[0].split(",")[0])
+            except ValueError:
+                named = None
+        # the claim goes on the line the error names; on the change only when the error names none
+        lines = [named] if isinstance(named, int) and 1 <= named <= n else self._changed(item) or [1]
         rl = rule("fails to load")
         return Draft(
             self._claims(lines[:1], f"The new code does not even load: {err}", rl.severity, rl.score),

@@ -56,11 +56,20 @@ def changed_lines_of(before: str, after: str) -> tuple[list[int], list[int]]:
     (and the reverse for a pure deletion), so each side has something to score.
     """
     a, b = before.split("\n"), after.split("\n")
+    # the common head and tail cost linear time to skip; only the middle is matched
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
     old: list[int] = []
     new: list[int] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    matcher = difflib.SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
         old += list(range(i1, i2)) or [min(i1, len(a) - 1)]
         new += list(range(j1, j2)) or [min(j1, len(b) - 1)]
     return sorted(set(old)), sorted(set(new))
@@ -212,8 +221,10 @@ class NaturalnessArbiter:
         target = x[0, -(keep - 1) :] if keep > 1 else x[0, :0]
         return list(torch.log_softmax(logits, dim=-1).gather(1, target.unsqueeze(1)).squeeze(1).tolist())
 
-    def score(self, before: str, after: str) -> Naturalness | None:
-        """How likely the changed lines are before and after; None when the texts do not differ."""
+    def score(self, before: str, after: str, *, changed: tuple[list[int], list[int]] | None = None) -> Naturalness | None:
+        """How likely the changed lines are before and after; None when the texts do not differ.
+        ``changed``: the 0-based changed lines of each side when the caller has them from the
+        diff (else they are found by diffing the texts)."""
         if before == after:
             return None
         if self.scope == "code":
@@ -221,7 +232,7 @@ class NaturalnessArbiter:
             at = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after)))
             (b, nb), (a, na) = self.code_logprob(before, at), self.code_logprob(after, at)
         else:
-            old, new = changed_lines_of(before, after)
+            old, new = changed or changed_lines_of(before, after)
             b, nb = self.hunk_logprob(before, old)
             a, na = self.hunk_logprob(after, new)
         if not (math.isfinite(a) and math.isfinite(b)):

@@ -27,7 +27,8 @@ class Rule:
 
 
 _TABLE = [
-    Rule("fails to load", "buggy", 0.9, 0.95, "critical", "the new code does not load (syntax error, error at import)"),
+    Rule("both fail to load", None, None, 0.0, "info", "the old code fails to load the same way as the new: no evidence about the change"),
+    Rule("fails to load", "buggy", 0.9, 0.95, "critical", "the new code does not load (syntax error, error at import) and the old does"),
     Rule("regression", "buggy", 0.9, 0.95, "critical", "an example the old code passes fails with the new code"),
     Rule("fails examples", "buggy", 0.7, 0.75, "major", "the new code fails examples and there is no old code to compare"),
     Rule("fixes examples", "correct", 0.85, 0.0, "info", "examples the old code fails pass with the new code"),

@@ -19,6 +19,20 @@ from .guard import guard, limit
 from .runstate import RUN, emit
 
 
+def error_line(exc: BaseException, path: str) -> int | None:
+    """The line of the version's own file an error names: a syntax error's, else the innermost
+    traceback frame in that file (None when the error arose elsewhere)."""
+    if isinstance(exc, SyntaxError) and exc.lineno and os.path.realpath(exc.filename or path) == os.path.realpath(path):
+        return int(exc.lineno)
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if os.path.realpath(tb.tb_frame.f_code.co_filename) == os.path.realpath(path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 def start(payload_path: str) -> None:
     """Read the payload, keep a copy of stdout for results and send fd 1 to /dev/null (stray
     prints of the code under test must not mix with results), note the run's folder."""
@@ -62,7 +76,7 @@ def main(payload_path: str) -> None:
             mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"))
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
-            emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}")
+            emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}", line=error_line(exc, path))
     harness = RUN.payload.get("harness")
     for ver, mod in mods.items():
         install(context, harness, ver)
