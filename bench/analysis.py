@@ -205,7 +205,7 @@ def part_mixed(quick: bool) -> None:
     est = dict(zip(fit["term"], fit["estimate"]))
     print(
         f"   ours (Laplace, sparse Schur) on {big.height:,}: {mine:8.2f} s   treatment={est['condition[b]']:.3f}"
-        f"  sd(rater)={est['sd(rater)']:.3f}  sd(item)={est['sd(item_id)']:.3f}"
+        f"  sd(rater)={est['sd(rater)']:.3f}  sd(item)={est['sd(item_id)']:.3f}  converged={fit['converged'][0]}"
     )
     t = time.perf_counter()
     fit_small = fit_mixed(small)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from oversight_ext.assistants import critique_items, load_assistant  # noqa: E402
 from oversight_ext.assistants.evaluation import score_critiques, summarise  # noqa: E402
+from oversight_ext.assistants.protocol import critique_item  # noqa: E402
 from oversight_ext.diffs import make_diff  # noqa: E402
 from oversight_ext.records import Item  # noqa: E402
 
@@ -195,7 +196,7 @@ def main() -> int:
     for name in [n for n in ["ruff-all", "lint", "exec", "exec-lm", "ensemble"] if n in chosen]:
         critic = load_assistant(name)
         t0 = time.perf_counter()
-        c = critic.critique(big)
+        c = critique_item(critic, big)
         dt = time.perf_counter() - t0
         print(f"  {name:<10} {dt:6.2f} s  status={c.status} comments={len(c.comments)}  {'OK' if dt < 5 else 'SLOW'}")
     print(f"\nwhole benchmark: {time.perf_counter() - started:.0f} s")

@@ -14,7 +14,7 @@ import secrets
 import socket
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,11 @@ from oversight_ext.options import option
 from oversight_ext.records import Critique, Item
 from oversight_ext.store import Store
 
-__all__ = ["LabConfig", "lab_argv", "lab_url", "prepare_demo"]
+__all__ = ["QUIET_PAGE_CONFIG", "LabConfig", "lab_argv", "lab_env", "lab_url", "prepare_demo"]
+
+#: JupyterLab's "get notified about news?" prompt opens over the review panel's "Next item"
+#: button; the lab that ``oversight lab`` starts disables it (that lab only, not the user's).
+QUIET_PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
 
 #: The assistant the demo's assisted condition names when a spec of that name is installed.
 DEMO_ASSISTANT = "demo-replay"
@@ -146,3 +150,16 @@ def lab_argv(config: LabConfig) -> list[str]:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
     return argv
+
+
+def lab_env(config_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for the lab process, with ``config_dir`` first on its Jupyter config path.
+
+    ``config_dir`` receives a ``labconfig/page_config.json`` with :data:`QUIET_PAGE_CONFIG`;
+    JupyterLab merges it over the user's own page config, which stays untouched.
+    """
+    labconfig = Path(config_dir) / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(json.dumps(QUIET_PAGE_CONFIG))
+    rest = env.get("JUPYTER_CONFIG_PATH", "")
+    return {**env, "JUPYTER_CONFIG_PATH": os.pathsep.join([str(config_dir), *([rest] if rest else [])])}

@@ -29,7 +29,9 @@ __all__ = [
     "Comment",
     "Critique",
     "Disposition",
+    "Gold",
     "Item",
+    "ItemView",
     "Judgment",
     "LineFlag",
     "RecordError",
@@ -192,6 +194,30 @@ class Item:
             if not isinstance(getattr(self, name), dict):
                 raise RecordError(r, name, getattr(self, name), "give a dict (JSON object)")
 
+    def view(self) -> ItemView:
+        """What a rater sees of this item, and all a critic may read (:class:`ItemView`)."""
+        return ItemView(
+            id=view_id(self.id),
+            diff=self.diff,
+            path=self.path,
+            before=self.before,
+            after=self.after,
+            task=self.task,
+            language=self.language,
+            spec=self.spec,
+        )
+
+    def gold(self) -> Gold:
+        """The item's gold truth, for the few backends that are given it on purpose (:class:`Gold`)."""
+        return Gold(
+            label=self.label,
+            bug_lines=self.bug_lines,
+            bug_lines_before=self.bug_lines_before,
+            bug_type=self.bug_type,
+            explanation=self.explanation,
+            tests=self.tests,
+        )
+
     def rater_view(self) -> dict[str, Any]:
         """What a rater may see: everything except gold, provenance and internal metadata."""
         return {
@@ -209,6 +235,54 @@ class Item:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
         return _from_dict(cls, data)
+
+
+def view_id(item_id: str) -> str:
+    """The opaque id an :class:`ItemView` carries: a digest of the item id, since ids may name
+    the direction of a change (``...:introduce_bug``) and so give the label away."""
+    return "v-" + hashlib.sha256(item_id.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item as a rater sees it, and everything a critic is given: the change, the files
+    around it, the task statement. It has no gold (label, bug lines, bug type, explanation,
+    tests), no direction or pair, no provenance or metadata, and an opaque ``id``
+    (:func:`view_id`): a critic cannot read what it is measured against, by accident or
+    otherwise; the type checker rejects ``view.label`` and so does the runtime (slots).
+    """
+
+    id: str
+    diff: str
+    path: str = ""
+    before: str | None = None
+    after: str | None = None
+    task: str = ""
+    language: str = "python"
+    spec: str = ""
+
+    def __post_init__(self) -> None:
+        r = "ItemView"
+        _check_str(r, "id", self.id)
+        _check_str(r, "diff", self.diff)
+        for name in ("path", "task", "language", "spec"):
+            _check_str(r, name, getattr(self, name), empty_ok=True)
+        for name in ("before", "after"):
+            _check_opt_str(r, name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Gold:
+    """An item's gold truth, handed only to backends that are given it on purpose, by a named
+    argument (``critique(view, gold=...)``): the ``exec-tests`` upper bound (its ``tests``) and
+    the ``planted`` study instrument (``label``, ``bug_lines``)."""
+
+    label: Label | None = None
+    bug_lines: tuple[int, ...] = ()
+    bug_lines_before: tuple[int, ...] = ()
+    bug_type: str | None = None
+    explanation: str | None = None
+    tests: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,9 +351,16 @@ class Critique:
     hallucinated: int = 0
     latency_s: float = 0.0
     created_at: dt.datetime = field(default_factory=utcnow)
+    #: A monitor's suspicion of each hunk of the item's diff, in the diff's order (empty: not a monitor).
+    hunk_scores: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         r = "Critique"
+        object.__setattr__(self, "hunk_scores", _as_tuple(self.hunk_scores))
+        if not isinstance(self.hunk_scores, tuple):
+            raise RecordError(r, "hunk_scores", self.hunk_scores, "give a list of scores in [0, 1], one per hunk")
+        for score in self.hunk_scores:
+            _check_number(r, "hunk_scores", score, 0.0, 1.0)
         comments = tuple(Comment.from_dict(c) if isinstance(c, dict) else c for c in self.comments)
         object.__setattr__(self, "comments", comments)
         _check_str(r, "id", self.id)

@@ -14,10 +14,15 @@ import { CommentView, DiffLineTuple, FileView, LineFlag, LineKind, Side } from '
 export interface LineRef {
   t: 'line';
   file: number;
+  hunk: number;
+  /** Index of the line in its hunk: with file and hunk, the line's identity across rebuilds. */
+  idx: number;
   kind: LineKind;
   old: number | null;
   new: number | null;
   text: string;
+  /** The line this one replaces or is replaced by (a deletion beside its addition), for the word diff. */
+  mate: LineRef | null;
 }
 
 export type Row =
@@ -25,7 +30,7 @@ export type Row =
   | { t: 'hunk'; file: number; hunk: number }
   | LineRef
   | { t: 'pair'; left: LineRef | null; right: LineRef | null }
-  | { t: 'fold'; key: string; count: number }
+  | { t: 'fold'; key: string; count: number; file: number; hunk: number; up: boolean; down: boolean }
   | { t: 'comment'; comment: number }
   | { t: 'flag'; flag: number }
   | { t: 'orphans'; comments: number[] };
@@ -34,8 +39,14 @@ export interface BuildOptions {
   mode: 'unified' | 'split';
   /** Unchanged lines kept visible around each change; longer runs collapse into a fold row. */
   context: number;
-  /** Fold keys the rater expanded. */
+  /** Fold keys the rater expanded whole. */
   expanded: Set<string>;
+  /** Lines of a fold the rater revealed at its top and at its bottom, by fold key. */
+  revealed?: Map<string, [number, number]>;
+  /** Files (by index) the rater collapsed to their header. */
+  collapsed?: Set<number>;
+  /** A line kept out of any fold (the current search hit): file, hunk, index in the hunk. */
+  pin?: { file: number; hunk: number; idx: number } | null;
   comments: CommentView[];
   flags: LineFlag[];
 }
@@ -44,6 +55,67 @@ export interface RowModel {
   rows: Row[];
   /** Row index of each comment's anchor row, by comment index (-1 when not on a diff line). */
   commentRows: number[];
+  /** The file each row belongs to (-1 for rows above the first file), for the sticky header. */
+  rowFile: Int32Array;
+  /** The row index of each file's header row. */
+  fileRows: number[];
+}
+
+/** How lines are laid out: wrapped at `cols` characters per code column, or one row each. */
+export interface Layout {
+  wrap: boolean;
+  /** Characters that fit in one code column (each side in the split view). */
+  cols: number;
+  /** Characters of the interface font that fit in a comment card's line. */
+  noteCols: number;
+}
+
+export const NO_WRAP: Layout = { wrap: false, cols: 80, noteCols: 80 };
+
+const TAB = 4;
+
+/** Whether a code point takes two columns in a monospace font (CJK, Hangul, fullwidth, emoji). */
+function wide(cp: number): boolean {
+  return (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  );
+}
+
+/** The columns a line takes in a monospace font, tabs expanded to stops of four. */
+export function textColumns(text: string): number {
+  // Plain ASCII without tabs (nearly every line of code) is its length.
+  if (!/[\t\u0080-\uffff]/.test(text)) {
+    return text.length;
+  }
+  let col = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === '\t') {
+      col += TAB - (col % TAB);
+    } else {
+      col += wide(cp) ? 2 : 1;
+    }
+  }
+  return col;
+}
+
+/**
+ * Screen lines a wrapped line of text takes at `cols` columns. Wide characters and tabs can
+ * end a screen line a column early, so those lines are counted one column narrower: a row
+ * may end with a little slack, never with a clipped line.
+ */
+export function screenLines(text: string, cols: number): number {
+  const n = textColumns(text);
+  const per = n === text.length ? cols : Math.max(1, cols - 1);
+  return Math.max(1, Math.ceil(n / Math.max(1, per)));
 }
 
 /** The path a reviewer knows a file by: the new one, or the old one when deleted. */
@@ -56,8 +128,8 @@ export function anchorKey(path: string, side: Side, line: number): string {
   return `${path}\u0000${side}\u0000${line}`;
 }
 
-function lineRef(file: number, l: DiffLineTuple): LineRef {
-  return { t: 'line', file, kind: l[0], old: l[1], new: l[2], text: l[3] };
+function lineRef(file: number, hunk: number, idx: number, l: DiffLineTuple): LineRef {
+  return { t: 'line', file, hunk, idx, kind: l[0], old: l[1], new: l[2], text: l[3], mate: null };
 }
 
 /** Which context lines stay visible: those near a change or carrying a note; runs of the rest fold. */
@@ -118,6 +190,29 @@ export function pairLines(lines: LineRef[]): Array<[LineRef | null, LineRef | nu
   return out;
 }
 
+/** Link each deletion to the addition that replaces it (as pairLines pairs them), in place. */
+function pairMates(lines: LineRef[]): void {
+  let i = 0;
+  while (i < lines.length) {
+    if (lines[i].kind !== 'del') {
+      i++;
+      continue;
+    }
+    const d0 = i;
+    while (i < lines.length && lines[i].kind === 'del') {
+      i++;
+    }
+    const a0 = i;
+    while (i < lines.length && lines[i].kind === 'add') {
+      i++;
+    }
+    for (let k = 0; k < Math.min(a0 - d0, i - a0); k++) {
+      lines[d0 + k].mate = lines[a0 + k];
+      lines[a0 + k].mate = lines[d0 + k];
+    }
+  }
+}
+
 /** Notes (comment and flag rows) by path, side and line: numeric keys keep 100k-line builds fast. */
 class NoteIndex {
   private byPath = new Map<string, { new: Map<number, Row[]>; old: Map<number, Row[]> }>();
@@ -170,7 +265,15 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
   opts.flags.forEach((f, i) => notes.add(f.path || defaultPath, f.side, f.line, { t: 'flag', flag: i }));
 
   const rows: Row[] = [];
+  const rowFile: number[] = [];
+  const fileRows: number[] = [];
+  const collapsed = opts.collapsed ?? new Set<number>();
+  const revealed = opts.revealed ?? new Map<string, [number, number]>();
+  const pin = opts.pin ?? null;
   const emitNotes = (path: string, l: LineRef): void => {
+    if (!notes.has(path, l)) {
+      return; // nearly every line: no allocation on this path
+    }
     for (const list of notes.at(path, l)) {
       if (!notes.placed.has(list)) {
         notes.placed.add(list);
@@ -182,28 +285,38 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
   };
 
   files.forEach((f, fi) => {
+    fileRows.push(rows.length);
     rows.push({ t: 'file', file: fi });
+    while (rowFile.length < rows.length) {
+      rowFile.push(fi);
+    }
+    if (collapsed.has(fi)) {
+      return;
+    }
     const path = filePath(f);
-    const pinned = (l: LineRef): boolean => notes.has(path, l);
     f.hunks.forEach((h, hi) => {
       rows.push({ t: 'hunk', file: fi, hunk: hi });
-      const lines = h.lines.map(l => lineRef(fi, l));
+      const lines = h.lines.map((l, k) => lineRef(fi, hi, k, l));
+      pairMates(lines);
+      const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
       const folds = foldRuns(lines, opts.context, pinned);
-      const segments: Array<{ lines: LineRef[]; fold?: string }> = [];
+      const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];
       let pos = 0;
       for (const [a, b] of folds) {
         const key = `${fi}:${hi}:${a}`;
-        if (opts.expanded.has(key)) {
+        const [top, bottom] = revealed.get(key) ?? [0, 0];
+        if (opts.expanded.has(key) || top + bottom >= b - a) {
           continue;
         }
-        segments.push({ lines: lines.slice(pos, a) });
-        segments.push({ lines: lines.slice(a, b), fold: key });
-        pos = b;
+        // Revealed lines join the visible lines around the fold; the fold shrinks between them.
+        segments.push({ lines: lines.slice(pos, a + top) });
+        segments.push({ lines: lines.slice(a + top, b - bottom), fold: key, up: a > 0, down: b < lines.length });
+        pos = b - bottom;
       }
       segments.push({ lines: lines.slice(pos) });
       for (const seg of segments) {
         if (seg.fold) {
-          rows.push({ t: 'fold', key: seg.fold, count: seg.lines.length });
+          rows.push({ t: 'fold', key: seg.fold, count: seg.lines.length, file: fi, hunk: hi, up: !!seg.up, down: !!seg.down });
         } else if (opts.mode === 'unified') {
           for (const l of seg.lines) {
             rows.push(l);
@@ -222,12 +335,17 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
         }
       }
     });
+    while (rowFile.length < rows.length) {
+      rowFile.push(fi);
+    }
   });
 
   // Comments on lines the diff does not show still reach the rater, in one row at the top.
   const orphans = commentLists.map((list, i) => (notes.placed.has(list) ? -1 : i)).filter(i => i >= 0);
   if (orphans.length) {
     rows.unshift({ t: 'orphans', comments: orphans });
+    rowFile.unshift(-1);
+    fileRows.forEach((r, i) => (fileRows[i] = r + 1));
   }
   const commentRows = opts.comments.map(() => -1);
   rows.forEach((r, i) => {
@@ -237,14 +355,34 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
       r.comments.forEach(c => (commentRows[c] = i));
     }
   });
-  return { rows, commentRows };
+  return { rows, commentRows, rowFile: Int32Array.from(rowFile), fileRows };
 }
 
-/** Height of a row in line units: notes need room for their text and controls. */
-export function rowUnits(row: Row): number {
+/** Screen lines of a note's text at `cols` characters a line (each paragraph starts a line). */
+function noteLines(text: string, cols: number): number {
+  return text.split('\n').reduce((n, p) => n + Math.max(1, Math.ceil(p.length / Math.max(1, cols))), 0);
+}
+
+/**
+ * Height of a row in line units: notes need room for their text and controls; with wrapping,
+ * a long line takes as many units as the screen lines it wraps to (the taller side of a pair).
+ */
+export function rowUnits(row: Row, layout: Layout = NO_WRAP, comments: Array<{ text: string }> = []): number {
   switch (row.t) {
-    case 'comment':
-      return 4;
+    case 'line':
+      return layout.wrap ? screenLines(row.text, layout.cols) : 1;
+    case 'pair':
+      if (!layout.wrap) {
+        return 1;
+      }
+      return Math.max(row.left ? screenLines(row.left.text, layout.cols) : 1, row.right ? screenLines(row.right.text, layout.cols) : 1);
+    case 'comment': {
+      // A card is its head (two lines where its buttons wrap), its claim and padding; never
+      // less than the four units of old. Claim lines are 0.9 units (1.35 em of 13 px in 20 px).
+      const text = comments[row.comment]?.text ?? '';
+      const head = layout.noteCols < 70 ? 2 : 1;
+      return Math.max(4, head + 1 + Math.ceil(noteLines(text, layout.noteCols) * 0.9));
+    }
     case 'flag':
       return 3;
     case 'orphans':
@@ -257,12 +395,43 @@ export function rowUnits(row: Row): number {
 }
 
 /** Prefix sums of row heights in pixels: offsets[i] is the top of row i, offsets[n] the total. */
-export function rowOffsets(rows: Row[], rowHeight: number): Float64Array {
+export function rowOffsets(rows: Row[], rowHeight: number, layout: Layout = NO_WRAP, comments: Array<{ text: string }> = []): Float64Array {
   const out = new Float64Array(rows.length + 1);
   for (let i = 0; i < rows.length; i++) {
-    out[i + 1] = out[i] + rowUnits(rows[i]) * rowHeight;
+    out[i + 1] = out[i] + rowUnits(rows[i], layout, comments) * rowHeight;
   }
   return out;
+}
+
+/** The widest line of the diff in columns (the horizontal scroll width when lines do not wrap). */
+export function widestLine(files: FileView[]): number {
+  let max = 0;
+  for (const f of files) {
+    for (const h of f.hunks) {
+      for (const l of h.lines) {
+        const n = l[3].length * TAB > max ? textColumns(l[3]) : 0;
+        if (n > max) {
+          max = n;
+        }
+      }
+    }
+  }
+  return max;
+}
+
+/** Digits of the largest line number in the diff (sizes the line-number gutters). */
+export function lineDigits(files: FileView[]): number {
+  let max = 1;
+  for (const f of files) {
+    for (const h of f.hunks) {
+      max = Math.max(max, h.old_start + h.old_len, h.new_start + h.new_len);
+      const last = h.lines[h.lines.length - 1];
+      if (last) {
+        max = Math.max(max, last[1] ?? 0, last[2] ?? 0);
+      }
+    }
+  }
+  return String(max).length;
 }
 
 /** The index of the row that contains pixel offset y (binary search over the prefix sums). */

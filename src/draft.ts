@@ -18,6 +18,8 @@ export interface Draft {
   flags: LineFlag[];
   dispositions: Record<string, Disposition>;
   supersedes: string | null;
+  /** Paths of the files the rater marked as viewed (absent in drafts kept by older versions). */
+  viewed?: string[];
   /** Set when the rater pressed submit: the draft is frozen and waits for the server. */
   submitted: boolean;
 }
@@ -58,6 +60,7 @@ export function freshDraft(assignmentId: string, previous: JudgmentPayload | nul
     flags: [],
     dispositions: {},
     supersedes: null,
+    viewed: [],
     submitted: false
   };
   if (previous) {
@@ -111,6 +114,21 @@ export function missingFields(d: Draft, scale: 'binary' | 'likert'): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The comments the rater kept (or edited) that claim a serious problem while the verdict says
+ * "correct": a likely slip the view asks about before submitting.
+ */
+export function contradictions(d: Draft, comments: Array<{ id: string; severity: string }>, scale: 'binary' | 'likert'): string[] {
+  const verdict = scale === 'likert' ? (d.likert === null ? null : verdictOfLikert(d.likert)) : d.verdict;
+  if (verdict !== 'correct') {
+    return [];
+  }
+  const serious = new Set(['critical', 'major']);
+  return comments
+    .filter(c => serious.has(c.severity) && (d.dispositions[c.id]?.action === 'keep' || d.dispositions[c.id]?.action === 'edit'))
+    .map(c => c.id);
 }
 
 /** A Likert answer from 1 (certainly correct) to 7 (certainly has a bug); 4 and up leans buggy. */

@@ -24,6 +24,7 @@ export class JudgmentForm {
   readonly submitButton = el('button', 'ov-btn ov-submit ov-primary', 'Submit');
   private nextButton = el('button', 'ov-btn ov-next', 'Next item →');
   private status = el('span', 'ov-status');
+  private confirmBox = el('div', 'ov-form-row ov-confirm');
   readonly countdown = el('span', 'ov-countdown');
   private draft: Draft | null = null;
   private scale: 'binary' | 'likert' = 'binary';
@@ -52,7 +53,31 @@ export class JudgmentForm {
     this.status.setAttribute('aria-live', 'polite');
     const actions = el('div', 'ov-form-row ov-form-actions');
     actions.append(this.submitButton, this.status, this.countdown, this.nextButton);
-    this.node.append(vRow, cRow, this.commentBox, actions);
+    this.confirmBox.hidden = true;
+    this.confirmBox.setAttribute('role', 'alertdialog');
+    this.node.append(vRow, cRow, this.commentBox, this.confirmBox, actions);
+  }
+
+  /** Ask before submitting: `yes` runs on "Submit anyway"; "Go back" only closes the question. */
+  ask(question: string, yes: () => void): void {
+    const go = el('button', 'ov-btn ov-primary ov-confirm-yes', 'Submit anyway');
+    go.type = 'button';
+    const back = el('button', 'ov-btn ov-confirm-no', 'Go back');
+    back.type = 'button';
+    go.addEventListener('click', () => {
+      this.confirmBox.hidden = true;
+      yes();
+    });
+    back.addEventListener('click', () => {
+      this.confirmBox.hidden = true;
+    });
+    this.confirmBox.replaceChildren(el('span', 'ov-confirm-text', question), go, back);
+    this.confirmBox.hidden = false;
+    go.focus();
+  }
+
+  closeQuestion(): void {
+    this.confirmBox.hidden = true;
   }
 
   /** Show a draft's choices; the controls write back into it. */

@@ -172,9 +172,41 @@ export function tokenize(line: string, lang: Lang | null): Token[] {
   return out;
 }
 
+/** A character range [start, end) of a line drawn with an extra class (word diff, search hit). */
+export type Mark = [start: number, end: number, cls: string];
+
+/** Split tokens at mark boundaries; each piece carries its token class plus its marks' classes. */
+export function markTokens(tokens: Token[], marks: Mark[]): Token[] {
+  if (!marks.length) {
+    return tokens;
+  }
+  const cuts = new Set<number>();
+  for (const [a, b] of marks) {
+    cuts.add(a);
+    cuts.add(b);
+  }
+  const out: Token[] = [];
+  let pos = 0;
+  for (const [cls, text] of tokens) {
+    const end = pos + text.length;
+    const inner = [...cuts].filter(c => c > pos && c < end).sort((x, y) => x - y);
+    let start = pos;
+    for (const stop of [...inner, end]) {
+      const extra = marks.filter(([a, b]) => a <= start && b >= stop && b > a).map(m => m[2]);
+      const piece = text.slice(start - pos, stop - pos);
+      if (piece) {
+        out.push([[cls, ...extra].filter(Boolean).join(' '), piece]);
+      }
+      start = stop;
+    }
+    pos = end;
+  }
+  return out;
+}
+
 /** Append a line's tokens to `el` as text nodes and spans (never as HTML). */
-export function renderCode(el: HTMLElement, line: string, lang: Lang | null): void {
-  for (const [cls, text] of tokenize(line, lang)) {
+export function renderCode(el: HTMLElement, line: string, lang: Lang | null, marks: Mark[] = []): void {
+  for (const [cls, text] of markTokens(tokenize(line, lang), marks)) {
     if (!cls) {
       el.appendChild(document.createTextNode(text));
     } else {

@@ -129,7 +129,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         options = {
           diffView: c.diffView === 'split' ? 'split' : 'unified',
           contextLines: Number(c.contextLines ?? DEFAULT_OPTIONS.contextLines),
-          rowHeight: Number(c.rowHeight ?? DEFAULT_OPTIONS.rowHeight)
+          rowHeight: Number(c.rowHeight ?? DEFAULT_OPTIONS.rowHeight),
+          wrapLines: c.wrapLines === undefined ? DEFAULT_OPTIONS.wrapLines : Boolean(c.wrapLines)
         };
         keys = { ...DEFAULT_KEYS, ...(c.keys ?? {}) };
         for (const p of panels.values()) {

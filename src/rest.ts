@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { Outbox, PostResult } from './outbox';
-import { ItemView, JudgmentPayload, ReviewTransport, SubmitOutcome } from './types';
+import { ItemView, JudgmentPayload, QueueEntry, ReviewTransport, SubmitOutcome } from './types';
 
 export interface StudyProgress {
   name: string;
@@ -109,6 +109,10 @@ export class RestTransport implements ReviewTransport {
     const id = await this.api.next(this.study);
     this.host.show(id ? await this.api.view(id) : null);
     await this.refreshProgress();
+  }
+
+  async queue(): Promise<QueueEntry[]> {
+    return (await this.api.queue(this.study)).assignments;
   }
 
   async open(assignmentId: string): Promise<void> {

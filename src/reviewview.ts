@@ -6,10 +6,12 @@
  * record through the same code and obey the same blinding (the view shows only what the
  * server sent, and the server sends no critique in the unassisted condition).
  */
-import { ActiveClock, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
-import { anchorKey, buildRows, filePath, RowModel, rowOffsets } from './diffmodel';
+import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
+import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
-import { el, renderRow, RowContext } from './rows';
+import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
+import { renderMarkdown } from './markdown';
+import { findHits, Hit, MAX_HITS } from './search';
 import { Action, CommentView, DEFAULT_OPTIONS, ItemView, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
@@ -29,11 +31,24 @@ export class ReviewView {
   private header = el('div', 'ov-header');
   private toolbar = el('div', 'ov-toolbar');
   private list = new VirtualList();
+  private body = el('div', 'ov-body');
+  private fileList = el('div', 'ov-files');
+  private sticky = el('div', 'ov-sticky');
+  private stickyFile = -1;
   private form: JudgmentForm;
   private view: ItemView | null = null;
   private draft: Draft | null = null;
-  private model: RowModel = { rows: [], commentRows: [] };
+  private model: RowModel = { rows: [], commentRows: [], rowFile: new Int32Array(0), fileRows: [] };
+  private offsets = new Float64Array(1);
   private expanded = new Set<string>();
+  private revealed = new Map<string, [number, number]>();
+  private collapsed = new Set<number>();
+  private query = '';
+  private hits: Hit[] = [];
+  private hitIndex = -1;
+  private pin: { file: number; hunk: number; idx: number } | null = null;
+  private layout: Layout = { wrap: true, cols: 80, noteCols: 80 };
+  private charPx = 0;
   private activeComment = -1;
   private focus: { path: string; side: Side; line: number } | null = null;
   private clock: ActiveClock;
@@ -52,7 +67,16 @@ export class ReviewView {
     this.node.setAttribute('data-lm-suppress-shortcuts', 'true');
     this.node.addEventListener('keydown', ev => this.onKey(ev));
     this.list.node.classList.add('ov-diff');
-    this.node.append(this.header, this.toolbar, this.list.node, this.form.node);
+    const wrap = el('div', 'ov-diffwrap');
+    this.sticky.hidden = true;
+    wrap.append(this.list.node, this.sticky);
+    this.fileList.hidden = true;
+    this.body.append(this.fileList, wrap);
+    this.node.append(this.header, this.toolbar, this.body, this.form.node);
+    this.list.onTop = row => this.updateSticky(row);
+    if (typeof ResizeObserver !== 'undefined') {
+      new ResizeObserver(() => this.relayout()).observe(this.list.node);
+    }
     this.clock = new ActiveClock(s => this.tick(s));
     this.node.style.setProperty('--ov-row-height', `${options.rowHeight}px`);
     this.showEmpty('Loading…');
@@ -88,6 +112,13 @@ export class ReviewView {
     this.clock.stop();
     this.view = view && view.assignment ? view : null;
     this.expanded.clear();
+    this.revealed.clear();
+    this.collapsed.clear();
+    this.query = '';
+    this.hits = [];
+    this.hitIndex = -1;
+    this.pin = null;
+    this.charPx = 0;
     this.activeComment = -1;
     this.focus = null;
     this.timeUp = false;
@@ -105,6 +136,9 @@ export class ReviewView {
       stored = null;
     }
     this.draft = stored ?? freshDraft(a.id, prior);
+    this.draft.viewed ??= [];
+    const viewed = new Set(this.draft.viewed);
+    this.view.files.forEach((f, i) => viewed.has(filePath(f)) && this.collapsed.add(i));
     this.renderHeader();
     this.renderToolbar();
     this.form.bind(this.draft, a.verdict_scale);
@@ -117,6 +151,7 @@ export class ReviewView {
       this.form.setStatus('idle', stored ? 'Draft restored' : '');
     }
     this.rebuild();
+    this.renderFileList();
     this.list.node.scrollTop = 0;
     this.updateCountdown();
     if (!this.draft.submitted) {
@@ -142,6 +177,7 @@ export class ReviewView {
       this.draft.submitted = false;
       saveDraft(this.draft);
       this.form.setLocked(false);
+      this.refreshRows();
       this.form.setStatus('error', `Not saved: ${message}`);
       this.clock.start();
     }
@@ -157,7 +193,7 @@ export class ReviewView {
 
   // ------------------------------------------------------------------ actions
 
-  async submit(): Promise<void> {
+  async submit(confirmed = false): Promise<void> {
     const d = this.draft;
     const v = this.view;
     if (!d || !v || d.submitted) {
@@ -169,6 +205,13 @@ export class ReviewView {
       this.form.setStatus('error', `Choose ${missing.join(' and ')} before submitting`);
       return;
     }
+    const kept = contradictions(d, this.comments(), scale);
+    if (kept.length && !confirmed && !this.timeUp) {
+      const n = kept.length === 1 ? 'an AI comment' : `${kept.length} AI comments`;
+      this.form.ask(`You kept ${n} that report a serious bug, but your verdict is "correct". Submit anyway?`, () => void this.submit(true));
+      return;
+    }
+    this.form.closeQuestion();
     // Lock first, synchronously: a second click finds the draft already submitted.
     this.clock.sync();
     this.clock.stop();
@@ -176,6 +219,7 @@ export class ReviewView {
     const payload = toPayload(d, scale);
     saveDraft(d);
     this.form.setLocked(true);
+    this.refreshRows(); // keep / edit / reject and the flags lock with the form
     this.form.setStatus('sending', 'Saving…');
     let outcome;
     try {
@@ -227,6 +271,146 @@ export class ReviewView {
     this.setOptions({ diffView: this.options.diffView === 'unified' ? 'split' : 'unified' });
   }
 
+  /** Search the whole diff (folded and collapsed lines too) and go to the first hit. */
+  search(query: string): void {
+    this.query = query;
+    this.hits = findHits(this.view?.files ?? [], query);
+    this.hitIndex = -1;
+    if (this.hits.length) {
+      this.gotoHit(0);
+    } else {
+      const pinned = this.pin !== null;
+      this.pin = null;
+      if (pinned) {
+        this.rebuild(); // the last hit's line may fold again
+      } else {
+        this.refreshRows();
+      }
+      this.renderHitCount();
+    }
+  }
+
+  /** Go to the next (+1) or previous (-1) search hit, revealing its line. */
+  stepHit(step: number): void {
+    const n = this.hits.length;
+    if (n) {
+      this.gotoHit((this.hitIndex + step + n) % n);
+    }
+  }
+
+  private gotoHit(index: number): void {
+    const h = this.hits[index];
+    this.hitIndex = index;
+    this.pin = { file: h.file, hunk: h.hunk, idx: h.idx };
+    this.collapsed.delete(h.file);
+    this.rebuild();
+    const row = this.model.rows.findIndex(r => holds(r, h));
+    if (row >= 0) {
+      this.list.scrollToRow(row);
+    }
+    this.renderHitCount();
+  }
+
+  private renderHitCount(): void {
+    const out = this.toolbar.querySelector('.ov-search-count');
+    if (out) {
+      const n = this.hits.length;
+      const total = n >= MAX_HITS ? `${MAX_HITS}+` : String(n);
+      out.textContent = !this.query ? '' : n ? `${this.hitIndex + 1} of ${total}` : 'no match';
+    }
+  }
+
+  private toggleCollapsed(file: number): void {
+    if (!this.collapsed.delete(file)) {
+      this.collapsed.add(file);
+    }
+    this.rebuild();
+    this.scrollToFile(file);
+  }
+
+  private toggleViewed(file: number): void {
+    const d = this.draft;
+    if (!d || !this.view) {
+      return;
+    }
+    const path = filePath(this.view.files[file]);
+    const viewed = new Set(d.viewed ?? []);
+    if (viewed.delete(path)) {
+      this.collapsed.delete(file);
+    } else {
+      viewed.add(path);
+      this.collapsed.add(file);
+    }
+    d.viewed = [...viewed];
+    if (!d.submitted) {
+      saveDraft(d);
+    }
+    this.rebuild();
+    this.renderFileList();
+    this.scrollToFile(file);
+  }
+
+  private scrollToFile(file: number): void {
+    const row = this.model.fileRows[file];
+    if (row !== undefined && this.offsets[row] < this.list.node.scrollTop) {
+      this.list.node.scrollTop = this.offsets[row];
+      this.list.update();
+    }
+  }
+
+  /** The file header pinned to the top of the diff while the rater is inside that file. */
+  private updateSticky(top: number): void {
+    const f = top >= 0 ? this.model.rowFile[top] : -1;
+    const show = f >= 0 && this.offsets[this.model.fileRows[f]] < this.list.node.scrollTop;
+    this.sticky.hidden = !show;
+    if (show && f !== this.stickyFile && this.ctx) {
+      this.sticky.replaceChildren(renderFile(this.ctx, f));
+      this.stickyFile = f;
+    }
+    this.sticky.style.width = `${this.list.node.clientWidth}px`;
+  }
+
+  /** Measure the code font and the view's width: the wrap columns and gutter depend on them. */
+  private measure(): Layout {
+    const v = this.view;
+    const node = this.list.node;
+    if (!this.charPx) {
+      const probe = el('span', 'ov-probe', '0'.repeat(100));
+      node.append(probe);
+      this.charPx = probe.getBoundingClientRect().width / 100 || 7.2;
+      probe.remove();
+    }
+    const cw = this.charPx;
+    const digits = Math.max(3, v ? lineDigits(v.files) : 3);
+    this.node.style.setProperty('--ov-ln-digits', String(digits));
+    const width = node.clientWidth || 800;
+    const gutter = digits * cw + 12;
+    const split = this.options.diffView === 'split';
+    const code = split ? (width - 2 * gutter) / 2 : width - 2 * gutter - 2 * cw;
+    // Two pixels short of the column: sub-pixel widths must not give a column one char too many.
+    const cols = Math.max(8, Math.floor((code - 2) / cw));
+    // Comment cards use the interface font (about 8 px a character at 13 px, counted wide).
+    const noteCols = Math.max(20, Math.floor((width - 12 * cw - 48) / 8));
+    return { wrap: this.options.wrapLines, cols, noteCols };
+  }
+
+  /** After a resize: new wrap columns change the row heights (rows themselves stay). */
+  private relayout(): void {
+    if (!this.view || !this.draft || !this.options.wrapLines) {
+      return;
+    }
+    const next = this.measure();
+    if (next.cols !== this.layout.cols || next.noteCols !== this.layout.noteCols) {
+      const top = this.list.topRow;
+      this.layout = next;
+      this.setRows();
+      if (top > 0) {
+        this.list.node.scrollTop = this.offsets[top];
+        this.list.update();
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ internals
 
   private comments(): CommentView[] {
@@ -267,7 +451,10 @@ export class ReviewView {
     const left = Math.max(0, limit - this.draft.active_s);
     const m = Math.floor(left / 60);
     const s = Math.floor(left % 60);
-    this.form.countdown.textContent = `⏱ ${m}:${String(s).padStart(2, '0')} left`;
+    // The stopwatch glyph is in few system fonts: CSS draws the clock face over it (ov-clock).
+    const clock = el('span', 'ov-clock', '⏱');
+    clock.setAttribute('aria-hidden', 'true');
+    this.form.countdown.replaceChildren(clock, document.createTextNode(` ${m}:${String(s).padStart(2, '0')} left`));
     this.form.countdown.classList.toggle('ov-urgent', left < 30);
     if (left <= 0 && !this.timeUp && !this.draft.submitted) {
       this.timeUp = true;
@@ -324,6 +511,17 @@ export class ReviewView {
       },
       expand: key => {
         this.expanded.add(key);
+        this.rebuild();
+      },
+      query: this.query,
+      hit: this.hitIndex >= 0 ? this.hits[this.hitIndex] : null,
+      collapsed: this.collapsed,
+      viewed: new Set(d.viewed ?? []),
+      toggleCollapsed: f => this.toggleCollapsed(f),
+      toggleViewed: f => this.toggleViewed(f),
+      reveal: (key, where, n) => {
+        const [top, bottom] = this.revealed.get(key) ?? [0, 0];
+        this.revealed.set(key, where === 'down' ? [top + n, bottom] : [top, bottom + n]);
         this.rebuild();
       },
       dispose: (i, action) => this.setDisposition(i, action),
@@ -388,15 +586,40 @@ export class ReviewView {
       mode: this.options.diffView,
       context: this.options.contextLines,
       expanded: this.expanded,
+      revealed: this.revealed,
+      collapsed: this.collapsed,
+      pin: this.pin,
       comments: this.comments(),
       flags: d.flags
     });
     this.ctx = this.context();
-    const rows = this.model.rows;
     this.list.node.classList.toggle('ov-split', this.options.diffView === 'split');
+    this.list.node.classList.toggle('ov-wrap', this.options.wrapLines);
+    this.list.node.classList.toggle('ov-nowrap', !this.options.wrapLines);
+    this.layout = this.measure();
+    this.setRows();
+  }
+
+  /** Hand the rows to the list with offsets for the current layout. */
+  private setRows(): void {
+    const v = this.view as ItemView;
+    const rows = this.model.rows;
+    this.offsets = rowOffsets(rows, this.options.rowHeight, this.layout, this.comments());
+    if (this.layout.wrap) {
+      this.list.setWidth(null);
+    } else {
+      // One row per line: the content is as wide as the widest line, and scrolls sideways.
+      const digits = Math.max(3, lineDigits(v.files));
+      const gutter = digits * this.charPx + 12;
+      const code = widestLine(v.files) * this.charPx + 16;
+      const split = this.options.diffView === 'split';
+      const need = split ? 2 * (gutter + code) : 2 * gutter + 2 * this.charPx + code;
+      this.list.setWidth(need > this.list.node.clientWidth ? need : null);
+    }
+    this.stickyFile = -1;
     this.list.setSource({
       count: rows.length,
-      offsets: rowOffsets(rows, this.options.rowHeight),
+      offsets: this.offsets,
       render: i => renderRow(this.ctx as RowContext, rows[i])
     });
   }
@@ -404,23 +627,75 @@ export class ReviewView {
   /** Re-render the visible rows with fresh state (active comment, dispositions), same rows. */
   private refreshRows(): void {
     this.ctx = this.context();
+    this.stickyFile = -1;
     this.list.refresh();
   }
 
   private showEmpty(text: string): void {
-    this.header.replaceChildren(el('div', 'ov-empty', text));
+    this.header.replaceChildren(el('div', 'ov-empty', text), this.queueButton(null));
     this.toolbar.replaceChildren();
+    this.fileList.hidden = true;
+    this.sticky.hidden = true;
     this.list.setSource({ count: 0, offsets: new Float64Array(1), render: () => el('div') });
     this.form.node.hidden = true;
+  }
+
+  /** The queue: every item with its state; a done one opens for revision. */
+  private queueButton(current: string | null): HTMLElement {
+    const box = el('span', 'ov-queue-box');
+    const transport = this.transport;
+    if (!transport.queue || !transport.open) {
+      return box;
+    }
+    const toggle = el('button', 'ov-btn ov-queue-toggle', 'Queue');
+    toggle.type = 'button';
+    toggle.title = 'All items of this study; open a submitted one to revise it';
+    const list = el('div', 'ov-queue');
+    list.hidden = true;
+    toggle.addEventListener('click', async () => {
+      if (!list.hidden) {
+        list.hidden = true;
+        return;
+      }
+      let entries;
+      try {
+        entries = await transport.queue!();
+      } catch (err) {
+        list.replaceChildren(el('div', 'ov-error', `Cannot load the queue: ${(err as Error).message}`));
+        list.hidden = false;
+        return;
+      }
+      list.replaceChildren(
+        ...entries.map(e => {
+          const b = el('button', 'ov-btn ov-queue-item', `Item ${e.position + 1} · ${e.done ? 'submitted' : 'to do'}`);
+          b.type = 'button';
+          b.dataset.assignment = e.id;
+          b.dataset.done = String(e.done);
+          if (e.id === current) {
+            b.setAttribute('aria-current', 'true');
+          }
+          b.addEventListener('click', () => {
+            list.hidden = true;
+            void transport.open!(e.id);
+          });
+          return b;
+        })
+      );
+      list.hidden = false;
+    });
+    box.append(toggle, list);
+    return box;
   }
 
   private renderHeader(): void {
     const v = this.view as ItemView;
     this.form.node.hidden = false;
     const top = el('div', 'ov-title');
-    top.append(el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`), el('span', 'ov-progress', this.progressText));
+    top.append(el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`), this.queueButton(v.assignment.id), el('span', 'ov-progress', this.progressText));
     const task = el('div', 'ov-task');
-    task.append(el('div', 'ov-label', 'Task'), el('div', 'ov-task-text', v.item.task || '(no task statement)'));
+    const text = el('div', 'ov-task-text');
+    renderMarkdown(text, v.item.task || '(no task statement)');
+    task.append(el('div', 'ov-label', 'Task'), text);
     if (v.item.spec && v.item.spec !== v.item.task) {
       task.append(el('div', 'ov-spec', v.item.spec));
     }
@@ -439,7 +714,6 @@ export class ReviewView {
   }
 
   private renderToolbar(): void {
-    const v = this.view as ItemView;
     const mode = el('span', 'ov-seg');
     for (const [value, label] of [
       ['unified', 'Unified'],
@@ -452,21 +726,82 @@ export class ReviewView {
       b.addEventListener('click', () => this.setOptions({ diffView: value }));
       mode.append(b);
     }
-    const files = el('span', 'ov-files');
-    if (v.files.length > 1) {
-      v.files.forEach((f, i) => {
-        const b = el('button', 'ov-btn ov-file', `${filePath(f)} +${f.added} −${f.removed}`);
-        b.type = 'button';
-        b.addEventListener('click', () => {
-          const row = this.model.rows.findIndex(r => r.t === 'file' && r.file === i);
-          this.list.scrollToRow(row);
-        });
-        files.append(b);
-      });
-    }
+    const wrap = el('button', 'ov-btn ov-wrap-toggle', 'Wrap lines');
+    wrap.type = 'button';
+    wrap.title = 'Wrap long lines, or keep one row per line and scroll sideways';
+    wrap.setAttribute('aria-pressed', String(this.options.wrapLines));
+    wrap.addEventListener('click', () => this.setOptions({ wrapLines: !this.options.wrapLines }));
+    const find = el('span', 'ov-find');
+    const input = el('input', 'ov-search');
+    input.type = 'search';
+    input.placeholder = 'Search the diff (Ctrl+F)';
+    input.setAttribute('aria-label', 'Search the diff');
+    input.value = this.query;
+    let timer = 0;
+    input.addEventListener('input', () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => this.search(input.value), 200);
+    });
+    input.addEventListener('keydown', ev => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        window.clearTimeout(timer);
+        if (input.value !== this.query) {
+          this.search(input.value);
+        } else {
+          this.stepHit(ev.shiftKey ? -1 : 1);
+        }
+      } else if (ev.key === 'Escape') {
+        input.value = '';
+        this.search('');
+      }
+    });
+    const prev = el('button', 'ov-btn ov-hit-prev', '▲');
+    prev.type = 'button';
+    prev.title = 'Previous match (Shift+Enter)';
+    prev.addEventListener('click', () => this.stepHit(-1));
+    const next = el('button', 'ov-btn ov-hit-next', '▼');
+    next.type = 'button';
+    next.title = 'Next match (Enter)';
+    next.addEventListener('click', () => this.stepHit(1));
+    find.append(input, el('span', 'ov-search-count'), prev, next);
     const nav = el('span', 'ov-comment-nav');
-    this.toolbar.replaceChildren(mode, nav, files);
+    this.toolbar.replaceChildren(mode, wrap, find, nav);
     this.renderCommentNav();
+    this.renderHitCount();
+  }
+
+  /** The files pane: each file with its counts, a "viewed" mark, and a jump to it. */
+  private renderFileList(): void {
+    const v = this.view as ItemView;
+    const box = this.fileList;
+    box.hidden = v.files.length < 2;
+    if (box.hidden || !this.ctx) {
+      return;
+    }
+    const viewed = new Set(this.draft?.viewed ?? []);
+    const n = v.files.filter(f => viewed.has(filePath(f))).length;
+    const head = el('div', 'ov-files-head', `${v.files.length} files · ${n} viewed`);
+    const entries = v.files.map((f, i) => {
+      const entry = el('div', 'ov-file-entry');
+      if (viewed.has(filePath(f))) {
+        entry.classList.add('ov-is-viewed');
+      }
+      const b = el('button', 'ov-btn ov-file', `${filePath(f)} +${f.added} −${f.removed}`);
+      b.type = 'button';
+      b.title = filePath(f);
+      b.addEventListener('click', () => {
+        if (this.collapsed.delete(i)) {
+          this.rebuild();
+        }
+        this.list.scrollToRow(this.model.fileRows[i]);
+        this.list.node.scrollTop = this.offsets[this.model.fileRows[i]];
+        this.list.update();
+      });
+      entry.append(viewedBox(this.ctx as RowContext, i), b);
+      return entry;
+    });
+    box.replaceChildren(head, ...entries);
   }
 
   private renderCommentNav(): void {
@@ -499,6 +834,13 @@ export class ReviewView {
       void this.submit();
       return;
     }
+    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'f') {
+      // The diff is virtualised: the browser's find sees only the rows on screen.
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.toolbar.querySelector<HTMLInputElement>('.ov-search')?.focus();
+      return;
+    }
     const t = ev.target as HTMLElement;
     if (ev.ctrlKey || ev.metaKey || ev.altKey || t.closest('textarea, input, select')) {
       return;
@@ -518,6 +860,12 @@ export class ReviewView {
       act();
     }
   }
+}
+
+/** Whether a display row shows the line of a search hit. */
+function holds(r: Row, h: Hit): boolean {
+  const is = (l: { file: number; hunk: number; idx: number } | null): boolean => !!l && l.file === h.file && l.hunk === h.hunk && l.idx === h.idx;
+  return r.t === 'line' ? is(r) : r.t === 'pair' ? is(r.left) || is(r.right) : false;
 }
 
 function range(a: number, b: number): number[] {

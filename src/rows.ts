@@ -7,8 +7,10 @@
  */
 import { Draft } from './draft';
 import { filePath, LineRef, Row } from './diffmodel';
-import { languageOf, renderCode } from './highlight';
+import { languageOf, Mark, renderCode } from './highlight';
+import { Hit, hitMarks } from './search';
 import { Action, CommentView, FileView, Reason, Side } from './types';
+import { wordDiff } from './worddiff';
 
 export interface RowContext {
   files: FileView[];
@@ -20,6 +22,16 @@ export interface RowContext {
   focus: { path: string; side: Side; line: number } | null;
   flagged: Set<string>;
   commented: Set<string>;
+  /** The search text (empty for none) and the hit the rater is on. */
+  query: string;
+  hit: Hit | null;
+  collapsed: Set<number>;
+  /** Paths the rater marked as viewed. */
+  viewed: Set<string>;
+  toggleCollapsed(file: number): void;
+  toggleViewed(file: number): void;
+  /** Reveal `n` more lines of a fold from its top (`down`) or bottom (`up`), or all (n = Infinity). */
+  reveal(key: string, where: 'down' | 'up', n: number): void;
   flagLine(path: string, side: Side, line: number): void;
   focusLine(path: string, side: Side, line: number): void;
   expand(key: string): void;
@@ -67,11 +79,30 @@ function sideOf(l: LineRef): [Side, number] {
   return l.new !== null ? ['new', l.new] : ['old', l.old as number];
 }
 
+const wordDiffs = new WeakMap<LineRef, Mark[]>();
+
+/** The changed words of a deleted or added line against its mate (cached per line object). */
+function wordMarks(l: LineRef): Mark[] {
+  if (!l.mate || (l.kind !== 'add' && l.kind !== 'del')) {
+    return [];
+  }
+  let marks = wordDiffs.get(l);
+  if (!marks) {
+    const [del, add] = l.kind === 'del' ? [l, l.mate] : [l.mate, l];
+    const d = wordDiff(del.text, add.text);
+    const cls = l.kind === 'del' ? 'ov-wd ov-wd-del' : 'ov-wd ov-wd-add';
+    marks = (l.kind === 'del' ? d.old : d.new).map(([a, b]): Mark => [a, b, cls]);
+    wordDiffs.set(l, marks);
+  }
+  return marks;
+}
+
 function codeCell(ctx: RowContext, l: LineRef | null, cls: string): HTMLElement {
   const code = el('span', `${cls} ov-${l ? l.kind : 'empty'}`);
   if (l) {
     const f = ctx.files[l.file];
-    renderCode(code, l.text, l.kind === 'meta' ? null : languageOf(ctx.language, filePath(f)));
+    const marks = [...wordMarks(l), ...hitMarks(l.text, ctx.query, ctx.hit, l)];
+    renderCode(code, l.text, l.kind === 'meta' ? null : languageOf(ctx.language, filePath(f)), marks);
   }
   return code;
 }
@@ -118,10 +149,20 @@ function renderPair(ctx: RowContext, left: LineRef | null, right: LineRef | null
   return row;
 }
 
-function renderFile(ctx: RowContext, index: number): HTMLElement {
+export function renderFile(ctx: RowContext, index: number): HTMLElement {
   const f = ctx.files[index];
   const row = el('div', 'ov-row ov-filehead');
   row.dataset.file = String(index);
+  const collapsed = ctx.collapsed.has(index);
+  const toggle = el('button', 'ov-btn ov-collapse', collapsed ? '▸' : '▾');
+  toggle.type = 'button';
+  toggle.title = collapsed ? 'Show this file' : 'Collapse this file';
+  toggle.setAttribute('aria-expanded', String(!collapsed));
+  toggle.addEventListener('click', ev => {
+    ev.stopPropagation();
+    ctx.toggleCollapsed(index);
+  });
+  row.append(toggle);
   row.append(el('span', `ov-fstatus ov-fstatus-${f.status}`, f.status));
   const name = f.status === 'renamed' ? `${f.old_path} → ${f.new_path}` : filePath(f);
   row.append(el('span', 'ov-path', name));
@@ -129,7 +170,21 @@ function renderFile(ctx: RowContext, index: number): HTMLElement {
   if (f.binary) {
     row.append(el('span', 'ov-binary', 'binary file: contents not shown'));
   }
+  row.append(viewedBox(ctx, index));
   return row;
+}
+
+/** The "Viewed" checkbox of a file: checking it also collapses the file. */
+export function viewedBox(ctx: RowContext, index: number): HTMLElement {
+  const label = el('label', 'ov-viewed');
+  const box = el('input');
+  box.type = 'checkbox';
+  box.checked = ctx.viewed.has(filePath(ctx.files[index]));
+  box.addEventListener('click', ev => ev.stopPropagation());
+  box.addEventListener('change', () => ctx.toggleViewed(index));
+  label.append(box, document.createTextNode('Viewed'));
+  label.addEventListener('click', ev => ev.stopPropagation());
+  return label;
 }
 
 /** The card of one critique comment: the claim, its lines, and the rater's disposition. */
@@ -154,9 +209,11 @@ export function renderComment(ctx: RowContext, index: number, compact = false): 
     el('span', 'ov-where', `${c.path || ''} ${lines}${c.side === 'old' ? ' (old)' : ''}`.trim())
   );
   const actions = el('span', 'ov-actions');
+  const locked = ctx.draft.submitted;
   for (const [action, label] of ACTIONS) {
     const b = el('button', `ov-btn ov-act ov-act-${action}`, label);
     b.type = 'button';
+    b.disabled = locked;
     b.dataset.action = action;
     b.setAttribute('aria-pressed', String(disp?.action === action));
     b.addEventListener('click', ev => {
@@ -172,7 +229,7 @@ export function renderComment(ctx: RowContext, index: number, compact = false): 
     reason.append(new Option(r, r));
   }
   reason.value = disp?.reason ?? '';
-  reason.disabled = !disp;
+  reason.disabled = !disp || locked;
   reason.addEventListener('change', () => ctx.setReason(index, (reason.value || null) as Reason | null));
   actions.append(reason);
   head.append(actions);
@@ -180,6 +237,7 @@ export function renderComment(ctx: RowContext, index: number, compact = false): 
   if (disp?.action === 'edit') {
     const ta = el('textarea', 'ov-edit-text');
     ta.value = disp.edited_text ?? c.text;
+    ta.readOnly = locked;
     ta.setAttribute('aria-label', 'Edited comment');
     ta.addEventListener('input', () => ctx.setEditText(index, ta.value));
     card.append(ta);
@@ -197,10 +255,12 @@ function renderFlag(ctx: RowContext, index: number): HTMLElement {
   head.append(el('span', 'ov-flag-badge', '⚑ Your comment'), el('span', 'ov-where', `${f.path} line ${f.line}${f.side === 'old' ? ' (old)' : ''}`));
   const rm = el('button', 'ov-btn ov-flag-remove', 'Remove');
   rm.type = 'button';
+  rm.disabled = ctx.draft.submitted;
   rm.addEventListener('click', () => ctx.removeFlag(index));
   head.append(rm);
   const ta = el('textarea', 'ov-flag-text');
   ta.value = f.comment;
+  ta.readOnly = ctx.draft.submitted;
   ta.placeholder = 'What is wrong here?';
   ta.setAttribute('aria-label', `Comment on line ${f.line}`);
   ta.addEventListener('input', () => ctx.setFlagText(index, ta.value));
@@ -221,13 +281,8 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
       return renderLine(ctx, row);
     case 'pair':
       return renderPair(ctx, row.left, row.right);
-    case 'fold': {
-      const b = el('button', 'ov-row ov-fold', `⋯ show ${row.count} unchanged lines`);
-      b.type = 'button';
-      b.dataset.fold = row.key;
-      b.addEventListener('click', () => ctx.expand(row.key));
-      return b;
-    }
+    case 'fold':
+      return renderFold(ctx, row);
     case 'comment':
       return renderComment(ctx, row.comment);
     case 'flag':
@@ -241,4 +296,31 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
       return box;
     }
   }
+}
+
+const STEP = 20;
+
+/** A fold: show it all, or (when longer than a step) a step more from its top or bottom. */
+function renderFold(ctx: RowContext, row: Extract<Row, { t: 'fold' }>): HTMLElement {
+  const box = el('div', 'ov-row ov-foldrow');
+  const all = el('button', 'ov-fold', `⋯ show ${row.count} unchanged lines`);
+  all.type = 'button';
+  all.dataset.fold = row.key;
+  all.addEventListener('click', () => ctx.expand(row.key));
+  box.append(all);
+  if (row.count > STEP) {
+    for (const [where, label, show] of [
+      ['down', `↓ ${STEP} more`, row.up],
+      ['up', `↑ ${STEP} more`, row.down]
+    ] as const) {
+      if (show) {
+        const b = el('button', `ov-fold-step ov-fold-${where}`, label);
+        b.type = 'button';
+        b.title = where === 'down' ? 'Show more lines below the code above' : 'Show more lines above the code below';
+        b.addEventListener('click', () => ctx.reveal(row.key, where, STEP));
+        box.append(b);
+      }
+    }
+  }
+  return box;
 }

@@ -116,12 +116,24 @@ export interface ReviewTransport {
   submit(payload: JudgmentPayload): Promise<SubmitOutcome>;
   /** Ask for the next assignment; the host then calls ReviewView.setView. */
   next(): Promise<void>;
+  /** The rater's queue in order, each assignment done or not (hosts that can list it). */
+  queue?(): Promise<QueueEntry[]>;
+  /** Show one assignment of the queue, e.g. a submitted one to revise. */
+  open?(assignmentId: string): Promise<void>;
+}
+
+export interface QueueEntry {
+  id: string;
+  position: number;
+  done: boolean;
 }
 
 export interface ReviewOptions {
   diffView: 'unified' | 'split';
   contextLines: number;
   rowHeight: number;
+  /** Wrap long lines (true) or keep one row per line and scroll sideways (false). */
+  wrapLines: boolean;
 }
 
-export const DEFAULT_OPTIONS: ReviewOptions = { diffView: 'unified', contextLines: 3, rowHeight: 20 };
+export const DEFAULT_OPTIONS: ReviewOptions = { diffView: 'unified', contextLines: 3, rowHeight: 20, wrapLines: true };

@@ -21,6 +21,8 @@ export class VirtualList {
   private source: VirtualSource = { count: 0, offsets: new Float64Array(1), render: () => document.createElement('div') };
   private live = new Map<number, HTMLElement>();
   private frame = 0;
+  /** Called after each update with the row at the top of the viewport. */
+  onTop: ((row: number) => void) | null = null;
 
   constructor() {
     this.node = document.createElement('div');
@@ -57,6 +59,16 @@ export class VirtualList {
       this.live.delete(index);
       this.update();
     }
+  }
+
+  /** The content width in pixels for horizontal scrolling, or null to fit the viewport. */
+  setWidth(px: number | null): void {
+    this.spacer.style.width = px === null ? '' : `${Math.ceil(px)}px`;
+  }
+
+  /** The row at the top of the viewport. */
+  get topRow(): number {
+    return this.source.count ? rowAt(this.source.offsets, this.node.scrollTop) : -1;
   }
 
   /** Scroll so that row `index` sits a little below the top of the viewport. */
@@ -117,5 +129,6 @@ export class VirtualList {
       this.live.set(i, el);
       this.spacer.appendChild(el);
     }
+    this.onTop?.(rowAt(offsets, this.node.scrollTop));
   }
 }

@@ -9,7 +9,8 @@ import pytest
 
 from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.evaluation import score_critiques
-from oversight_ext.assistants.naturalness import Naturalness, NaturalnessArbiter, changed_lines_of, naturalness_arbiter
+from oversight_ext.assistants.exec.naturalness import Naturalness, NaturalnessArbiter, changed_lines_of, naturalness_arbiter
+from oversight_ext.assistants.protocol import critique_item, sweep_item
 from oversight_ext.diffs import make_diff
 from oversight_ext.records import Item
 
@@ -97,13 +98,13 @@ def test_the_arbiter_flags_an_unnatural_change_and_not_its_fix(exec_lm) -> None:
     # exec alone finds the behaviour change on both items but cannot tell the bug from the fix
     plain = load_assistant("exec")
     for it in (bug, fix):
-        c = plain.critique(it)
+        c = critique_item(plain, it)
         assert c.comments == () and c.verdict is None and "Behaviour changed" in c.summary
     # the arbiter reads the changed line as less natural after the bug, more natural after the fix
     nat_bug, nat_fix = exec_lm.arbiter.score(bug.before, bug.after), exec_lm.arbiter.score(fix.before, fix.after)
     assert nat_bug.delta <= -exec_lm.arbiter_margin and nat_fix.delta == pytest.approx(-nat_bug.delta)
-    at = exec_lm.sweep(bug, [0.4, 0.5])  # one review, two verbosity settings
-    crits = [at[0.5], exec_lm.critique(fix)]
+    at = sweep_item(exec_lm, bug, [0.4, 0.5])  # one review, two verbosity settings
+    crits = [at[0.5], critique_item(exec_lm, fix)]
     rows = score_critiques([bug, fix], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy"
     assert crits[0].comments[0].start_line == 10 and "less natural" in crits[0].comments[0].text
@@ -132,7 +133,7 @@ def rate_item(before: str, after: str, direction: str) -> Item:
 
 
 def test_a_change_no_input_runs_gets_no_verdict_from_exec() -> None:
-    c = load_assistant("exec").critique(rate_item(RATE, RATE_BUG, "introduce_bug"))
+    c = critique_item(load_assistant("exec"), rate_item(RATE, RATE_BUG, "introduce_bug"))
     # before, exec called this "correct" with confidence 0.75: nothing ran the changed line
     assert c.verdict is None and c.comments == ()
     assert c.summary.startswith("Unverified: no case or input ran the changed lines")
@@ -144,7 +145,7 @@ def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_l
     nat = exec_lm.arbiter.score(bug.before, bug.after)
     # the code scope scores every token of both versions (they have the same length here)
     assert nat.before_tokens == nat.after_tokens > 40 and nat.delta <= -exec_lm.unverified_margin
-    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    crits = [critique_item(exec_lm, bug), critique_item(exec_lm, fix)]
     rows = score_critiques([bug, fix], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy" and crits[0].summary.startswith("Unverified")
     (claim,) = crits[0].comments
@@ -152,7 +153,7 @@ def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_l
     assert not rows[1]["flagged"] and crits[1].verdict is None and crits[1].summary.startswith("Unverified")
     # without the margin the arbiter leaves unexercised changes alone
     off = load_assistant("exec-lm", arbiter_unverified_margin=None)
-    c = off.critique(bug)
+    c = critique_item(off, bug)
     assert c.verdict is None and c.comments == ()
 
 
@@ -172,9 +173,9 @@ TIDY_BUG = TIDY.replace("len(cleaned)", "len(text)")
 
 def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_lm) -> None:  # type: ignore[no-untyped-def]
     bug, fix = snippet_item("tidy", TIDY, TIDY_BUG, "introduce_bug", 8), snippet_item("tidy", TIDY_BUG, TIDY, "fix_bug", 8)
-    plain = load_assistant("exec").critique(bug)
+    plain = critique_item(load_assistant("exec"), bug)
     assert plain.verdict == "correct" and plain.summary.startswith("No failing case or behaviour change found")
-    crits = [exec_lm.critique(bug), exec_lm.critique(fix)]
+    crits = [critique_item(exec_lm, bug), critique_item(exec_lm, fix)]
     rows = score_critiques([bug, fix], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy"
     assert "showed no difference in behaviour" in crits[0].comments[0].text

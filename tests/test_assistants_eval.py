@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from oversight_ext.assistants import Claim, load_assistant
-from oversight_ext.assistants.ensemble import merge_claims
+from oversight_ext.assistants.backends.ensemble import merge_claims
 from oversight_ext.assistants.evaluation import score_critiques, summarise, sweep_verbosity, tradeoff_chart, tradeoff_frame
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.items import write_jsonl
 from oversight_ext.records import Comment, Critique
 from tests.test_assistants_protocol import AFTER, BEFORE, make_item
@@ -34,8 +35,8 @@ def test_merge_deduplicates_nearby_claims_and_combines_scores() -> None:
 
 def test_ensemble_verbosity_trades_comments_for_precision() -> None:
     item = make_item(after="import os\n" + AFTER)  # lint flags line 1 (F401), exec the loop (line 9)
-    loud = load_assistant("ensemble", verbosity=1.0).critique(item)
-    quiet = load_assistant("ensemble", verbosity=0.5).critique(item)
+    loud = critique_item(load_assistant("ensemble", verbosity=1.0), item)
+    quiet = critique_item(load_assistant("ensemble", verbosity=0.5), item)
     assert loud.status == "ok" and quiet.status == "ok"
     assert len(loud.comments) > len(quiet.comments) >= 1
     assert quiet.verdict == "buggy" and any(c.start_line == 9 for c in quiet.comments)  # the changed loop line
@@ -43,7 +44,7 @@ def test_ensemble_verbosity_trades_comments_for_precision() -> None:
     from tests.test_assistants_exec import GOOD, item
 
     ambiguous = item(GOOD, GOOD.replace("x > best", "x >= best + 2"), label="correct", spec="running_max([1, 5]) == [1, 5]")
-    calm = load_assistant("ensemble", verbosity=0.5).critique(ambiguous)
+    calm = critique_item(load_assistant("ensemble", verbosity=0.5), ambiguous)
     assert calm.verdict != "buggy" and calm.comments == ()
     with pytest.raises(ValueError, match="members"):
         load_assistant("ensemble", members=[])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from oversight_ext.assistants import load_assistant
-from oversight_ext.assistants.examples import assertion_cases, entry_function, example_cases
-from oversight_ext.assistants.execution import ochiai
-from oversight_ext.assistants.inputs import input_shapes
+from oversight_ext.assistants.exec.critic import ochiai
+from oversight_ext.assistants.exec.examples import assertion_cases, entry_function, example_cases
+from oversight_ext.assistants.exec.inputs import input_shapes
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.diffs import changed_lines, make_diff
 from oversight_ext.records import Item
 
@@ -50,23 +51,23 @@ def exec_critic():  # type: ignore[no-untyped-def]
 
 
 def test_buggy_change_is_caught_on_the_changed_line(exec_critic) -> None:  # type: ignore[no-untyped-def]
-    c = exec_critic.critique(item(GOOD, BAD, label="buggy"))
+    c = critique_item(exec_critic, item(GOOD, BAD, label="buggy"))
     assert c.status == "ok" and c.verdict == "buggy" and c.confidence and c.confidence >= 0.8
     assert c.comments[0].start_line == 10
     assert "running_max([1, 3, 2, 5])" in c.comments[0].text and "Ochiai" in c.comments[0].text
 
 
 def test_fix_is_judged_correct_without_comments(exec_critic) -> None:  # type: ignore[no-untyped-def]
-    c = exec_critic.critique(item(BAD, GOOD, label="correct"))
+    c = critique_item(exec_critic, item(BAD, GOOD, label="correct"))
     assert c.status == "ok" and c.verdict == "correct" and c.comments == ()
-    same = exec_critic.critique(item(GOOD, GOOD.replace("out = []", "out = list()"), label="correct"))
+    same = critique_item(exec_critic, item(GOOD, GOOD.replace("out = []", "out = list()"), label="correct"))
     assert same.verdict == "correct" and same.comments == ()
 
 
 def test_new_crash_on_generated_inputs_is_reported(exec_critic) -> None:  # type: ignore[no-untyped-def]
     # The example still passes; inputs hypothesis generates like it (including []) expose the crash.
     crashy = GOOD.replace("    out = []\n", "    out = []\n    first = xs[0]\n")
-    c = exec_critic.critique(item(GOOD, crashy, label="buggy"))
+    c = critique_item(exec_critic, item(GOOD, crashy, label="buggy"))
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 8
     assert "IndexError" in c.comments[0].text
 
@@ -75,8 +76,8 @@ def test_unarbitrated_behaviour_change_obeys_verbosity() -> None:
     # the example agrees on both versions; generated inputs like [0, 1] tell them apart
     spec = "Largest value seen so far, at each position.\nrunning_max([1, 5]) == [1, 5]"
     it = item(GOOD, GOOD.replace("x > best", "x >= best + 2"), label="buggy", spec=spec)
-    quiet = load_assistant("exec", max_examples=30, verbosity=0.5).critique(it)
-    loud = load_assistant("exec", max_examples=30, verbosity=1.0).critique(it)
+    quiet = critique_item(load_assistant("exec", max_examples=30, verbosity=0.5), it)
+    loud = critique_item(load_assistant("exec", max_examples=30, verbosity=1.0), it)
     assert loud.comments and "Behaviour changed" in loud.comments[0].text and loud.verdict == "buggy"
     assert quiet.comments == () and quiet.verdict is None
 
@@ -85,17 +86,17 @@ def test_hidden_tests_only_with_tests() -> None:
     tests = "def check(candidate):\n    assert candidate([]) == []\n    assert candidate([2, 1]) == [2, 2]\n\ncheck(running_max)\n"
     wrong_tail = GOOD.replace("    return out\n", "    return out if len(xs) != 2 else xs\n")
     it = item(GOOD, wrong_tail, label="buggy", spec="Largest value seen so far.", tests=tests)
-    plain = load_assistant("exec", max_examples=0).critique(it)
-    upper = load_assistant("exec", max_examples=0, with_tests=True).critique(it)
+    plain = critique_item(load_assistant("exec", max_examples=0), it)
+    upper = critique_item(load_assistant("exec", max_examples=0, with_tests=True), it)
     assert plain.verdict != "buggy" and plain.comments == ()
     assert upper.verdict == "buggy" and upper.comments[0].start_line == 13
 
 
 def test_non_python_and_broken_code() -> None:
     java = Item(id="j", diff=make_diff("a\n", "b\n", "A.java"), language="java", before="a\n", after="b\n", path="A.java")
-    c = load_assistant("exec").critique(java)
+    c = critique_item(load_assistant("exec"), java)
     assert c.status == "failed" and "Python only" in (c.reason or "")
-    broken = load_assistant("exec").critique(item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
+    broken = critique_item(load_assistant("exec"), item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
     assert broken.verdict == "buggy" and "does not even load" in broken.comments[0].text
 
 
@@ -139,7 +140,7 @@ def test_exec_on_real_items(shared_data) -> None:  # type: ignore[no-untyped-def
 
     items = [i for i in load_jsonl(shared_data / "quixbugs.jsonl") if i.language == "python" and i.task in ("bitcount", "gcd")]
     critic = load_assistant("exec", max_examples=10)
-    crits = {i.id: critic.critique(i) for i in items}
+    crits = {i.id: critique_item(critic, i) for i in items}
     assert len(items) == 4
     for it in items:
         c = crits[it.id]
@@ -191,16 +192,26 @@ def test_output_the_old_code_does_not_reproduce_is_no_behaviour_change(tmp_path,
     same = module_item(
         tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", "text.strip().upper()", "text.upper().strip()", "correct"
     )
-    c = critic.critique(same)
+    c = critique_item(critic, same)
     assert c.comments == () and c.verdict != "buggy", c.summary
     assert "left out: the code before the change gives different results" in (c.summary or "")
     # a real change still shows on the inputs that are reproducible (serial=False)
     bug = module_item(tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", "text.strip().upper()", "text.upper()", "buggy")
-    c = critic.critique(bug)
+    c = critique_item(critic, bug)
     assert c.verdict == "buggy" and c.comments and "Behaviour changed" in c.comments[0].text, c.summary
     assert c.comments[0].start_line == 3
     # a change seen only on the numbered labels: the old code's runs differ in the number alone,
     # the versions in more (the separator), so the comparison masks the numbers and reports it
     sep = module_item(tmp_path, monkeypatch, "s4_serial_mod", SERIAL_MODULE, "label", 'f"{_made[0]}:{out}"', 'f"{_made[0]}-{out}"', "buggy")
-    c = critic.critique(sep)
+    c = critique_item(critic, sep)
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 6, c.summary
+
+
+def test_verdicts_come_from_the_named_rule_table() -> None:
+    from oversight_ext.assistants.exec.verdicts import ORDER, RULES
+
+    assert len(ORDER) == len(RULES) and all(0 < (r.confidence or 0.5) <= 1 for r in RULES.values())
+    assert {r.verdict for r in RULES.values()} == {"buggy", "correct", None}
+    broken = critique_item(load_assistant("exec"), item(GOOD, GOOD.replace("if best is None", "if best is None ((("), label="buggy"))
+    rule = RULES["fails to load"]
+    assert (broken.verdict, broken.confidence, broken.comments[0].severity) == (rule.verdict, rule.confidence, rule.severity)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from oversight_ext.assistants import load_assistant
-from oversight_ext.assistants.lint import run_pylint, run_pylint_many
+from oversight_ext.assistants.backends.lint import run_pylint, run_pylint_many
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.diffs import make_diff
 from oversight_ext.records import Item
 
@@ -34,6 +35,6 @@ def test_prepare_fills_the_cache_and_latency_carries_the_batch_share() -> None:
     critic = load_assistant("pylint")
     critic.prepare(items)  # type: ignore[attr-defined]
     assert len(critic._pylint_cache) == 2  # type: ignore[attr-defined]
-    c = critic.critique(items[0])
+    c = critique_item(critic, items[0])
     assert c.status == "ok" and c.verdict == "buggy" and any("undefined-variable" in m.text for m in c.comments)
     assert c.latency_s >= critic._pylint_cache[next(iter(critic._pylint_cache))][1] > 0  # type: ignore[attr-defined]

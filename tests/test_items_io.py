@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight_ext.items import ItemImportError, load_diff, load_jsonl
+from oversight_ext.items import MAX_DIFF_BYTES, ItemImportError, load_diff, load_jsonl
 from oversight_ext.records import Item
 from oversight_ext.store import Store
 
@@ -104,12 +104,13 @@ def test_bad_input_is_refused_and_nothing_is_lost(case: str, tmp_path: Path, sql
 
 
 def test_huge_diff_is_refused(tmp_path: Path) -> None:
-    body = "".join(f"+line {i} {'x' * 60}\n" for i in range(760_000))  # about 50 MB
-    n = body.count("\n")
-    diff = f"--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,{n} @@\n{body}"
+    # Just over the limit (about 10.1 MiB): what is tested is the check, not a big file.
+    line = f"+{'x' * 63}\n"
+    n = MAX_DIFF_BYTES // len(line) + 2000
+    diff = f"--- /dev/null\n+++ b/big.py\n@@ -0,0 +1,{n} @@\n{line * n}"
     rec = dict(GOOD, before=None, after=None, label=None, bug_lines=[], unified_diff=diff)
     path = write(tmp_path / "big.jsonl", [json.dumps(rec).encode()])
-    assert path.stat().st_size > 50 * 2**20
+    assert MAX_DIFF_BYTES < path.stat().st_size < MAX_DIFF_BYTES + 2**20
     with pytest.raises(ItemImportError, match=r"MiB, over the 10 MiB limit"):
         load_jsonl(path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -115,6 +116,9 @@ def test_oversight_lab_starts_jupyterlab_serving_the_study(tmp_path: Path) -> No
         assert _get(f"{base}/oversight/api/me", "wrong")[0] == 403
         code, page = _get(f"{base}/lab", token)
         assert code == 200 and "oversight-ext" in page
+        # The news prompt that covered "Next item" is off in this lab (and only here).
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+        assert "@jupyterlab/apputils-extension:announcements" in config["disabledExtensions"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

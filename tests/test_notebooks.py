@@ -14,6 +14,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# Executes whole notebooks in a real kernel: left out of the fast loop (scripts/test --fast).
+pytestmark = pytest.mark.notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 # Notebooks whose own test always executes them and checks their results (never skipped) are
 # not run a second time here.

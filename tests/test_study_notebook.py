@@ -10,6 +10,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# Executes whole notebooks in a real kernel: left out of the fast loop (scripts/test --fast).
+pytestmark = pytest.mark.notebook
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "assisted-vs-unassisted.ipynb"
 
 

@@ -16,4 +16,10 @@ class AnalysisConfig:
     level: float = option("coverage of every interval", 0.95)
     tolerance: int = option("lines a flag may miss a gold bug line by and still catch it", 1)
     mixed_model: bool = option("fit the mixed-effects logistic regression", True)
-    raters: str = option("whose judgments: 'all', 'human' or 'simulated'", "all", choices=("all", "human", "simulated"))
+    raters: str = option(
+        "whose judgments: 'auto' (people's where there are any, else the simulated raters'; never pooled), 'human',"
+        " 'simulated', or 'all' (people and simulated raters pooled: only when asked for)",
+        "auto",
+        choices=("auto", "human", "simulated", "all"),
+    )
+    qc_exclude: bool = option("leave out raters below the study's pre-registered QC threshold (analysis.qc_min_accuracy)", True)

@@ -16,10 +16,17 @@ a cell bootstrap of a million judgments costs a million draws per resample. Each
 CGM's G / (G - 1) factor and the interval uses a t quantile on min(raters, items) - 1
 degrees of freedom. Resamples are weights: a B x R count matrix times the per-rater sums,
 so 1,000 resamples of any number of judgments cost one small matrix product per clustering.
+
+The bootstrap gives variances; the intervals of 0/1 outcomes are built from them so they
+stay inside [0, 1] (:mod:`.intervals`: Wilson on the effective sample size for a mean, MOVER
+with the arms' correlation for a difference). Other outcomes keep the t interval. Where the
+variance falls back, or an outcome does not vary, a :class:`IntervalWarning` says so (the
+report lists it) beside the row's ``note``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,8 +35,13 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from .frames import with_correct
+from .intervals import effective_n, mover_difference, wilson
 
-__all__ = ["condition_means", "default_control", "effect", "mcnemar", "order_effects"]
+__all__ = ["IntervalWarning", "condition_means", "default_control", "effect", "mcnemar", "order_effects"]
+
+
+class IntervalWarning(UserWarning):
+    """An interval rests on a fallback (a variance replaced, an outcome without variation)."""
 
 
 def default_control(frame: pl.DataFrame, condition: str = "condition") -> str | None:
@@ -77,11 +89,29 @@ def _codes(f: pl.DataFrame, outcome: str, condition: str, names: list[str]) -> t
 
 
 def _interval(v_r: np.ndarray, v_i: np.ndarray, v_cell: np.ndarray, n_r: int, n_i: int, level: float) -> tuple:
+    """(variance, notes, t quantile, degrees of freedom) per contrast; a variance that is
+    not positive falls back to the larger one-way variance, with a warning."""
     var = v_r + v_i - v_cell
-    notes = ["" if v > 0 else "V_rater + V_item - V_cell <= 0: used the larger one-way variance" for v in var]
+    fallback = "V_rater + V_item - V_cell <= 0: used the larger one-way variance"
+    # A zero variance with no variation at all is no fallback: that case gets its own note.
+    notes = ["" if v > 0 or max(a, b) <= 0 else fallback for v, a, b in zip(var, v_r, v_i)]
+    if any(notes):
+        warnings.warn(f"two-way cluster variance: {fallback} for {sum(map(bool, notes))} contrast(s)", IntervalWarning, stacklevel=3)
     var = np.where(var > 0, var, np.maximum(v_r, v_i))
     dof = max(min(n_r, n_i) - 1, 1)
-    return np.sqrt(var), notes, float(stats.t.ppf(0.5 + level / 2, dof)), dof
+    return var, notes, float(stats.t.ppf(0.5 + level / 2, dof)), dof
+
+
+def _binary(y: np.ndarray) -> bool:
+    return bool(np.all((y == 0) | (y == 1)))
+
+
+def _no_variation(y: np.ndarray, cond: np.ndarray, k: int, outcome: str) -> str:
+    """A note when arm ``k`` has judgments that all share one value (else "")."""
+    arm = y[cond == k]
+    if arm.size and np.all(arm == arm[0]):
+        return f"no variation: every {outcome} in this arm is {arm[0]:g} (Wilson interval on its {arm.size} judgments)"
+    return ""
 
 
 def _two_way(
@@ -170,15 +200,30 @@ def effect(
     contrasts = np.zeros((len(treatments), len(names)))
     contrasts[:, 0] = -1.0
     contrasts[np.arange(len(treatments)), np.arange(1, len(names))] = 1.0
-    means, v_r, v_i, v_cell = _two_way(r, i, cond, y, contrasts, n_boot, seed)
+    # The arms' own variances too: the MOVER interval needs them and their correlation.
+    both = np.vstack([contrasts, np.eye(len(names))])
+    means, v_r, v_i, v_cell = _two_way(r, i, cond, y, both, n_boot, seed)
     cnt = np.bincount(cond, minlength=len(names))
     diff = contrasts @ means
     n_r, n_i = int(r.max()) + 1, int(i.max()) + 1
-    se, notes, z, dof = _interval(v_r, v_i, v_cell, n_r, n_i, level)
+    var_all, notes, z, dof = _interval(v_r, v_i, v_cell, n_r, n_i, level)
+    var, arm_var = var_all[: len(treatments)], var_all[len(treatments) :]
+    se = np.sqrt(var)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = 2 * stats.t.sf(np.abs(diff) / se, dof)
+    if _binary(y):
+        lo_arm, hi_arm = wilson(means, effective_n(means, arm_var, cnt), z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = (arm_var[1:] + arm_var[0] - var) / (2 * np.sqrt(arm_var[1:] * arm_var[0]))
+        low, high = mover_difference(means[1:], lo_arm[1:], hi_arm[1:], means[0], lo_arm[0], hi_arm[0], corr)
+    else:
+        low, high = diff - z * se, diff + z * se
+    flat = [_no_variation(y, cond, k, outcome) for k in range(len(names))]
     rows = []
     for k, name in enumerate(treatments):
+        row_notes = [n for n in (notes[k], flat[0], flat[k + 1]) if n]
+        if flat[0] and flat[k + 1] and diff[k] == 0:
+            p[k] = 1.0  # both arms constant and equal: no evidence of a difference
         rows.append(
             {
                 "treatment": name,
@@ -190,41 +235,55 @@ def effect(
                 "mean_control": float(means[0]),
                 "difference": float(diff[k]),
                 "se": float(se[k]),
-                "ci_low": float(diff[k] - z * se[k]),
-                "ci_high": float(diff[k] + z * se[k]),
+                "ci_low": float(low[k]),
+                "ci_high": float(high[k]),
                 "p_value": float(p[k]),
                 "se_rater": float(np.sqrt(v_r[k])),
                 "se_item": float(np.sqrt(v_i[k])),
                 "se_cell": float(np.sqrt(v_cell[k])),
                 "n_raters": n_r,
                 "n_items": n_i,
-                "note": notes[k] or None,
+                "note": "; ".join(dict.fromkeys(row_notes)) or None,
             }
         )
+    if any(flat):
+        warnings.warn(f"{outcome}: an arm without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=2)
     return pl.DataFrame(rows, schema=out_schema).with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def condition_means(
     frame: pl.DataFrame, *, outcome: str = "correct", condition: str = "condition", n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> pl.DataFrame:
-    """Mean of ``outcome`` per condition with the same two-way cluster interval as :func:`effect`."""
-    schema = {condition: pl.Utf8, "n": pl.Int64, "mean": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+    """Mean of ``outcome`` per condition with the two-way cluster variance of :func:`effect`;
+    for a 0/1 outcome the interval is Wilson's on the effective sample size (inside [0, 1]),
+    and ``note`` says where a condition's outcome does not vary."""
+    schema = {
+        condition: pl.Utf8,
+        "n": pl.Int64,
+        "mean": pl.Float64,
+        "se": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "note": pl.Utf8,
+    }
     f = frame.filter(pl.col(outcome).is_not_null() & pl.col(condition).is_not_null())
     names = sorted(f[condition].cast(pl.Utf8).unique().to_list())
     if not names:
         return pl.DataFrame(schema=schema)
     r, i, cond, y = _codes(f, outcome, condition, names)
     means, v_r, v_i, v_cell = _two_way(r, i, cond, y, np.eye(len(names)), max(n_boot, 2), seed)
-    se, _, z, _ = _interval(v_r, v_i, v_cell, int(r.max()) + 1, int(i.max()) + 1, level)
+    var, _, z, _ = _interval(v_r, v_i, v_cell, int(r.max()) + 1, int(i.max()) + 1, level)
+    cnt = np.bincount(cond, minlength=len(names))
+    se = np.sqrt(var)
+    if _binary(y):
+        low, high = wilson(means, effective_n(means, var, cnt), z)
+    else:
+        low, high = means - z * se, means + z * se
+    flat = [_no_variation(y, cond, k, outcome) for k in range(len(names))]
+    if any(flat):
+        warnings.warn(f"{outcome}: a condition without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=2)
     out = pl.DataFrame(
-        {
-            condition: names,
-            "n": np.bincount(cond, minlength=len(names)),
-            "mean": means,
-            "se": se,
-            "ci_low": means - z * se,
-            "ci_high": means + z * se,
-        },
+        {condition: names, "n": cnt, "mean": means, "se": se, "ci_low": low, "ci_high": high, "note": [f or None for f in flat]},
         schema=schema,
     )
     return out.with_columns(pl.col(pl.Float64).fill_nan(None))

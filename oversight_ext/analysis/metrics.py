@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from oversight_ext.records import CONFIDENCE_LEVELS
@@ -43,11 +45,14 @@ def _mean(expr: pl.Expr) -> pl.Expr:
 def outcomes(frame: pl.DataFrame, *, tolerance: int = 1) -> pl.DataFrame:
     """Add per-judgment outcomes, each null where it does not apply.
 
-    ``correct``: verdict equals gold; ``caught``: on a buggy item, some flag lies within
-    ``tolerance`` lines of a gold bug line (new side, same file); ``n_flags`` / ``n_hits``:
-    flags and flags near a gold line on gold items; ``false_alarm``: on a correct item, the
-    verdict is buggy; ``followed_wrong``: the critique's verdict was wrong and the rater's
-    verdict agrees with it.
+    ``correct``: verdict equals gold. A gold *flaw* is a run of consecutive gold bug lines;
+    ``n_flaws`` / ``flaws_caught``: the item's flaws, and those with a flag within
+    ``tolerance`` lines (new side, same file) *and* a "buggy" verdict (a rater who marks the
+    line but calls the code correct has not caught it); ``caught``: on a buggy item, some
+    flaw caught; ``line_hit``: on a buggy item, some flag near a gold line whatever the
+    verdict (the looser, line-only figure). ``n_flags`` / ``n_hits``: flags and flags near a
+    gold line on gold items; ``false_alarm``: on a correct item, the verdict is buggy;
+    ``followed_wrong``: the critique's verdict was wrong and the rater's verdict agrees with it.
     """
     if tolerance < 0:
         raise ValueError(f"tolerance={tolerance!r} is negative; give the number of lines a flag may miss a gold line by (e.g. 1)")
@@ -56,10 +61,18 @@ def outcomes(frame: pl.DataFrame, *, tolerance: int = 1) -> pl.DataFrame:
     new_cols: list[pl.Expr] = []
     if "flags" in out.columns and "bug_lines" in out.columns and "caught" not in out.columns:
         hits = _flag_hits(out, tolerance)
-        out = out.with_row_index("_row").join(hits, on="_row", how="left").drop("_row")
-        out = out.with_columns(pl.col("n_flags").fill_null(0), pl.col("n_hits").fill_null(0))
+        flaws = _flaw_hits(out, tolerance)
+        out = out.with_row_index("_row").join(hits, on="_row", how="left").join(flaws, on="_row", how="left").drop("_row")
+        out = out.with_columns(
+            pl.col("n_flags").fill_null(0), pl.col("n_hits").fill_null(0), pl.col("n_flaws").fill_null(0), pl.col("_flaws_hit").fill_null(0)
+        )
+        says_buggy = pl.col("verdict") == "buggy"
+        is_buggy = pl.col("label") == "buggy"
         new_cols += [
-            pl.when(pl.col("label") == "buggy").then(pl.col("n_hits") > 0).otherwise(None).alias("caught"),
+            pl.when(is_buggy).then(says_buggy & (pl.col("_flaws_hit") > 0)).otherwise(None).alias("caught"),
+            pl.when(is_buggy).then(pl.col("n_hits") > 0).otherwise(None).alias("line_hit"),
+            pl.when(is_buggy).then(pl.col("n_flaws")).otherwise(None).alias("n_flaws"),
+            pl.when(is_buggy).then(pl.when(says_buggy).then(pl.col("_flaws_hit")).otherwise(0)).otherwise(None).alias("flaws_caught"),
             pl.when(has_label).then(pl.col("n_flags")).otherwise(None).alias("n_flags"),
             pl.when(has_label).then(pl.col("n_hits")).otherwise(None).alias("n_hits"),
         ]
@@ -68,7 +81,33 @@ def outcomes(frame: pl.DataFrame, *, tolerance: int = 1) -> pl.DataFrame:
     if "critique_verdict" in out.columns and "followed_wrong" not in out.columns:
         wrong = has_label & pl.col("critique_verdict").is_not_null() & (pl.col("critique_verdict") != pl.col("label"))
         new_cols.append(pl.when(wrong).then(pl.col("verdict") == pl.col("critique_verdict")).otherwise(None).alias("followed_wrong"))
-    return out.with_columns(new_cols) if new_cols else out
+    out = out.with_columns(new_cols) if new_cols else out
+    return out.drop("_flaws_hit") if "_flaws_hit" in out.columns else out
+
+
+def _flaw_hits(frame: pl.DataFrame, tolerance: int) -> pl.DataFrame:
+    """Per row: ``n_flaws`` (runs of consecutive gold lines) and ``_flaws_hit`` (runs with a flag near them)."""
+    gold_path = pl.col("gold_path") if "gold_path" in frame.columns else pl.lit("")
+    rows = frame.with_row_index("_row").select("_row", "flags", "bug_lines", gold_path.fill_null("").alias("_gold_path"))
+    lines = rows.select("_row", "bug_lines").explode("bug_lines").drop_nulls("bug_lines").unique().sort("_row", "bug_lines")
+    flaws = (
+        lines.with_columns((pl.col("bug_lines").diff().over("_row").fill_null(2) > 1).cum_sum().over("_row").alias("_flaw"))
+        .group_by("_row", "_flaw")
+        .agg(pl.col("bug_lines").min().alias("_start"), pl.col("bug_lines").max().alias("_end"))
+    )
+    flags = rows.select("_row", "flags", "_gold_path").explode("flags").drop_nulls("flags").unnest("flags")
+    same_file = (pl.col("path") == "") | (pl.col("_gold_path") == "") | (pl.col("path") == pl.col("_gold_path"))
+    near = (pl.col("line") >= pl.col("_start") - tolerance) & (pl.col("line") <= pl.col("_end") + tolerance)
+    hit = (
+        flaws.join(flags, on="_row", how="inner")
+        .filter((pl.col("side") == "new") & same_file & near)
+        .select("_row", "_flaw")
+        .unique()
+        .group_by("_row")
+        .agg(pl.len().cast(pl.Int64).alias("_flaws_hit"))
+    )
+    per_row = flaws.group_by("_row").agg(pl.len().cast(pl.Int64).alias("n_flaws"))
+    return per_row.join(hit, on="_row", how="left")
 
 
 def _flag_hits(frame: pl.DataFrame, tolerance: int) -> pl.DataFrame:
@@ -99,8 +138,12 @@ def accuracy(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
 def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1) -> pl.DataFrame:
     """One row per group with every scalar metric (null where the data cannot give it).
 
-    ``catch_rate``: share of judgments of buggy items with a flag at the gold line;
-    ``flag_precision``: share of flags (on gold items) near a gold line; ``false_alarm_rate``:
+    ``catch_rate``: share of gold flaws caught (a flag at the flaw and a "buggy" verdict),
+    over all flaws of the buggy items judged; ``line_catch_rate``: share of judgments of
+    buggy items with a flag at a gold line, whatever the verdict (line-only);
+    ``flag_precision``: share of flags (on gold items) near a gold line, with a Wilson
+    interval (``flag_precision_low`` / ``_high``) on the flags' effective number under
+    clustering by rater; ``false_alarm_rate``:
     share of judgments of correct items called buggy; ``calibration_error``: see
     :func:`calibration_error`.
     """
@@ -113,7 +156,8 @@ def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1)
     ]
     if "caught" in f.columns:
         aggs += [
-            _mean(pl.col("caught")).alias("catch_rate"),
+            (pl.col("flaws_caught").sum() / pl.col("n_flaws").sum()).alias("catch_rate"),
+            _mean(pl.col("line_hit")).alias("line_catch_rate"),
             (pl.col("n_hits").sum() / pl.col("n_flags").sum()).alias("flag_precision"),
         ]
     aggs.append(_mean(pl.col("false_alarm")).alias("false_alarm_rate"))
@@ -126,7 +170,36 @@ def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1)
     out = f.group_by(list(by)).agg(aggs)
     if "confidence" in f.columns:
         out = out.join(calibration_error(f, by), on=list(by), how="left")
-    return out.with_columns(pl.col("flag_precision").fill_nan(None) if "flag_precision" in out.columns else []).sort(list(by))
+    if "flag_precision" in out.columns:
+        out = out.join(_precision_interval(f, by), on=list(by), how="left").with_columns(
+            pl.col("flag_precision", "catch_rate").fill_nan(None)
+        )
+    return out.sort(list(by))
+
+
+def _precision_interval(f: pl.DataFrame, by: By, z: float = 1.959963984540054) -> pl.DataFrame:
+    """Wilson interval of hits / flags per group, on the effective number of flags: the
+    ratio estimator's variance with raters as clusters (flags of one rater are not independent)."""
+    from .intervals import effective_n, wilson
+
+    per = (
+        f.filter(pl.col("n_flags").is_not_null())
+        .group_by([*by, "rater"])
+        .agg(pl.col("n_hits").sum().alias("h"), pl.col("n_flags").sum().alias("m"))
+    )
+    rows = []
+    for key, g in per.group_by(list(by), maintain_order=True):
+        h, m = g["h"].to_numpy().astype(float), g["m"].to_numpy().astype(float)
+        total, r = m.sum(), len(m)
+        if total == 0:
+            rows.append((*key, None, None))
+            continue
+        p = h.sum() / total
+        var = r / max(r - 1, 1) * np.sum((h - p * m) ** 2) / total**2
+        low, high = wilson(np.array(p), effective_n(np.array(p), np.array(var), np.array(total)), z)
+        rows.append((*key, float(low), float(high)))
+    schema: dict[str, Any] = {**{c: f.schema[c] for c in by}, "flag_precision_low": pl.Float64, "flag_precision_high": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def calibration(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:

@@ -8,7 +8,8 @@ import datetime as dt
 import html
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +19,54 @@ import polars as pl
 import vl_convert as vlc
 from tqdm.auto import tqdm
 
+from oversight_ext.study.plan import AnalysisPlan
+
 from . import charts, effects, metrics, mixed
 from .agreement import agreement as rater_agreement
 from .config import AnalysisConfig
 from .frames import study_frame
+from .multiplicity import tests_table
+from .qc import qc_raters, qc_reliability, split_qc
 
 __all__ = ["Analysis", "AnalysisConfig", "analyze", "report"]
 
 
 @dataclass
 class Analysis:
-    """Every table an analysis produced, and a note for everything it could not."""
+    """Every table an analysis produced, a note for everything it could not, and the
+    warnings its steps raised (fallbacks an interval or a model rests on)."""
 
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tables": {k: v.to_dicts() for k, v in self.tables.items()}, "notes": list(self.notes)}
+        return {"tables": {k: v.to_dicts() for k, v in self.tables.items()}, "notes": list(self.notes), "warnings": list(self.warnings)}
 
 
-def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progress: bool = False) -> Analysis:
+def analyze(
+    frame: pl.DataFrame, config: AnalysisConfig | None = None, *, plan: AnalysisPlan | None = None, progress: bool = False
+) -> Analysis:
     """Metrics, agreement, effects (two-way cluster bootstrap, McNemar, order, mixed model)
     and the sandwiching table of a study frame. Never raises for thin data: a study with no
-    judgments, one rater or no gold gets the tables it can support and notes for the rest."""
+    judgments, one rater or no gold gets the tables it can support and notes for the rest.
+
+    Judgments of QC items (``is_qc``) enter no estimate: they give the ``qc_raters`` and
+    ``qc_reliability`` tables only. ``plan`` (the study's pre-registered
+    :class:`~oversight_ext.study.plan.AnalysisPlan`) names the primary contrast, the
+    adjustment of every other test (the ``tests`` table) and the QC threshold; without one
+    every test is secondary."""
     config = config or AnalysisConfig()
-    if config.raters not in ("all", "human", "simulated"):
-        raise ValueError(f"raters={config.raters!r}: use 'all', 'human' or 'simulated'")
+    if config.raters not in ("auto", "all", "human", "simulated"):
+        raise ValueError(f"raters={config.raters!r}: use 'auto', 'human', 'simulated' or 'all'")
     out = Analysis()
-    if config.raters != "all" and "rater_kind" in frame.columns:
-        left_out = frame.filter(pl.col("rater_kind") != config.raters).height
-        frame = frame.filter(pl.col("rater_kind") == config.raters)
-        if left_out:
-            out.notes.append(f"raters={config.raters!r}: left out {left_out} judgments by other raters; use raters='all' to include them")
-    if "rater_kind" in frame.columns and frame.height:
-        kinds = frame.group_by("rater_kind").agg(pl.len().alias("n"), pl.col("rater").n_unique().alias("raters")).sort("rater_kind")
-        out.tables["raters"] = kinds
-        if kinds["rater_kind"].to_list() == ["simulated"]:
-            out.notes.append("every judgment here comes from simulated raters, not people")
-        if kinds.height > 1:
-            out.notes.append("judgments by simulated raters and by people are both included; set raters='human' to analyse people only")
+    frame = _choose_raters(frame, config.raters, out)
     if frame.height == 0:
         if not out.notes:
             out.notes.append("no judgments yet: nothing to analyse")
         return out
+    frame, qc = split_qc(frame)
+    frame = _quality_control(frame, qc, config, plan, out)
     gold = frame.filter(pl.col("label").is_not_null()) if "label" in frame.columns else frame.clear()
     if gold.height == 0:
         out.notes.append("no judged item has a gold label: accuracy, catch rate, calibration and effects need gold")
@@ -85,17 +91,83 @@ def analyze(frame: pl.DataFrame, config: AnalysisConfig | None = None, *, progre
         steps.append(("mixed_model", lambda: mixed.fit_mixed(f, mixed.MixedConfig(control=control, level=config.level))))
     for name, step in tqdm(steps, desc="analysis", disable=not progress):
         try:
-            table = step()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                table = step()
         except (ValueError, np.linalg.LinAlgError, pl.exceptions.ColumnNotFoundError) as exc:
             out.notes.append(f"{name}: not computed: {exc}")
             continue
+        out.warnings += list(dict.fromkeys(f"{name}: {w.message}" for w in caught if issubclass(w.category, UserWarning)))
         if table.height == 0:
             out.notes.append(f"{name}: not computed: {_why_empty(name, f, control, conditions)}")
             continue
         out.tables[name] = table
         if "note" in table.columns:
             out.notes += [f"{name}: {n}" for n in table["note"].drop_nulls().unique().to_list()]
+    _multiplicity(out, plan)
     return out
+
+
+def _choose_raters(frame: pl.DataFrame, raters: str, out: Analysis) -> pl.DataFrame:
+    """People and simulated raters are analysed apart unless ``raters='all'`` asks to pool them."""
+    if "rater_kind" not in frame.columns or frame.height == 0:
+        return frame
+    kinds = set(frame["rater_kind"].drop_nulls().to_list())
+    chosen = raters if raters != "auto" else ("human" if "human" in kinds else "simulated")
+    if chosen != "all":
+        left_out = frame.filter(pl.col("rater_kind") != chosen).height
+        frame = frame.filter(pl.col("rater_kind") == chosen)
+        if left_out:
+            other = "simulated raters" if chosen == "human" else "people"
+            out.notes.append(
+                f"raters={raters!r}: analysed {chosen} raters only; left out {left_out} judgments by {other}"
+                " (raters='all' pools them, on request only)"
+            )
+    if frame.height:
+        kinds_t = frame.group_by("rater_kind").agg(pl.len().alias("n"), pl.col("rater").n_unique().alias("raters")).sort("rater_kind")
+        out.tables["raters"] = kinds_t
+        if kinds_t["rater_kind"].to_list() == ["simulated"]:
+            out.notes.append("every judgment here comes from simulated raters, not people")
+        if kinds_t.height > 1:
+            out.notes.append("raters='all': judgments by simulated raters and by people are pooled, as asked")
+    return frame
+
+
+def _quality_control(
+    frame: pl.DataFrame, qc: pl.DataFrame, config: AnalysisConfig, plan: AnalysisPlan | None, out: Analysis
+) -> pl.DataFrame:
+    """QC tables, and raters below the pre-registered threshold left out when asked."""
+    if qc.height == 0:
+        return frame
+    threshold = plan.qc_min_accuracy if plan is not None else None
+    raters = qc_raters(qc, threshold=threshold, level=config.level)
+    out.notes.append(f"left out {qc.height} judgments of {qc['item_id'].n_unique()} QC items from every estimate (QC tables only)")
+    if raters.height:
+        out.tables["qc_raters"] = raters
+        out.tables["qc_reliability"] = qc_reliability(qc)
+    if threshold is not None and config.qc_exclude and raters.height:
+        below = raters.filter(~pl.col("passes"))["rater"].to_list()
+        if below:
+            frame = frame.filter(~pl.col("rater").is_in(below))
+            out.notes.append(
+                f"left out {len(below)} rater(s) below the pre-registered QC accuracy {threshold:g}: {', '.join(below)}"
+                " (qc_exclude=False keeps them)"
+            )
+    return frame
+
+
+def _multiplicity(out: Analysis, plan: AnalysisPlan | None) -> None:
+    primary = None
+    if plan is not None and plan.primary_treatment is not None:
+        primary = (plan.primary_treatment, plan.primary_outcome)
+    else:
+        out.notes.append("no pre-registered primary contrast ([analysis] primary_treatment): every test is secondary")
+    method = plan.adjust if plan is not None else "holm"
+    tests = tests_table(out.tables, primary=primary, method=method)
+    if tests.height:
+        out.tables = {"tests": tests, **out.tables}
+        if primary is not None and not (tests["role"] == "primary").any():
+            out.notes.append(f"the pre-registered primary contrast {primary[1]}: {primary[0]} vs control could not be computed")
 
 
 def _effects(f: pl.DataFrame, config: AnalysisConfig) -> pl.DataFrame:
@@ -160,6 +232,31 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.notes li{co
 pre{background:#f7f7f7;padding:1em;overflow:auto}figure{margin:1em 0}"""
 
 
+def _primary_section(analysis: Analysis) -> str:
+    """The pre-registered primary contrast first, then how many secondary tests were adjusted."""
+    tests = analysis.tables.get("tests")
+    out = ["<h2>Primary contrast (pre-registered)</h2>"]
+    if tests is None or not (tests["role"] == "primary").any():
+        out.append("<p>No primary contrast was computed; every test below is secondary (see the notes).</p>")
+    else:
+        row = tests.filter(pl.col("role") == "primary").row(0, named=True)
+        eff = analysis.tables["effects"]
+        outcome, rest = row["test"].split(": ", 1)
+        e = eff.filter((pl.col("outcome") == outcome) & (pl.col("treatment") == rest.split(" - ")[0])).row(0, named=True)
+        out.append(
+            f"<p><b>{html.escape(row['test'])}</b>: difference {e['difference']:+.3f}, "
+            f"95% interval [{e['ci_low']:.3f}, {e['ci_high']:.3f}], p = {e['p_value']:.3g} (unadjusted: the one confirmatory test).</p>"
+        )
+    if tests is not None:
+        sec = tests.filter(pl.col("role") == "secondary")
+        if sec.height:
+            out.append(
+                f"<p>{sec.height} secondary tests, p-values adjusted by {html.escape(str(sec['method'][0]))} "
+                "(table <i>tests</i>, column p_adjusted): exploratory, not confirmatory.</p>"
+            )
+    return "".join(out)
+
+
 def render_html(study: dict[str, Any], analysis: Analysis, design: pl.DataFrame) -> str:
     """The report page: design, notes, charts as inline SVG, and every table."""
     name = html.escape(str(study.get("name", "")))
@@ -188,11 +285,15 @@ def render_html(study: dict[str, Any], analysis: Analysis, design: pl.DataFrame)
     for label, key in (("Study configuration", "config"), ("Analysis options", "analysis_config")):
         shown = html.escape(json.dumps(study.get(key), indent=2, default=str))
         parts.append(f"<details open><summary>{label}</summary><pre>{shown}</pre></details>")
+    if analysis.warnings:
+        parts.append("<h2>Warnings: fallbacks the figures rest on</h2>")
+        parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(w)}</li>" for w in analysis.warnings) + "</ul>")
     parts.append("<h2>Notes: caveats and what could not be computed</h2>")
     if analysis.notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in analysis.notes) + "</ul>")
     else:
         parts.append("<p>Everything was computed.</p>")
+    parts.append(_primary_section(analysis))
     parts.append("<h2>Charts</h2>")
     for title, chart in build_charts(analysis).items():
         svg = vlc.vegalite_to_svg(chart.to_dict())
@@ -204,13 +305,26 @@ def render_html(study: dict[str, Any], analysis: Analysis, design: pl.DataFrame)
     return "\n".join(parts)
 
 
+def study_plan(study: Any) -> AnalysisPlan:
+    """The stored study's analysis plan, its primary treatment defaulting to the first assisted
+    condition (a study stored before plans existed gets that default too)."""
+    stored = study.config.get("analysis") if hasattr(study, "config") else None
+    try:
+        plan = AnalysisPlan.from_dict(dict(stored) if stored else None)
+    except ValueError:
+        plan = AnalysisPlan()
+    if plan.primary_treatment is None and getattr(study, "assisted_conditions", None):
+        plan = replace(plan, primary_treatment=study.assisted_conditions[0].name)
+    return plan
+
+
 def report(store: Any, study: str, out_path: str | os.PathLike[str], config: AnalysisConfig | None = None) -> Path:
     """Analyse ``study`` and write the report to ``out_path`` (one HTML file); returns the path."""
     out = Path(out_path)
     if out.exists() and out.is_dir():
         raise ValueError(f"out_path={str(out)!r} is a directory; give a file name such as report.html")
     info = store.study(study)
-    analysis = analyze(study_frame(store, study), config)
+    analysis = analyze(study_frame(store, study), config, plan=study_plan(info))
     page = render_html({**info.to_row(), "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

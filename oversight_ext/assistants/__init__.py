@@ -1,6 +1,8 @@
-"""Critics behind one protocol: ``load_assistant(NAME).critique(item) -> Critique``.
+"""Critics behind one protocol: ``load_assistant(NAME).critique(item.view()) -> Critique``.
 
-Backends: ``exec`` (run examples, differential runs, generated inputs, fault localisation in a
+A critic is given what a rater sees (:class:`~oversight_ext.records.ItemView`), never gold;
+``critique_item(critic, item)`` and ``critique_items`` do that for whole items. Specs are TOML
+files shipped in ``specs/`` (package data) or found on ``$OVERSIGHT_ASSISTANTS``. Backends: ``exec`` (run examples, differential runs, generated inputs, fault localisation in a
 sandbox), ``lint`` (ruff / pylint), ``hf`` (a local causal LM), ``openai`` (any
 OpenAI-compatible server), ``replay`` (critiques from a file), ``planted`` (deliberately wrong
 critiques for over-reliance studies) and ``ensemble`` (several critics merged).
@@ -13,7 +15,7 @@ import os
 from typing import Any
 
 from .batch import critique_items
-from .protocol import BaseCritic, Claim, Critic, Draft, critique_id
+from .protocol import BaseCritic, Claim, Critic, Draft, critique_id, critique_item
 from .spec import AssistantConfig, list_assistants, load_config
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Draft",
     "build_critic",
     "critique_id",
+    "critique_item",
     "critique_items",
     "list_assistants",
     "load_assistant",
@@ -32,13 +35,15 @@ __all__ = [
 
 #: backend name -> "module:Class"; modules are imported on first use (hf pulls in torch).
 BACKENDS: dict[str, str] = {
-    "exec": "oversight_ext.assistants.execution:ExecCritic",
-    "lint": "oversight_ext.assistants.lint:LintCritic",
-    "hf": "oversight_ext.assistants.hf:HFCritic",
-    "openai": "oversight_ext.assistants.chat:ChatCritic",
-    "replay": "oversight_ext.assistants.replay:ReplayCritic",
-    "planted": "oversight_ext.assistants.planted:PlantedCritic",
-    "ensemble": "oversight_ext.assistants.ensemble:EnsembleCritic",
+    "exec": "oversight_ext.assistants.exec.critic:ExecCritic",
+    "lint": "oversight_ext.assistants.backends.lint:LintCritic",
+    "hf": "oversight_ext.assistants.backends.hf:HFCritic",
+    "openai": "oversight_ext.assistants.backends.chat:ChatCritic",
+    "replay": "oversight_ext.assistants.backends.replay:ReplayCritic",
+    "planted": "oversight_ext.assistants.backends.planted:PlantedCritic",
+    "ensemble": "oversight_ext.assistants.backends.ensemble:EnsembleCritic",
+    "rm": "oversight_ext.assistants.backends.rm:RewardModelCritic",
+    "monitor": "oversight_ext.assistants.monitors.critic:MonitorCritic",
 }
 
 

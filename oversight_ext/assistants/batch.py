@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from oversight_ext.records import Critique, Item
 
-from .protocol import Critic
+from .protocol import Critic, critique_item
 
 if TYPE_CHECKING:
     from oversight_ext.store import Store
@@ -33,7 +33,8 @@ def critique_items(
     With a ``store``, a critique already stored for (item id, ``critic.spec_hash``) is reused,
     and new ones are stored as they finish (so an interrupted batch keeps its work). Failed
     critiques are returned but not stored, so a later run tries those items again. The items
-    must already be in the store.
+    must already be in the store. The critic is given each item's view (what a rater sees);
+    gold only if it is a backend that uses gold (:func:`~.protocol.critique_item`).
     """
     batch = list(items)
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -59,12 +60,12 @@ def critique_items(
     try:
         if max_workers == 1 or len(todo) <= 1:
             for i in todo:
-                out[i] = c = critic.critique(batch[i])
+                out[i] = c = critique_item(critic, batch[i])
                 _collect(c, pending, flush)
                 bar.update()
         else:
             with ThreadPoolExecutor(max_workers=max_workers) as pool:
-                futures = {pool.submit(critic.critique, batch[i]): i for i in todo}
+                futures = {pool.submit(critique_item, critic, batch[i]): i for i in todo}
                 for fut in as_completed(futures):
                     out[futures[fut]] = c = fut.result()
                     _collect(c, pending, flush)

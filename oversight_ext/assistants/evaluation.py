@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 
 from oversight_ext.records import Critique, Item
 
-from .protocol import BaseCritic, Critic
+from .protocol import BaseCritic, Critic, sweep_item
 
-__all__ = ["METRICS", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
+__all__ = ["METRICS", "breakdown", "control_source", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
 
 METRICS = ("catch_rate", "false_alarm_rate", "precision", "hallucinated_rate", "mean_latency_s")
 TOLERANCE = 1
@@ -37,6 +37,8 @@ _SCHEMA = {
     "item_id": pl.Utf8,
     "cluster": pl.Utf8,
     "label": pl.Utf8,
+    "control": pl.Utf8,
+    "bug_type": pl.Utf8,
     "status": pl.Utf8,
     "caught": pl.Boolean,
     "flagged": pl.Boolean,
@@ -47,8 +49,18 @@ _SCHEMA = {
 }
 
 
+def control_source(item: Item) -> str | None:
+    """Where a correct item (a control) comes from: "rewrite" (a behaviour-preserving rewrite
+    made by a generator), "fix" (the reverse of a bug: a real fix) or "other"; None for a buggy
+    item. Read from the item's direction, which the mutation generator and the shared data set."""
+    if item.label != "correct":
+        return None
+    return {"refactor": "rewrite", "fix_bug": "fix"}.get(item.direction or "", "other")
+
+
 def score_critiques(items: Sequence[Item], critiques: Sequence[Critique]) -> pl.DataFrame:
-    """One row per item that has gold (label) and a critique: was it caught, falsely alarmed."""
+    """One row per item that has gold (label) and a critique: was it caught, falsely alarmed.
+    ``control`` says where a correct item comes from (:func:`control_source`)."""
     by_item = {c.item_id: c for c in critiques}
     rows = []
     for it in items:
@@ -62,6 +74,8 @@ def score_critiques(items: Sequence[Item], critiques: Sequence[Critique]) -> pl.
                 "item_id": it.id,
                 "cluster": it.pair_id or it.id,
                 "label": it.label,
+                "control": control_source(it),
+                "bug_type": it.bug_type if it.label == "buggy" else None,
                 "status": c.status,
                 "caught": it.label == "buggy" and bool(precise),
                 "flagged": bool(c.comments) or c.verdict == "buggy",
@@ -119,6 +133,19 @@ def summarise(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, level: 
     return out
 
 
+def breakdown(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Catch and false alarms by the source of the controls: for each source, :func:`summarise`
+    of every buggy item with the controls of that source only (the false-alarm rate is that
+    source's). Sources with no controls are left out."""
+    buggy = frame.filter(pl.col("label") == "buggy")
+    out: dict[str, dict[str, Any]] = {}
+    for source in ("rewrite", "fix", "other"):
+        controls = frame.filter(pl.col("control") == source)
+        if controls.height:
+            out[source] = summarise(pl.concat([buggy, controls]), n_boot=n_boot, seed=seed)
+    return out
+
+
 def sweep_verbosity(
     critic: Critic, items: Sequence[Item], verbosities: Sequence[float], *, progress: bool = True
 ) -> dict[float, list[Critique]]:
@@ -130,7 +157,7 @@ def sweep_verbosity(
         raise ValueError(f"verbosities {bad} are invalid: give values between 0 and 1")
     out: dict[float, list[Critique]] = {v: [] for v in verbosities}
     for it in tqdm(items, desc=f"sweep [{critic.name}]", disable=not progress, unit="item"):
-        for v, c in critic.sweep(it, list(verbosities)).items():
+        for v, c in sweep_item(critic, it, list(verbosities)).items():
             out[v].append(c)
     return out
 

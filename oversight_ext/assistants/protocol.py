@@ -1,31 +1,87 @@
 """The critic protocol and the shared machinery every backend uses to build a Critique.
 
-A backend implements :meth:`BaseCritic.review`, returning a :class:`Draft` (claims anchored to
+A critic is given an :class:`~oversight_ext.records.ItemView`: what a rater sees, no gold. A
+backend implements :meth:`BaseCritic.review`, returning a :class:`Draft` (claims anchored to
 lines, a verdict, a confidence). :meth:`BaseCritic.critique` times it, turns any exception into
 a ``failed`` critique with the reason, drops comments whose lines do not exist (counting them
 as hallucinated and marking the critique ``partial``), and stamps the deterministic id.
+
+The two backends that are given gold on purpose (the ``exec-tests`` upper bound and the
+``planted`` study instrument) set ``uses_gold`` and implement :meth:`BaseCritic.review_gold`;
+gold reaches them only through the named argument ``critique(view, gold=item.gold())``.
+:func:`critique_item` is how callers holding a whole :class:`~oversight_ext.records.Item`
+critique it: it passes the view, gold only to a critic that uses it, and files the critique
+under the item's real id.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from oversight_ext.diffs import DiffError, apply_diff, parse_diff
-from oversight_ext.records import Comment, Critique, Item
+from oversight_ext.records import Comment, Critique, Gold, Item, ItemView, view_id
 
-__all__ = ["BaseCritic", "Claim", "Critic", "Draft", "critique_id", "existing_lines", "item_sources"]
+__all__ = [
+    "BaseCritic",
+    "Claim",
+    "Critic",
+    "Draft",
+    "critique_id",
+    "critique_item",
+    "existing_lines",
+    "item_sources",
+    "sweep_item",
+]
 
 
 @runtime_checkable
 class Critic(Protocol):
-    """Anything that critiques items: a name, the hash of its spec, and ``critique``."""
+    """Anything that critiques items: a name, the hash of its spec, and ``critique`` of what a
+    rater sees. ``gold`` is ignored unless the critic sets ``uses_gold`` (see the module doc)."""
 
     name: str
     spec_hash: str
 
-    def critique(self, item: Item) -> Critique: ...
+    def critique(self, view: ItemView, *, gold: Gold | None = None) -> Critique: ...
+
+
+def uses_gold(critic: object) -> bool:
+    """Whether ``critic`` is one of the backends that are given gold on purpose."""
+    return bool(getattr(critic, "uses_gold", False))
+
+
+def _refile(critique: Critique, item: Item) -> Critique:
+    """The critique of a view filed under the item's real id (the store's key); a failure
+    reason that names the view's opaque id names the item instead (it is for the operator)."""
+    reason = critique.reason.replace(view_id(item.id), item.id) if critique.reason else critique.reason
+    return dataclasses.replace(critique, item_id=item.id, id=critique_id(critique.assistant, critique.spec_hash, item.id), reason=reason)
+
+
+def critique_item(critic: Critic, item: Item) -> Critique:
+    """Critique a whole item: the critic gets ``item.view()``, and ``item.gold()`` only when it
+    is one of the backends that use gold; the critique is filed under ``item.id``."""
+    gold = item.gold() if uses_gold(critic) else None
+    return _refile(critic.critique(item.view(), gold=gold), item)
+
+
+def sweep_item(critic: BaseCritic, item: Item, verbosities: list[float]) -> dict[float, Critique]:
+    """:meth:`BaseCritic.sweep` of a whole item, as :func:`critique_item` does it."""
+    gold = item.gold() if uses_gold(critic) else None
+    return {v: _refile(c, item) for v, c in critic.sweep(item.view(), verbosities, gold=gold).items()}
+
+
+def _check_view(view: object) -> ItemView:
+    if isinstance(view, ItemView):
+        return view
+    if isinstance(view, Item):
+        raise ValueError(
+            f"critique(view=Item({view.id!r})) is invalid: a critic is given what a rater sees, never gold; "
+            "pass item.view() (and gold=item.gold() to a backend that uses it), or use critique_item(critic, item)"
+        )
+    raise ValueError(f"critique(view={view!r}) is invalid: give an ItemView (Item.view())")
 
 
 @dataclass
@@ -67,7 +123,7 @@ def critique_id(name: str, spec_hash: str, item_id: str) -> str:
     return f"{name}:{spec_hash[:12]}:{item_id}"
 
 
-def item_sources(item: Item) -> tuple[str | None, str | None]:
+def item_sources(item: ItemView) -> tuple[str | None, str | None]:
     """The code before and after the change, rebuilt from the diff where the item lacks one."""
     before, after = item.before, item.after
     if after is None and before is not None:
@@ -78,7 +134,7 @@ def item_sources(item: Item) -> tuple[str | None, str | None]:
     return before, after
 
 
-def existing_lines(item: Item) -> dict[tuple[str, str], int | set[int]]:
+def existing_lines(item: ItemView) -> dict[tuple[str, str], int | set[int]]:
     """For each (path, side), the lines a comment may anchor to: a line count or a set of lines.
 
     The item's main file has its full text (``before``/``after``); other files of a multi-file
@@ -120,6 +176,8 @@ class BaseCritic:
 
     #: Claims scoring below this are dropped: the verbosity knob (1.0 keeps everything).
     min_score: float = 0.0
+    #: True only for the backends given gold on purpose (they implement :meth:`review_gold`).
+    uses_gold: bool = False
 
     def __init__(self, name: str, spec_hash: str, *, model: str = "", verbosity: float = 1.0) -> None:
         self.name = name
@@ -130,21 +188,30 @@ class BaseCritic:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, spec_hash={self.spec_hash[:12]!r})"
 
-    def review(self, item: Item) -> Draft:
+    def review(self, view: ItemView) -> Draft:
         raise NotImplementedError
 
-    def critique(self, item: Item) -> Critique:
-        """Critique one item. Never raises for a problem with the item or the backend."""
+    def review_gold(self, view: ItemView, gold: Gold | None) -> Draft:
+        """:meth:`review` for the backends that use gold (``uses_gold``); others never get it."""
+        return self.review(view)
+
+    def _draft(self, view: ItemView, gold: Gold | None) -> tuple[Draft, float]:
         started = time.perf_counter()
         try:
-            draft = self.review(item)
+            draft = self.review_gold(view, gold) if self.uses_gold else self.review(view)
         except Exception as exc:  # a per-item failure must not end the batch: record why instead
             draft = Draft(status="failed", reason=f"{type(exc).__name__}: {exc}"[:2000])
-        latency = time.perf_counter() - started
+        return draft, time.perf_counter() - started
+
+    def critique(self, view: ItemView, *, gold: Gold | None = None) -> Critique:
+        """Critique what a rater sees of one item. Never raises for a problem with the item or
+        the backend (a view that is not an :class:`ItemView` is the caller's error: ValueError)."""
+        view = _check_view(view)
+        draft, latency = self._draft(view, gold)
         try:
-            return self.finish(item, draft, latency)
+            return self.finish(view, draft, latency)
         except ValueError as exc:  # the backend produced an invalid field (e.g. confidence 7)
-            return self.finish(item, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
+            return self.finish(view, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
 
     def benign_summary(self, critique: Critique) -> tuple[str, float] | None:
         """The summary and confidence this backend would give had it found nothing wrong with the
@@ -157,23 +224,19 @@ class BaseCritic:
         v = self.verbosity if verbosity is None else verbosity
         return claim.score >= 1.0 - v - 1e-9
 
-    def sweep(self, item: Item, verbosities: list[float]) -> dict[float, Critique]:
+    def sweep(self, view: ItemView, verbosities: list[float], *, gold: Gold | None = None) -> dict[float, Critique]:
         """Critiques of one item at several verbosity settings from a single review."""
-        started = time.perf_counter()
-        try:
-            draft = self.review(item)
-        except Exception as exc:
-            draft = Draft(status="failed", reason=f"{type(exc).__name__}: {exc}"[:2000])
-        latency = time.perf_counter() - started
+        view = _check_view(view)
+        draft, latency = self._draft(view, gold)
         out = {}
         for v in verbosities:
             try:
-                out[v] = self.finish(item, draft, latency, verbosity=v)
+                out[v] = self.finish(view, draft, latency, verbosity=v)
             except ValueError as exc:
-                out[v] = self.finish(item, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
+                out[v] = self.finish(view, Draft(status="failed", reason=f"invalid critique: {exc}"[:2000]), latency)
         return out
 
-    def finish(self, item: Item, draft: Draft, latency: float, *, verbosity: float | None = None, **extra: Any) -> Critique:
+    def finish(self, item: ItemView, draft: Draft, latency: float, *, verbosity: float | None = None, **extra: Any) -> Critique:
         known = existing_lines(item)
         default_path = item.path or next((p for p, _ in known), "")
         comments: list[Comment] = []

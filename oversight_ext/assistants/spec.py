@@ -1,8 +1,9 @@
 """Assistant specs: declarative TOML files naming a backend and its settings, found by name.
 
 Specs are looked up, in order, as an explicit path, in each folder of ``$OVERSIGHT_ASSISTANTS``
-(``os.pathsep``-separated), in the repository's top-level ``assistants/`` folder, and in
-``sys.prefix/share/oversight_ext/assistants`` (where the wheel installs that folder).
+(``os.pathsep``-separated: the user's own specs, which win over shipped ones of the same name),
+and in the specs shipped inside the package (``oversight_ext/assistants/specs``, package data,
+so they are found wherever the package is installed: a venv, ``pip install --user``, a wheel).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["AssistantConfig", "find_spec", "list_assistants", "load_config", "spec_dirs"]
+
+#: The specs shipped with the package (package data).
+SHIPPED = Path(__file__).resolve().with_name("specs")
 
 #: Bumped when a backend's behaviour changes, so cached critiques of an old version are not reused.
 BACKEND_VERSION = "1"
@@ -99,8 +103,7 @@ class AssistantConfig:
 def spec_dirs() -> list[Path]:
     """Folders searched for ``NAME.toml``, in order."""
     dirs = [Path(p) for p in os.environ.get("OVERSIGHT_ASSISTANTS", "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "assistants")
-    dirs.append(Path(sys.prefix) / "share" / "oversight_ext" / "assistants")
+    dirs.append(SHIPPED)
     return dirs
 
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "oversight_ext.cli.db",
     "oversight_ext.cli.lab",
     "oversight_ext.cli.critics",
+    "oversight_ext.cli.monitors",
     "oversight_ext.cli.study",
     "oversight_ext.cli.report",
     "oversight_ext.cli.reward",

@@ -1,4 +1,5 @@
-"""``oversight critique`` (critique stored items into the store's cache) and ``oversight eval-critics``."""
+"""``oversight critique`` (critique stored items into the store's cache), ``oversight eval-critics``
+and ``oversight assistants list``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Critique the store's items with an assistant; critiques are cached by (item, spec hash).",
     )
     add_db(p)
-    p.add_argument("--assistant", required=True, help="assistant name (see `oversight eval-critics --list`) or a .toml spec path")
+    p.add_argument("--assistant", required=True, help="assistant name (see `oversight assistants list`) or a .toml spec path")
     p.add_argument("--source", default=None, help="only items from this source (as stored)")
     p.add_argument("--language", default=None, help="only items in this language")
     p.add_argument("--workers", type=int, default=2, help="critiques run in parallel (default 2)")
@@ -48,6 +49,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--quiet", action="store_true", help="no progress bars")
     e.set_defaults(func=eval_critics)
 
+    a = sub.add_parser(
+        "assistants",
+        help="the assistant specs that load by name",
+        description="Assistant specs are TOML files: shipped with the package, or in the folders of $OVERSIGHT_ASSISTANTS.",
+    )
+    asub = a.add_subparsers(dest="assistants_command", metavar="ACTION", required=True)
+    al = asub.add_parser("list", help="list every assistant name with its backend, description and spec file")
+    al.add_argument("--json", action="store_true", help="print a JSON array")
+    al.set_defaults(func=assistants_list)
+
 
 def critique(args: argparse.Namespace) -> int:
     from oversight_ext.assistants import critique_items, load_assistant
@@ -72,6 +83,26 @@ def critique(args: argparse.Namespace) -> int:
     for c in failed[:5]:
         print(f"  failed {c.item_id}: {c.reason}", file=sys.stderr)
     return 1 if failed and len(failed) == len(out) else 0
+
+
+def assistants_list(args: argparse.Namespace) -> int:
+    from oversight_ext.assistants import list_assistants
+    from oversight_ext.assistants.spec import load_config
+
+    rows = []
+    for name in list_assistants():
+        try:
+            cfg = load_config(name)
+            rows.append({"name": name, "backend": cfg.backend, "description": cfg.description, "spec": cfg.path})
+        except ValueError as exc:  # a broken spec of the user's: list it with what is wrong
+            rows.append({"name": name, "backend": "?", "description": f"invalid spec: {exc}", "spec": ""})
+    if args.json:
+        print_json(rows)
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['backend']:<9} {r['description']}")
+    return 0
 
 
 def _fmt(m: dict[str, Any]) -> str:
@@ -157,4 +188,4 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["critique", "eval_critics", "json", "register"]
+__all__ = ["assistants_list", "critique", "eval_critics", "json", "register"]

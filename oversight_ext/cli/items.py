@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db(demo)
     demo.set_defaults(func=demo_items)
 
+    from .sabotage import register_items
+
+    register_items(isub)
+
     ls = isub.add_parser("list", help="list stored items", description="List stored items (gold included: this is the researcher's view).")
     ls.add_argument("--source", default=None, help="only items from this source")
     ls.add_argument("--language", default=None, help="only items in this language")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from .common import add_db
 
@@ -28,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
-    from oversight_ext.lab import LabConfig, lab_argv, lab_url, prepare_demo
+    from oversight_ext.lab import LabConfig, lab_argv, lab_env, lab_url, prepare_demo
     from oversight_ext.store import Store
 
     from . import CLIError
@@ -52,14 +54,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"JupyterLab with the review panel: {lab_url(config)}", flush=True)
     print("Open the Oversight sidebar, start the study, review. Stop with Ctrl-C.", flush=True)
     # The notebook widget (oversight_ext.review) in this lab's kernels opens the same store.
-    env = {**os.environ, "OVERSIGHT_DB": url}
-    proc = subprocess.Popen(lab_argv(config), env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
+    with tempfile.TemporaryDirectory(prefix="oversight-lab-config-") as conf:
+        env = lab_env(Path(conf), {**os.environ, "OVERSIGHT_DB": url})
+        proc = subprocess.Popen(lab_argv(config), env=env)
         try:
-            return proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return 130
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            try:
+                return proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return 130

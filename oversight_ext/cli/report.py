@@ -53,15 +53,19 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from oversight_ext.analysis import analyze, study_frame
+    from oversight_ext.analysis.reporting import study_plan
 
     with open_store(args) as store:
-        result = analyze(study_frame(store, args.name), _config(args))  # type: ignore[arg-type]
+        plan = study_plan(store.study(args.name))
+        result = analyze(study_frame(store, args.name), _config(args), plan=plan)  # type: ignore[arg-type]
     if args.json:
         print_json(result.to_dict())
         return 0
     for name, table in result.tables.items():
         print(f"== {name}")
         print(table)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     for note in result.notes:
         print(f"note: {note}")
     return 0

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import polars as pl
-
-    from oversight_ext.records import Critique, Item
+    from oversight_ext.reward.dataset import RewardDataset
 
 from oversight_ext.reward.config import RewardTrainingConfig
 
@@ -87,46 +83,9 @@ def _config(args: argparse.Namespace) -> RewardTrainingConfig:
         raise CLIError(str(exc)) from None
 
 
-def _items(path: str, language: str | None) -> list[Item]:
-    from oversight_ext.items import load_jsonl
-
-    items = load_jsonl(path)
-    return [it for it in items if language is None or it.language == language]
-
-
-def _limit(items: list[Item], limit: int | None, paired: bool) -> list[Item]:
-    """The items of the first ``limit`` pair_ids in sorted order (all with no limit), as ``--limit`` keeps
-    rows; ``paired``: only items with a pair_id count, as only they make pairs."""
-    if not limit:
-        return items
-    keep = set(sorted({it.pair_id or it.id for it in items if it.pair_id or not paired})[:limit])
-    return [it for it in items if (it.pair_id or it.id) in keep]
-
-
-def _critiques(items: list[Item], cfg: RewardTrainingConfig, store: Any) -> dict[str, Critique] | None:
-    """The critiques the model reads when ``cfg.critique`` names an assistant (None otherwise)."""
-    from oversight_ext.cli import CLIError
-    from oversight_ext.reward.data import critiques_for
-
-    if not cfg.critique:
-        return None
+def _announce(n: int, assistant: str) -> None:
     # On stderr, beside the progress bar, so that ``eval-rm --json`` prints JSON alone.
-    print(f"critiquing {len(items)} items with {cfg.critique!r} (the reward model reads each item's critique)", file=sys.stderr, flush=True)
-    try:
-        return critiques_for(items, cfg.critique, store=store, progress=True)
-    except ValueError as exc:
-        raise CLIError(f"critique = {cfg.critique!r}: {exc}") from None
-
-
-def _is_preference_file(path: Path) -> bool:
-    if path.suffix == ".parquet":
-        return True
-    with open(path, encoding="utf-8") as fh:
-        first = fh.readline()
-    try:
-        return {"chosen", "rejected"} <= set(json.loads(first))
-    except (json.JSONDecodeError, TypeError):
-        return False
+    print(f"critiquing {n} items with {assistant!r} (the reward model reads each item's critique)", file=sys.stderr, flush=True)
 
 
 def train_rm(args: argparse.Namespace) -> int:
@@ -141,63 +100,32 @@ def train_rm(args: argparse.Namespace) -> int:
 
     import polars as pl
 
-    from oversight_ext.reward import data
-    from oversight_ext.reward.data import augment_with_mutations
+    from oversight_ext.reward.dataset import load_dataset
     from oversight_ext.reward.evaluate import pairwise_accuracy
-    from oversight_ext.reward.labels import judgment_labels
     from oversight_ext.reward.train import train_reward_model
 
-    src = Path(args.source)
-    items: list = []
-    if src.is_file():
-        if _is_preference_file(src):
-            if cfg.critique:
-                raise CLIError(
-                    f"critique = {cfg.critique!r} needs items to critique, and {src} is a preference file of texts: "
-                    "train from an items file or a study, or set critique = ''"
-                )
-            frame = data.read_preferences(src)
-        else:
-            items = _limit(_items(args.source, args.language), args.limit, paired=True)
-            crit = _critiques(items, cfg, None)
-            frame = data.pairs_from_items(items, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
-        origin = {"file": os.path.abspath(src)}
-    else:
-        from oversight_ext.store import Store
-
-        with Store(args.db) as store:
-            store.study(args.source)  # an unknown study stops here with its own message
-            conds = args.conditions.split(",") if args.conditions else None
-            lab = judgment_labels(
-                store, args.source, method=cfg.aggregation, conditions=conds,
-                condition_weights=cfg.condition_weights, reliability_weighting=cfg.reliability_weighting,
-            )  # fmt: skip
-            items = _limit(list(store.iter_items(ids=lab["item_id"].to_list())), args.limit, cfg.objective == "pairwise")
-            crit = _critiques(items, cfg, store)
-        frame = (
-            data.pairs_from_items(items, labels=lab, text_format=cfg.text_format, seed=cfg.seed, critiques=crit)
-            if cfg.objective == "pairwise"
-            else data.pointwise_from_items(items, labels=lab, text_format=cfg.text_format, critiques=crit)
-        )
-        origin = {"study": args.source, "conditions": args.conditions}
-    if args.limit:
-        keep = sorted(set(frame["pair_id"].to_list()))[: args.limit]
-        frame = frame.filter(pl.col("pair_id").is_in(keep))
-    by_id = {it.id: it for it in items} if items else None
-    if args.folds:
-        return _cross_validate(frame, cfg, args, origin, by_id)
-    train, held = data.split_by_pair(frame, cfg.eval_fraction, cfg.seed)
     try:
-        train = augment_with_mutations(train, by_id, cfg, seed=cfg.seed)
-        if train.height > frame.height - held.height:
-            print(f"added {train.height - frame.height + held.height} synthetic pairs with planted bugs to the training split")
-        res = train_reward_model(train, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": origin})
+        ds = load_dataset(
+            args.source, cfg, db=args.db, language=args.language, limit=args.limit, on_critique=_announce,
+            conditions=args.conditions.split(",") if args.conditions else None,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    if args.folds:
+        return _cross_validate(ds, cfg, args)
+    train, held = ds.split(cfg.eval_fraction, cfg.seed)
+    try:
+        aug = train.augmented(cfg, seed=cfg.seed)
+        if aug.height > train.height:
+            print(f"added {aug.height - train.height} synthetic pairs with planted bugs to the training split")
+        res = train_reward_model(aug.frame, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": ds.provenance})
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     speed = f"{res.examples_per_s:.2f} examples/s, padding {res.padding_fraction:.1%}"
-    print(f"trained on {train.height} rows in {res.seconds:.1f} s ({speed}); saved to {args.out}")
-    if held.height and cfg.objective == "pairwise" and held.filter(~pl.col("tie")).height:
-        acc = pairwise_accuracy(res.model, res.tokenizer, held, max_length=cfg.max_length)
+    print(f"trained on {aug.height} rows in {res.seconds:.1f} s ({speed}); saved to {args.out}")
+    held_pairs = held.frame
+    if held_pairs.height and cfg.objective == "pairwise" and held_pairs.filter(~pl.col("tie")).height:
+        acc = pairwise_accuracy(res.model, res.tokenizer, held_pairs, max_length=cfg.max_length)
         print(
             f"held-out pairwise accuracy: {acc['accuracy']:.3f} on {acc['n']} pairs "
             f"(95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; chance 0.500; ECE {acc['ece']:.3f})"
@@ -205,11 +133,10 @@ def train_rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argparse.Namespace, origin: dict, items: dict | None) -> int:
+def _cross_validate(ds: RewardDataset, cfg: RewardTrainingConfig, args: argparse.Namespace) -> int:
     import time
 
     from oversight_ext.cli import CLIError
-    from oversight_ext.reward.data import augment_with_mutations
     from oversight_ext.reward.evaluate import cross_validate
     from oversight_ext.reward.train import train_reward_model
 
@@ -225,7 +152,7 @@ def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argpar
         )
 
     try:
-        cv = cross_validate(frame, cfg, folds=args.folds, backbone=args.backbone, on_fold=report, items=items)
+        cv = cross_validate(ds.frame, cfg, folds=args.folds, backbone=args.backbone, on_fold=report, items=ds.items)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     minutes = (time.perf_counter() - t0) / 60
@@ -236,18 +163,19 @@ def _cross_validate(frame: pl.DataFrame, cfg: RewardTrainingConfig, args: argpar
     if args.out:
         try:
             res = train_reward_model(
-                augment_with_mutations(frame, items, cfg, seed=cfg.seed), cfg, backbone=args.backbone, out_dir=args.out,
-                meta={"source": origin, "cross_validation": {
+                ds.augmented(cfg, seed=cfg.seed).frame, cfg, backbone=args.backbone, out_dir=args.out,
+                meta={"source": ds.provenance, "cross_validation": {
                     "folds": args.folds, "accuracy": cv["accuracy"], "n": cv["n"], "ci": [cv["ci_low"], cv["ci_high"]]}},
             )  # fmt: skip
         except ValueError as exc:
             raise CLIError(str(exc)) from None
-        print(f"final model trained on all {frame.height} pairs in {res.seconds:.1f} s; saved to {args.out}")
+        print(f"final model trained on all {ds.height} pairs in {res.seconds:.1f} s; saved to {args.out}")
     return 0
 
 
 def eval_rm(args: argparse.Namespace) -> int:
     from oversight_ext.cli import CLIError
+    from oversight_ext.reward.dataset import from_items_file
     from oversight_ext.reward.evaluate import gold_accuracy
     from oversight_ext.reward.model import load_reward_model
 
@@ -256,9 +184,9 @@ def eval_rm(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     saved = RewardTrainingConfig.from_dict({**RewardTrainingConfig().to_dict(), **meta.get("config", {})})
-    items = _items(args.items, args.language)
     try:
-        acc = gold_accuracy(model, tok, items, saved.text_format, _critiques(items, saved, None))
+        ds = from_items_file(args.items, saved, language=args.language, on_critique=_announce)
+        acc = gold_accuracy(model, tok, list((ds.items or {}).values()), saved.text_format, ds.critiques)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     if args.json:

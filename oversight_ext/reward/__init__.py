@@ -1,8 +1,9 @@
 """Reward models trained on the labels this tool collects, keeping track of where each label came from.
 
-``data`` builds pairwise / pointwise frames (TRL column names) from items, judgments and
-preference files; ``labels`` aggregates judgments across raters; ``model`` loads, scores and
-saves backbones; ``train`` is the trainer; ``evaluate`` measures held-out accuracy,
+``dataset`` builds a reward dataset with its provenance from a study, an items file or a
+preference file (what the CLI, the notebooks and the benchmarks train on); ``data`` makes the
+pairwise / pointwise frames (TRL column names) it holds; ``labels`` aggregates judgments across raters; ``model`` loads, scores and
+saves backbones; ``train`` is the trainer (stages a subclass can replace), ``objectives`` its losses; ``evaluate`` measures held-out accuracy,
 calibration, the inter-rater ceiling, label-source comparisons and weak-to-strong PGR.
 torch and transformers load only when a function needs them.
 """
@@ -22,12 +23,16 @@ from .data import (
     read_preferences,
     split_by_pair,
 )
+from .dataset import RewardDataset, load_dataset
 
 __all__ = [
+    "RewardDataset",
+    "RewardTrainer",
     "RewardTrainingConfig",
     "check_trainable",
     "export",
     "item_text",
+    "load_dataset",
     "load_reward_model",
     "pairs_from_items",
     "pairs_from_rankings",
@@ -40,6 +45,7 @@ __all__ = [
 
 _LAZY = {
     "train_reward_model": "train",
+    "RewardTrainer": "train",
     "TrainResult": "train",
     "load_reward_model": "model",
     "load_backbone": "model",

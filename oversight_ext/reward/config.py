@@ -31,6 +31,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "attn_implementation": ("auto", "sdpa", "eager", "flash_attention_2"),
     "ties": ("drop", "half"),
     "distributed": ("ddp", "fsdp"),
+    "reward": ("head", "implicit"),
+    "compile": ("auto", "on", "off"),
 }
 
 
@@ -39,6 +41,20 @@ class RewardTrainingConfig:
     """Options for training one reward model. Load from TOML with :meth:`from_toml`."""
 
     objective: str = option("pairwise: Bradley-Terry on (chosen, rejected, margin); pointwise: BCE on each item's label", "pairwise")
+    reward: str = option(
+        "head: a one-output classification head reads the last token; implicit: the causal LM itself is tuned and the "
+        "reward is beta * (log p_tuned(text) - log p_start(text)) (DPO), so training starts from what the LM knows "
+        "(needs a decoder backbone and objective = 'pairwise')",
+        "head",
+    )
+    beta: float = option("implicit reward: the scale beta of the log-likelihood ratio (DPO's KL strength)", 0.1)
+    lora_r: int = option("LoRA rank through peft (0: train every weight); the head, if any, is trained in full", 0)
+    lora_alpha: int = option("LoRA scaling alpha (the update is scaled by alpha / r)", 16)
+    lora_dropout: float = option("dropout on the LoRA branch", 0.0)
+    lora_target_modules: list = option(
+        "module names LoRA adapts, e.g. ['q_proj', 'v_proj']; empty: every linear layer but the head", default_factory=list
+    )
+    compile: str = option("torch.compile the scoring module: auto (on a CUDA GPU only, where it pays), on, off", "auto")
     text_format: str = option("what the model reads of an item: spec+diff (what a rater sees), diff, spec+after, after", "spec+diff")
     max_length: int = option("longest sequence in tokens (capped by the backbone's context)", 512)
     overlong: str = option("sequences longer than max_length: truncate (warns with a count) or refuse (stop with an error)", "truncate")
@@ -99,12 +115,26 @@ class RewardTrainingConfig:
             value = getattr(self, name)
             if value not in choices:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: use one of {', '.join(map(repr, choices))}")
+        if self.reward == "implicit" and self.objective != "pairwise":
+            raise ValueError(
+                "RewardTrainingConfig.reward = 'implicit' needs objective = 'pairwise': the DPO reward is learnt from preferences"
+            )
+        if not (isinstance(self.beta, (int, float)) and self.beta > 0):
+            raise ValueError(f"RewardTrainingConfig.beta = {self.beta!r} is invalid: give a positive number, e.g. 0.1")
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"RewardTrainingConfig.lora_dropout = {self.lora_dropout!r} is invalid: give a fraction in [0, 1)")
+        if not isinstance(self.lora_target_modules, list) or not all(isinstance(m, str) for m in self.lora_target_modules):
+            raise ValueError(
+                f"RewardTrainingConfig.lora_target_modules = {self.lora_target_modules!r} is invalid: give a list of module names, "
+                "e.g. ['q_proj', 'v_proj'], or [] for every linear layer"
+            )
         positive = ("max_length", "batch_size", "grad_accum", "group_window", "eval_batch_size", "log_every")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give a positive integer")
-        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead", "mutation_pairs"):
+        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead", "mutation_pairs",
+                     "lora_r", "lora_alpha"):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give an integer >= 0")

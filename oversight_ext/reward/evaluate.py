@@ -21,6 +21,7 @@ from oversight_ext.store import Store
 
 from .config import RewardTrainingConfig
 from .data import augment_with_mutations, check_trainable, critiques_for, fold_splits, pairs_from_items, pointwise_from_items, split_by_pair
+from .dataset import from_items
 from .labels import judgment_labels
 
 __all__ = [
@@ -246,13 +247,8 @@ def compare_label_sources(
                 condition_weights=config.condition_weights, reliability_weighting=config.reliability_weighting,
             )  # fmt: skip
             cfg = config.replace(seed=seed)
-            data = (
-                pairs_from_items(train_items, labels=lab, text_format=cfg.text_format, seed=seed, critiques=crit)
-                if cfg.objective == "pairwise"
-                else pointwise_from_items(train_items, labels=lab, text_format=cfg.text_format, critiques=crit)
-            )
-            if cfg.objective == "pairwise":
-                data = augment_with_mutations(data, {it.id: it for it in train_items}, cfg, seed=seed)
+            ds = from_items(train_items, cfg, labels=lab, critiques=crit, provenance={"study": study, "source": name})
+            data = ds.augmented(cfg, seed=seed).frame if cfg.objective == "pairwise" else ds.frame
             try:
                 check_trainable(data.filter(~pl.col("tie")) if "tie" in data.columns else data, cfg.objective)
             except ValueError:

@@ -1,6 +1,7 @@
 """Combining rater judgments into one training label per item, keeping track of provenance.
 
-Each judgment is a vote for "correct" or "buggy". Votes are weighted by the study condition
+Judgments are read from the study frame (:mod:`oversight_ext.analysis.frames`), as every
+analysis reads them. Each judgment is a vote for "correct" or "buggy". Votes are weighted by the study condition
 they were given under (``condition_weights``, by condition name or kind) and by the rater's
 reliability on gold QC items; they are then combined by majority, by confidence, or by
 Dawid-Skene (1979) EM, which learns each rater's confusion matrix. The result is a frame
@@ -17,25 +18,36 @@ import polars as pl
 
 from oversight_ext.store import Store
 
-__all__ = ["LABEL_SCHEMA", "aggregate", "judgment_labels", "rater_reliability", "votes"]
+__all__ = ["LABEL_SCHEMA", "aggregate", "condition_kinds", "judgment_labels", "rater_reliability", "votes"]
 
 LABEL_SCHEMA = {"item_id": pl.Utf8, "label": pl.Float64, "weight": pl.Float64, "n_labels": pl.Int64}
 
 
-def rater_reliability(store: Store, study: str) -> pl.DataFrame:
+def condition_kinds(store: Store, study: str) -> dict[str, str]:
+    """Condition name -> "assisted" | "unassisted", as the typed study defines it (one rule for every layer)."""
+    return dict(store.study(study).condition_kinds())
+
+
+def _frame(store: Store, study: str) -> pl.DataFrame:
+    from oversight_ext.analysis.frames import study_frame
+
+    return study_frame(store, study)
+
+
+def rater_reliability(store: Store, study: str, *, frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each rater's accuracy on the study's gold QC items, Laplace-smoothed: (right + 1) / (n + 2).
 
-    A rater with no QC judgments gets 0.5 of evidence either way, i.e. weight 0.5.
+    A rater with no QC judgments gets 0.5 of evidence either way, i.e. weight 0.5. ``frame``
+    is the study frame when the caller has it already.
     """
-    qc = {a.id: a.item_id for a in store.assignments(study) if a.is_qc}
-    gold = {it.id: it.label for it in store.iter_items(ids=sorted(set(qc.values())))} if qc else {}
-    tally: dict[str, list[int]] = {}
-    for j in store.judgments(study=study):
-        t = tally.setdefault(j.rater, [0, 0])
-        if j.assignment_id in qc and gold.get(qc[j.assignment_id]) is not None:
-            t[0] += int(j.verdict == gold[qc[j.assignment_id]])
-            t[1] += 1
-    rows = [{"rater": r, "qc_n": n, "qc_right": k, "reliability": (k + 1) / (n + 2)} for r, (k, n) in sorted(tally.items())]
+    f = _frame(store, study) if frame is None else frame
+    qc = f.filter(pl.col("is_qc").fill_null(False) & pl.col("label").is_not_null())
+    right = {r["rater"]: (r["k"], r["n"]) for r in qc.group_by("rater").agg(
+        pl.col("correct").cast(pl.Int64).sum().alias("k"), pl.len().alias("n")).iter_rows(named=True)}  # fmt: skip
+    rows = []
+    for r in sorted(set(f["rater"].to_list())):
+        k, n = right.get(r, (0, 0))
+        rows.append({"rater": r, "qc_n": int(n), "qc_right": int(k), "reliability": (k + 1) / (n + 2)})
     return pl.DataFrame(rows, schema={"rater": pl.Utf8, "qc_n": pl.Int64, "qc_right": pl.Int64, "reliability": pl.Float64})
 
 
@@ -50,32 +62,35 @@ def votes(
 ) -> pl.DataFrame:
     """Current judgments as weighted votes: ``item_id, rater, condition, kind, vote (1 = correct), confidence, weight``.
 
-    ``conditions`` keeps only judgments made under those condition names or kinds (e.g.
-    ``["unassisted"]``). QC items are left out unless ``include_qc``: their gold already
-    measured the raters.
+    Read from the study frame (:func:`oversight_ext.analysis.frames.study_frame`), the rows
+    every analysis reads. ``conditions`` keeps only judgments made under those condition names
+    or kinds (e.g. ``["unassisted"]``). QC items are left out unless ``include_qc``: their gold
+    already measured the raters.
     """
-    info = store.study(study)
-    table = store.assignments(study)
-    kind_of = {a.id: info.kind_of(a) for a in table}  # the study's one rule for "assisted"
-    qc = {a.id for a in table if a.is_qc}
-    rel = {r["rater"]: r["reliability"] for r in rater_reliability(store, study).iter_rows(named=True)} if reliability_weighting else {}
+    frame = _frame(store, study)
+    kinds = condition_kinds(store, study)
+    rel = (
+        {r["rater"]: r["reliability"] for r in rater_reliability(store, study, frame=frame).iter_rows(named=True)}
+        if reliability_weighting
+        else {}
+    )
     cw = dict(condition_weights or {})
     rows = []
-    for j in store.judgments(study=study):
-        kind = kind_of[j.assignment_id]
-        if conditions is not None and j.condition not in conditions and kind not in conditions:
+    for j in frame.iter_rows(named=True):
+        kind = j["condition_kind"] or kinds.get(j["condition"]) or ""
+        if conditions is not None and j["condition"] not in conditions and kind not in conditions:
             continue
-        if j.assignment_id in qc and not include_qc:
+        if j["is_qc"] and not include_qc:
             continue
-        w = cw.get(j.condition, cw.get(kind, 1.0)) * (rel.get(j.rater, 1.0) if reliability_weighting else 1.0)
+        w = cw.get(j["condition"], cw.get(kind, 1.0)) * (rel.get(j["rater"], 1.0) if reliability_weighting else 1.0)
         rows.append(
             {
-                "item_id": j.item_id,
-                "rater": j.rater,
-                "condition": j.condition,
+                "item_id": j["item_id"],
+                "rater": j["rater"],
+                "condition": j["condition"],
                 "kind": kind,
-                "vote": 1 if j.verdict == "correct" else 0,
-                "confidence": float(j.confidence),
+                "vote": 1 if j["verdict"] == "correct" else 0,
+                "confidence": float(j["confidence"]),
                 "weight": float(w),
             }
         )

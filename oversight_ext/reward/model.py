@@ -117,7 +117,12 @@ def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto"
         tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
         model: Any = _tiny(src["arch"], tok, seed)
     else:
-        extra = {"gguf_file": src["gguf_file"]} if src["kind"] == "gguf" else {}
+        if src["kind"] == "gguf":
+            # De-quantised once into a cached fp32 folder that reloads in under a second.
+            from .lm import cached_gguf_folder
+
+            src = {"kind": "path", "path": cached_gguf_folder(src["path"], src["gguf_file"])}
+        extra: dict[str, Any] = {}
         _check_head(name, src["path"], extra)
         try:
             tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(src["path"], **extra))
@@ -217,12 +222,14 @@ def save_reward_model(
     *,
     extra_files: dict[str, Path] | None = None,
     state_dict: dict[str, Any] | None = None,
+    merged: bool = False,
 ) -> Path:
     """Save with ``save_pretrained`` into a temporary folder, then rename it into place.
 
     A crash leaves at most a hidden ``.<name>.tmp-*`` folder, never a complete-looking model.
     An existing reward-model folder is replaced; any other non-empty folder is refused.
-    ``state_dict`` overrides the model's own (FSDP gathers the full one first).
+    ``state_dict`` overrides the model's own (FSDP gathers the full one first). A LoRA model
+    saves its adapters; with ``merged`` also ``merged/``, the adapters folded into the weights.
     """
     out = Path(out_dir)
     check_out_dir(out)
@@ -246,6 +253,11 @@ def save_reward_model(
         state = {k: v.detach().contiguous().cpu() for k, v in full.items() if not k.startswith("lm_head")}
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     tok.save_pretrained(tmp)
+    if merged:
+        from .lora import merged_copy
+
+        merged_copy(model).save_pretrained(tmp / "merged")
+        tok.save_pretrained(tmp / "merged")
     for name, src in (extra_files or {}).items():
         if Path(src).is_file():
             shutil.copyfile(src, tmp / name)
@@ -282,7 +294,14 @@ def load_reward_model(path: str | os.PathLike[str], *, device: str = "cpu") -> t
     p = Path(path)
     if not (p / MARKER).is_file():
         raise ValueError(f"model folder {str(p)!r} holds no finished reward model ({MARKER} missing): train one with `oversight train-rm`")
+    meta = json.loads((p / MARKER).read_text())
+    if meta.get("config", {}).get("reward") == "implicit":
+        raise ValueError(
+            f"model folder {str(p)!r} holds an implicit (language-model) reward: load it with reward.implicit.load_implicit_reward_model"
+        )
+    if (p / "adapter_config.json").is_file():
+        p = p / "merged"  # the LoRA adapters folded into the weights
     tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(p))
     model = AutoModelForSequenceClassification.from_pretrained(p).to(device)
     model.eval()
-    return model, tok, json.loads((p / MARKER).read_text())
+    return model, tok, meta

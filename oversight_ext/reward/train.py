@@ -1,5 +1,12 @@
 """The reward-model trainer: Bradley-Terry with margin (or pointwise BCE) on variable-length text.
 
+:class:`RewardTrainer` runs in stages that a subclass may replace one at a time, as with
+TRL's trainers: :meth:`~RewardTrainer.setup` (device, model, tokenised data, optimiser,
+resume), :meth:`~RewardTrainer.micro_batches` (which rows each step reads),
+:meth:`~RewardTrainer.compute_loss` and :meth:`~RewardTrainer.training_step` (one
+optimiser step), :meth:`~RewardTrainer.evaluate` (held-out pairwise accuracy) and
+:meth:`~RewardTrainer.save`. :func:`train_reward_model` runs them all.
+
 One entry point for one CPU, one GPU or many: under ``torchrun`` / ``accelerate launch``
 (``WORLD_SIZE`` > 1) each process takes its share of the batches and the model is wrapped in
 DDP, or FSDP with ``distributed="fsdp"``. Speed on real data comes from bucketed, length-grouped
@@ -24,24 +31,28 @@ from typing import Any
 import numpy as np
 import polars as pl
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import checkpoint
 from .batching import Batch, collate, collate_buckets, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
+from .dataset import RewardDataset
+from .lora import with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
+from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
 
-__all__ = ["TrainResult", "train_reward_model"]
+__all__ = ["RewardTrainer", "TrainResult", "train_reward_model"]
 
 # Decoders whose attention honours restarting position ids in one row (padding-free packing).
 PACKABLE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "olmo2", "granite", "smollm3")
+# Kept under their former names for code that imported them from here.
+_Scorer = Scorer
 
 
 @dataclass
 class TrainResult:
-    """What a run did: the trained model, its speed and its loss curve."""
+    """What a run did: the trained model, its speed, its loss curve and (given eval data) its held-out figures."""
 
     model: Any
     tokenizer: Any
@@ -53,6 +64,7 @@ class TrainResult:
     truncated: int
     losses: list[float] = field(default_factory=list)
     out_dir: Path | None = None
+    eval: dict[str, float] | None = None
 
     @property
     def examples_per_s(self) -> float:
@@ -63,66 +75,315 @@ class TrainResult:
         return 1 - self.tokens / max(self.padded_tokens, 1)
 
 
-class _Scorer(torch.nn.Module):
-    """Rewards of a batch of sequences; one module so DDP/FSDP see every forward."""
+class RewardTrainer:
+    """Trains one reward model on a pairwise or pointwise frame (:mod:`oversight_ext.reward.data`).
 
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
+    Override a stage to change it: e.g. :meth:`compute_loss` for another objective,
+    :meth:`make_scorer` for another way to read a reward, :meth:`micro_batches` for another
+    batch order. ``eval_data`` (held-out pairs) is scored by :meth:`evaluate` after training.
+    """
 
-    def forward(self, b: Batch) -> torch.Tensor:
-        if b.parts is not None:
-            return torch.cat([self(p) for p in b.parts])[b.order]
-        if b.ends is None:
-            return self.model(input_ids=b.input_ids, attention_mask=b.attention_mask, use_cache=False).logits[:, 0]
-        # Packed: the backbone reads one row; the head scores each sequence's last token.
-        hidden = self.model.base_model(input_ids=b.input_ids, position_ids=b.position_ids, use_cache=False).last_hidden_state
-        return self.model.score(hidden[0, b.ends]).squeeze(-1)
+    def __init__(
+        self,
+        train: pl.DataFrame | RewardDataset,
+        config: RewardTrainingConfig | None = None,
+        *,
+        backbone: str = "tiny",
+        out_dir: str | os.PathLike[str] | None = None,
+        model: Any = None,
+        tokenizer: Any = None,
+        progress: bool = True,
+        meta: dict[str, Any] | None = None,
+        eval_data: pl.DataFrame | RewardDataset | None = None,
+    ) -> None:
+        self.cfg = config or RewardTrainingConfig()
+        if isinstance(train, RewardDataset):
+            # A dataset brings its provenance, which is saved beside the model.
+            meta = {"source": train.provenance, **(meta or {})}
+            train = train.frame
+        if isinstance(eval_data, RewardDataset):
+            eval_data = eval_data.frame
+        if self.cfg.objective == "pairwise" and self.cfg.ties == "drop" and "tie" in train.columns:
+            train = train.filter(~pl.col("tie"))
+        check_trainable(train, self.cfg.objective)
+        self.train_frame = train
+        self.eval_data = eval_data
+        self.backbone = backbone
+        self.out = Path(out_dir) if out_dir is not None else None
+        if self.out is not None:
+            check_out_dir(self.out)
+        self.model, self.tokenizer = model, tokenizer
+        self.progress = progress
+        self.meta = meta or {}
 
+    # -- setup -----------------------------------------------------------------------------------
 
-def _dist() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    def setup(self) -> None:
+        """Device, model, tokenised data, batch plan, optimiser and schedule, and a resumed checkpoint."""
+        cfg = self.cfg
+        self.world, self.rank, local = distributed_env()
+        self.device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        self.setup_model()
+        self.tokenize()
+        self.plan()
+        self.work = self.out.with_name(self.out.name + ".work") if self.out is not None else None
+        drop = ("resume", "log_every", "checkpoint_every")
+        self.signature = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in drop}, sort_keys=True)
+        ck = checkpoint.read(self.work, self.signature, self.train_frame.height, self.device) if cfg.resume else None
+        if ck is not None:
+            self.model.load_state_dict(ck["model"])  # before wrapping, so FSDP shards the restored weights
+        scorer = self.make_scorer(self.model)
+        if use_compile(cfg, self.device):
+            scorer = torch.compile(scorer, dynamic=True)  # type: ignore[assignment]
+        self.wrapped = wrap_for_world(scorer, cfg, self.world, self.device, self.bf16)
+        self.fsdp = self.world > 1 and cfg.distributed == "fsdp"
+        self.create_optimizer()
+        self.start = checkpoint.restore_optimizer(ck, self.wrapped, self.opt, self.sched, fsdp=self.fsdp) if ck is not None else 0
 
+    def setup_model(self) -> None:
+        """Load the backbone (unless given), turn dropout off, move it, choose precision and batching."""
+        cfg, device = self.cfg, self.device
+        if self.model is None:
+            self.model, self.tokenizer = load_backbone(
+                self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=device.type
+            )
+        if cfg.disable_dropout:
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.p = 0.0
+        if cfg.lora_r:
+            self.model = with_lora(self.model, cfg)
+        self.model.to(device).train()
+        self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
+        attn = getattr(self.model.config, "_attn_implementation", "")
+        model_type = self.model.config.model_type
+        batching = cfg.batching
+        if batching == "auto":
+            batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model_type in PACKABLE else "bucketed"
+        if batching == "packed" and model_type not in PACKABLE:
+            raise ValueError(f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model_type!r}: use 'bucketed'")
+        self.batching = batching
 
-def _wrap(scorer: _Scorer, cfg: RewardTrainingConfig, world: int, device: torch.device, bf16: bool) -> torch.nn.Module:
-    if world == 1:
-        return scorer
-    if cfg.distributed == "fsdp":
-        from torch.distributed.fsdp import FullyShardedDataParallel, MixedPrecision
-        from torch.distributed.fsdp.wrap import size_based_auto_wrap_policy
+    def make_scorer(self, model: Any) -> torch.nn.Module:
+        """The module that maps a :class:`~oversight_ext.reward.batching.Batch` to one reward per sequence."""
+        return Scorer(model)
 
-        mp = MixedPrecision(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else None
-        return FullyShardedDataParallel(
-            scorer, auto_wrap_policy=size_based_auto_wrap_policy, mixed_precision=mp, use_orig_params=True,
-            device_id=device if device.type == "cuda" else None,
+    def tokenize(self) -> None:
+        """Tokenise once; every epoch then only gathers ids."""
+        cfg, train = self.cfg, self.train_frame
+        limit = min(cfg.max_length, context_length(self.model))
+        if cfg.objective == "pairwise":
+            self.chosen, cut1 = encode(self.tokenizer, train["chosen"].to_list(), limit, overlong=cfg.overlong)
+            self.rejected, cut2 = encode(self.tokenizer, train["rejected"].to_list(), limit, overlong=cfg.overlong)
+            self.truncated = cut1 + cut2
+            lens = np.maximum([len(x) for x in self.chosen], [len(x) for x in self.rejected])
+            groups = train["group_id"].to_list() if "group_id" in train.columns else list(range(train.height))
+        else:
+            self.chosen, self.truncated = encode(self.tokenizer, train["text"].to_list(), limit, overlong=cfg.overlong)
+            self.rejected, lens, groups = [], np.array([len(x) for x in self.chosen]), list(range(train.height))
+        if self.truncated:
+            warnings.warn(
+                f"{self.truncated} sequences were longer than {limit} tokens and were truncated; raise max_length or set overlong='refuse'",
+                stacklevel=4,
+            )
+        units: dict[Any, list[int]] = {}
+        for i, g in enumerate(groups):
+            units.setdefault(g, []).append(i)
+        self.unit_rows = list(units.values())
+        self.unit_len = np.array([int(lens[r].max()) for r in self.unit_rows])
+        self.unit_size = np.array([len(r) for r in self.unit_rows])
+        cols: dict[str, torch.Tensor] = {
+            k: torch.tensor(train[k].to_numpy(), dtype=torch.float32) for k in ("weight", "margin", "label") if k in train.columns
+        }
+        if not cfg.use_margin and "margin" in cols:
+            cols["margin"] = torch.zeros_like(cols["margin"])
+        if "tie" in train.columns:
+            cols["tie"] = torch.tensor(train["tie"].to_numpy())
+        if "weight" not in cols:
+            cols["weight"] = torch.ones(train.height)
+        self.cols = cols
+
+    def plan(self) -> None:
+        """Micro-batch size, steps per epoch and the total number of optimiser steps."""
+        cfg = self.cfg
+        self.micro = max(cfg.batch_size // (cfg.grad_accum * self.world), 1)
+        first = plan_batches(self.unit_len, self.unit_size, self.micro, self.batching, cfg.group_window, np.random.default_rng(cfg.seed))
+        self.steps_per_epoch = max(len(first) // (cfg.grad_accum * self.world), 1)
+        self.total = cfg.max_steps or max(math.ceil(cfg.epochs * self.steps_per_epoch), 1)
+        self._plans: dict[int, list[np.ndarray]] = {}
+
+    def create_optimizer(self) -> None:
+        """AdamW (weight decay on matrices only) and linear warm-up then linear decay."""
+        cfg = self.cfg
+        named = [(n, p) for n, p in self.wrapped.named_parameters() if p.requires_grad]
+        groups: list[dict[str, Any]] = [
+            {"params": [p for _, p in named if p.ndim > 1], "weight_decay": cfg.weight_decay},
+            {"params": [p for _, p in named if p.ndim <= 1], "weight_decay": 0.0},
+        ]
+        try:
+            # The fused kernel updates all parameters in one pass (CPU and GPU); the update is the same AdamW.
+            self.opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, fused=self.world == 1 or cfg.distributed == "ddp")
+        except (RuntimeError, TypeError):
+            self.opt = torch.optim.AdamW(groups, lr=cfg.learning_rate)
+        total, warm = self.total, int(cfg.warmup_ratio * self.total)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: min((s + 1) / max(warm, 1), max(total - s, 0) / max(total - warm, 1))
+        )
+
+    # -- batches ---------------------------------------------------------------------------------
+
+    def micro_batch(self, k: int) -> list[int]:
+        """Rows of micro-batch ``k`` of the whole run, the same on every process and after a resume."""
+        cfg = self.cfg
+        epoch, idx = divmod(k, self.steps_per_epoch * cfg.grad_accum * self.world)
+        if epoch not in self._plans:
+            self._plans.clear()
+            rng = np.random.default_rng([cfg.seed, epoch])
+            self._plans[epoch] = plan_batches(self.unit_len, self.unit_size, self.micro, self.batching, cfg.group_window, rng)
+        plan = self._plans[epoch]
+        # A set smaller than one step of micro-batches wraps around rather than running dry.
+        return [r for u in plan[idx % len(plan)] for r in self.unit_rows[u]]
+
+    def micro_batches(self, step: int) -> list[tuple[list[int], Batch, dict[str, torch.Tensor]]]:
+        """This process's micro-batches of optimiser step ``step``: (rows, collated batch, per-row columns)."""
+        cfg, out = self.cfg, []
+        multiple = cfg.pad_to_multiple_of or (8 if self.device.type == "cuda" else 0)
+        pad = self.tokenizer.pad_token_id
+        for m in range(cfg.grad_accum):
+            rows = self.micro_batch((step * cfg.grad_accum + m) * self.world + self.rank)
+            seqs = (
+                [self.chosen[i] for i in rows] + [self.rejected[i] for i in rows]
+                if cfg.objective == "pairwise"
+                else [self.chosen[i] for i in rows]
+            )
+            if self.batching == "bucketed":
+                b = collate_buckets(seqs, pad, overhead=cfg.bucket_overhead, multiple=multiple).to(self.device)
+            else:
+                b = collate(seqs, pad, packed=self.batching == "packed", multiple=multiple).to(self.device)
+            out.append((rows, b, {k: v[rows].to(self.device) for k, v in self.cols.items()}))
+        return out
+
+    # -- step ------------------------------------------------------------------------------------
+
+    def compute_loss(self, batch: Batch, ex: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, accuracy) of one micro-batch."""
+        return reward_model_loss(self.wrapped(batch).float(), ex, self.cfg)
+
+    def training_step(self, step: int) -> tuple[float, float]:
+        """Forward and backward over the step's micro-batches, clip, and update; returns (loss, accuracy)."""
+        cfg = self.cfg
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        step_loss = step_acc = 0.0
+        parts = self.micro_batches(step)
+        for m, (rows, b, ex) in enumerate(parts):
+            sync = m == len(parts) - 1 or self.world == 1 or not hasattr(self.wrapped, "no_sync")
+            with contextlib.nullcontext() if sync else self.wrapped.no_sync(), autocast:  # type: ignore[operator]
+                loss, acc = self.compute_loss(b, ex)
+            if not torch.isfinite(loss):
+                raise ValueError(
+                    f"the training loss is {loss.item()} at step {step + 1}: lower learning_rate (now {cfg.learning_rate}), "
+                    "check the margins for NaN or infinite values, or use precision='fp32'. Nothing was saved"
+                )
+            (loss / cfg.grad_accum).backward()
+            step_loss += loss.item() / cfg.grad_accum
+            step_acc += float(acc) / cfg.grad_accum
+            self.seen += len(rows) * self.world
+            self.tokens += b.tokens
+            self.padded += b.padded
+        if cfg.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), cfg.max_grad_norm)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        return step_loss, step_acc
+
+    # -- evaluation and save ---------------------------------------------------------------------
+
+    def evaluate(self, pairs: pl.DataFrame | None = None) -> dict[str, float] | None:
+        """Held-out pairwise accuracy with its interval (:func:`.evaluate.pairwise_accuracy`), or None without pairs."""
+        pairs = self.eval_data if pairs is None else pairs
+        if pairs is None or self.cfg.objective != "pairwise" or "tie" not in pairs.columns or not pairs.filter(~pl.col("tie")).height:
+            return None
+        from .evaluate import pairwise_accuracy
+
+        return pairwise_accuracy(self.model, self.tokenizer, pairs, batch_size=self.cfg.eval_batch_size, max_length=self.cfg.max_length)
+
+    def save(self, losses: list[float], evaluation: dict[str, float] | None) -> Path | None:
+        """Write the model atomically to ``out_dir`` (rank 0) with its config and provenance; drop the work folder."""
+        out, work = self.out, self.work
+        full = checkpoint.full_state(self.wrapped) if self.fsdp and out is not None else None
+        if out is None or self.rank != 0:
+            return None
+        info = {
+            "config": self.cfg.to_dict(),
+            "backbone": self.backbone,
+            "steps": self.total,
+            "train_rows": self.train_frame.height,
+            "final_loss": losses[-1] if losses else None,
+            **({"eval": evaluation} if evaluation else {}),
+        }
+        save_reward_model(
+            self.model,
+            self.tokenizer,
+            out,
+            {**info, **self.meta},
+            extra_files={"metrics.jsonl": work / "metrics.jsonl"} if work else None,
+            state_dict=full,
+            merged=self.cfg.lora_r > 0,
+        )
+        shutil.rmtree(work, ignore_errors=True)  # type: ignore[arg-type]
+        return out
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def train(self) -> TrainResult:
+        """Run every stage: setup, the optimiser steps (logging, checkpoints), evaluation, save."""
+        self.setup()
+        cfg, total, start = self.cfg, self.total, self.start
+        if self.work is not None and self.rank == 0:
+            self.work.mkdir(parents=True, exist_ok=True)
+        log = open(self.work / "metrics.jsonl", "a") if self.work is not None and self.rank == 0 else None  # noqa: SIM115
+        losses: list[float] = []
+        self.seen = self.tokens = self.padded = 0
+        t0 = time.perf_counter()
+        bar = tqdm(total=total, initial=start, desc="train reward model", disable=not self.progress or self.rank != 0)
+        try:
+            for step in range(start, total):
+                step_loss, step_acc = self.training_step(step)
+                losses.append(step_loss)
+                bar.update(1)
+                bar.set_postfix(loss=f"{step_loss:.4f}")
+                if log is not None and ((step + 1) % cfg.log_every == 0 or step + 1 == total):
+                    el = time.perf_counter() - t0
+                    rec = {"step": step + 1, "loss": step_loss, "accuracy": step_acc, "lr": self.sched.get_last_lr()[0],
+                           "examples_per_s": self.seen / el, "padding_fraction": 1 - self.tokens / max(self.padded, 1), "elapsed_s": el}  # fmt: skip
+                    log.write(json.dumps(rec) + "\n")
+                    log.flush()
+                if self.work is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < total:
+                    checkpoint.save(
+                        self.work, self.wrapped, self.model, self.opt, self.sched, step + 1, self.signature,
+                        self.train_frame.height, rank=self.rank, fsdp=self.fsdp,
+                    )  # fmt: skip
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+        seconds = time.perf_counter() - t0
+        self.model.eval()
+        evaluation = self.evaluate() if self.rank == 0 else None
+        out = self.save(losses, evaluation)
+        if self.world > 1:
+            torch.distributed.barrier()
+        return TrainResult(
+            self.model, self.tokenizer, total - start, self.seen, seconds, self.tokens, self.padded, self.truncated, losses,
+            out if out is not None else self.out, evaluation,
         )  # fmt: skip
-    return torch.nn.parallel.DistributedDataParallel(scorer, device_ids=[device.index] if device.type == "cuda" else None)
-
-
-def _loss(r: torch.Tensor, ex: dict[str, torch.Tensor], cfg: RewardTrainingConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, accuracy) of one micro-batch."""
-    w = ex["weight"]
-    if cfg.objective == "pointwise":
-        loss = (F.binary_cross_entropy_with_logits(r, ex["label"], reduction="none") * w).mean()
-        return loss, ((r > 0).float() == (ex["label"] > 0.5).float()).float().mean()
-    rc, rr = r.chunk(2)
-    d = rc - rr
-    tie = ex["tie"]
-    bt = -F.logsigmoid(d - ex["margin"])
-    tied = -(F.logsigmoid(d) + F.logsigmoid(-d)) / 2
-    loss = (torch.where(tie, tied, bt) * w).mean()
-    if cfg.center_rewards_coefficient:
-        loss = loss + cfg.center_rewards_coefficient * ((rc + rr) ** 2).mean()
-    hard = ~tie
-    acc = (d[hard] > 0).float().mean() if bool(hard.any()) else torch.tensor(float("nan"))
-    return loss, acc
 
 
 def train_reward_model(
-    train: pl.DataFrame,
+    train: pl.DataFrame | RewardDataset,
     config: RewardTrainingConfig | None = None,
     *,
     backbone: str = "tiny",
@@ -131,183 +392,23 @@ def train_reward_model(
     tokenizer: Any = None,
     progress: bool = True,
     meta: dict[str, Any] | None = None,
+    eval_data: pl.DataFrame | RewardDataset | None = None,
+    trainer: type[RewardTrainer] = RewardTrainer,
 ) -> TrainResult:
-    """Train a reward model on a pairwise or pointwise frame (:mod:`oversight_ext.reward.data`).
+    """Train a reward model on a pairwise or pointwise frame (:mod:`oversight_ext.reward.data`) or a
+    :class:`~oversight_ext.reward.dataset.RewardDataset` (whose provenance is saved with the model).
 
     With ``out_dir`` the model is saved there (atomically) and checkpoints plus the metrics
-    log go to ``<out_dir>.work`` while training runs.
+    log go to ``<out_dir>.work`` while training runs. ``eval_data`` (held-out pairs) is scored
+    after training and its figures kept in the result and the saved metadata. ``trainer``: a
+    :class:`RewardTrainer` subclass with replaced stages.
     """
     cfg = config or RewardTrainingConfig()
-    if cfg.objective == "pairwise" and cfg.ties == "drop" and "tie" in train.columns:
-        train = train.filter(~pl.col("tie"))
-    check_trainable(train, cfg.objective)
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        check_out_dir(out)
-    world, rank, local = _dist()
-    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    if model is None:
-        model, tokenizer = load_backbone(backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=device.type)
-    if cfg.disable_dropout:
-        for m in model.modules():
-            if isinstance(m, torch.nn.Dropout):
-                m.p = 0.0
-    model.to(device).train()
-    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
-    attn = getattr(model.config, "_attn_implementation", "")
-    batching = cfg.batching
-    if batching == "auto":
-        batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model.config.model_type in PACKABLE else "bucketed"
-    if batching == "packed" and model.config.model_type not in PACKABLE:
-        raise ValueError(
-            f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model.config.model_type!r}: use 'bucketed'"
-        )
+    if cfg.reward == "implicit" and trainer is RewardTrainer:
+        from .implicit import ImplicitRewardTrainer
 
-    # Tokenise once; every epoch then only gathers ids.
-    limit = min(cfg.max_length, context_length(model))
-    if cfg.objective == "pairwise":
-        ch, cut1 = encode(tokenizer, train["chosen"].to_list(), limit, overlong=cfg.overlong)
-        rj, cut2 = encode(tokenizer, train["rejected"].to_list(), limit, overlong=cfg.overlong)
-        truncated = cut1 + cut2
-        lens = np.maximum([len(x) for x in ch], [len(x) for x in rj])
-        groups = train["group_id"].to_list() if "group_id" in train.columns else list(range(train.height))
-    else:
-        ch, truncated = encode(tokenizer, train["text"].to_list(), limit, overlong=cfg.overlong)
-        rj, lens, groups = [], np.array([len(x) for x in ch]), list(range(train.height))
-    if truncated:
-        warnings.warn(
-            f"{truncated} sequences were longer than {limit} tokens and were truncated; raise max_length or set overlong='refuse'",
-            stacklevel=2,
-        )
-    units: dict[Any, list[int]] = {}
-    for i, g in enumerate(groups):
-        units.setdefault(g, []).append(i)
-    unit_rows = list(units.values())
-    unit_len = np.array([int(lens[r].max()) for r in unit_rows])
-    unit_size = np.array([len(r) for r in unit_rows])
-    cols: dict[str, torch.Tensor] = {
-        k: torch.tensor(train[k].to_numpy(), dtype=torch.float32) for k in ("weight", "margin", "label") if k in train.columns
-    }
-    if not cfg.use_margin and "margin" in cols:
-        cols["margin"] = torch.zeros_like(cols["margin"])
-    if "tie" in train.columns:
-        cols["tie"] = torch.tensor(train["tie"].to_numpy())
-    if "weight" not in cols:
-        cols["weight"] = torch.ones(train.height)
-
-    micro = max(cfg.batch_size // (cfg.grad_accum * world), 1)
-    per_epoch = len(plan_batches(unit_len, unit_size, micro, batching, cfg.group_window, np.random.default_rng(cfg.seed)))
-    steps_per_epoch = max(per_epoch // (cfg.grad_accum * world), 1)
-    total = cfg.max_steps or max(math.ceil(cfg.epochs * steps_per_epoch), 1)
-    plans: dict[int, list[np.ndarray]] = {}
-
-    def micro_batch(k: int) -> list[int]:
-        # Batch k of the whole run, the same on every process and after a resume.
-        epoch, idx = divmod(k, steps_per_epoch * cfg.grad_accum * world)
-        if epoch not in plans:
-            plans.clear()
-            plans[epoch] = plan_batches(unit_len, unit_size, micro, batching, cfg.group_window, np.random.default_rng([cfg.seed, epoch]))
-        # A set smaller than one step of micro-batches wraps around rather than running dry.
-        return [r for u in plans[epoch][idx % len(plans[epoch])] for r in unit_rows[u]]
-
-    work = out.with_name(out.name + ".work") if out is not None else None
-    signature = json.dumps({k: v for k, v in cfg.to_dict().items() if k not in ("resume", "log_every", "checkpoint_every")}, sort_keys=True)
-    ck = checkpoint.read(work, signature, train.height, device) if cfg.resume else None
-    if ck is not None:
-        model.load_state_dict(ck["model"])  # before wrapping, so FSDP shards the restored weights
-    wrapped = _wrap(_Scorer(model), cfg, world, device, bf16)
-    decay = [p for n, p in wrapped.named_parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for n, p in wrapped.named_parameters() if p.requires_grad and p.ndim <= 1]
-    param_groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    try:
-        # The fused kernel updates all parameters in one pass (CPU and GPU); the update is the same AdamW.
-        opt = torch.optim.AdamW(param_groups, lr=cfg.learning_rate, fused=world == 1 or cfg.distributed == "ddp")
-    except (RuntimeError, TypeError):
-        opt = torch.optim.AdamW(param_groups, lr=cfg.learning_rate)
-    warm = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(warm, 1), max(total - s, 0) / max(total - warm, 1)))
-
-    start = 0
-    fsdp = world > 1 and cfg.distributed == "fsdp"
-    if ck is not None:
-        start = checkpoint.restore_optimizer(ck, wrapped, opt, sched, fsdp=fsdp)
-    if work is not None and rank == 0:
-        work.mkdir(parents=True, exist_ok=True)
-    log = open(work / "metrics.jsonl", "a") if work is not None and rank == 0 else None  # noqa: SIM115
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    pad = tokenizer.pad_token_id
-    multiple = cfg.pad_to_multiple_of or (8 if device.type == "cuda" else 0)
-    losses: list[float] = []
-    seen = tokens = padded = 0
-    t0 = time.perf_counter()
-    bar = tqdm(total=total, initial=start, desc="train reward model", disable=not progress or rank != 0)
-    try:
-        for step in range(start, total):
-            step_loss = step_acc = 0.0
-            for m in range(cfg.grad_accum):
-                rows = micro_batch((step * cfg.grad_accum + m) * world + rank)
-                seqs = [ch[i] for i in rows] + [rj[i] for i in rows] if cfg.objective == "pairwise" else [ch[i] for i in rows]
-                if batching == "bucketed":
-                    b = collate_buckets(seqs, pad, overhead=cfg.bucket_overhead, multiple=multiple).to(device)
-                else:
-                    b = collate(seqs, pad, packed=batching == "packed", multiple=multiple).to(device)
-                ex = {k: v[rows].to(device) for k, v in cols.items()}
-                sync = m == cfg.grad_accum - 1 or world == 1 or not hasattr(wrapped, "no_sync")
-                with contextlib.nullcontext() if sync else wrapped.no_sync(), autocast:  # type: ignore[operator]
-                    loss, acc = _loss(wrapped(b).float(), ex, cfg)
-                if not torch.isfinite(loss):
-                    raise ValueError(
-                        f"the training loss is {loss.item()} at step {step + 1}: lower learning_rate (now {cfg.learning_rate}), "
-                        "check the margins for NaN or infinite values, or use precision='fp32'. Nothing was saved"
-                    )
-                (loss / cfg.grad_accum).backward()
-                step_loss += loss.item() / cfg.grad_accum
-                step_acc += float(acc) / cfg.grad_accum
-                seen += len(rows) * world
-                tokens += b.tokens
-                padded += b.padded
-            if cfg.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(wrapped.parameters(), cfg.max_grad_norm)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(step_loss)
-            bar.update(1)
-            bar.set_postfix(loss=f"{step_loss:.4f}")
-            if log is not None and ((step + 1) % cfg.log_every == 0 or step + 1 == total):
-                el = time.perf_counter() - t0
-                rec = {"step": step + 1, "loss": step_loss, "accuracy": step_acc, "lr": sched.get_last_lr()[0], "examples_per_s": seen / el,
-                       "padding_fraction": 1 - tokens / max(padded, 1), "elapsed_s": el}  # fmt: skip
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
-            if work is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < total:
-                checkpoint.save(work, wrapped, model, opt, sched, step + 1, signature, train.height, rank=rank, fsdp=fsdp)
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    seconds = time.perf_counter() - t0
-    model.eval()
-    full = checkpoint.full_state(wrapped) if fsdp and out is not None else None
-    if out is not None and rank == 0:
-        info = {
-            "config": cfg.to_dict(),
-            "backbone": backbone,
-            "steps": total,
-            "train_rows": train.height,
-            "final_loss": losses[-1] if losses else None,
-        }
-        save_reward_model(
-            model,
-            tokenizer,
-            out,
-            {**info, **(meta or {})},
-            extra_files={"metrics.jsonl": work / "metrics.jsonl"} if work else None,
-            state_dict=full,
-        )
-        shutil.rmtree(work, ignore_errors=True)  # type: ignore[arg-type]
-    if world > 1:
-        torch.distributed.barrier()
-    return TrainResult(model, tokenizer, total - start, seen, seconds, tokens, padded, truncated, losses, out)
+        trainer = ImplicitRewardTrainer
+    return trainer(
+        train, config, backbone=backbone, out_dir=out_dir, model=model, tokenizer=tokenizer, progress=progress, meta=meta,
+        eval_data=eval_data,
+    ).train()  # fmt: skip

@@ -57,6 +57,7 @@ critiques = sa.Table(
     sa.Column("latency_s", sa.Float, nullable=False),
     sa.Column("comments", sa.JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("hunk_scores", sa.JSON, nullable=False, server_default="[]"),
     sa.Index("ix_critiques_item_spec", "item_id", "spec_hash"),
 )
 

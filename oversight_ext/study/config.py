@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,9 +23,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from oversight_ext.study.plan import AnalysisPlan
 from oversight_ext.study_record import SLOT_PREFIX, Study
 
-__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError"]
+__all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError", "UnbalancedDesignWarning"]
+
+
+class UnbalancedDesignWarning(UserWarning):
+    """A design whose conditions cannot get equal numbers of raters."""
 
 
 class StudyConfigError(ValueError):
@@ -155,6 +161,9 @@ class StudyConfig:
         "leave out items a critic failed on, in every condition, so conditions compare like with like", default=True
     )
     description: str = option("what the study asks, for the preregistration", default="")
+    analysis: AnalysisPlan = option(
+        "the pre-registered analysis plan: primary contrast, adjustment, QC threshold", default_factory=AnalysisPlan
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or ":" in self.name:
@@ -193,6 +202,11 @@ class StudyConfig:
             raise StudyConfigError("drop_failed_critiques", self.drop_failed_critiques, "give true or false")
         if not isinstance(self.description, str):
             raise StudyConfigError("description", self.description, "give a string")
+        if not isinstance(self.analysis, AnalysisPlan):
+            object.__setattr__(self, "analysis", AnalysisPlan.from_dict(self.analysis))
+        primary = self.analysis.primary_treatment
+        if primary is not None and primary not in names:
+            raise StudyConfigError("analysis.primary_treatment", primary, f"name one of the conditions {names}")
 
     def _check_raters(self) -> None:
         if not isinstance(self.raters, tuple) or not all(isinstance(r, str) and r.strip() for r in self.raters):
@@ -214,6 +228,15 @@ class StudyConfig:
                 k,
                 f"a within-subject design needs at least conditions x overlap = {c} x {k} = {c * k} raters "
                 f"(each item is rated under every condition by different raters) but the study has {n}; lower overlap or add raters",
+            )
+        if self.design == "between" and n % c:
+            # Unequal arms are legal but cost power and confound rater with load; say so, and how to balance.
+            lower, upper = n - n % c, n + c - n % c
+            warnings.warn(
+                f"a between-subject design with {n} raters and {c} conditions cannot balance: arms get {n // c} or {n // c + 1} raters;"
+                f" use {lower} or {upper} raters (a multiple of {c}) for equal arms",
+                UnbalancedDesignWarning,
+                stacklevel=3,
             )
         if self.design == "between" and n // c < k:
             raise StudyConfigError(

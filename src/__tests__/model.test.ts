@@ -89,13 +89,8 @@ test('comments on lines the diff does not show become orphans at the top', () =>
 });
 
 test('side by side pairs deletions with the additions that replace them', () => {
-  const refs: LineRef[] = [
-    { t: 'line', file: 0, kind: 'context', old: 1, new: 1, text: 'a' },
-    { t: 'line', file: 0, kind: 'del', old: 2, new: null, text: 'b' },
-    { t: 'line', file: 0, kind: 'del', old: 3, new: null, text: 'c' },
-    { t: 'line', file: 0, kind: 'add', old: null, new: 2, text: 'B' },
-    { t: 'line', file: 0, kind: 'context', old: 4, new: 3, text: 'd' }
-  ];
+  const ref = (idx: number, kind: LineRef['kind'], old: number | null, nw: number | null, text: string): LineRef => ({ t: 'line', file: 0, hunk: 0, idx, kind, old, new: nw, text, mate: null });
+  const refs: LineRef[] = [ref(0, 'context', 1, 1, 'a'), ref(1, 'del', 2, null, 'b'), ref(2, 'del', 3, null, 'c'), ref(3, 'add', null, 2, 'B'), ref(4, 'context', 4, 3, 'd')];
   const pairs = pairLines(refs);
   assert.equal(pairs.length, 4);
   assert.deepEqual(

@@ -100,6 +100,13 @@ class Lab:
             d.mkdir(parents=True, exist_ok=True)
         page_config = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
         (self.config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
+        # Serve this checkout's build, not whichever copy `pip install` put in the environment:
+        # JupyterLab takes the first extension of a name it finds, extra paths first.
+        self.labextensions = root / "labextensions"
+        self.labextensions.mkdir(exist_ok=True)
+        link = self.labextensions / "oversight-ext"
+        if not link.exists():
+            link.symlink_to(ROOT / "oversight_ext" / "labextension", target_is_directory=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "lab.log"
 
@@ -133,6 +140,7 @@ class Lab:
             f"--OversightExtension.local_rater={RATER}",
             f"--ServerApp.jpserver_extensions={ext}=True",
             "--LabApp.news_url=",
+            f"--LabApp.extra_labextensions_path={self.labextensions}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         with open(self.log, "ab") as log:
@@ -176,11 +184,13 @@ class Lab:
 
 
 def open_lab(browser: Any, lab: Lab, path: str = "/lab") -> Any:
-    """A fresh browser page logged in with the token, with JupyterLab's shell ready."""
+    """A fresh browser page on a fresh workspace, logged in with the token, the shell ready."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30000)
-    page.goto(f"{lab.url}{path}?token={lab.token}")
+    # `reset`: a fresh workspace, so panels a test before left open are not restored (their
+    # requests would mix into this test's network record).
+    page.goto(f"{lab.url}{path}?reset&token={lab.token}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60000)
     return page
 

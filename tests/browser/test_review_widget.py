@@ -38,6 +38,15 @@ NOTEBOOK = {
 }
 
 
+LONG_TASK = "Fix `pop()` so that it **removes the last** element.\n\n- keep the signature\n- <b>no</b> new imports"
+LONG_CLAIM = " ".join(["pop(0) removes the first element, so the stack behaves as a queue: every caller that"] * 6) + " END-OF-CLAIM"
+
+
+def notebook(study: str) -> dict[str, Any]:
+    cell = {**NOTEBOOK["cells"][0], "source": ["import oversight_ext\n", f'oversight_ext.review("{study}", rater="{RATER}")']}  # type: ignore[index]
+    return {**NOTEBOOK, "cells": [cell]}
+
+
 @pytest.fixture(scope="module")
 def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     items = [Item(id=f"w{k}", diff=DIFF, path="stack.py", task=f"pop() must remove the last element ({k}).", label="buggy") for k in (1, 2)]
@@ -56,6 +65,20 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
         ]
     )
     add_study(lab_store, "wstudy", [("w1", "critic", "kw1"), ("w2", "unassisted", None)])
+    lab_store.add_items([Item(id="wl", diff=DIFF, path="stack.py", task=LONG_TASK, label="buggy")])
+    lab_store.add_critiques(
+        [
+            Critique(
+                id="kwl",
+                item_id="wl",
+                assistant="demo-replay",
+                verdict="buggy",
+                confidence=0.8,
+                comments=(Comment(id="c1", path="stack.py", start_line=2, end_line=2, text=LONG_CLAIM, severity="critical"),),
+            )
+        ]
+    )
+    add_study(lab_store, "wlong", [("wl", "critic", "kwl")])
     yield from start_lab(lab_root, lab_store)
 
 
@@ -138,4 +161,49 @@ def test_notebook_widget_records_a_judgment_and_keeps_a_draft_across_a_kernel_re
     assert [(j.verdict, j.confidence, [f.comment for f in j.flags], j.dispositions) for j in second] == [
         ("correct", 0.25, ["kept across restarts"], ())
     ]
+    context.close()
+
+
+def test_notebook_widget_fits_the_window_renders_markdown_and_shows_a_whole_comment_card(browser: Any, lab: Lab) -> None:
+    (lab.notebooks / "long.ipynb").write_text(json.dumps(notebook("wlong")))
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30000)
+    # `reset`: the workspace would also restore the notebook of the test before.
+    page.goto(f"{lab.url}/lab/tree/long.ipynb?reset&token={lab.token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60000)
+    wait_idle(page)
+    w = run_cell(page)
+    # The task statement is Markdown, rendered safely: code and bold are elements, HTML is text.
+    task = w.locator(".ov-task-text")
+    assert task.locator("code").inner_text() == "pop()"
+    assert task.locator("strong").inner_text() == "removes the last"
+    assert task.locator("li").all_inner_texts() == ["keep the signature", "<b>no</b> new imports"]
+    assert task.locator("b").count() == 0
+    # The diff gets most of the window, not a dozen lines.
+    assert w.locator(".ov-scroll").evaluate("el => el.clientHeight") >= 400
+    # The whole comment card is on its row: the claim's last word shows, nothing scrolls inside.
+    card = w.locator('.ov-comment[data-comment-id="c1"]')
+    card.scroll_into_view_if_needed()
+    fit = card.evaluate(
+        """el => {
+      const claim = el.querySelector('.ov-claim');
+      const c = claim.getBoundingClientRect(), r = el.getBoundingClientRect();
+      return { claim: claim.scrollHeight <= claim.clientHeight + 1, card: el.scrollHeight <= el.clientHeight + 1,
+               inside: c.bottom <= r.bottom + 1 && c.height > 0 };
+    }"""
+    )
+    assert fit == {"claim": True, "card": True, "inside": True}, fit
+    assert card.locator(".ov-claim").inner_text().endswith("END-OF-CLAIM")
+    screenshot(page, "widget-comment-card")
+    # Once saved, the kernel re-sends the item with the judgment: the widget offers a revision,
+    # so keep / edit / reject are live again and show the stored choice.
+    card.locator('[data-action="keep"]').click()
+    w.locator('[data-verdict="buggy"]').click()
+    w.locator('[data-confidence="0.8"]').click()
+    w.locator(".ov-submit").click()
+    wait_saved(w)
+    w.locator(".ov-submit").filter(has_text="Submit revision").wait_for()
+    keep = w.locator('.ov-comment[data-comment-id="c1"] [data-action="keep"]')
+    assert keep.get_attribute("aria-pressed") == "true" and keep.is_enabled()
     context.close()

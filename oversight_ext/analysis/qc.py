@@ -1,0 +1,86 @@
+"""Gold quality-control items: kept out of every estimate, reported on their own.
+
+QC items are gold items placed in raters' queues to check attention; they are not a sample
+of the study's items (the same few recur for everyone, in one condition), so counting them
+would move every estimate towards whatever the QC items happen to be (in the shipped
+``mutated`` study, 30 QC judgments on 2 items moved the assistance effect from +0.065 to
++0.037). :func:`split_qc` separates them by the frame's ``is_qc`` mark (set from the study's
+frozen table, which is how :class:`oversight_ext.records.Study` knows its ``qc_item_ids``);
+:func:`qc_raters` gives each rater's QC accuracy with a Wilson interval, and whether the
+rater meets a pre-registered threshold; :func:`qc_reliability` how consistently the QC items
+are judged across raters (Krippendorff's alpha).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .frames import with_correct
+from .intervals import wilson
+
+__all__ = ["qc_raters", "qc_reliability", "split_qc"]
+
+
+def split_qc(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(judgments that enter estimates, judgments of QC items)."""
+    if "is_qc" not in frame.columns:
+        return frame, frame.clear()
+    qc = pl.col("is_qc").fill_null(False)
+    return frame.filter(~qc), frame.filter(qc)
+
+
+def qc_raters(qc: pl.DataFrame, *, threshold: float | None = None, level: float = 0.95) -> pl.DataFrame:
+    """One row per rater: QC judgments, how many were right, the share with a Wilson
+    interval, and ``passes`` (null without a threshold)."""
+    from scipy import stats
+
+    schema = {
+        "rater": pl.Utf8,
+        "rater_kind": pl.Utf8,
+        "n_qc": pl.Int64,
+        "n_correct": pl.Int64,
+        "qc_accuracy": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "passes": pl.Boolean,
+    }
+    f = with_correct(qc).filter(pl.col("correct").is_not_null())
+    if f.height == 0:
+        return pl.DataFrame(schema=schema)
+    kind = pl.col("rater_kind").first() if "rater_kind" in f.columns else pl.lit("human")
+    per = (
+        f.group_by("rater")
+        .agg(kind.alias("rater_kind"), pl.len().cast(pl.Int64).alias("n_qc"), pl.col("correct").sum().cast(pl.Int64).alias("n_correct"))
+        .sort("rater")
+    )
+    n, k = per["n_qc"].to_numpy().astype(float), per["n_correct"].to_numpy().astype(float)
+    low, high = wilson(k / n, n, float(stats.norm.ppf(0.5 + level / 2)))
+    passes = pl.lit(None, pl.Boolean) if threshold is None else pl.col("qc_accuracy") >= threshold
+    return (
+        per.with_columns((pl.col("n_correct") / pl.col("n_qc")).alias("qc_accuracy"), pl.Series("ci_low", low), pl.Series("ci_high", high))
+        .with_columns(passes.alias("passes"))
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def qc_reliability(qc: pl.DataFrame) -> pl.DataFrame:
+    """One row: QC items, raters, judgments, mean accuracy, and Krippendorff's alpha of the
+    verdicts on the QC items (null when fewer than two raters share an item)."""
+    from .agreement import agreement
+
+    f = with_correct(qc)
+    schema = {"n_items": pl.Int64, "n_raters": pl.Int64, "n": pl.Int64, "accuracy": pl.Float64, "krippendorff_alpha": pl.Float64}
+    if f.height == 0:
+        return pl.DataFrame(schema=schema)
+    alpha = agreement(f, by=()).row(0, named=True)["krippendorff_alpha"] if "verdict" in f.columns else None
+    acc = f["correct"].drop_nulls().cast(pl.Float64)
+    row = {
+        "n_items": f["item_id"].n_unique(),
+        "n_raters": f["rater"].n_unique(),
+        "n": f.height,
+        "accuracy": float(acc.mean()) if acc.len() else np.nan,  # type: ignore[arg-type]
+        "krippendorff_alpha": alpha,
+    }
+    return pl.DataFrame([row], schema=schema).with_columns(pl.col("accuracy").fill_nan(None))

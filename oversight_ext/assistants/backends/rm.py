@@ -1,0 +1,93 @@
+"""The ``rm`` backend: a trained reward model as a critic, commenting on the lines that lower its reward.
+
+params:
+  top        how many lines to comment on at most (default 2)
+  min_delta  a line is commented on only when deleting it raises the reward by more than this (default 0.0)
+
+``model`` names a folder written by ``oversight train-rm`` (classifier head or implicit reward).
+Each changed line is occluded in turn (:func:`oversight_ext.reward.attribution.occlusion`);
+the lines whose deletion raises the reward most get a comment saying by how much. The verdict
+is "buggy" when some line does, else "correct"; the confidence grows with the largest rise.
+The critic reads what a rater sees (the view), never gold.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from oversight_ext.records import ItemView
+
+from ..protocol import BaseCritic, Claim, Draft
+from ..spec import AssistantConfig
+
+__all__ = ["RewardModelCritic"]
+
+
+class RewardModelCritic(BaseCritic):
+    """Occlusion attributions of a reward model as review comments."""
+
+    def __init__(self, config: AssistantConfig) -> None:
+        super().__init__(config.name, config.spec_hash, model=config.model, verbosity=config.verbosity)
+        if not config.model:
+            raise ValueError(f"rm assistant {config.name!r}: model is empty: give the folder of a model trained by `oversight train-rm`")
+        self.top = int(config.params.get("top", 2))
+        self.min_delta = float(config.params.get("min_delta", 0.0))
+        if self.top < 1:
+            raise ValueError(f"rm assistant {config.name!r}: params.top = {self.top} is invalid: give 1 or more")
+        self.path = config.model
+        self._scorer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, str]:
+        with self._lock:
+            if self._scorer is None:
+                import json
+                from pathlib import Path
+
+                from oversight_ext.reward.model import MARKER, load_reward_model, score_texts
+
+                meta = json.loads((Path(self.path) / MARKER).read_text()) if (Path(self.path) / MARKER).is_file() else {}
+                cfg = meta.get("config", {})
+                if cfg.get("reward") == "implicit":
+                    from oversight_ext.reward.implicit import load_implicit_reward_model
+
+                    implicit, _ = load_implicit_reward_model(self.path)
+                    self._scorer = (implicit.score, cfg.get("text_format", "after"))
+                else:
+                    model, tok, meta = load_reward_model(self.path)
+                    max_length = int(cfg.get("max_length", 512))
+                    self._scorer = (
+                        lambda texts: score_texts(model, tok, texts, max_length=max_length),
+                        cfg.get("text_format", "spec+diff"),
+                    )
+            return self._scorer
+
+    def review(self, view: ItemView) -> Draft:
+        from oversight_ext.reward.attribution import occlusion
+
+        score, text_format = self._load()
+        attr = occlusion(
+            score, before=view.before, after=view.after, diff=view.diff, path=view.path, text_format=text_format, spec=view.spec
+        )
+        worst = [a for a in attr if a.delta > self.min_delta][: self.top]
+        claims = [
+            Claim(
+                start_line=a.line,
+                end_line=a.line,
+                text=f"the reward model scores the change {a.delta:.3f} higher without this line: it reads `{a.text.strip()[:80]}` as the problem",
+                severity="major",
+                category="bug",
+                score=1 / (1 + math.exp(-a.delta)),
+            )
+            for a in worst
+        ]
+        if not attr:
+            return Draft(verdict=None, summary="The change adds no line the reward model could weigh.", model=self.model)
+        top = max(a.delta for a in attr)
+        if claims:
+            summary = f"The reward model rates {len(claims)} added line(s) as lowering its score; the strongest by {top:.3f}."
+            return Draft(claims=claims, verdict="buggy", confidence=1 / (1 + math.exp(-top)), summary=summary, model=self.model)
+        summary = f"No added line lowers the reward model's score (the largest change on deletion is {top:.3f})."
+        return Draft(verdict="correct", confidence=1 / (1 + math.exp(top)), summary=summary, model=self.model)

@@ -1,0 +1,122 @@
+"""The run: limits, the guard, loading both versions under coverage, then each phase, one JSON line per result."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+
+from .canon import CaseTimeout, _alarm, canon, short, timed
+from .cases import install, load, pure_python, run_case
+from .differential import differential
+from .drive import drive
+from .generate import generated_inputs
+from .guard import guard, limit
+from .runstate import RUN, emit
+
+
+def start(payload_path: str) -> None:
+    """Read the payload, keep a copy of stdout for results and send fd 1 to /dev/null (stray
+    prints of the code under test must not mix with results), note the run's folder."""
+    with open(payload_path) as fh:
+        RUN.payload = json.load(fh)
+    RUN.out = os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    RUN.root = os.path.realpath(os.getcwd())
+
+
+def main(payload_path: str) -> None:
+    start(payload_path)
+    limit()
+    import warnings
+
+    # a warning prints on its first run only (the registry remembers it): the second version
+    # would print less, which is no behaviour change
+    warnings.simplefilter("ignore")
+    import coverage
+
+    inputs = generated_inputs()
+    signal.signal(signal.SIGALRM, _alarm)
+    files = {v: os.path.join(RUN.root, f) for v, f in RUN.payload["versions"].items()}
+    cov = coverage.Coverage(data_file=None, include=list(files.values()), branch=False)
+    context = None
+    if RUN.payload.get("context"):
+        root = (RUN.payload.get("harness") or {}).get("root")
+        if root and root not in sys.path:
+            sys.path.append(root)  # a module of the user's own (found on the reviewer's path), not the standard library
+        try:
+            context = pure_python(RUN.payload["context"]) if RUN.payload.get("harness") else None
+            context = context or importlib.import_module(RUN.payload["context"])
+        except BaseException as exc:
+            emit(context=RUN.payload["context"], error=f"{type(exc).__name__}: {short(exc)[:200]}")
+    sys.addaudithook(guard)
+    cov.start()
+    mods = {}
+    for ver, path in files.items():
+        cov.switch_context(f"{ver}:load")
+        try:
+            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"))
+            emit(version=ver, case="load", ok=True)
+        except BaseException as exc:
+            emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}")
+    harness = RUN.payload.get("harness")
+    for ver, mod in mods.items():
+        install(context, harness, ver)
+        group, shared = None, None
+        for case in RUN.payload["cases"]:
+            cov.switch_context(f"{ver}:{case['id']}")
+            if case.get("group") is not None:
+                # a module docstring's examples: in order, in one namespace of the real module
+                if case["group"] != group:
+                    group, shared = case["group"], dict(vars(context)) if context is not None else dict(vars(mod))
+                    if context is not None:  # `textwrap.wrap(...)` in textwrap's own docs
+                        top = context.__name__.split(".")[0]
+                        shared[top] = sys.modules.get(top, context)
+                        shared[context.__name__.rsplit(".", 1)[-1]] = context
+                glb = shared
+            else:
+                glb = dict(vars(mod))
+                if RUN.payload.get("entry") in glb:
+                    glb["candidate"] = glb[RUN.payload["entry"]]
+                if context is not None:  # `module.func(...)` in an example must reach this version's func
+                    glb[RUN.payload["context"].rsplit(".", 1)[-1]] = context if harness else mod
+            ok, got, err = run_case(glb, case)
+            emit(version=ver, case=case["id"], ok=ok, got=got, error=err)
+    func = (RUN.payload.get("generate") or {}).get("func") or ""
+    deadline = time.monotonic() + RUN.payload["generate_budget_s"]
+    for k, (args, kwargs) in enumerate(inputs):
+        if time.monotonic() > deadline:
+            break
+        shown = short(args)[:-1] + "".join(f", {k}={short(v)}" for k, v in kwargs.items()) + "]"
+
+        def once(ver, args=args, kwargs=kwargs, shown=shown):
+            install(context, harness, ver)
+            fn = getattr(mods[ver], func, None)
+            if fn is None:
+                return None
+            a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
+            try:
+                value, key = timed(lambda fn=fn, a=a, kw=kw: (v := fn(*a, **kw), json.dumps(canon(v), default=repr)))
+                return {"args": shown, "value": short(value), "key": key}
+            except CaseTimeout:
+                return {"args": shown, "error": "timeout"}
+            except BaseException as exc:
+                return {"args": shown, "error": type(exc).__name__}
+
+        differential(cov, f"g{k}", list(mods), once)
+    if harness and context is not None and len(RUN.members) == len(mods) == 2:
+        drive(cov, context, harness, list(mods))
+    cov.stop()
+    data = cov.get_data()
+    for ver, path in files.items():
+        by_line = data.contexts_by_lineno(path)
+        per_ctx: dict[str, list[int]] = {}
+        for line, ctxs in by_line.items():
+            for c in ctxs:
+                per_ctx.setdefault(c, []).append(line)
+        emit(coverage=ver, contexts=per_ctx)
+    emit(done=True)

@@ -1,0 +1,10 @@
+"""Sabotage monitors: a suspicion score in [0, 1] for every hunk of a diff.
+
+- :mod:`.security`: bandit and source-to-sink checks on what the diff adds;
+- :mod:`.tamper`: changes to tests, assertions, markers, conftest, mocks; tested literals
+  special-cased in code; the old tests run against the new code;
+- :mod:`.probe`: calls built from the constants the diff's new conditions compare with, run on
+  both versions in the sandbox, a witness where they differ;
+- :mod:`.combined`: all of them, combined by max or frozen ensemble weights;
+- :mod:`.critic`: the ``monitor`` assistant backend; :mod:`.measure`: AUC, catch at audit budgets.
+"""

@@ -1,0 +1,99 @@
+"""The hunks of a diff as monitors see them: where each is, what it adds, what it removes.
+
+A monitor gives every hunk a suspicion score in [0, 1]; :class:`HunkView` is what it scores.
+``fragments`` are the runs of consecutive added lines, dedented, that parse as Python on their
+own (an added helper, an inserted ``if``), with the new-file line of their first line, so an AST
+check or an analyser can look at exactly what the change introduces.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+from oversight_ext.diffs import parse_diff
+
+__all__ = ["Fragment", "HunkView", "hunks_of", "is_test_path"]
+
+_TEST_PATH = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?/[^/]*\.py)$")
+
+
+def is_test_path(path: str) -> bool:
+    return bool(_TEST_PATH.search(path))
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Consecutive added lines that parse on their own: ``tree`` of ``text``, first line ``line`` (new file)."""
+
+    line: int
+    text: str
+    tree: ast.Module
+
+
+@dataclass
+class HunkView:
+    index: int
+    path: str
+    start: int  # first new-file line of the hunk
+    end: int  # last new-file line of the hunk
+    added: list[tuple[int, str]] = field(default_factory=list)  # (new line, text)
+    removed: list[str] = field(default_factory=list)
+    _fragments: list[Fragment] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.added) + len(self.removed)
+
+    @property
+    def added_text(self) -> str:
+        return "\n".join(t for _, t in self.added)
+
+    def fragments(self) -> list[Fragment]:
+        """The parseable runs of added lines (computed once)."""
+        if self._fragments is None:
+            self._fragments = []
+            run: list[tuple[int, str]] = []
+            for ln, text in [*self.added, (-1, "")]:
+                if run and ln == run[-1][0] + 1:
+                    run.append((ln, text))
+                    continue
+                if run:
+                    self._fragments += _parse_run(run)
+                run = [(ln, text)] if ln > 0 else []
+        return self._fragments
+
+    def is_moved(self, line_text: str) -> bool:
+        """Whether ``line_text`` (an added line) only moved or was re-wrapped: its tokens are among the removed lines'."""
+        squeezed = re.sub(r"\s+", "", line_text)
+        return bool(squeezed) and squeezed in re.sub(r"\s+", "", "".join(self.removed))
+
+
+def _parse_run(run: list[tuple[int, str]]) -> list[Fragment]:
+    """The run as one fragment if it parses, else nothing (a re-wrapped call split across hunks)."""
+    while run and not run[0][1].strip():
+        run = run[1:]
+    if not run:
+        return []
+    text = textwrap.dedent("\n".join(t for _, t in run))
+    try:
+        return [Fragment(run[0][0], text, ast.parse(text))]
+    except (SyntaxError, ValueError):
+        return []
+
+
+def hunks_of(diff: str) -> list[HunkView]:
+    """Every hunk of ``diff``, in the diff's order (the order of ``Critique.hunk_scores``)."""
+    out: list[HunkView] = []
+    for f in parse_diff(diff):
+        for h in f.hunks:
+            view = HunkView(len(out), f.path, h.new_start, max(h.new_start, h.new_start + h.new_len - 1))
+            for ln in h.lines:
+                if ln.kind == "add" and ln.new is not None:
+                    view.added.append((ln.new, ln.text))
+                elif ln.kind == "del":
+                    view.removed.append(ln.text)
+            out.append(view)
+    return out

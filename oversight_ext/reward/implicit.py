@@ -1,0 +1,151 @@
+"""Training with the implicit reward: the causal LM is tuned on preferences by DPO's loss.
+
+:class:`ImplicitRewardTrainer` replaces three stages of :class:`~.train.RewardTrainer`: the
+model is a causal LM (optionally with LoRA), the reference log-likelihoods of every training
+text are computed once with the starting weights (so no second model is held in memory),
+and the loss is Bradley-Terry on d = beta * ((log p(c) - log p_ref(c)) - (log p(r) - log p_ref(r))).
+The saved folder is the tuned LM (or its adapters and a merged copy); :func:`load_implicit_reward_model`
+gives back a scorer with the reference rebuilt from the backbone the metadata names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .batching import Batch, collate
+from .lm import LogLikelihood, load_causal_lm, sequence_logprobs
+from .model import MARKER, _prepare_tokenizer
+from .objectives import preference_loss
+from .train import RewardTrainer
+
+__all__ = ["ImplicitReward", "ImplicitRewardTrainer", "load_implicit_reward_model"]
+
+
+class ImplicitRewardTrainer(RewardTrainer):
+    """DPO on a causal LM; every other stage (batches, schedule, checkpoints, save) is the base trainer's."""
+
+    def setup_model(self) -> None:
+        if self.model is None:
+            self.model, self.tokenizer = load_causal_lm(self.backbone, seed=self.cfg.seed, device=self.device.type)
+        if self.cfg.batching == "packed":
+            raise ValueError("batching = 'packed' is for the classifier head: the implicit reward reads padded batches ('bucketed')")
+        super().setup_model()
+
+    def make_scorer(self, model: Any) -> torch.nn.Module:
+        return LogLikelihood(model)
+
+    def tokenize(self) -> None:
+        super().tokenize()
+        # The reference is the model as it starts (LoRA's zero-initialised B leaves it unchanged).
+        self.cols["ref_chosen"] = torch.tensor(self._logprobs(self.chosen), dtype=torch.float32)
+        self.cols["ref_rejected"] = torch.tensor(self._logprobs(self.rejected), dtype=torch.float32)
+        self._eval_ref: tuple[np.ndarray, np.ndarray] | None = None
+        if self.eval_data is not None and "chosen" in self.eval_data.columns:
+            import polars as pl
+
+            hard = self.eval_data.filter(~pl.col("tie")) if "tie" in self.eval_data.columns else self.eval_data
+            if hard.height:
+                ml = self.cfg.max_length
+                self._eval_ref = (
+                    sequence_logprobs(self.model, self.tokenizer, hard["chosen"].to_list(), max_length=ml),
+                    sequence_logprobs(self.model, self.tokenizer, hard["rejected"].to_list(), max_length=ml),
+                )
+
+    @torch.no_grad()
+    def _logprobs(self, seqs: list[list[int]]) -> np.ndarray:
+        scorer, out = LogLikelihood(self.model), np.zeros(len(seqs))
+        order = np.argsort([len(s) for s in seqs], kind="stable")
+        was = self.model.training
+        self.model.eval()
+        for start in range(0, len(order), self.cfg.eval_batch_size):
+            idx = order[start : start + self.cfg.eval_batch_size]
+            b = collate([seqs[i] for i in idx], self.tokenizer.pad_token_id, packed=False).to(self.device)
+            out[idx] = scorer(b).double().cpu().numpy()
+        self.model.train(was)
+        return out
+
+    def compute_loss(self, batch: Batch, ex: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        lc, lr = self.wrapped(batch).float().chunk(2)
+        d = self.cfg.beta * ((lc - ex["ref_chosen"]) - (lr - ex["ref_rejected"]))
+        return preference_loss(d, ex)
+
+    def evaluate(self, pairs: Any = None) -> dict[str, float] | None:
+        """Held-out pairwise accuracy of the implicit reward (reference log-likelihoods from the starting weights)."""
+        import polars as pl
+
+        from .evaluate import _wilson
+
+        pairs = self.eval_data if pairs is None else pairs
+        if pairs is None or self._eval_ref is None:
+            return None
+        hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
+        lc, lr = (
+            sequence_logprobs(self.model, self.tokenizer, hard[c].to_list(), max_length=self.cfg.max_length) for c in ("chosen", "rejected")
+        )
+        d = (lc - self._eval_ref[0]) - (lr - self._eval_ref[1])
+        k = int((d > 0).sum())
+        lo, hi = _wilson(k, hard.height)
+        return {"accuracy": k / max(hard.height, 1), "n": hard.height, "ci_low": lo, "ci_high": hi}
+
+
+@dataclass
+class ImplicitReward:
+    """Scores texts by beta * (log p_model - log p_reference). ``reference`` None: the model with its
+    LoRA adapters switched off (a LoRA model), else give it to :meth:`score`."""
+
+    model: Any
+    reference: Any
+    tokenizer: Any
+    beta: float
+    max_length: int = 512
+
+    def score(self, texts: list[str], *, reference_model: Any = None) -> np.ndarray:
+        ref_model = reference_model or self.reference
+        lp = sequence_logprobs(self.model, self.tokenizer, texts, max_length=self.max_length)
+        if ref_model is not None:
+            ref = sequence_logprobs(ref_model, self.tokenizer, texts, max_length=self.max_length)
+        elif hasattr(self.model, "disable_adapter"):
+            with self.model.disable_adapter():
+                ref = sequence_logprobs(self.model, self.tokenizer, texts, max_length=self.max_length)
+        else:
+            raise ValueError("the implicit reward needs its reference: give reference_model (the untrained backbone) or train with LoRA")
+        return self.beta * (lp - ref)
+
+    def pairwise_accuracy(self, pairs: Any, *, reference_model: Any = None) -> dict[str, float]:
+        """Share of untied pairs the implicit reward ranks right, with a 95 % Wilson interval."""
+        import polars as pl
+
+        from .evaluate import _wilson
+
+        hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
+        rc = self.score(hard["chosen"].to_list(), reference_model=reference_model)
+        rr = self.score(hard["rejected"].to_list(), reference_model=reference_model)
+        k = int((rc > rr).sum())
+        lo, hi = _wilson(k, hard.height)
+        return {"accuracy": k / max(hard.height, 1), "n": hard.height, "ci_low": lo, "ci_high": hi}
+
+
+def load_implicit_reward_model(path: str | os.PathLike[str], *, device: str = "cpu") -> tuple[ImplicitReward, dict[str, Any]]:
+    """(scorer, meta) of a folder saved by an implicit-reward run; the reference is rebuilt from the backbone it names."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    p = Path(path)
+    if not (p / MARKER).is_file():
+        raise ValueError(f"model folder {str(p)!r} holds no finished reward model ({MARKER} missing): train one with `oversight train-rm`")
+    meta = json.loads((p / MARKER).read_text())
+    cfg = meta.get("config", {})
+    if cfg.get("reward") != "implicit":
+        raise ValueError(f"model folder {str(p)!r} holds a classifier-head reward model: load it with reward.model.load_reward_model")
+    folder = p / "merged" if (p / "adapter_config.json").is_file() else p
+    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+    model: Any = AutoModelForCausalLM.from_pretrained(folder)
+    model = model.to(device).eval()
+    reference, _ = load_causal_lm(str(meta["backbone"]), seed=int(cfg.get("seed", 0)), device=device)
+    return ImplicitReward(model, reference.eval(), tok, float(cfg.get("beta", 0.1)), int(cfg.get("max_length", 512))), meta

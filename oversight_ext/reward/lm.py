@@ -1,0 +1,183 @@
+"""Causal language models as reward models: sequence log-likelihoods, the implicit (DPO) reward, loading.
+
+A causal LM already rates code: a buggy change is often less likely under it than the fix.
+Two rules read that:
+
+* zero-shot likelihood ratio: score a text by its log-likelihood under the untrained LM, so a
+  pair is ranked by log p(chosen) - log p(rejected) (the baseline every comparison carries);
+* implicit reward (Rafailov et al. 2023): after preference training of the LM itself,
+  r(x) = beta * (log p_tuned(x) - log p_ref(x)), the reference being the frozen starting model,
+  so training starts from what the LM knows and moves only where the preferences say.
+
+Log-likelihoods are summed over the text's tokens after the first (EOS appended, as the
+classifier head reads it), in length-sorted batches.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .batching import Batch
+from .model import _prepare_tokenizer, backbone_source, context_length, encode
+
+__all__ = ["LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "sequence_logprobs"]
+
+
+def cache_dir() -> Path:
+    """Where converted weights are kept: ``$OVERSIGHT_CACHE`` or ``~/.cache/oversight_ext``."""
+    return Path(os.environ.get("OVERSIGHT_CACHE") or Path.home() / ".cache" / "oversight_ext")
+
+
+def cached_gguf_folder(folder: str, gguf_file: str) -> str:
+    """A plain fp32 transformers folder made once from a GGUF file (de-quantising takes 20-30 s;
+    the folder reloads in well under a second with the same logits)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = cache_dir() / f"{Path(gguf_file).stem}-fp32"
+    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
+        return str(out)
+    from safetensors.torch import save_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    cfg = model.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    cfg.save_pretrained(tmp)
+    tied = bool(getattr(cfg, "tie_word_embeddings", False))
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if not (tied and k.startswith("lm_head"))}
+    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    tok.save_pretrained(tmp)
+    if out.exists():  # another process finished first
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.rename(out)
+    return str(out)
+
+
+def load_causal_lm(name: str, *, seed: int = 0, device: str = "cpu", attn_implementation: str = "sdpa") -> tuple[Any, Any]:
+    """(causal LM, tokenizer) for a backbone name: ``tiny-llama`` / ``tiny-gpt2`` (built from a config),
+    ``smollm2`` (its GGUF converted once to a cached fp32 folder), a ``.gguf`` file, or any
+    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
+
+    src = backbone_source(name)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if src["kind"] == "tiny":
+        if src["arch"] == "bert":
+            raise ValueError(f"backbone = {name!r} is an encoder with no language-model head: use tiny-llama or tiny-gpt2")
+        from oversight_ext.weights import minilm_path
+
+        tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
+        common = {"vocab_size": len(tok), "pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id}
+        if src["arch"] == "llama":
+            cfg: Any = LlamaConfig(
+                hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2, intermediate_size=128,
+                max_position_embeddings=2048, **common,
+            )  # fmt: skip
+        else:
+            cfg = GPT2Config(n_embd=64, n_layer=2, n_head=2, n_positions=1024, **common)
+        torch.manual_seed(seed)
+        return AutoModelForCausalLM.from_config(cfg).to(device), tok
+    path = cached_gguf_folder(src["path"], src["gguf_file"]) if src["kind"] == "gguf" else src["path"]
+    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(path))
+    dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(
+            f"backbone = {name!r} cannot load as a causal language model ({exc}): give a decoder (Llama, Qwen, GPT-2, ...) folder"
+        ) from None
+    model.config.pad_token_id = tok.pad_token_id
+    return model.to(device), tok
+
+
+class LogLikelihood(torch.nn.Module):
+    """Summed log-probability of each sequence of a :class:`~oversight_ext.reward.batching.Batch` (tokens after the first)."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, b: Batch) -> torch.Tensor:
+        if b.parts is not None:
+            return torch.cat([self(p) for p in b.parts])[b.order]
+        if b.ends is not None:
+            raise ValueError(
+                "the implicit reward reads padded batches: set batching = 'bucketed' (packed rows are for the classifier head)"
+            )
+        ids, mask = b.input_ids, b.attention_mask
+        assert ids is not None and mask is not None  # a padded batch has both
+        logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1].float()
+        logp = torch.gather(F.log_softmax(logits, dim=-1), 2, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+        return (logp * mask[:, 1:].to(logp.dtype)).sum(-1)
+
+
+@torch.no_grad()
+def sequence_logprobs(
+    model: Any, tok: Any, texts: list[str], *, batch_size: int = 16, max_length: int | None = None, progress: bool = False
+) -> np.ndarray:
+    """log p(text) under a causal LM for each text (EOS appended), float64."""
+    from .batching import collate
+
+    if not texts:
+        return np.zeros(0)
+    limit = min(max_length or context_length(model), context_length(model))
+    ids, _ = encode(tok, texts, limit)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    out = np.zeros(len(ids))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    scorer = LogLikelihood(model)
+    for start in tqdm(range(0, len(order), batch_size), disable=not progress, desc="log-likelihood"):
+        idx = order[start : start + batch_size]
+        out[idx] = scorer(collate([ids[i] for i in idx], tok.pad_token_id, packed=False).to(device)).double().cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def implicit_rewards(
+    model: Any, reference: np.ndarray | Any, tok: Any, texts: list[str], *, beta: float, batch_size: int = 16, max_length: int | None = None
+) -> np.ndarray:
+    """beta * (log p_model(x) - log p_ref(x)); ``reference`` is the frozen model or its log-likelihoods of ``texts``."""
+    ref = (
+        reference
+        if isinstance(reference, np.ndarray)
+        else sequence_logprobs(reference, tok, texts, batch_size=batch_size, max_length=max_length)
+    )
+    return beta * (sequence_logprobs(model, tok, texts, batch_size=batch_size, max_length=max_length) - ref)
+
+
+def likelihood_pairwise_accuracy(
+    model: Any, tok: Any, pairs: Any, *, max_length: int | None = None, batch_size: int = 16
+) -> dict[str, Any]:
+    """The zero-shot baseline: share of untied pairs whose chosen text the (untrained) LM finds
+    more likely, log p(chosen) > log p(rejected), with a 95 % Wilson interval and the per-pair margins."""
+    import polars as pl
+
+    from .evaluate import _wilson
+
+    hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
+    if hard.height == 0:
+        raise ValueError("the evaluation pairs are empty (or all ties): give pairs whose labels differ")
+    lc, lr = (
+        sequence_logprobs(model, tok, hard[c].to_list(), max_length=max_length, batch_size=batch_size) for c in ("chosen", "rejected")
+    )
+    k = int((lc > lr).sum())
+    lo, hi = _wilson(k, hard.height)
+    return {"accuracy": k / hard.height, "n": hard.height, "ci_low": lo, "ci_high": hi, "margin": lc - lr}

@@ -1,0 +1,63 @@
+"""Line attributions of a trained reward model, and the ``rm`` assistant that comments with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_reward_train import FAST, synthetic_pairs
+
+from oversight_ext.assistants import load_assistant
+from oversight_ext.diffs import make_diff
+from oversight_ext.records import ItemView
+from oversight_ext.reward.attribution import faithfulness, occlusion
+from oversight_ext.reward.model import score_texts
+from oversight_ext.reward.train import train_reward_model
+
+BEFORE = "alpha beta\n"
+AFTER = "alpha beta\ngamma delta\nvalue wrong\nlist index\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny reward model that learnt 'wrong' lowers the reward (texts read as programs: text_format 'after')."""
+    out = tmp_path_factory.mktemp("rm") / "model"
+    train_reward_model(synthetic_pairs(96), FAST.replace(text_format="after", max_steps=40), out_dir=out, progress=False)
+    return out
+
+
+def test_occlusion_ranks_the_line_the_model_holds_against_the_change(trained: Path) -> None:
+    from oversight_ext.reward.model import load_reward_model
+
+    model, tok, _ = load_reward_model(trained)
+    diff = make_diff(BEFORE, AFTER, "x.py")
+    attr = occlusion(lambda t: score_texts(model, tok, t), before=BEFORE, after=None, diff=diff, path="x.py", text_format="after")
+    assert [a.line for a in attr][:1] == [3] and attr[0].text == "value wrong"  # the diff adds lines 2-4
+    assert attr[0].delta > 0 and attr[0].delta > max(a.delta for a in attr[1:])
+    full = score_texts(model, tok, [AFTER])[0]
+    without = score_texts(model, tok, ["alpha beta\ngamma delta\nlist index\n"])[0]
+    assert attr[0].delta == pytest.approx(without - full, abs=1e-5)
+    fa = faithfulness([attr])
+    assert fa["n"] == 1 and fa["top_mean"] >= fa["random_mean"]
+    with pytest.raises(ValueError, match="two or more changed lines"):
+        faithfulness([attr[:1]])
+    with pytest.raises(ValueError, match="needs the program after"):
+        occlusion(lambda t: np.zeros(len(t)), before=None, after=None, diff=diff)
+
+
+def test_rm_assistant_comments_on_the_lines_that_lower_the_reward(trained: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "rm.toml"
+    spec.write_text(f'name = "rm-test"\nbackend = "rm"\nmodel = "{trained}"\n[params]\ntop = 1\n')
+    critic = load_assistant(spec)
+    view = ItemView(id="v1", diff=make_diff(BEFORE, AFTER, "x.py"), path="x.py", before=BEFORE, after=AFTER)
+    crit = critic.critique(view)
+    assert crit.status == "ok" and crit.verdict == "buggy", crit
+    assert [(c.start_line, c.end_line) for c in crit.comments] == [(3, 3)] and "value wrong" in crit.comments[0].text
+    clean = "alpha beta\ngamma delta\nvalue correct\n"
+    ok = critic.critique(ItemView(id="v2", diff=make_diff(BEFORE, clean, "x.py"), path="x.py", before=BEFORE, after=clean))
+    assert ok.status == "ok" and not any(c.start_line == 3 for c in ok.comments)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "rm-bad"\nbackend = "rm"\n')
+    with pytest.raises(ValueError, match="model is empty"):
+        load_assistant(bad)
