@@ -17,8 +17,14 @@
 #
 # Authenticator and spawner: $OVERSIGHT_HUB_AUTH=pam (default) logs in system users and
 # spawns each server as that user (LocalProcessSpawner); =dummy is for a trial or a test on
-# one machine: one shared password ($OVERSIGHT_HUB_PASSWORD), every server as the hub's own
-# OS user (SimpleLocalProcessSpawner, home folders under $OVERSIGHT_HUB_DIR/homes).
+# one machine: one shared password ($OVERSIGHT_HUB_PASSWORD, at least 8 characters; JupyterHub
+# 5's SharedPasswordAuthenticator), every server as the hub's own OS user
+# (SimpleLocalProcessSpawner, home folders under $OVERSIGHT_HUB_DIR/homes).
+#
+# Who may log in: JupyterHub 5 and later admit nobody but admins unless told whom. Here the
+# authenticator admits the users the stored studies name (their listed raters and owners,
+# read at each login, so a study created while the hub runs needs no restart), everyone
+# when a study has open-enrolment slots, and anyone in $OVERSIGHT_HUB_USERS.
 
 import os
 import stat
@@ -67,15 +73,52 @@ c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "jupyterhub-proxy.pid")
 
 if USERS:
     c.Authenticator.allowed_users = set(USERS)
-c.Authenticator.admin_users = set(OWNERS)
+
+
+def study_users() -> tuple[set[str], bool]:
+    """(users the stored studies name, whether any study has open-enrolment slots)."""
+    from oversight_ext.study_record import SLOT_PREFIX
+
+    names: set[str] = set(OWNERS)
+    open_slots = False
+    with Store(DB_URL) as store:
+        for name in store.study_names():
+            study = store.study(name)
+            names.update(r for r in study.raters if not r.startswith(SLOT_PREFIX))
+            names.update([study.owner] if study.owner else [])
+            open_slots = open_slots or study.is_open
+    return names, open_slots
+
+
+def _admits(base: type) -> type:
+    class StudyUsers(base):  # type: ignore[valid-type,misc]
+        """The authenticator, admitting also the users the stored studies name."""
+
+        def check_allowed(self, username: str, authentication: object = None) -> object:
+            names, open_slots = study_users()
+            if open_slots or username in names:
+                return True
+            return super().check_allowed(username, authentication)
+
+    return StudyUsers
+
 
 if os.environ.get("OVERSIGHT_HUB_AUTH", "pam") == "dummy":
-    c.JupyterHub.authenticator_class = "dummy"
-    c.DummyAuthenticator.password = os.environ["OVERSIGHT_HUB_PASSWORD"]
+    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+    c.JupyterHub.authenticator_class = _admits(SharedPasswordAuthenticator)
+    c.SharedPasswordAuthenticator.user_password = os.environ["OVERSIGHT_HUB_PASSWORD"]
+    if os.environ.get("OVERSIGHT_HUB_ADMIN_PASSWORD"):
+        # Hub admins log in with their own password (at least 32 characters); study owners need no hub admin.
+        c.SharedPasswordAuthenticator.admin_password = os.environ["OVERSIGHT_HUB_ADMIN_PASSWORD"]
+        c.Authenticator.admin_users = set(OWNERS)
     c.JupyterHub.spawner_class = "simple"
     c.SimpleLocalProcessSpawner.home_dir_template = str(hub_dir / "homes" / "{username}")
 else:
-    c.JupyterHub.authenticator_class = "pam"
+    from jupyterhub.auth import PAMAuthenticator
+
+    c.JupyterHub.authenticator_class = _admits(PAMAuthenticator)
+    c.Authenticator.admin_users = set(OWNERS)
     c.JupyterHub.spawner_class = "localprocess"
 
 # Each user's server: the venv's jupyterhub-singleuser with the review API, the store in its environment.

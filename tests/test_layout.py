@@ -75,3 +75,46 @@ def test_who_the_rater_is() -> None:
     assert kernel_rater(None, environ={"JUPYTERHUB_USER": "hubby"}) == "hubby"
     with pytest.raises(ValueError, match="hub user 'hubby'"):
         kernel_rater("ada", environ={"JUPYTERHUB_USER": "hubby"})
+
+
+def test_packaging_declares_a_licence_and_needs_no_arrow_for_charts() -> None:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    root = PACKAGE.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "BSD-3-Clause"} and "BSD 3-Clause License" in (root / "LICENSE").read_text()
+    assert not any(d.startswith("pyarrow") for d in project["dependencies"])
+    calls = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if ".to_pandas(" in p.read_text(encoding="utf-8")]
+    assert calls == []
+    # The charts take polars frames as they are: build every dashboard chart with pyarrow unimportable.
+    code = (
+        "import sys; sys.modules['pyarrow'] = None\n"
+        "import polars as pl\n"
+        "from oversight_ext.analysis import charts\n"
+        "frame = pl.DataFrame({'judge': ['human', 'gold'], 'role': ['h', 'g'], 'accuracy': [0.6, 1.0], 'n': [10, 10],"
+        " 'ci_low': [0.4, 1.0], 'ci_high': [0.8, 1.0]})\n"
+        "spec = charts.sandwich_chart(frame).to_dict()\n"
+        "assert [r['judge'] for r in list(spec['datasets'].values())[0]] == ['human', 'gold']\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_saved_model_files_are_readable_by_others(tmp_path: Path) -> None:
+    import os
+
+    from oversight_ext.reward.model import make_readable
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"\0" * 8)
+    weights.chmod(0o600)  # what safetensors leaves
+    mask = os.umask(0o022)
+    try:
+        make_readable(tmp_path)
+    finally:
+        os.umask(mask)
+    assert weights.stat().st_mode & 0o777 == 0o644

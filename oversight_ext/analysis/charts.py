@@ -15,7 +15,7 @@ _WIDTH = 360
 def accuracy_chart(means: pl.DataFrame, *, title: str = "Accuracy by condition") -> alt.Chart:
     """Points with interval bars, from :func:`.effects.condition_means` (``condition``,
     ``mean``, ``ci_low``, ``ci_high``, ``n``)."""
-    data = means.to_pandas()
+    data = means
     base = alt.Chart(data).encode(y=alt.Y("condition:N", title=None, sort=None))
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("ci_low:Q", title="accuracy (95% two-way cluster interval)", scale=alt.Scale(domain=[0, 1])), x2="ci_high:Q"
@@ -37,11 +37,9 @@ def calibration_chart(bins: pl.DataFrame, *, title: str = "Calibration") -> alt.
     """Accuracy against stated confidence per condition, from :func:`.metrics.calibration`;
     the dashed diagonal is perfect calibration."""
     diagonal = (
-        alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}).to_pandas())
-        .mark_line(strokeDash=[4, 4], color="gray")
-        .encode(x="x:Q", y="y:Q")
+        alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(strokeDash=[4, 4], color="gray").encode(x="x:Q", y="y:Q")
     )
-    base = alt.Chart(bins.to_pandas()).encode(
+    base = alt.Chart(bins).encode(
         x=alt.X("mean_confidence:Q", title="stated confidence", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("condition:N"),
@@ -58,7 +56,7 @@ def dispositions_chart(dispositions: pl.DataFrame, *, title: str = "What raters 
     side by side, from :func:`.metrics.dispositions`."""
     data = dispositions.with_columns(
         pl.when(pl.col("planted")).then(pl.lit("planted-wrong comments")).otherwise(pl.lit("other comments")).alias("comments")
-    ).to_pandas()
+    )
     return (
         alt.Chart(data)
         .mark_bar()
@@ -76,7 +74,7 @@ def dispositions_chart(dispositions: pl.DataFrame, *, title: str = "What raters 
 def sandwich_chart(sandwich: pl.DataFrame, *, title: str = "Sandwiching: human, critic, human + critic, gold") -> alt.Chart:
     """One bar per judge (unassisted human, critic alone, human + critic, gold) with interval
     bars where known, from :func:`.metrics.sandwich` (the Bowman et al. 2022 table as a picture)."""
-    data = sandwich.to_pandas()
+    data = sandwich
     order = sandwich["judge"].to_list()
     base = alt.Chart(data).encode(y=alt.Y("judge:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
     bars = base.mark_bar().encode(

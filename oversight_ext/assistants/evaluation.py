@@ -173,7 +173,7 @@ def tradeoff_frame(items: Sequence[Item], swept: dict[float, list[Critique]], *,
 
 def tradeoff_chart(frame: pl.DataFrame) -> alt.Chart:
     """Comprehensiveness (catch rate) against false alarms, one point per verbosity setting."""
-    base = alt.Chart(frame.to_pandas()).encode(
+    base = alt.Chart(frame).encode(
         x=alt.X("false_alarm_rate:Q", title="false-alarm rate on correct items", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("catch_rate:Q", title="catch rate at the gold line (+-1)", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("assistant:N", title="critic"),

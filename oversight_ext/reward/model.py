@@ -262,12 +262,23 @@ def save_reward_model(
         if Path(src).is_file():
             shutil.copyfile(src, tmp / name)
     (tmp / MARKER).write_text(json.dumps(meta, indent=2, default=str))
+    make_readable(tmp)
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
         out.rename(old)
     tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def make_readable(folder: Path) -> None:
+    """Give every file in ``folder`` the mode a new file gets here (0666 less the umask): safetensors
+    writes weights as 0600, which other users of a shared model folder then cannot read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in folder.iterdir():
+        if f.is_file():
+            f.chmod(0o666 & ~mask)
 
 
 def check_out_dir(out: Path) -> None:

@@ -155,7 +155,7 @@ def misleading_critiques(frame: pl.DataFrame, *, k: int = 10, include_simulated:
 def participants_chart(table: pl.DataFrame) -> alt.Chart:
     """Bars of assignments done per participant, simulated raters in grey."""
     return (
-        alt.Chart(table.to_pandas(), title="Participants: items done")
+        alt.Chart(table, title="Participants: items done")
         .mark_bar()
         .encode(
             y=alt.Y("rater:N", sort=None, title=None),
@@ -168,7 +168,7 @@ def participants_chart(table: pl.DataFrame) -> alt.Chart:
 
 def accuracy_chart(table: pl.DataFrame) -> alt.LayerChart:
     """Accuracy per condition with intervals; human and simulated raters side by side."""
-    base = alt.Chart(table.to_pandas(), title="Accuracy by condition").encode(
+    base = alt.Chart(table, title="Accuracy by condition").encode(
         x=alt.X("condition:N", title=None), xOffset="rater_kind:N", color=alt.Color("rater_kind:N", scale=_KIND_COLOURS, title="rater")
     )
     points = base.mark_point(filled=True, size=80).encode(
@@ -180,7 +180,7 @@ def accuracy_chart(table: pl.DataFrame) -> alt.LayerChart:
 
 def sandwich_chart(table: pl.DataFrame) -> alt.FacetChart:
     """Model alone, people alone, people + model: accuracy with intervals."""
-    base = alt.Chart(table.to_pandas(), title="Sandwiching: do people with the model beat both?").encode(
+    base = alt.Chart(table, title="Sandwiching: do people with the model beat both?").encode(
         y=alt.Y("who:N", sort=["model alone", "people alone", "people + model"], title=None),
         color=alt.Color("who:N", legend=None),
     )
@@ -196,7 +196,7 @@ def sandwich_chart(table: pl.DataFrame) -> alt.FacetChart:
 def missed_chart(table: pl.DataFrame) -> alt.Chart:
     """The items most often judged wrong."""
     return (
-        alt.Chart(table.to_pandas(), title="Most-missed items")
+        alt.Chart(table, title="Most-missed items")
         .mark_bar()
         .encode(
             y=alt.Y("item_id:N", sort="-x", title=None),
@@ -210,7 +210,7 @@ def missed_chart(table: pl.DataFrame) -> alt.Chart:
 def misled_chart(table: pl.DataFrame) -> alt.Chart:
     """The critiques people followed most when they were wrong."""
     return (
-        alt.Chart(table.to_pandas(), title="Critiques that misled most")
+        alt.Chart(table, title="Critiques that misled most")
         .mark_bar()
         .encode(
             y=alt.Y("item_id:N", sort="-x", title=None),
