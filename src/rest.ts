@@ -56,8 +56,15 @@ export class ReviewApi {
     return (await this.get<{ assignment_id: string | null }>('studies', study, 'next')).assignment_id;
   }
 
-  view(assignmentId: string): Promise<ItemView> {
-    return this.get<ItemView>('assignments', assignmentId);
+  /** The item view with the parsed diff only (raw=0): the diff text would travel twice. */
+  async view(assignmentId: string): Promise<ItemView> {
+    const url = `${this.url('assignments', assignmentId)}?raw=0`;
+    const resp = await ServerConnection.makeRequest(url, { method: 'GET' }, this.settings);
+    const body = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      throw new ApiError(body?.error ?? body?.message ?? `GET assignments/${assignmentId} failed (HTTP ${resp.status})`);
+    }
+    return body as ItemView;
   }
 
   /** POST a judgment; throws only when the server cannot be reached (the outbox retries). */

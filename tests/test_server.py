@@ -189,6 +189,19 @@ async def test_rater_is_the_identity_providers_user(jp_fetch: Any, api_db: dict[
     assert code == 400 and json.loads(text)["field"] == "rater"
 
 
+async def test_raw_0_sends_the_diff_once_parsed_and_a_bad_raw_is_a_400(jp_fetch: Any, api_db: dict[str, Any]) -> None:
+    aid = api_db["alone"].id
+    full = json.loads((await jp_fetch("oversight", "api", "assignments", aid, headers=as_user("alice"))).body)
+    resp = await jp_fetch("oversight", "api", "assignments", aid, params={"raw": "0"}, headers=as_user("alice"))
+    lean = json.loads(resp.body)
+    assert full["item"]["diff"] == DIFF and lean["item"]["diff"] == ""
+    assert lean["files"] == full["files"] and lean["files"][0]["hunks"]
+    assert {k: v for k, v in lean["item"].items() if k != "diff"} == {k: v for k, v in full["item"].items() if k != "diff"}
+    with pytest.raises(tornado.httpclient.HTTPClientError) as bad:
+        await jp_fetch("oversight", "api", "assignments", aid, params={"raw": "no"}, headers=as_user("alice"))
+    assert bad.value.code == 400 and "raw" in bad.value.response.body.decode()  # type: ignore[union-attr]
+
+
 async def test_unassisted_view_carries_no_critique(jp_fetch: Any, api_db: dict[str, Any]) -> None:
     code, text = await call(jp_fetch, "assignments", api_db["alone"].id)
     view = json.loads(text)

@@ -110,8 +110,12 @@ class ReviewService:
 
     # ------------------------------------------------------------------ the item view
 
-    def view(self, rater: str, assignment_id: str) -> dict[str, Any]:
-        """What ``rater`` may see of one of their assignments (see the module docstring)."""
+    def view(self, rater: str, assignment_id: str, *, raw_diff: bool = True) -> dict[str, Any]:
+        """What ``rater`` may see of one of their assignments (see the module docstring).
+
+        ``raw_diff=False`` leaves the diff text out when it parsed (``item.diff`` is ""): the
+        review view reads only ``files``, and the text would double the payload.
+        """
         a = self._assignment(rater, assignment_id)
         self.store.mark_sent(a.id)  # the start of server-side time on task (the first call only)
         study = self._study(a.study)
@@ -135,7 +139,11 @@ class ReviewService:
                 "time_limit_s": study.time_limit_of(a),
                 "verdict_scale": study.verdict_scale,
             },
-            "item": {**item.rater_view(), "id": self.public_id(a.study, "item", item.id)},
+            "item": {
+                **item.rater_view(),
+                "id": self.public_id(a.study, "item", item.id),
+                **({} if raw_diff or not files else {"diff": ""}),
+            },
             "files": files,
             "critique": critique,
             "judgment": None if current is None else self._judgment_view(current, a),

@@ -60,7 +60,7 @@ class ReviewWidget(anywidget.AnyWidget):
         """Show the first unjudged assignment of the queue (or {} when all are done)."""
         nxt = self.service.next(self.rater, self.study)["assignment_id"]
         with self.hold_sync():
-            self.view = self.service.view(self.rater, nxt) if nxt else {}
+            self.view = self.service.view(self.rater, nxt, raw_diff=False) if nxt else {}
             self.progress = self.service.progress(self.rater, self.study)
             self._set_status("ready")
 
@@ -68,7 +68,7 @@ class ReviewWidget(anywidget.AnyWidget):
         """Store a judgment; the view then shows it and ``status`` turns "saved"."""
         self.service.submit(self.rater, payload)
         with self.hold_sync():
-            self.view = self.service.view(self.rater, payload["assignment_id"])
+            self.view = self.service.view(self.rater, payload["assignment_id"], raw_diff=False)
             self.progress = self.service.progress(self.rater, self.study)
             self._set_status("saved")
 

@@ -83,7 +83,12 @@ class NextHandler(OversightHandler):
 class AssignmentHandler(OversightHandler):
     @web.authenticated
     async def get(self, assignment_id: str) -> None:
-        await self.answer(self.service.view, self.rater, assignment_id)
+        # ?raw=0: the parsed diff only (the review panel's request; the text would travel twice).
+        raw = self.get_query_argument("raw", "1")
+        if raw not in ("0", "1"):
+            self.refuse(BadRequest(f"raw = {raw!r} is invalid: give raw=0 (parsed diff only) or raw=1 (also the diff text)", field="raw"))
+            return
+        await self.answer(lambda: self.service.view(self.rater, assignment_id, raw_diff=raw == "1"))
 
 
 @web.stream_request_body
