@@ -41,6 +41,7 @@ def test_pgr_and_seed_summary() -> None:
     assert math.isnan(s.row(1, named=True)["ci_low"])
 
 
+@pytest.mark.slow
 def test_accuracy_of_a_trained_model_and_weak_to_strong() -> None:
     from oversight_ext.reward.train import train_reward_model
 
@@ -54,6 +55,7 @@ def test_accuracy_of_a_trained_model_and_weak_to_strong() -> None:
     assert all(0 <= w2s[k] <= 1 for k in ("weak", "weak_to_strong", "strong_ceiling", "weak_label_accuracy"))
 
 
+@pytest.mark.slow
 def test_agreement_ceiling_and_label_source_comparison(sqlite_store: Store) -> None:
     _study(sqlite_store)
     ceil = ev.agreement_ceiling(sqlite_store, "s")
@@ -71,6 +73,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "oversight_ext.cli", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "rm"
     src = str(shared_data / "quixbugs.jsonl")
@@ -100,6 +103,7 @@ def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -
     assert nomodel.returncode == 2 and "train-rm" in nomodel.stderr
 
 
+@pytest.mark.slow
 def test_cli_trains_from_a_study_in_the_store(sqlite_url: str, tmp_path: Path) -> None:
     with Store(sqlite_url) as store:
         _study(store)
@@ -125,6 +129,7 @@ def test_cli_trains_from_a_study_in_the_store(sqlite_url: str, tmp_path: Path) -
     assert missing.returncode == 2 and "no study named" in missing.stderr
 
 
+@pytest.mark.slow
 def test_cross_validation_scores_every_pair_once_with_a_model_that_never_saw_it() -> None:
     pairs = synthetic_pairs(60, seed=2)
     seen: list[int] = []

@@ -17,8 +17,10 @@ of every estimate; the threshold is fixed here, before the data, or it is not pr
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from oversight_ext.options import option
 
 __all__ = ["OUTCOMES", "AnalysisPlan"]
 
@@ -26,20 +28,16 @@ __all__ = ["OUTCOMES", "AnalysisPlan"]
 OUTCOMES = ("correct", "caught", "false_alarm")
 
 
-def _help(text: str, **kw: Any) -> Any:
-    return field(metadata={"help": text}, **kw)
-
-
 @dataclass(frozen=True)
 class AnalysisPlan:
     """What the study's analysis confirms and how it corrects for the rest."""
 
-    primary_treatment: str | None = _help(
+    primary_treatment: str | None = option(
         "condition whose contrast with the control is the primary test (default: first assisted)", default=None
     )
-    primary_outcome: Literal["correct", "caught", "false_alarm"] = _help("outcome of the primary contrast", default="correct")
-    adjust: Literal["holm", "bh"] = _help("p-value adjustment of every secondary test: 'holm' (FWER) or 'bh' (FDR)", default="holm")
-    qc_min_accuracy: float | None = _help("leave out raters whose QC accuracy is below this share (none: keep all)", default=None)
+    primary_outcome: Literal["correct", "caught", "false_alarm"] = option("outcome of the primary contrast", default="correct")
+    adjust: Literal["holm", "bh"] = option("p-value adjustment of every secondary test: 'holm' (FWER) or 'bh' (FDR)", default="holm")
+    qc_min_accuracy: float | None = option("leave out raters whose QC accuracy is below this share (none: keep all)", default=None)
 
     def __post_init__(self) -> None:
         from .config import StudyConfigError  # the plan is part of the study's config
