@@ -89,6 +89,7 @@ def test_trainer_takes_a_dataset_saves_its_provenance_and_evaluates(tmp_path: Pa
     assert meta["source"] == {"file": "synthetic"} and meta["eval"]["n"] == held.height
 
 
+@pytest.mark.slow
 def test_a_stage_can_be_replaced_by_a_subclass() -> None:
     """A trainer whose loss only pushes rewards up: the rewards rise, and the other stages run unchanged."""
     calls: list[int] = []

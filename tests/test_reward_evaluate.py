@@ -143,6 +143,7 @@ def test_cross_validation_scores_every_pair_once_with_a_model_that_never_saw_it(
     assert cv["accuracy"] >= 0.85 and 0.5 < cv["ci_low"] < cv["accuracy"] and cv["ci_high"] >= cv["accuracy"] - 1e-9
 
 
+@pytest.mark.slow
 def test_cli_cross_validates_with_folds(shared_data: Path, tmp_path: Path) -> None:
     src = str(shared_data / "quixbugs.jsonl")
     p = _cli("train-rm", "--from", src, "--language", "python", "--backbone", "tiny", "--folds", "2", "--set", "max_steps=2")
@@ -154,6 +155,7 @@ def test_cli_cross_validates_with_folds(shared_data: Path, tmp_path: Path) -> No
     assert no_out.returncode == 2 and "--out is required" in no_out.stderr and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_cross_validation_augments_training_folds_only() -> None:
     from test_reward_data import _CODE
 
@@ -177,6 +179,7 @@ def test_cross_validation_augments_training_folds_only() -> None:
         ev.cross_validate(pairs, cfg, folds=3)
 
 
+@pytest.mark.slow
 def test_a_reward_model_reads_the_critique_when_the_code_cannot_tell() -> None:
     from oversight_ext.records import Critique, Item
     from oversight_ext.reward import data
