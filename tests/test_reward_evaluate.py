@@ -204,6 +204,7 @@ def test_a_reward_model_reads_the_critique_when_the_code_cannot_tell() -> None:
     assert ev.gold_accuracy(res.model, res.tokenizer, test_items, "diff")["accuracy"] == 0.0
 
 
+@pytest.mark.slow
 def test_cli_trains_and_evaluates_a_model_that_reads_critiques(shared_data: Path, tmp_path: Path) -> None:
     src, out = str(shared_data / "quixbugs.jsonl"), tmp_path / "rm"
     common = ("--language", "python", "--backbone", "tiny", "--limit", "4", "--set", "max_steps=2", "--set", "critique=lint")
