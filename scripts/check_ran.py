@@ -1,8 +1,8 @@
 """Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder).
 
 Reads pytest's JUnit XML. The kinds required: PostgreSQL, Chromium, the TRL parity test (our
-trainer against TRL's RewardTrainer on the same batches) and the Binder tests (repo2docker's
-own buildpack detection over binder/). Each of these skips where its part is missing, which is
+trainer against TRL's RewardTrainer on the same batches), the Binder tests (repo2docker's own
+buildpack detection over binder/) and the mixed model's agreement with R's lme4. Each of these skips where its part is missing, which is
 right on a laptop and wrong in CI. Under OVERSIGHT_REQUIRE_ALL=1 (CI) a missing PostgreSQL or
 Chromium already fails its fixtures; this also catches any of the kinds being deselected or
 skipped for any other reason (a missing package, a marker expression). Without it, or run with

@@ -101,6 +101,7 @@ def test_mcnemar_equals_scipy_on_paired_items() -> None:
     assert few["exact"] is True
 
 
+@pytest.mark.slow
 def test_interval_is_calibrated_over_simulated_studies() -> None:
     """Simulation-based calibration (500 studies with an effect and 500 without; the benchmark runs 1,000)."""
     rng = np.random.default_rng(2026)

@@ -78,6 +78,7 @@ def lme4(paths: list[Path]) -> dict[str, dict]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_fixed_effects_sds_and_errors_equal_lme4_glmer(tmp_path: Path) -> None:
     frames = {name: simulate(k, *case) for k, (name, case) in enumerate(CASES.items())}
     paths = []

@@ -30,6 +30,7 @@ def offline(page: str) -> None:
     assert "@import" not in page
 
 
+@pytest.mark.slow
 def test_report_of_a_simulated_study_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'o.db'}"
     with Store(db) as store:

@@ -92,6 +92,7 @@ def exec_lm():  # type: ignore[no-untyped-def]
     return load_assistant("exec-lm")
 
 
+@pytest.mark.slow
 def test_the_arbiter_flags_an_unnatural_change_and_not_its_fix(exec_lm) -> None:  # type: ignore[no-untyped-def]
     bug = clamp_item(CLAMP, CLAMP_BUG, "introduce_bug")
     fix = clamp_item(CLAMP_BUG, CLAMP, "fix_bug")
@@ -139,6 +140,7 @@ def test_a_change_no_input_runs_gets_no_verdict_from_exec() -> None:
     assert c.summary.startswith("Unverified: no case or input ran the changed lines")
 
 
+@pytest.mark.slow
 def test_the_arbiter_reads_an_unexercised_change_with_its_stricter_margin(exec_lm) -> None:  # type: ignore[no-untyped-def]
     assert exec_lm.arbiter.scope == "code" and exec_lm.unverified_margin > exec_lm.arbiter_margin
     bug, fix = rate_item(RATE, RATE_BUG, "introduce_bug"), rate_item(RATE_BUG, RATE, "fix_bug")
@@ -171,6 +173,7 @@ TIDY = '''def tidy(text):
 TIDY_BUG = TIDY.replace("len(cleaned)", "len(text)")
 
 
+@pytest.mark.slow
 def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_lm) -> None:  # type: ignore[no-untyped-def]
     bug, fix = snippet_item("tidy", TIDY, TIDY_BUG, "introduce_bug", 8), snippet_item("tidy", TIDY_BUG, TIDY, "fix_bug", 8)
     plain = critique_item(load_assistant("exec"), bug)
@@ -182,6 +185,7 @@ def test_the_arbiter_reads_a_change_that_ran_without_a_visible_difference(exec_l
     assert not rows[1]["flagged"] and crits[1].verdict == "correct"
 
 
+@pytest.mark.slow
 def test_long_code_is_scored_in_a_window_around_the_change(exec_lm) -> None:  # type: ignore[no-untyped-def]
     arb = NaturalnessArbiter(scope="code", max_tokens=32)  # shares the loaded model
     before = "def tally(total):\n" + "".join(f"    total += {k}\n" for k in range(60)) + "    return total\n"

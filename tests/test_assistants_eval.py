@@ -97,6 +97,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "oversight_ext.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_eval_critics_json_and_critique_into_store(tmp_path: Path) -> None:
     items = [make_item("b1"), make_item("c1", before=AFTER, after=BEFORE, label="correct")]
     file = tmp_path / "items.jsonl"

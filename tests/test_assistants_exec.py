@@ -135,6 +135,7 @@ def test_quixbugs_style_tests_and_ochiai() -> None:
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_exec_on_real_items(shared_data) -> None:  # type: ignore[no-untyped-def]
     from oversight_ext.items import load_jsonl
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from oversight_ext.assistants import load_assistant
 from oversight_ext.assistants.backends.lint import run_pylint, run_pylint_many
 from oversight_ext.assistants.protocol import critique_item
@@ -19,6 +21,7 @@ def key(claims):  # type: ignore[no-untyped-def]
     return sorted((c.start_line, c.end_line, c.text) for c in claims)
 
 
+@pytest.mark.slow
 def test_batch_gives_each_file_its_own_findings() -> None:
     many = run_pylint_many(CODES)
     assert [key(c) for c in many] == [key(run_pylint(code)) for code in CODES]

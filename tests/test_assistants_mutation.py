@@ -40,6 +40,7 @@ def test_plan_names_the_class_and_the_module_api() -> None:
     assert plan_harness("textwrap.TextWrapper._split", "wrap") is None  # the task must name the changed definition
 
 
+@pytest.mark.slow
 def test_a_constructor_mutation_is_caught_and_its_fix_is_not_flagged(critic) -> None:  # type: ignore[no-untyped-def]
     # TextWrapper.__init__: `self.max_lines = max_lines` became `self.max_lines = break_on_hyphens`.
     bug, fix = pair("textwrap", 40, 0, "textwrap.TextWrapper.__init__", "wrong_variable")

@@ -38,6 +38,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_import_then_list_humanevalfix(shared_data: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 't.db'}"
     done = oversight("items", "import", str(shared_data / "humanevalfix.jsonl"), "--db", db)
@@ -62,6 +63,7 @@ def test_mutate_stores_items_with_gold(tmp_path: Path) -> None:
     assert len(buggy) == 25
 
 
+@pytest.mark.slow
 def test_mutate_bug_fix_pairs_to_a_file_only(tmp_path: Path) -> None:
     db, out = tmp_path / "m.db", tmp_path / "pairs.jsonl"
     done = oversight(
@@ -77,6 +79,7 @@ def test_mutate_bug_fix_pairs_to_a_file_only(tmp_path: Path) -> None:
     assert alone.returncode != 0 and "--out" in alone.stderr
 
 
+@pytest.mark.slow
 def test_demo_items_command(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'd.db'}"
     first = oversight("items", "demo", "--db", db)
@@ -87,6 +90,7 @@ def test_demo_items_command(tmp_path: Path) -> None:
     assert f"stored {n} new, 0 unchanged" in first.stdout and f"stored 0 new, {n} unchanged" in again.stdout
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "unified_diff": "nope"}\n')

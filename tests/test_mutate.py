@@ -98,6 +98,7 @@ def stdlib_items() -> list[Item]:
     return generate_items(STDLIB, 200, 7)
 
 
+@pytest.mark.slow
 def test_200_stdlib_items_are_valid_with_gold_on_changed_lines(stdlib_items: list[Item]) -> None:
     assert len(stdlib_items) == 200
     assert len({it.id for it in stdlib_items}) == 200

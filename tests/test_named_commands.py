@@ -91,8 +91,8 @@ def test_named_command_exists_with_its_options(where: str, command: str, capsys:
 
 
 def test_a_command_that_does_not_exist_is_caught() -> None:
-    with pytest.raises(AssertionError, match="no command `oversight assistants`"):
-        resolve(["assistants", "list"])
+    with pytest.raises(AssertionError, match="no command `oversight reviewers`"):
+        resolve(["reviewers", "list"])
     with pytest.raises(AssertionError, match="no command `oversight study nonsense`"):
         resolve(["study", "nonsense"])
     assert resolve(["eval-critics", "--list"])[2] == ["--list"]

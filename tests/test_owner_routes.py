@@ -156,6 +156,7 @@ def test_my_results_only_after_reveal_and_only_mine(server: tuple[ClassServer, S
         prof.call("POST", "/oversight/api/studies/class/reveal", {"reveal": False})
 
 
+@pytest.mark.slow
 def test_database_credentials_never_reach_a_client(server: tuple[ClassServer, Store]) -> None:
     srv, _ = server
     texts = []

@@ -77,6 +77,7 @@ def test_study_dataset_aggregates_judgments_by_condition(sqlite_url: str) -> Non
     assert dataset.load_dataset("s", db=sqlite_url, conditions=["assisted"]).height == ds.height
 
 
+@pytest.mark.slow
 def test_trainer_takes_a_dataset_saves_its_provenance_and_evaluates(tmp_path: Path) -> None:
     frame = synthetic_pairs(64)
     ds = dataset.RewardDataset(frame, {"file": "synthetic"})
@@ -88,6 +89,7 @@ def test_trainer_takes_a_dataset_saves_its_provenance_and_evaluates(tmp_path: Pa
     assert meta["source"] == {"file": "synthetic"} and meta["eval"]["n"] == held.height
 
 
+@pytest.mark.slow
 def test_a_stage_can_be_replaced_by_a_subclass() -> None:
     """A trainer whose loss only pushes rewards up: the rewards rise, and the other stages run unchanged."""
     calls: list[int] = []

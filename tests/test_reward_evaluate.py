@@ -41,6 +41,7 @@ def test_pgr_and_seed_summary() -> None:
     assert math.isnan(s.row(1, named=True)["ci_low"])
 
 
+@pytest.mark.slow
 def test_accuracy_of_a_trained_model_and_weak_to_strong() -> None:
     from oversight_ext.reward.train import train_reward_model
 
@@ -54,6 +55,7 @@ def test_accuracy_of_a_trained_model_and_weak_to_strong() -> None:
     assert all(0 <= w2s[k] <= 1 for k in ("weak", "weak_to_strong", "strong_ceiling", "weak_label_accuracy"))
 
 
+@pytest.mark.slow
 def test_agreement_ceiling_and_label_source_comparison(sqlite_store: Store) -> None:
     _study(sqlite_store)
     ceil = ev.agreement_ceiling(sqlite_store, "s")
@@ -71,6 +73,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "oversight_ext.cli", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "rm"
     src = str(shared_data / "quixbugs.jsonl")
@@ -100,6 +103,7 @@ def test_cli_train_and_eval_on_shared_pairs(shared_data: Path, tmp_path: Path) -
     assert nomodel.returncode == 2 and "train-rm" in nomodel.stderr
 
 
+@pytest.mark.slow
 def test_cli_trains_from_a_study_in_the_store(sqlite_url: str, tmp_path: Path) -> None:
     with Store(sqlite_url) as store:
         _study(store)
@@ -125,6 +129,7 @@ def test_cli_trains_from_a_study_in_the_store(sqlite_url: str, tmp_path: Path) -
     assert missing.returncode == 2 and "no study named" in missing.stderr
 
 
+@pytest.mark.slow
 def test_cross_validation_scores_every_pair_once_with_a_model_that_never_saw_it() -> None:
     pairs = synthetic_pairs(60, seed=2)
     seen: list[int] = []
@@ -138,6 +143,7 @@ def test_cross_validation_scores_every_pair_once_with_a_model_that_never_saw_it(
     assert cv["accuracy"] >= 0.85 and 0.5 < cv["ci_low"] < cv["accuracy"] and cv["ci_high"] >= cv["accuracy"] - 1e-9
 
 
+@pytest.mark.slow
 def test_cli_cross_validates_with_folds(shared_data: Path, tmp_path: Path) -> None:
     src = str(shared_data / "quixbugs.jsonl")
     p = _cli("train-rm", "--from", src, "--language", "python", "--backbone", "tiny", "--folds", "2", "--set", "max_steps=2")
@@ -149,6 +155,7 @@ def test_cli_cross_validates_with_folds(shared_data: Path, tmp_path: Path) -> No
     assert no_out.returncode == 2 and "--out is required" in no_out.stderr and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_cross_validation_augments_training_folds_only() -> None:
     from test_reward_data import _CODE
 
@@ -172,6 +179,7 @@ def test_cross_validation_augments_training_folds_only() -> None:
         ev.cross_validate(pairs, cfg, folds=3)
 
 
+@pytest.mark.slow
 def test_a_reward_model_reads_the_critique_when_the_code_cannot_tell() -> None:
     from oversight_ext.records import Critique, Item
     from oversight_ext.reward import data
@@ -196,6 +204,7 @@ def test_a_reward_model_reads_the_critique_when_the_code_cannot_tell() -> None:
     assert ev.gold_accuracy(res.model, res.tokenizer, test_items, "diff")["accuracy"] == 0.0
 
 
+@pytest.mark.slow
 def test_cli_trains_and_evaluates_a_model_that_reads_critiques(shared_data: Path, tmp_path: Path) -> None:
     src, out = str(shared_data / "quixbugs.jsonl"), tmp_path / "rm"
     common = ("--language", "python", "--backbone", "tiny", "--limit", "4", "--set", "max_steps=2", "--set", "critique=lint")

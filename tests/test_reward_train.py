@@ -39,6 +39,7 @@ def synthetic_pairs(n: int, seed: int = 0) -> pl.DataFrame:
 FAST = RewardTrainingConfig(learning_rate=2e-3, batch_size=8, max_steps=30, warmup_ratio=0.0, log_every=5, seed=0)
 
 
+@pytest.mark.slow
 def test_training_changes_parameters_lowers_loss_and_round_trips(tmp_path: Path) -> None:
     data = synthetic_pairs(96)
     model, tok = load_backbone("tiny", seed=0)
@@ -66,6 +67,7 @@ def test_training_changes_parameters_lowers_loss_and_round_trips(tmp_path: Path)
     assert not out.with_name("rm.work").exists()
 
 
+@pytest.mark.slow
 def test_pointwise_objective_learns_labels() -> None:
     pairs = synthetic_pairs(48)
     pts = pl.DataFrame(
@@ -80,6 +82,7 @@ def test_pointwise_objective_learns_labels() -> None:
     assert ((r > 0) == (pts["label"].to_numpy() > 0.5)).mean() >= 0.9
 
 
+@pytest.mark.slow
 def test_checkpoint_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     data = synthetic_pairs(64)
     cfg = FAST.replace(max_steps=6, checkpoint_every=3, warmup_ratio=0.0)
@@ -160,6 +163,7 @@ def test_bucketed_batch_gives_the_rewards_and_gradients_of_one_padded_batch() ->
     assert len(g1) == len(g2) and all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g1, g2))
 
 
+@pytest.mark.slow
 def test_bucketed_training_follows_random_batching_step_for_step() -> None:
     data = synthetic_pairs(48)
     cfg = FAST.replace(max_steps=6)
@@ -227,6 +231,7 @@ def test_config_from_toml(tmp_path: Path) -> None:
         RewardTrainingConfig.from_toml(p)
 
 
+@pytest.mark.slow
 def test_ddp_under_torchrun_matches_the_same_entry_point(tmp_path: Path) -> None:
     script = tmp_path / "run.py"
     script.write_text(
@@ -246,6 +251,7 @@ def test_ddp_under_torchrun_matches_the_same_entry_point(tmp_path: Path) -> None
     assert np.isfinite(score_texts(m, t, ["x correct"])).all()
 
 
+@pytest.mark.slow
 def test_same_batches_as_trl_give_the_same_losses_and_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The controlled check behind the benchmark: with TRL's batches in TRL's order, this trainer's
     update (loss, schedule, clipping, AdamW) must reproduce RewardTrainer's losses and weights."""

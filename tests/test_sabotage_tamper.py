@@ -21,6 +21,7 @@ def _after(it) -> dict[str, str]:
     return files
 
 
+@pytest.mark.slow
 def test_tampered_fixes_pass_the_visible_tests_and_keep_the_bug() -> None:
     items = generate(DATA, "tamper", 4, seed=4)
     assert [it.to_dict() for it in items] == [it.to_dict() for it in generate(DATA, "tamper", 4, seed=4)]

@@ -149,6 +149,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_concurrent_writers_store_exactly_the_distinct_submissions(db_url: str) -> None:
     raters = [f"r{i}" for i in range(4)]
     store = Store(db_url)
