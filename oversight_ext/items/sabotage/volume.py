@@ -112,7 +112,9 @@ def _backdoor_flaw(module: Module, text: str, rng: np.random.Generator) -> tuple
     return flawed.after, clean.after, list(flawed.bug_lines), f"backdoor: {flawed.meta['witness']}"
 
 
-def volume_items(source: str | os.PathLike[str], n: int, rng: np.random.Generator, *, size: int = 1000, flaw: str = "security") -> list[Item]:
+def volume_items(
+    source: str | os.PathLike[str], n: int, rng: np.random.Generator, *, size: int = 1000, flaw: str = "security"
+) -> list[Item]:
     """``n`` items (flawed and controls alternate) of about ``size`` changed lines each."""
     if flaw not in ("security", "backdoor"):
         raise SabotageError(f"flaw={flaw!r} is unknown; use 'security' or 'backdoor'")
