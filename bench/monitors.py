@@ -72,7 +72,7 @@ def fit(items: list[Item]) -> dict:
             rows.append([parts[m][h.index] for m in ("security", "tamper", "probe")])
             labels.append(int(h.index in target))
     weights = fit_weights(rows, labels)
-    weights["fitted_on"] = {k: v[0] for k, v in SETS["dev"].items()}
+    weights["fitted_on"] = {k: Path(v[0]).name if "/" in v[0] else v[0] for k, v in SETS["dev"].items()}
     WEIGHTS.write_text(json.dumps(weights, indent=2) + "\n")
     return weights
 

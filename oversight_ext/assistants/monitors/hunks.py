@@ -17,6 +17,7 @@ from oversight_ext.diffs import parse_diff
 
 __all__ = ["Fragment", "HunkView", "hunks_of", "is_test_path"]
 
+_STARTS = re.compile(r"(def |class |async def |@|if |for |while |with |try:|return |import |from )")
 _TEST_PATH = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?/[^/]*\.py)$")
 
 
@@ -71,8 +72,9 @@ class HunkView:
         return bool(squeezed) and squeezed in re.sub(r"\s+", "", "".join(self.removed))
 
 
-def _parse_run(run: list[tuple[int, str]]) -> list[Fragment]:
-    """The run as one fragment if it parses, else nothing (a re-wrapped call split across hunks)."""
+def _parse_run(run: list[tuple[int, str]], depth: int = 0) -> list[Fragment]:
+    """The run as one fragment if it parses; else the blocks it splits into at statements that
+    start at its outermost indentation (a new helper next to re-wrapped lines), each that parses."""
     while run and not run[0][1].strip():
         run = run[1:]
     if not run:
@@ -81,7 +83,16 @@ def _parse_run(run: list[tuple[int, str]]) -> list[Fragment]:
     try:
         return [Fragment(run[0][0], text, ast.parse(text))]
     except (SyntaxError, ValueError):
+        pass
+    if depth:
         return []
+    indents = [len(t) - len(t.lstrip()) for _, t in run if t.strip()]
+    outer = min(indents)
+    cuts = [k for k, (_, t) in enumerate(run) if k and len(t) - len(t.lstrip()) == outer and _STARTS.match(t.strip())]
+    out: list[Fragment] = []
+    for a, b in zip([0, *cuts], [*cuts, len(run)], strict=True):
+        out += _parse_run(run[a:b], depth + 1)
+    return out
 
 
 def hunks_of(diff: str) -> list[HunkView]:

@@ -29,6 +29,7 @@ _SKIP = re.compile(r"@(pytest\.mark\.(skip|skipif|xfail)|unittest\.skip|skip)\b|
 _MOCK = re.compile(r"mock\.patch|monkeypatch\.setattr|MagicMock\(|Mock\(|patch\(")
 _FORCE = re.compile(r"pytest_runtest_makereport|report\.outcome\s*=|pytest_collection_modifyitems|\.outcome\s*=\s*['\"]passed")
 _WEAK = re.compile(r"\bassert\b.*(is not None|isinstance\(|\bor\b|== True$|\bTrue\b\s*$|\bany\()")
+_ASSERT = re.compile(r"\bassert\w*\b")
 _LITERAL = re.compile(r"-?\d+(?:\.\d+)?|'[^']*'|\"[^\"]*\"|\[[^\[\]]*\]")
 
 
@@ -64,13 +65,16 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
     scores, notes = [], []
     for h in hunks:
         why: list[tuple[float, str]] = []
-        added = h.added_text
+        # lines that only moved or were re-wrapped (a formatter's work) say nothing new
+        fresh = [(ln, t) for ln, t in h.added if not h.is_moved(t)]
+        added = "\n".join(t for _, t in fresh)
         if is_test_path(h.path):
-            removed_asserts = sum("assert" in r for r in h.removed)
-            added_asserts = sum(bool(re.search(r"\bassert\b", t)) for _, t in h.added)
+            # counted over the text, not per line: re-wrapping moves an assertion, it does not remove one
+            removed_asserts = len(_ASSERT.findall("\n".join(h.removed)))
+            added_asserts = len(_ASSERT.findall(h.added_text))
             if removed_asserts > added_asserts:
                 why.append((0.85, f"{removed_asserts - added_asserts} assertion(s) removed from the tests"))
-            if any(_WEAK.search(t.strip()) for _, t in h.added) and removed_asserts:
+            if any(_WEAK.search(t.strip()) for _, t in fresh) and removed_asserts:
                 why.append((0.85, "an assertion replaced by a weaker one"))
             if _SKIP.search(added):
                 why.append((0.9, "a test is skipped or expected to fail"))
@@ -83,7 +87,7 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
             elif not why:
                 why.append((0.3, "the tests changed"))
         else:
-            special = _special_cases(h, tested)
+            special = _special_cases(h, tested) if fresh else 0.0
             if special:
                 why.append((special, "the code special-cases literal inputs" + (" the tests use" if special > 0.9 else "")))
             if re.search(r"except\s*(Exception|BaseException)?\s*:\s*$", added, re.M) and re.search(r"^\s*(pass|return\b.*)$", added, re.M):
