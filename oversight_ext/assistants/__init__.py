@@ -42,7 +42,7 @@ BACKENDS: dict[str, str] = {
     "replay": "oversight_ext.assistants.backends.replay:ReplayCritic",
     "planted": "oversight_ext.assistants.backends.planted:PlantedCritic",
     "ensemble": "oversight_ext.assistants.backends.ensemble:EnsembleCritic",
-    "rm": "oversight_ext.assistants.backends.rm:RewardModelCritic",
+    "rm": "oversight_ext.reward.critic:RewardModelCritic",  # above assistants: loaded by name, not imported
     "monitor": "oversight_ext.assistants.monitors.critic:MonitorCritic",
 }
 

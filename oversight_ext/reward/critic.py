@@ -17,10 +17,9 @@ import math
 import threading
 from typing import Any
 
+from oversight_ext.assistants.protocol import BaseCritic, Claim, Draft
+from oversight_ext.assistants.spec import AssistantConfig
 from oversight_ext.records import ItemView
-
-from ..protocol import BaseCritic, Claim, Draft
-from ..spec import AssistantConfig
 
 __all__ = ["RewardModelCritic"]
 
