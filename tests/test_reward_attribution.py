@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from test_reward_train import FAST, synthetic_pairs
 
@@ -21,9 +22,11 @@ AFTER = "alpha beta\ngamma delta\nlist index\nvalue wrong\n"
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny reward model that learnt 'wrong' lowers the reward (texts read as programs: text_format 'after')."""
+    """A tiny reward model that learnt that 'wrong' lowers the reward (texts read as programs: text_format 'after')."""
     out = tmp_path_factory.mktemp("rm") / "model"
-    train_reward_model(synthetic_pairs(96), FAST.replace(text_format="after", max_steps=40), out_dir=out, progress=False)
+    # Chosen: plain filler; rejected: the same filler with 'wrong' added, the one cue there is to learn.
+    pairs = synthetic_pairs(96).with_columns(pl.col("chosen").str.replace(r" correct$", ""))
+    train_reward_model(pairs, FAST.replace(text_format="after", max_steps=40), out_dir=out, progress=False)
     return out
 
 
@@ -54,7 +57,7 @@ def test_rm_assistant_comments_on_the_lines_that_lower_the_reward(trained: Path,
     crit = critic.critique(view)
     assert crit.status == "ok" and crit.verdict == "buggy", crit
     assert [(c.start_line, c.end_line) for c in crit.comments] == [(4, 4)] and "value wrong" in crit.comments[0].text
-    clean = "alpha beta\ngamma delta\nlist index\nvalue correct\n"
+    clean = "alpha beta\ngamma delta\nlist index\nvalue total\n"
     ok = critic.critique(ItemView(id="v2", diff=make_diff(BEFORE, clean, "x.py"), path="x.py", before=BEFORE, after=clean))
     assert ok.status == "ok" and not any(c.start_line == 4 for c in ok.comments)
     bad = tmp_path / "bad.toml"
