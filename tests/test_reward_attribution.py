@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from test_reward_train import FAST, synthetic_pairs
 
@@ -16,14 +17,16 @@ from oversight_ext.reward.model import score_texts
 from oversight_ext.reward.train import train_reward_model
 
 BEFORE = "alpha beta\n"
-AFTER = "alpha beta\ngamma delta\nvalue wrong\nlist index\n"
+AFTER = "alpha beta\ngamma delta\nlist index\nvalue wrong\n"
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny reward model that learnt 'wrong' lowers the reward (texts read as programs: text_format 'after')."""
+    """A tiny reward model that learnt that 'wrong' lowers the reward (texts read as programs: text_format 'after')."""
     out = tmp_path_factory.mktemp("rm") / "model"
-    train_reward_model(synthetic_pairs(96), FAST.replace(text_format="after", max_steps=40), out_dir=out, progress=False)
+    # Chosen: plain filler; rejected: the same filler with 'wrong' added, the one cue there is to learn.
+    pairs = synthetic_pairs(96).with_columns(pl.col("chosen").str.replace(r" correct$", ""))
+    train_reward_model(pairs, FAST.replace(text_format="after", max_steps=40), out_dir=out, progress=False)
     return out
 
 
@@ -33,10 +36,10 @@ def test_occlusion_ranks_the_line_the_model_holds_against_the_change(trained: Pa
     model, tok, _ = load_reward_model(trained)
     diff = make_diff(BEFORE, AFTER, "x.py")
     attr = occlusion(lambda t: score_texts(model, tok, t), before=BEFORE, after=None, diff=diff, path="x.py", text_format="after")
-    assert [a.line for a in attr][:1] == [3] and attr[0].text == "value wrong"  # the diff adds lines 2-4
+    assert [a.line for a in attr][:1] == [4] and attr[0].text == "value wrong"  # the diff adds lines 2-4
     assert attr[0].delta > 0 and attr[0].delta > max(a.delta for a in attr[1:])
     full = score_texts(model, tok, [AFTER])[0]
-    without = score_texts(model, tok, ["alpha beta\ngamma delta\nlist index\n"])[0]
+    without = score_texts(model, tok, ["alpha beta\ngamma delta\nlist index\n"])[0]  # line 4 deleted
     assert attr[0].delta == pytest.approx(without - full, abs=1e-5)
     fa = faithfulness([attr])
     assert fa["n"] == 1 and fa["top_mean"] >= fa["random_mean"]
@@ -53,10 +56,10 @@ def test_rm_assistant_comments_on_the_lines_that_lower_the_reward(trained: Path,
     view = ItemView(id="v1", diff=make_diff(BEFORE, AFTER, "x.py"), path="x.py", before=BEFORE, after=AFTER)
     crit = critic.critique(view)
     assert crit.status == "ok" and crit.verdict == "buggy", crit
-    assert [(c.start_line, c.end_line) for c in crit.comments] == [(3, 3)] and "value wrong" in crit.comments[0].text
-    clean = "alpha beta\ngamma delta\nvalue correct\n"
+    assert [(c.start_line, c.end_line) for c in crit.comments] == [(4, 4)] and "value wrong" in crit.comments[0].text
+    clean = "alpha beta\ngamma delta\nlist index\nvalue total\n"
     ok = critic.critique(ItemView(id="v2", diff=make_diff(BEFORE, clean, "x.py"), path="x.py", before=BEFORE, after=clean))
-    assert ok.status == "ok" and not any(c.start_line == 3 for c in ok.comments)
+    assert ok.status == "ok" and not any(c.start_line == 4 for c in ok.comments)
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "rm-bad"\nbackend = "rm"\n')
     with pytest.raises(ValueError, match="model is empty"):

@@ -128,3 +128,29 @@ def test_smollm2_reads_code_zero_shot_and_trains_a_few_implicit_steps() -> None:
     assert any(float(v.abs().sum()) > 0 for k, v in res.model.state_dict().items() if "lora_B" in k)
     with res.model.disable_adapter():
         assert np.allclose(sequence_logprobs(res.model, tok, code[:1]), lp0, atol=1e-3)
+
+
+def test_cli_trains_and_evaluates_an_implicit_reward_with_lora(shared_data: Path, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    src, out = str(shared_data / "quixbugs.jsonl"), tmp_path / "rm"
+    common = ["--language", "python", "--backbone", "tiny-llama", "--limit", "8", "--set", "text_format=after"]
+    sets = ["--set", "reward=implicit", "--set", "lora_r=4", "--set", "max_steps=2", "--set", "batch_size=4"]
+    cli = [sys.executable, "-m", "oversight_ext.cli"]
+    p = subprocess.run(
+        [*cli, "train-rm", "--from", src, "--out", str(out), *common, *sets], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (
+        "held-out pairwise accuracy:" in p.stdout and (out / "adapter_config.json").is_file() and (out / "merged" / "config.json").is_file()
+    )
+    e = subprocess.run(
+        [*cli, "eval-rm", str(out), "--items", src, "--language", "python", "--json"], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert e.returncode == 0, e.stderr[-2000:]
+    acc = json.loads(e.stdout)
+    assert acc["metric"] == "pairwise_accuracy" and acc["n"] == 40 and 0 <= acc["accuracy"] <= 1

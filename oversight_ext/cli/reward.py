@@ -98,10 +98,7 @@ def train_rm(args: argparse.Namespace) -> int:
         raise CLIError("--out is required: give a folder for the trained model (or --folds K to cross-validate only)")
     cfg = _config(args)
 
-    import polars as pl
-
     from oversight_ext.reward.dataset import load_dataset
-    from oversight_ext.reward.evaluate import pairwise_accuracy
     from oversight_ext.reward.train import train_reward_model
 
     try:
@@ -118,17 +115,20 @@ def train_rm(args: argparse.Namespace) -> int:
         aug = train.augmented(cfg, seed=cfg.seed)
         if aug.height > train.height:
             print(f"added {aug.height - train.height} synthetic pairs with planted bugs to the training split")
-        res = train_reward_model(aug.frame, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": ds.provenance})
+        # The trainer's evaluation stage scores the held-out pairs by the model's own rule (head or implicit reward).
+        res = train_reward_model(
+            aug.frame, cfg, backbone=args.backbone, out_dir=args.out, meta={"source": ds.provenance}, eval_data=held.frame
+        )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     speed = f"{res.examples_per_s:.2f} examples/s, padding {res.padding_fraction:.1%}"
     print(f"trained on {aug.height} rows in {res.seconds:.1f} s ({speed}); saved to {args.out}")
-    held_pairs = held.frame
-    if held_pairs.height and cfg.objective == "pairwise" and held_pairs.filter(~pl.col("tie")).height:
-        acc = pairwise_accuracy(res.model, res.tokenizer, held_pairs, max_length=cfg.max_length)
+    if res.eval is not None:
+        acc = res.eval
+        ece = f"; ECE {acc['ece']:.3f}" if "ece" in acc else ""
         print(
             f"held-out pairwise accuracy: {acc['accuracy']:.3f} on {acc['n']} pairs "
-            f"(95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; chance 0.500; ECE {acc['ece']:.3f})"
+            f"(95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; chance 0.500{ece})"
         )
     return 0
 
@@ -173,6 +173,16 @@ def _cross_validate(ds: RewardDataset, cfg: RewardTrainingConfig, args: argparse
     return 0
 
 
+def _is_implicit(folder: str) -> bool:
+    """Whether a saved model is an implicit (language-model) reward, from its metadata."""
+    from pathlib import Path
+
+    from oversight_ext.reward.model import MARKER
+
+    marker = Path(folder) / MARKER
+    return marker.is_file() and json.loads(marker.read_text()).get("config", {}).get("reward") == "implicit"
+
+
 def eval_rm(args: argparse.Namespace) -> int:
     from oversight_ext.cli import CLIError
     from oversight_ext.reward.dataset import from_items_file
@@ -180,19 +190,27 @@ def eval_rm(args: argparse.Namespace) -> int:
     from oversight_ext.reward.model import load_reward_model
 
     try:
-        model, tok, meta = load_reward_model(args.model)
+        if _is_implicit(args.model):
+            from oversight_ext.reward.implicit import load_implicit_reward_model
+
+            scorer, meta = load_implicit_reward_model(args.model)
+        else:
+            model, tok, meta = load_reward_model(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     saved = RewardTrainingConfig.from_dict({**RewardTrainingConfig().to_dict(), **meta.get("config", {})})
     try:
-        ds = from_items_file(args.items, saved, language=args.language, on_critique=_announce)
-        acc = gold_accuracy(model, tok, list((ds.items or {}).values()), saved.text_format, ds.critiques)
+        ds = from_items_file(args.items, saved.replace(objective="pairwise"), language=args.language, on_critique=_announce)
+        if saved.reward == "implicit":
+            acc = {"metric": "pairwise_accuracy", **scorer.pairwise_accuracy(ds.frame)}
+        else:
+            acc = gold_accuracy(model, tok, list((ds.items or {}).values()), saved.text_format, ds.critiques)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         print(json.dumps(acc))
     elif acc["metric"] == "pairwise_accuracy":
-        ci = f"95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}; ECE {acc['ece']:.3f}"
+        ci = f"95% CI {acc['ci_low']:.3f}-{acc['ci_high']:.3f}" + (f"; ECE {acc['ece']:.3f}" if "ece" in acc else "")
         print(f"pairwise accuracy {acc['accuracy']:.3f} on {acc['n']} gold pairs ({ci})")
     else:
         print(f"AUC {acc['accuracy']:.3f} on {acc['n']} gold items")
