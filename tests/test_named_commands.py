@@ -23,13 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "oversight_ext"
 GUIDES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SPAN = re.compile(r"`+(oversight [^`]+?)`+")
+#: A span may chain shell commands (``oversight a && oversight b``): each is checked on its own.
+SHELL_SEPARATOR = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
+
+
+def commands_in(span: str) -> list[str]:
+    return [part for part in SHELL_SEPARATOR.split(span) if part.startswith("oversight ")]
 
 
 def spans_in_guides() -> list[tuple[str, str]]:
     found = []
     for path in GUIDES:
         if path.exists():
-            found += [(path.relative_to(ROOT).as_posix(), m) for m in SPAN.findall(path.read_text())]
+            found += [(path.relative_to(ROOT).as_posix(), c) for m in SPAN.findall(path.read_text()) for c in commands_in(m)]
     return found
 
 
@@ -38,7 +44,9 @@ def spans_in_package() -> list[tuple[str, str]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                found += [(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}", m) for m in SPAN.findall(node.value)]
+                found += [
+                    (f"{path.relative_to(ROOT).as_posix()}:{node.lineno}", c) for m in SPAN.findall(node.value) for c in commands_in(m)
+                ]
     return found
 
 
