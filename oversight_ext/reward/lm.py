@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .batching import Batch
-from .model import _prepare_tokenizer, backbone_source, context_length, encode
+from .model import _prepare_tokenizer, backbone_source, score_in_length_order
 
 __all__ = ["LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "sequence_logprobs"]
 
@@ -127,28 +126,20 @@ class LogLikelihood(torch.nn.Module):
         return (logp * mask[:, 1:].to(logp.dtype)).sum(-1)
 
 
-@torch.no_grad()
 def sequence_logprobs(
     model: Any, tok: Any, texts: list[str], *, batch_size: int = 16, max_length: int | None = None, progress: bool = False
 ) -> np.ndarray:
     """log p(text) under a causal LM for each text (EOS appended), float64."""
     from .batching import collate
 
-    if not texts:
-        return np.zeros(0)
-    limit = min(max_length or context_length(model), context_length(model))
-    ids, _ = encode(tok, texts, limit)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    out = np.zeros(len(ids))
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
     scorer = LogLikelihood(model)
-    for start in tqdm(range(0, len(order), batch_size), disable=not progress, desc="log-likelihood"):
-        idx = order[start : start + batch_size]
-        out[idx] = scorer(collate([ids[i] for i in idx], tok.pad_token_id, packed=False).to(device)).double().cpu().numpy()
-    model.train(was_training)
-    return out
+
+    def logprobs(batch: list[list[int]], device: Any) -> np.ndarray:
+        return scorer(collate(batch, tok.pad_token_id, packed=False).to(device)).double().cpu().numpy()
+
+    return score_in_length_order(
+        model, tok, texts, logprobs, batch_size=batch_size, max_length=max_length, progress=progress, desc="log-likelihood"
+    )
 
 
 def implicit_rewards(

@@ -185,11 +185,20 @@ def encode(tok: Any, texts: list[str], max_length: int, *, overlong: str = "trun
     return out, cut
 
 
-@torch.no_grad()
-def score_texts(
-    model: Any, tok: Any, texts: list[str], *, batch_size: int = 32, max_length: int | None = None, progress: bool = False
+def score_in_length_order(
+    model: Any,
+    tok: Any,
+    texts: list[str],
+    score_batch: Any,
+    *,
+    batch_size: int,
+    max_length: int | None = None,
+    progress: bool = False,
+    desc: str = "scoring",
 ) -> np.ndarray:
-    """Rewards of ``texts`` (float64), scored in length-sorted batches, EOS appended."""
+    """One float64 per text from ``score_batch(token_id_lists, device)``, called on length-sorted
+    batches (EOS appended, cut to the model's context) with the model in eval mode; the model's
+    training mode is restored afterwards. The shared loop of every per-text scorer."""
     if not texts:
         return np.zeros(0)
     limit = min(max_length or context_length(model), context_length(model))
@@ -199,19 +208,33 @@ def score_texts(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    pad = tok.pad_token_id
-    for start in tqdm(range(0, len(order), batch_size), disable=not progress, desc="scoring"):
-        idx = order[start : start + batch_size]
-        width = max(len(ids[i]) for i in idx)
-        inp = torch.full((len(idx), width), pad, dtype=torch.long)
-        att = torch.zeros((len(idx), width), dtype=torch.long)
-        for r, i in enumerate(idx):
-            inp[r, : len(ids[i])] = torch.tensor(ids[i])
-            att[r, : len(ids[i])] = 1
-        logits = model(input_ids=inp.to(device), attention_mask=att.to(device)).logits
-        out[idx] = logits[:, 0].float().cpu().numpy()
-    model.train(was_training)
+    try:
+        with torch.no_grad():
+            for start in tqdm(range(0, len(order), batch_size), disable=not progress, desc=desc):
+                idx = order[start : start + batch_size]
+                out[idx] = np.asarray(score_batch([ids[i] for i in idx], device), dtype=np.float64)
+    finally:
+        model.train(was_training)
     return out
+
+
+def score_texts(
+    model: Any, tok: Any, texts: list[str], *, batch_size: int = 32, max_length: int | None = None, progress: bool = False
+) -> np.ndarray:
+    """Rewards of ``texts`` (float64), scored in length-sorted batches, EOS appended."""
+    pad = tok.pad_token_id
+
+    def head_scores(batch: list[list[int]], device: Any) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        inp = torch.full((len(batch), width), pad, dtype=torch.long)
+        att = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, x in enumerate(batch):
+            inp[r, : len(x)] = torch.tensor(x)
+            att[r, : len(x)] = 1
+        logits = model(input_ids=inp.to(device), attention_mask=att.to(device)).logits
+        return logits[:, 0].float().cpu().numpy()
+
+    return score_in_length_order(model, tok, texts, head_scores, batch_size=batch_size, max_length=max_length, progress=progress)
 
 
 def save_reward_model(
