@@ -8,7 +8,7 @@ from pathlib import Path
 
 from oversight_ext.records import Item, to_frame
 
-from .common import add_db, open_store, print_json
+from .common import add_db, keep_items, open_store, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,7 +87,7 @@ def import_items(args: argparse.Namespace) -> int:
 
 
 def mutate_items(args: argparse.Namespace) -> int:
-    from oversight_ext.items import generate_items, write_jsonl
+    from oversight_ext.items import generate_items
     from oversight_ext.items.mutate import MutationConfig
 
     from . import CLIError
@@ -100,13 +100,7 @@ def mutate_items(args: argparse.Namespace) -> int:
         raise CLIError(f"--rewrite-share {args.rewrite_share}: give a share between 0 and 1")
     config = MutationConfig(rewrite_share=args.rewrite_share)
     items = generate_items(args.source, args.n, args.seed, progress=sys.stderr.isatty(), config=config)
-    stored = ""
-    if not args.no_store:
-        with open_store(args) as store:
-            added, unchanged = store.add_items(items)
-        stored = f"; stored {added} new, {unchanged} unchanged"
-    if args.out:
-        write_jsonl(items, args.out)
+    stored = keep_items(args, items)
     buggy = sum(1 for it in items if it.label == "buggy")
     print(f"generated {len(items)} item(s) from {args.source} (seed {args.seed}): {buggy} buggy, {len(items) - buggy} correct{stored}")
     return 0

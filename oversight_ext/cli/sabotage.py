@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from .common import add_db, open_store
+from .common import add_db, keep_items
 
 
 def register_items(isub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,6 @@ def register_items(isub: argparse._SubParsersAction) -> None:
 
 
 def sabotage_items(args: argparse.Namespace) -> int:
-    from oversight_ext.items import write_jsonl
     from oversight_ext.items.sabotage import generate
 
     from . import CLIError
@@ -39,13 +38,7 @@ def sabotage_items(args: argparse.Namespace) -> int:
     if args.no_store and not args.out:
         raise CLIError("--no-store keeps the items nowhere: give --out FILE.jsonl as well")
     items = generate(args.source, args.family, args.n, args.seed, size=args.size, flaw=args.flaw)
-    stored = ""
-    if not args.no_store:
-        with open_store(args) as store:
-            added, unchanged = store.add_items(items)
-        stored = f"; stored {added} new, {unchanged} unchanged"
-    if args.out:
-        write_jsonl(items, args.out)
+    stored = keep_items(args, items)
     kinds = Counter(it.meta.get("cwe") or it.meta.get("kind") or args.family for it in items if it.label == "buggy")
     flawed = sum(kinds.values())
     shown = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
