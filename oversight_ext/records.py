@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 import polars as pl
 
 from oversight_ext.study_record import Study, StudyCondition
-from oversight_ext.submission import CONFIDENCE_LEVELS
+from oversight_ext.submission import CONFIDENCE_LEVELS, CONFIDENCE_SCALES, KNOWN_LEVELS
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -42,8 +42,10 @@ __all__ = [
     "utcnow",
 ]
 
-# CONFIDENCE_LEVELS, the five levels a rater chooses from (as in Bowman et al. 2022), come from
-# the submission schema (oversight_ext/schema/submission.schema.json), shared with the front end.
+# The confidence scales (CONFIDENCE_LEVELS: the five levels of Bowman et al. 2022; the binary
+# verdict's 55-95%) come from the submission schema (oversight_ext/schema/submission.schema.json),
+# shared with the front end. A judgment holds a level of some scale; which scale a study offers is
+# the study's (Study.confidence_levels), checked by the review service on submit.
 
 Label = Literal["buggy", "correct"]
 Side = Literal["new", "old"]
@@ -539,9 +541,10 @@ class Judgment:
         if (
             isinstance(self.confidence, bool)
             or not isinstance(self.confidence, (int, float))
-            or not any(abs(self.confidence - c) < 1e-6 for c in CONFIDENCE_LEVELS)
+            or not any(abs(self.confidence - c) < 1e-6 for c in KNOWN_LEVELS)
         ):
-            raise RecordError(r, "confidence", self.confidence, f"use one of the five levels {CONFIDENCE_LEVELS}")
+            scales = " or ".join(f"{name} {levels}" for name, levels in CONFIDENCE_SCALES.items())
+            raise RecordError(r, "confidence", self.confidence, f"use one of the five levels of the study's scale: {scales}")
         _check_number(r, "time_on_task_s", self.time_on_task_s, 0.0, 7 * 86400.0)
         if self.likert is not None and (isinstance(self.likert, bool) or not isinstance(self.likert, int) or not 1 <= self.likert <= 7):
             raise RecordError(r, "likert", self.likert, "give an integer from 1 to 7, or None")

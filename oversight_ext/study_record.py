@@ -16,7 +16,8 @@ default ``StudyConfig`` gives it, and the one rule for a condition's kind covers
   critique (the frozen table decides), else "unassisted".
 
 This module sits at the bottom of the package (beside ``records``): it imports nothing else
-of it at run time, so the store can build the record.
+of it at run time but ``submission`` (the confidence scales; stdlib only), so the store can
+build the record.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from oversight_ext.submission import LIKELIHOOD_LEVELS
 
 if TYPE_CHECKING:
     from oversight_ext.records import Assignment
@@ -98,6 +101,9 @@ class Study:
     qc_condition: str | None = None
     time_limit_s: float | None = None
     verdict_scale: Literal["binary", "likert"] = "binary"
+    #: The confidence levels the study offers. A stored config without them predates declared
+    #: scales: its raters chose from the five likelihood levels, and its judgments are analysed on them.
+    confidence_levels: tuple[float, ...] = LIKELIHOOD_LEVELS
     drop_failed_critiques: bool = True
     description: str = ""
     items: Mapping[str, Any] = field(default_factory=dict)
@@ -127,6 +133,8 @@ class Study:
         for key in ("raters",):
             if key in settings:
                 settings[key] = tuple(settings[key])
+        if "confidence_levels" in settings:
+            settings["confidence_levels"] = tuple(float(c) for c in settings["confidence_levels"]) or LIKELIHOOD_LEVELS
         seed_ = seed if seed is not None else stored.get("seed", 0)
         return cls(
             name=name if name is not None else str(stored.get("name", "")),
@@ -241,6 +249,7 @@ _SETTINGS = frozenset(
         "qc_condition",
         "time_limit_s",
         "verdict_scale",
+        "confidence_levels",
         "drop_failed_critiques",
         "description",
         "items",

@@ -13,11 +13,17 @@ from importlib import resources
 from typing import Any
 
 __all__ = [
+    "BINARY_LEVELS",
     "CONFIDENCE_LEVELS",
+    "CONFIDENCE_SCALES",
+    "KNOWN_LEVELS",
+    "LIKELIHOOD_LEVELS",
     "PAYLOAD_FIELDS",
     "REQUIRED_FIELDS",
     "SubmissionError",
     "check_submission",
+    "default_levels",
+    "scale_of",
     "submission_schema",
 ]
 
@@ -45,27 +51,75 @@ def submission_schema() -> dict[str, Any]:
     return schema
 
 
-#: The five confidence levels a rater chooses from.
-CONFIDENCE_LEVELS: tuple[float, ...] = tuple(float(c) for c in submission_schema()["properties"]["confidence"]["enum"])
+def _levels(schema_part: dict[str, Any]) -> tuple[float, ...]:
+    return tuple(float(c) for c in schema_part["enum"])
+
+
+#: The five levels of Bowman et al. 2022, the schema's default: ``confidence`` without a study.
+CONFIDENCE_LEVELS: tuple[float, ...] = _levels(submission_schema()["properties"]["confidence"])
+#: The same levels under the scale's name: they come from a four-choice task (25% is chance), so
+#: they fit no yes/no verdict; likert studies and studies stored before scales were declared keep them.
+LIKELIHOOD_LEVELS: tuple[float, ...] = _levels(submission_schema()["$defs"]["ConfidenceLikelihood"])
+#: The scale of a binary (buggy/correct) verdict: 55, 65, 75, 85, 95%. Five levels, like the old
+#: scale, so the panel keeps its layout; each is the centre of one of five equal bins spanning
+#: chance (50%) to certainty, so a level is the mean probability its calibration bin stands for and
+#: the reliability diagram has equal-width bins. No 50%: a rater who gives a verdict leans to it
+#: (55% says "barely"); no 100%: a review never warrants certainty, and 100% makes log loss infinite.
+#: The two scales share no level, so a stored confidence tells which scale it was given on.
+BINARY_LEVELS: tuple[float, ...] = _levels(submission_schema()["$defs"]["ConfidenceBinary"])
+#: Each scale by name.
+CONFIDENCE_SCALES: dict[str, tuple[float, ...]] = {"binary": BINARY_LEVELS, "likelihood": LIKELIHOOD_LEVELS}
+#: Every level of every scale: what a stored judgment may hold.
+KNOWN_LEVELS: tuple[float, ...] = tuple(sorted({*BINARY_LEVELS, *LIKELIHOOD_LEVELS}))
 #: The fields a client may send with a judgment; everything else is the server's to fill.
 PAYLOAD_FIELDS: frozenset[str] = frozenset(submission_schema()["properties"])
 #: The fields every submission must carry.
 REQUIRED_FIELDS: tuple[str, ...] = tuple(submission_schema()["required"])
 
 
+def default_levels(verdict_scale: str) -> tuple[float, ...]:
+    """The confidence levels a new study with this verdict scale offers when it declares none:
+    the binary levels for a "binary" verdict, the likelihood levels for a "likert" one."""
+    return BINARY_LEVELS if verdict_scale == "binary" else LIKELIHOOD_LEVELS
+
+
+def scale_of(confidences: Any) -> tuple[float, ...]:
+    """The one known scale holding every value of ``confidences`` (the scales share no level).
+
+    Raises ValueError when the values mix scales or hold a level of none: analyse each study
+    on its own scale."""
+    values = {round(float(c), 6) for c in confidences if c is not None}
+    for levels in CONFIDENCE_SCALES.values():
+        if values <= {round(c, 6) for c in levels}:
+            return levels
+    named = ", ".join(f"{name} {levels}" for name, levels in CONFIDENCE_SCALES.items())
+    raise ValueError(
+        f"confidence values {sorted(values)} do not all lie on one scale ({named}); "
+        "analyse the judgments of each study, or each scale, separately (pass levels=)"
+    )
+
+
 @functools.cache
-def _validator() -> Any:
+def _validator(levels: tuple[float, ...] | None = None) -> Any:
     # jsonschema costs about 0.1 s to import: only the review service needs it, so load it on first use.
     import jsonschema
 
-    cls = jsonschema.validators.validator_for(submission_schema())
-    cls.check_schema(submission_schema())
-    return cls(submission_schema())
+    schema = submission_schema()
+    if levels is not None:
+        confidence = {**schema["properties"]["confidence"], "enum": list(levels)}
+        schema = {**schema, "properties": {**schema["properties"], "confidence": confidence}}
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
-def check_submission(payload: Any) -> None:
-    """Raise :class:`SubmissionError` naming the field, the value and the fix if ``payload`` breaks the schema."""
-    errors = sorted(_validator().iter_errors(payload), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+def check_submission(payload: Any, *, levels: tuple[float, ...] | None = None) -> None:
+    """Raise :class:`SubmissionError` naming the field, the value and the fix if ``payload`` breaks the schema.
+
+    ``levels`` replaces the schema's default confidence levels (a study's own, or
+    :data:`KNOWN_LEVELS` before the study is known)."""
+    validator = _validator(None if levels is None else tuple(float(c) for c in levels))
+    errors = sorted(validator.iter_errors(payload), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
         return
     error = errors[0]

@@ -1,5 +1,5 @@
 /**
- * The judgment form under the diff: verdict (binary or 1-7 Likert), confidence (five levels),
+ * The judgment form under the diff: verdict (binary or 1-7 Likert), confidence (the study's levels),
  * an overall comment, the submit button, the saved / queued / error state and the countdown.
  */
 import { Draft } from './draft';
@@ -28,6 +28,7 @@ export class JudgmentForm {
   readonly countdown = el('span', 'ov-countdown');
   private draft: Draft | null = null;
   private scale: 'binary' | 'likert' = 'binary';
+  private levels: readonly number[] = CONFIDENCE_LEVELS;
 
   constructor(private host: FormHost) {
     const vRow = el('div', 'ov-form-row');
@@ -80,8 +81,12 @@ export class JudgmentForm {
     this.confirmBox.hidden = true;
   }
 
-  /** Show a draft's choices; the controls write back into it. */
-  bind(draft: Draft, scale: 'binary' | 'likert'): void {
+  /**
+   * Show a draft's choices; the controls write back into it. `levels`: the study's confidence
+   * levels as the server sends them (an older server sends none: the schema's default five).
+   */
+  bind(draft: Draft, scale: 'binary' | 'likert', levels?: readonly number[]): void {
+    this.levels = levels && levels.length ? levels : CONFIDENCE_LEVELS;
     this.draft = draft;
     this.scale = scale;
     this.commentBox.value = draft.comment;
@@ -148,7 +153,7 @@ export class JudgmentForm {
       this.verdictBox.append(el('span', 'ov-hint', '1 = certainly correct … 7 = certainly has a bug'));
     }
     this.confBox.replaceChildren();
-    for (const level of CONFIDENCE_LEVELS) {
+    for (const level of this.levels) {
       const b = this.choice(`${Math.round(level * 100)}%`, d.confidence !== null && Math.abs(d.confidence - level) < 1e-6, () => (d.confidence = level));
       b.dataset.confidence = String(level);
       this.confBox.append(b);

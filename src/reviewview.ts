@@ -141,7 +141,7 @@ export class ReviewView {
     this.view.files.forEach((f, i) => viewed.has(filePath(f)) && this.collapsed.add(i));
     this.renderHeader();
     this.renderToolbar();
-    this.form.bind(this.draft, a.verdict_scale);
+    this.form.bind(this.draft, a.verdict_scale, a.confidence_levels);
     this.form.setSubmitLabel(prior ? 'Submit revision' : 'Submit');
     if (this.draft.submitted) {
       this.form.setStatus('queued', 'Waiting for the server to confirm…');

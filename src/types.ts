@@ -54,6 +54,8 @@ export interface AssignmentView {
   display: 'evidence' | 'verdict';
   time_limit_s: number | null;
   verdict_scale: 'binary' | 'likert';
+  /** The study's confidence levels (binary verdicts: 0.55-0.95); older servers send none. */
+  confidence_levels?: number[];
 }
 
 export interface ItemView {
@@ -98,7 +100,8 @@ export interface JudgmentPayload {
 }
 
 /**
- * The five confidence levels a rater chooses from. Written once in
+ * The schema's default five confidence levels, used when the server sends no study levels
+ * (the assignment's confidence_levels). Written once in
  * oversight_ext/schema/submission.schema.json (with JudgmentPayload's fields);
  * tests/test_submission_schema.py checks this file against it.
  */

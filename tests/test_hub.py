@@ -127,7 +127,7 @@ def _judge_queue(user: HubUser, study: str) -> list[str]:
             "submission_id": sid,
             "assignment_id": aid,
             "verdict": "buggy" if i % 2 else "correct",
-            "confidence": 0.6,
+            "confidence": 0.65,
             "time_on_task_s": 20.0,
         }
         r = user.api("POST", "/judgments", body)
@@ -158,7 +158,7 @@ def test_two_hub_users_review_into_one_postgres(hub: tuple[str, Store]) -> None:
     bob_ids = [a.id for a in store.assignments("class", rater="bob")]
     for aid in bob_ids:
         assert alice.api("GET", f"/assignments/{aid}").status_code == 403
-        fake = {"submission_id": str(uuid.uuid4()), "assignment_id": aid, "verdict": "buggy", "confidence": 0.6, "time_on_task_s": 1.0}
+        fake = {"submission_id": str(uuid.uuid4()), "assignment_id": aid, "verdict": "buggy", "confidence": 0.65, "time_on_task_s": 1.0}
         assert alice.api("POST", "/judgments", fake).status_code == 403
     resent = alice.api(
         "POST", "/judgments", {**fake, "submission_id": sent_b[0], "assignment_id": store.assignments("class", rater="alice")[0].id}

@@ -70,7 +70,7 @@ def _payload(assignment_id: str, **extra: Any) -> dict[str, Any]:
         "submission_id": str(uuid.uuid4()),
         "assignment_id": assignment_id,
         "verdict": "buggy",
-        "confidence": 0.8,
+        "confidence": 0.85,
         "time_on_task_s": 12.0,
         **extra,
     }

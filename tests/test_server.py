@@ -144,7 +144,7 @@ def payload(assignment_id: str, **overrides: Any) -> dict[str, Any]:
         "submission_id": str(uuid.uuid4()),
         "assignment_id": assignment_id,
         "verdict": "buggy",
-        "confidence": 0.6,
+        "confidence": 0.65,
         "time_on_task_s": 31.5,
         "flags": [{"path": "calc.py", "line": 2, "side": "new", "comment": "drops xs[0]"}],
         "dispositions": [],
@@ -313,6 +313,17 @@ async def test_invalid_judgments_are_refused_naming_the_field(
     answer = json.loads(text)
     assert code == 400 and answer["field"] == field, answer
     assert answer["error"]
+    with Store(api_db["url"]) as s:
+        assert s.judgments(rater="alice") == []
+
+
+async def test_a_binary_study_refuses_a_below_chance_confidence_and_sends_its_levels(jp_fetch: Any, api_db: dict[str, Any]) -> None:
+    code, text = await call(jp_fetch, "assignments", api_db["alone"].id)
+    assert code == 200 and json.loads(text)["assignment"]["confidence_levels"] == [0.55, 0.65, 0.75, 0.85, 0.95]
+    code, text = await call(jp_fetch, "judgments", body=payload(api_db["alone"].id, confidence=0.25))
+    answer = json.loads(text)
+    assert code == 400 and answer["field"] == "confidence", answer
+    assert "0.25" in answer["error"] and "[0.55, 0.65, 0.75, 0.85, 0.95]" in answer["error"], answer
     with Store(api_db["url"]) as s:
         assert s.judgments(rater="alice") == []
 

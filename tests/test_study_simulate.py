@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_study_creation import make_items
 
-from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Comment, Critique, Item
+from oversight_ext.records import Assignment, Comment, Critique, Item
 from oversight_ext.store import Store
 from oversight_ext.study import (
     RaterParams,
@@ -52,7 +52,7 @@ def test_simulated_raters_are_labelled_and_fill_the_table(store: Store) -> None:
     assert set(raters["kind"]) == {"simulated"}
     assert store.rater("sim-001")["params"]["seed"] == 9  # type: ignore[index]
     for j in store.judgments(study="sim"):
-        assert j.simulated and j.confidence in CONFIDENCE_LEVELS and j.time_on_task_s <= 60
+        assert j.simulated and j.confidence in store.study("sim").confidence_levels and j.time_on_task_s <= 60
         assert all(f.line >= 1 for f in j.flags)
         assert (j.verdict == "buggy") == bool(j.flags)
     assert simulate(store, "sim", 6, seed=9) == 0  # idempotent

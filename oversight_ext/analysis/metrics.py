@@ -17,12 +17,14 @@ import numpy as np
 import polars as pl
 
 from oversight_ext.records import CONFIDENCE_LEVELS
+from oversight_ext.submission import scale_of
 
 from .frames import with_correct
 
 __all__ = [
     "BIN_EDGES",
     "accuracy",
+    "bin_edges",
     "calibration",
     "calibration_error",
     "dispositions",
@@ -32,8 +34,14 @@ __all__ = [
     "summary",
 ]
 
-#: Confidence bin edges: one bin per level a rater can choose (Bowman et al. 2022 use five).
+#: Confidence bin edges of the five likelihood levels (Bowman et al. 2022): one bin per level.
 BIN_EDGES: tuple[float, ...] = tuple((a + b) / 2 for a, b in itertools.pairwise(CONFIDENCE_LEVELS))
+
+
+def bin_edges(levels: Sequence[float]) -> tuple[float, ...]:
+    """Edges putting each of ``levels`` (ascending) in its own bin: the midpoints between neighbours."""
+    return tuple((a + b) / 2 for a, b in itertools.pairwise(sorted(levels)))
+
 
 By = Sequence[str]
 
@@ -204,21 +212,29 @@ def _precision_interval(f: pl.DataFrame, by: By, z: float = 1.959963984540054) -
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def calibration(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
-    """Accuracy against stated confidence, in five bins (one per confidence level)."""
+def calibration(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequence[float] | None = None) -> pl.DataFrame:
+    """Accuracy against stated confidence, one bin per level of the study's confidence scale
+    (the reliability diagram's points); ``level`` is the bin's level.
+
+    ``levels``: the study's ``confidence_levels``; left out, the one known scale holding every
+    confidence in the frame (:func:`~oversight_ext.submission.scale_of`; a frame mixing scales is
+    refused: analyse each study on its own scale)."""
     f = with_correct(frame).filter(pl.col("correct").is_not_null())
-    bin_index = pl.sum_horizontal([(pl.col("confidence") > edge).cast(pl.Int64) for edge in BIN_EDGES])
+    scale = tuple(sorted(levels)) if levels is not None else scale_of(f["confidence"].unique().to_list())
+    bin_index = pl.sum_horizontal([(pl.col("confidence") > edge).cast(pl.Int64) for edge in bin_edges(scale)])
     return (
         f.with_columns(bin_index.alias("bin"))
         .group_by([*by, "bin"])
         .agg(pl.len().alias("n"), pl.col("confidence").mean().alias("mean_confidence"), _mean(pl.col("correct")).alias("accuracy"))
+        .with_columns(pl.col("bin").map_elements(lambda b: scale[b], return_dtype=pl.Float64).alias("level"))
         .sort([*by, "bin"])
     )
 
 
-def calibration_error(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
-    """Expected calibration error: sum over bins of (share of judgments) x |accuracy - confidence|."""
-    bins = calibration(frame, by)
+def calibration_error(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequence[float] | None = None) -> pl.DataFrame:
+    """Expected calibration error over the bins of :func:`calibration` (the study's levels):
+    sum over bins of (share of judgments) x |accuracy - confidence|."""
+    bins = calibration(frame, by, levels=levels)
     return (
         bins.with_columns((pl.col("n") / pl.col("n").sum().over(list(by))).alias("_w"))
         .group_by(list(by))

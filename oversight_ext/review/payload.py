@@ -67,7 +67,14 @@ def _check_string(field: str, text: str) -> None:
 
 
 def check_scale(study: Study, judgment: Judgment) -> None:
-    """The study's verdict scale decides whether a Likert rating is required or refused."""
+    """The study's scales decide the confidence levels allowed, and whether a Likert rating is
+    required or refused."""
+    if not any(abs(judgment.confidence - c) < 1e-6 for c in study.confidence_levels):
+        raise BadRequest(
+            f"judgment field 'confidence' = {judgment.confidence!r} is not a level of study {study.name!r}; "
+            f"give one of its levels {list(study.confidence_levels)}",
+            field="confidence",
+        )
     if study.verdict_scale == "likert" and judgment.likert is None:
         raise BadRequest("likert is missing: this study asks for a 1-7 Likert rating; send likert", field="likert")
     if study.verdict_scale != "likert" and judgment.likert is not None:

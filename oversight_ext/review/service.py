@@ -21,7 +21,7 @@ from typing import Any
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, utcnow
 from oversight_ext.store import Store, UnknownRecord
 from oversight_ext.study_record import SLOT_PREFIX
-from oversight_ext.submission import PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
+from oversight_ext.submission import KNOWN_LEVELS, PAYLOAD_FIELDS, REQUIRED_FIELDS, SubmissionError, check_submission
 
 from . import payload as checks
 from .diffcache import DiffCache
@@ -138,6 +138,7 @@ class ReviewService:
                 "display": a.display,
                 "time_limit_s": study.time_limit_of(a),
                 "verdict_scale": study.verdict_scale,
+                "confidence_levels": list(study.confidence_levels),
             },
             "item": {
                 **item.rater_view(),
@@ -173,7 +174,8 @@ class ReviewService:
                 f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
             )
         try:
-            check_submission(payload)
+            # Every scale's levels here; the study's own are checked once the assignment is known (checks.check_scale).
+            check_submission(payload, levels=KNOWN_LEVELS)
         except SubmissionError as exc:
             raise BadRequest(str(exc), field=exc.field) from None
         a = self._assignment(rater, payload["assignment_id"])

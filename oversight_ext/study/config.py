@@ -25,6 +25,7 @@ else:  # pragma: no cover - Python 3.10
 
 from oversight_ext.study.plan import AnalysisPlan
 from oversight_ext.study_record import SLOT_PREFIX, Study
+from oversight_ext.submission import CONFIDENCE_SCALES, default_levels
 
 __all__ = ["SLOT_PREFIX", "ConditionConfig", "ItemSelector", "StudyConfig", "StudyConfigError", "UnbalancedDesignWarning"]
 
@@ -157,6 +158,10 @@ class StudyConfig:
     )
     time_limit_s: float | None = option("seconds a rater has per item (none: no limit)", default=None)
     verdict_scale: Literal["binary", "likert"] = option("'binary' verdict or a 1-7 'likert' scale", default="binary")
+    confidence_levels: tuple[float, ...] | None = option(
+        "the confidence levels raters choose from (leave out: 0.55-0.95 for a binary verdict, 0.25/0.42/0.6/0.8/1.0 for likert)",
+        default=None,
+    )
     drop_failed_critiques: bool = option(
         "leave out items a critic failed on, in every condition, so conditions compare like with like", default=True
     )
@@ -187,6 +192,7 @@ class StudyConfig:
             raise StudyConfigError("order", self.order, "use 'interleaved' or 'blocked'")
         if self.verdict_scale not in ("binary", "likert"):
             raise StudyConfigError("verdict_scale", self.verdict_scale, "use 'binary' or 'likert'")
+        self._check_confidence_levels()
         if not _is_int(self.overlap) or self.overlap < 1:
             raise StudyConfigError("overlap", self.overlap, "give a whole number of raters per item and condition, >= 1")
         self._check_raters()
@@ -207,6 +213,27 @@ class StudyConfig:
         primary = self.analysis.primary_treatment
         if primary is not None and primary not in names:
             raise StudyConfigError("analysis.primary_treatment", primary, f"name one of the conditions {names}")
+
+    def _check_confidence_levels(self) -> None:
+        """Resolve the default scale, and refuse levels no known scale has, or levels below chance
+        (50%) for a binary verdict: there a rater's confidence is the probability of being right."""
+        levels = self.confidence_levels
+        if levels is None:
+            object.__setattr__(self, "confidence_levels", default_levels(self.verdict_scale))
+            return
+        scales = " or ".join(f"{list(v)} ({k})" for k, v in CONFIDENCE_SCALES.items())
+        if isinstance(levels, (str, bytes)) or not isinstance(levels, (list, tuple)):
+            raise StudyConfigError("confidence_levels", levels, f"give a list of levels, {scales}, or leave it out")
+        as_floats = tuple(float(c) if isinstance(c, (int, float)) and not isinstance(c, bool) else c for c in levels)
+        if as_floats not in CONFIDENCE_SCALES.values():
+            raise StudyConfigError("confidence_levels", levels, f"use one of the known scales, {scales}, or leave it out")
+        if self.verdict_scale == "binary" and min(as_floats) < 0.5:
+            raise StudyConfigError(
+                "confidence_levels",
+                levels,
+                f"levels below 50% are below chance for a yes/no verdict; use {list(default_levels('binary'))} or leave it out",
+            )
+        object.__setattr__(self, "confidence_levels", as_floats)
 
     def _check_raters(self) -> None:
         if not isinstance(self.raters, tuple) or not all(isinstance(r, str) and r.strip() for r in self.raters):
@@ -285,6 +312,7 @@ class StudyConfig:
         out["conditions"] = [dataclasses.asdict(c) for c in self.conditions]
         out["items"] = {**dataclasses.asdict(self.items), "ids": list(self.items.ids)}
         out["raters"] = list(self.raters)
+        out["confidence_levels"] = list(self.confidence_levels or ())
         return out
 
     @classmethod

@@ -14,7 +14,7 @@ The model, per judgment: the rater's own verdict is right with probability
 critique on screen, the rater adopts its verdict with probability ``trust`` when it is
 right and ``misled`` when it is wrong, else keeps their own. Flags land near the gold line
 with probability ``skill``; comments the rater keeps become flags too. Confidence is the
-rater's belief of being right, with noise, snapped to ``CONFIDENCE_LEVELS``.
+rater's belief of being right, with noise, snapped to the study's confidence levels.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import functools
 import hashlib
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -111,8 +112,8 @@ def _difficulty(item_id: str, seed: int, sd: float) -> float:
     return sd * float(np.random.default_rng([seed, zlib.crc32(item_id.encode()), 13]).standard_normal())
 
 
-def _confidence(belief: float) -> float:
-    return min(CONFIDENCE_LEVELS, key=lambda c: abs(c - belief))
+def _confidence(belief: float, levels: Sequence[float]) -> float:
+    return min(levels, key=lambda c: abs(c - belief))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -139,8 +140,10 @@ def judge(
     seed: int = 0,
     likert: bool = False,
     started_at: dt.datetime | None = None,
+    levels: Sequence[float] = CONFIDENCE_LEVELS,
 ) -> Judgment:
-    """One simulated judgment of ``item`` under ``assignment`` (reads gold: see module doc)."""
+    """One simulated judgment of ``item`` under ``assignment`` (reads gold: see module doc);
+    ``levels``: the study's confidence levels, the belief is snapped to."""
     cfg = config or SimulatedRaterConfig()
     gold = item.label
     p_own = 1 / (1 + math.exp(-(math.log(params.skill / (1 - params.skill)) - _difficulty(item.id, seed, cfg.item_sd))))
@@ -183,8 +186,8 @@ def judge(
         time_s *= cfg.assisted_time_factor
     if assignment.time_limit_s is not None:
         time_s = min(time_s, assignment.time_limit_s)
-    conf = _confidence(belief)
-    strength = 1 + round(2 * (conf - CONFIDENCE_LEVELS[0]) / (CONFIDENCE_LEVELS[-1] - CONFIDENCE_LEVELS[0]))
+    conf = _confidence(belief, levels)
+    strength = 1 + round(2 * (conf - min(levels)) / (max(levels) - min(levels)))
     start = started_at or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     digest = hashlib.sha256(f"{seed}:{assignment.id}".encode()).hexdigest()[:32]
     return Judgment(
@@ -260,7 +263,18 @@ def simulate(
                 critique = critiques[a.critique_id]
             rng = np.random.default_rng([seed, int(params.id[4:]), a.position, 17])
             likert = study_cfg.verdict_scale == "likert"
-            j = judge(params, items[a.item_id], a, critique, rng, config=cfg, seed=seed, likert=likert, started_at=clock)
+            j = judge(
+                params,
+                items[a.item_id],
+                a,
+                critique,
+                rng,
+                config=cfg,
+                seed=seed,
+                likert=likert,
+                started_at=clock,
+                levels=study_cfg.confidence_levels,
+            )
             clock = j.submitted_at + dt.timedelta(seconds=5)
             created += int(store.submit(j)[1])
     return created

@@ -24,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from oversight_ext.options import option
+from oversight_ext.submission import BINARY_LEVELS
 
 __all__ = ["LoadConfig", "LoadResult", "run_load"]
 
@@ -37,6 +38,7 @@ class LoadConfig:
     max_backoff_s: float = option("longest wait between tries", 2.0)
     give_up_s: float = option("a rater whose queue makes no progress this long stops (the run then reports it)", 300.0)
     seed: int = option("seed of the verdicts and confidences the raters choose", 0)
+    confidence_levels: tuple[float, ...] = option("the study's confidence levels, which the raters choose from", BINARY_LEVELS)
 
     def __post_init__(self) -> None:
         for name in ("request_timeout_s", "backoff_s", "max_backoff_s", "give_up_s"):
@@ -96,7 +98,7 @@ async def _rater(
             "submission_id": sid,
             "assignment_id": aid,
             "verdict": "buggy" if rng.random() < 0.5 else "correct",
-            "confidence": float(rng.choice([0.25, 0.42, 0.6, 0.8, 1.0])),
+            "confidence": float(rng.choice(config.confidence_levels)),
             "time_on_task_s": float(rng.uniform(5, 120)),
         }
         result.submitted[sid] = (rater, aid)

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from labkit import RATER, Lab, add_study, open_lab, open_study, screenshot, start_lab
 
-from oversight_ext.records import CONFIDENCE_LEVELS, Comment, Critique, Item
+from oversight_ext.records import Comment, Critique, Item
 from oversight_ext.store import Store
+from oversight_ext.submission import BINARY_LEVELS
 
 pytestmark = pytest.mark.browser
 
@@ -175,7 +176,7 @@ def test_review_with_critique_stores_the_judgment_field_by_field(browser: Any, l
     c2.locator('[data-action="reject"]').click()
     c2.locator("select.ov-reason").select_option("wrong")
     flag_line(panel, 5, "No guard for an empty list here.")
-    choose(panel, "buggy", 0.8)
+    choose(panel, "buggy", 0.85)
     panel.locator(".ov-overall").fill("Two off-by-one errors.")
     page.wait_for_timeout(1200)  # let the active-time clock tick
     # Three seconds in a hidden tab do not count as time on task.
@@ -192,7 +193,7 @@ def test_review_with_critique_stores_the_judgment_field_by_field(browser: Any, l
     j = rows[0]
     assert uuid.UUID(j.submission_id).version == 4
     assert (j.rater, j.assignment_id, j.item_id, j.study, j.condition) == (RATER, "main-0", "ui-main", "main", "critic")
-    assert (j.verdict, j.confidence, j.likert, j.comment, j.supersedes) == ("buggy", 0.8, None, "Two off-by-one errors.", None)
+    assert (j.verdict, j.confidence, j.likert, j.comment, j.supersedes) == ("buggy", 0.85, None, "Two off-by-one errors.", None)
     assert [(f.path, f.line, f.side, f.comment) for f in j.flags] == [("calc/mean.py", 5, "new", "No guard for an empty list here.")]
     assert sorted((d.comment_id, d.action, d.reason, d.edited_text) for d in j.dispositions) == [
         ("c1", "keep", "valid", None),
@@ -294,14 +295,14 @@ def test_reload_keeps_the_draft_and_a_double_click_stores_one_row(browser: Any, 
     panel.locator('.ov-comment[data-comment-id="c2"] [data-action="reject"]').click()
     panel.locator('.ov-comment[data-comment-id="c2"] select.ov-reason').select_option("nitpick")
     flag_line(panel, 3, "why start at one?")
-    choose(panel, "correct", 0.42)
+    choose(panel, "correct", 0.55)
     page.wait_for_timeout(1200)
     page.reload()
     # The layout restorer reopens the review panel by itself.
     panel = page.locator(".jp-OversightReview:visible .ov-review")
     panel.locator(".ov-task-text").wait_for(timeout=60000)
     assert panel.locator('[data-verdict="correct"]').get_attribute("aria-pressed") == "true"
-    assert panel.locator('[data-confidence="0.42"]').get_attribute("aria-pressed") == "true"
+    assert panel.locator('[data-confidence="0.55"]').get_attribute("aria-pressed") == "true"
     assert panel.locator(".ov-flag textarea").input_value() == "why start at one?"
     c2 = panel.locator('.ov-comment[data-comment-id="c2"]')
     assert c2.locator('[data-action="reject"]').get_attribute("aria-pressed") == "true"
@@ -313,7 +314,7 @@ def test_reload_keeps_the_draft_and_a_double_click_stores_one_row(browser: Any, 
     rows = lab_store.judgments(study="faith", current=False)
     assert len(rows) == 1
     j = rows[0]
-    assert (j.verdict, j.confidence) == ("correct", 0.42)
+    assert (j.verdict, j.confidence) == ("correct", 0.55)
     assert [(f.line, f.comment) for f in j.flags] == [(3, "why start at one?")]
     assert [(d.comment_id, d.action, d.reason) for d in j.dispositions] == [("c2", "reject", "nitpick")]
     assert j.time_on_task_s >= 1.0
@@ -323,7 +324,7 @@ def test_reload_keeps_the_draft_and_a_double_click_stores_one_row(browser: Any, 
 def test_offline_queue_delivers_after_a_server_restart(browser: Any, lab: Lab, lab_store: Store) -> None:
     page = open_lab(browser, lab)
     panel = open_study(page, "restart")
-    choose(panel, "buggy", CONFIDENCE_LEVELS[-1])
+    choose(panel, "buggy", BINARY_LEVELS[-1])
     flag_line(panel, 6, "divisor")
     lab.stop()
     # JupyterLab may cover the page with a connection-lost dialog: click the button itself.
@@ -335,7 +336,7 @@ def test_offline_queue_delivers_after_a_server_restart(browser: Any, lab: Lab, l
     lab.start()
     wait_saved(panel, timeout=90000)
     rows = lab_store.judgments(study="restart", current=False)
-    assert [(j.verdict, j.confidence, [f.line for f in j.flags]) for j in rows] == [("buggy", 1.0, [6])]
+    assert [(j.verdict, j.confidence, [f.line for f in j.flags]) for j in rows] == [("buggy", 0.95, [6])]
     assert page.evaluate("JSON.parse(localStorage.getItem('oversight-ext:outbox') || '[]').length") == 0
     page.context.close()
 

@@ -124,13 +124,13 @@ def test_notebook_widget_records_a_judgment_and_keeps_a_draft_across_a_kernel_re
     w.locator('.ov-line .ov-ln[data-side="new"][data-line="2"]').click()
     w.locator(".ov-flag textarea").fill("pops the wrong end")
     w.locator('[data-verdict="buggy"]').click()
-    w.locator('[data-confidence="0.6"]').click()
+    w.locator('[data-confidence="0.65"]').click()
     w.locator(".ov-submit").click()
     wait_saved(w)
     rows = lab_store.judgments(study="wstudy", current=False)
     assert len(rows) == 1
     j = rows[0]
-    assert (j.rater, j.assignment_id, j.verdict, j.confidence, j.condition) == (RATER, "wstudy-0", "buggy", 0.6, "critic")
+    assert (j.rater, j.assignment_id, j.verdict, j.confidence, j.condition) == (RATER, "wstudy-0", "buggy", 0.65, "critic")
     assert [(f.path, f.line, f.side, f.comment) for f in j.flags] == [("stack.py", 2, "new", "pops the wrong end")]
     assert [(d.comment_id, d.action, d.reason) for d in j.dispositions] == [("c1", "keep", "valid")]
     assert j.time_on_task_s >= 0 and j.received_at is not None
@@ -140,7 +140,7 @@ def test_notebook_widget_records_a_judgment_and_keeps_a_draft_across_a_kernel_re
     w.locator(".ov-task-text").filter(has_text="(2)").wait_for()
     assert w.locator(".ov-comment, .ov-critique").count() == 0
     w.locator('[data-verdict="correct"]').click()
-    w.locator('[data-confidence="0.25"]').click()
+    w.locator('[data-confidence="0.55"]').click()
     w.locator('.ov-line .ov-ln[data-side="new"][data-line="2"]').click()
     w.locator(".ov-flag textarea").fill("kept across restarts")
 
@@ -159,7 +159,7 @@ def test_notebook_widget_records_a_judgment_and_keeps_a_draft_across_a_kernel_re
     wait_saved(w)
     second = [j for j in lab_store.judgments(study="wstudy", current=False) if j.assignment_id == "wstudy-1"]
     assert [(j.verdict, j.confidence, [f.comment for f in j.flags], j.dispositions) for j in second] == [
-        ("correct", 0.25, ["kept across restarts"], ())
+        ("correct", 0.55, ["kept across restarts"], ())
     ]
     context.close()
 
@@ -200,7 +200,7 @@ def test_notebook_widget_fits_the_window_renders_markdown_and_shows_a_whole_comm
     # so keep / edit / reject are live again and show the stored choice.
     card.locator('[data-action="keep"]').click()
     w.locator('[data-verdict="buggy"]').click()
-    w.locator('[data-confidence="0.8"]').click()
+    w.locator('[data-confidence="0.85"]').click()
     w.locator(".ov-submit").click()
     wait_saved(w)
     w.locator(".ov-submit").filter(has_text="Submit revision").wait_for()
