@@ -28,7 +28,7 @@ from oversight_ext.records import Critique, Item
 
 from .protocol import BaseCritic, Critic, sweep_item
 
-__all__ = ["METRICS", "breakdown", "control_source", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
+__all__ = ["METRICS", "breakdown", "control_source", "failure_reasons", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
 
 METRICS = ("catch_rate", "false_alarm_rate", "precision", "hallucinated_rate", "mean_latency_s")
 TOLERANCE = 1
@@ -40,6 +40,7 @@ _SCHEMA = {
     "control": pl.Utf8,
     "bug_type": pl.Utf8,
     "status": pl.Utf8,
+    "reason": pl.Utf8,
     "caught": pl.Boolean,
     "flagged": pl.Boolean,
     "n_comments": pl.Int64,
@@ -77,6 +78,7 @@ def score_critiques(items: Sequence[Item], critiques: Sequence[Critique]) -> pl.
                 "control": control_source(it),
                 "bug_type": it.bug_type if it.label == "buggy" else None,
                 "status": c.status,
+                "reason": c.reason if c.status == "failed" else None,
                 "caught": it.label == "buggy" and bool(precise),
                 "flagged": bool(c.comments) or c.verdict == "buggy",
                 "n_comments": len(c.comments),
@@ -125,12 +127,23 @@ def summarise(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, level: 
         "n_buggy": int((frame["label"] == "buggy").sum()),
         "n_correct": int((frame["label"] == "correct").sum()),
         "failed_rate": float((frame["status"] == "failed").mean()) if frame.height else float("nan"),  # type: ignore[arg-type]
+        "failures": failure_reasons(frame),
     }
     for k in METRICS:
         vals = np.array([v for v in draws[k] if v == v])
         lo, hi = (float(np.quantile(vals, lo_q)), float(np.quantile(vals, hi_q))) if vals.size else (float("nan"), float("nan"))
         out[k] = {"estimate": point[k], "ci_low": lo, "ci_high": hi, "level": level}
     return out
+
+
+def failure_reasons(frame: pl.DataFrame, *, top: int = 3) -> list[dict[str, Any]]:
+    """The commonest reasons critiques failed (``reason``, ``n``), most frequent first: a rate
+    without them does not say whether to fix the input or install something."""
+    failed = frame.filter(pl.col("status") == "failed")
+    if not failed.height:
+        return []
+    counts = failed.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).head(top)
+    return [{"reason": r or "(no reason given)", "n": int(n)} for r, n in counts.iter_rows()]
 
 
 def breakdown(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:

@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "correct items, comment precision, hallucinated-line rate and mean latency, each with a bootstrap interval. "
         "The headline never uses the items' tests; --with-tests adds an upper bound that does, labelled as such.",
     )
-    e.add_argument("--items", help="JSONL file of items with gold (the shared-data schema)")
+    e.add_argument(
+        "--items", help="items with gold (the shared-data schema): JSONL, or a JSON array such as `oversight items list --json` writes"
+    )
     e.add_argument("--assistant", action="append", default=[], help="assistant to evaluate; repeat for several")
     e.add_argument("--language", default="python", help="only items in this language (default python; 'all' for every one)")
     e.add_argument("--limit", type=int, default=None, help="only the first N items (after the language filter)")
@@ -177,6 +179,8 @@ def eval_critics(args: argparse.Namespace) -> int:
         return 0
     for res in results:
         print(f"{res['assistant']}  ({res['n_buggy']} buggy, {res['n_correct']} correct items; failed {res['failed_rate']:.3f})")
+        for f in res.get("failures", []):
+            print(f"  failed x{f['n']}: {f['reason']}")
         for k in METRICS:
             print(f"  {k:<18} {_fmt(res[k])}")
         for source, sub in res.get("by_control", {}).items():
