@@ -27,8 +27,19 @@ from tqdm.auto import tqdm
 from oversight_ext.records import Critique, Item
 
 from .protocol import BaseCritic, Critic, sweep_item
+from .shapes import ran_no_input, shape_of
 
-__all__ = ["METRICS", "breakdown", "control_source", "score_critiques", "summarise", "sweep_verbosity", "tradeoff_chart"]
+__all__ = [
+    "METRICS",
+    "breakdown",
+    "by_group",
+    "control_source",
+    "failure_reasons",
+    "score_critiques",
+    "summarise",
+    "sweep_verbosity",
+    "tradeoff_chart",
+]
 
 METRICS = ("catch_rate", "false_alarm_rate", "precision", "hallucinated_rate", "mean_latency_s")
 TOLERANCE = 1
@@ -40,12 +51,15 @@ _SCHEMA = {
     "control": pl.Utf8,
     "bug_type": pl.Utf8,
     "status": pl.Utf8,
+    "reason": pl.Utf8,
     "caught": pl.Boolean,
     "flagged": pl.Boolean,
     "n_comments": pl.Int64,
     "n_precise": pl.Int64,
     "hallucinated": pl.Int64,
     "latency_s": pl.Float64,
+    "shape": pl.Utf8,
+    "ran_no_input": pl.Boolean,
 }
 
 
@@ -77,12 +91,15 @@ def score_critiques(items: Sequence[Item], critiques: Sequence[Critique]) -> pl.
                 "control": control_source(it),
                 "bug_type": it.bug_type if it.label == "buggy" else None,
                 "status": c.status,
+                "reason": c.reason if c.status == "failed" else None,
                 "caught": it.label == "buggy" and bool(precise),
                 "flagged": bool(c.comments) or c.verdict == "buggy",
                 "n_comments": len(c.comments),
                 "n_precise": len(precise),
                 "hallucinated": c.hallucinated,
                 "latency_s": c.latency_s,
+                "shape": shape_of(it),
+                "ran_no_input": ran_no_input(c),
             }
         )
     return pl.DataFrame(rows, schema=_SCHEMA)
@@ -125,12 +142,44 @@ def summarise(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0, level: 
         "n_buggy": int((frame["label"] == "buggy").sum()),
         "n_correct": int((frame["label"] == "correct").sum()),
         "failed_rate": float((frame["status"] == "failed").mean()) if frame.height else float("nan"),  # type: ignore[arg-type]
+        "failures": failure_reasons(frame),
+        "ran_no_input_rate": float(frame["ran_no_input"].mean()) if frame.height else float("nan"),  # type: ignore[arg-type]
     }
     for k in METRICS:
         vals = np.array([v for v in draws[k] if v == v])
         lo, hi = (float(np.quantile(vals, lo_q)), float(np.quantile(vals, hi_q))) if vals.size else (float("nan"), float("nan"))
         out[k] = {"estimate": point[k], "ci_low": lo, "ci_high": hi, "level": level}
     return out
+
+
+def by_group(frame: pl.DataFrame, column: str) -> dict[str, dict[str, Any]]:
+    """Point estimates per value of ``column`` (``shape``, or ``bug_type``: then buggy items
+    only, as controls have no bug type): items, catch, false alarms and the share of items where
+    the critic ran no input, always together."""
+    if column not in frame.columns:
+        raise ValueError(f"column = {column!r} is invalid: give one of {', '.join(frame.columns)}")
+    out: dict[str, dict[str, Any]] = {}
+    sub = frame.filter(pl.col(column).is_not_null())
+    for (value,), g in sub.sort(column).group_by(column, maintain_order=True):
+        p = _point(g)
+        out[str(value)] = {
+            "n_buggy": int((g["label"] == "buggy").sum()),
+            "n_correct": int((g["label"] == "correct").sum()),
+            "catch_rate": p["catch_rate"],
+            "false_alarm_rate": p["false_alarm_rate"],
+            "ran_no_input_rate": float(g["ran_no_input"].mean()),  # type: ignore[arg-type]
+        }
+    return out
+
+
+def failure_reasons(frame: pl.DataFrame, *, top: int = 3) -> list[dict[str, Any]]:
+    """The commonest reasons critiques failed (``reason``, ``n``), most frequent first: a rate
+    without them does not say whether to fix the input or install something."""
+    failed = frame.filter(pl.col("status") == "failed")
+    if not failed.height:
+        return []
+    counts = failed.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).head(top)
+    return [{"reason": r or "(no reason given)", "n": int(n)} for r, n in counts.iter_rows()]
 
 
 def breakdown(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, dict[str, Any]]:

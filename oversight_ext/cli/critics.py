@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "correct items, comment precision, hallucinated-line rate and mean latency, each with a bootstrap interval. "
         "The headline never uses the items' tests; --with-tests adds an upper bound that does, labelled as such.",
     )
-    e.add_argument("--items", help="JSONL file of items with gold (the shared-data schema)")
+    e.add_argument(
+        "--items", help="items with gold (the shared-data schema): JSONL, or a JSON array such as `oversight items list --json` writes"
+    )
     e.add_argument("--assistant", action="append", default=[], help="assistant to evaluate; repeat for several")
     e.add_argument("--language", default="python", help="only items in this language (default python; 'all' for every one)")
     e.add_argument("--limit", type=int, default=None, help="only the first N items (after the language filter)")
@@ -117,12 +119,14 @@ def eval_critics(args: argparse.Namespace) -> int:
     from oversight_ext.assistants.evaluation import (
         METRICS,
         breakdown,
+        by_group,
         score_critiques,
         summarise,
         sweep_verbosity,
         tradeoff_chart,
         tradeoff_frame,
     )
+    from oversight_ext.assistants.shapes import BASELINES, baseline_frame
     from oversight_ext.items import load_jsonl
 
     from . import CLIError
@@ -141,6 +145,16 @@ def eval_critics(args: argparse.Namespace) -> int:
     results = []
     import polars as pl
 
+    # what critics that read only the diff get on these items: beside every critic's figures
+    baselines = {}
+    for which in BASELINES:
+        base = baseline_frame(items, which)
+        baselines[which] = {
+            **summarise(base, n_boot=args.boot, seed=args.seed),
+            "by_shape": by_group(base, "shape"),
+            "by_bug_type": by_group(base, "bug_type"),
+        }
+
     frames = []
     for name in args.assistant:
         try:
@@ -151,6 +165,9 @@ def eval_critics(args: argparse.Namespace) -> int:
         res: dict[str, Any] = {"assistant": critic.name, "spec_hash": critic.spec_hash, "items": str(args.items)}
         scored = score_critiques(items, crits)
         res.update(summarise(scored, n_boot=args.boot, seed=args.seed))
+        res["by_shape"] = by_group(scored, "shape")
+        res["by_bug_type"] = by_group(scored, "bug_type")
+        res["baselines"] = baselines
         by_control = breakdown(scored, n_boot=args.boot, seed=args.seed)
         if set(by_control) - {"other"}:  # controls of known sources (mutation items): report each apart
             res["by_control"] = by_control
@@ -177,6 +194,8 @@ def eval_critics(args: argparse.Namespace) -> int:
         return 0
     for res in results:
         print(f"{res['assistant']}  ({res['n_buggy']} buggy, {res['n_correct']} correct items; failed {res['failed_rate']:.3f})")
+        for f in res.get("failures", []):
+            print(f"  failed x{f['n']}: {f['reason']}")
         for k in METRICS:
             print(f"  {k:<18} {_fmt(res[k])}")
         for source, sub in res.get("by_control", {}).items():
@@ -185,6 +204,8 @@ def eval_critics(args: argparse.Namespace) -> int:
                 f"  controls from {what} ({sub['n_correct']}): false alarms {_fmt(sub['false_alarm_rate'])}"
                 f"; catch on all {sub['n_buggy']} buggy {_fmt(sub['catch_rate'])}"
             )
+        print(f"  ran no input on {res['ran_no_input_rate']:.3f} of the items (the critique says no case or input ran the changed lines)")
+        _print_groups(res, baselines)
         if "upper_bound_with_tests" in res:
             ub = res["upper_bound_with_tests"]
             print(f"  {ub['label']}")
@@ -193,6 +214,26 @@ def eval_critics(args: argparse.Namespace) -> int:
     if args.chart:
         print(f"chart: {args.chart}")
     return 0
+
+
+def _print_groups(res: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> None:
+    """Catch / false alarms per shape and per bug type, each beside the two baselines."""
+
+    def f(x: float) -> str:
+        return " n/a" if x != x else f"{x:.2f}"
+
+    names = ["critic", *baselines]
+    print("  catch / false alarms (ran no input) beside the baselines: " + " | ".join(names))
+    for key, title in (("by_shape", "shape"), ("by_bug_type", "bug type")):
+        for value, g in res[key].items():
+            cells = [f"{f(g['catch_rate'])} / {f(g['false_alarm_rate'])} ({f(g['ran_no_input_rate'])})"]
+            for b in baselines.values():
+                bg = b[key].get(value)
+                cells.append(f"{f(bg['catch_rate'])} / {f(bg['false_alarm_rate'])}" if bg else "-")
+            print(f"    {title} {value!r} ({g['n_buggy']} buggy, {g['n_correct']} correct): " + " | ".join(cells))
+    overall = [f"{f(res['catch_rate']['estimate'])} / {f(res['false_alarm_rate']['estimate'])}"]
+    overall += [f"{f(b['catch_rate']['estimate'])} / {f(b['false_alarm_rate']['estimate'])}" for b in baselines.values()]
+    print("    all items: " + " | ".join(overall))
 
 
 def _clean(obj: Any) -> Any:

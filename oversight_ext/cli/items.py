@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Import items from a JSONL file in the shared code-pair schema (id, unified_diff, before, after, label, "
         "bug_lines, spec, ...) or from a .diff/.patch file. All or nothing: a file with a bad line imports nothing.",
     )
-    imp.add_argument("file", type=Path, help="a .jsonl file, or a .diff/.patch file (one item)")
+    imp.add_argument(
+        "file", type=Path, help="a .jsonl file, a JSON array of items (what `items list --json` writes), or a .diff/.patch file (one item)"
+    )
     imp.add_argument("--replace", action="store_true", help="overwrite stored items with the same id and different content")
     imp.add_argument("--max-diff-mb", type=float, default=10.0, help="refuse diffs larger than this many MiB (default 10)")
     imp.add_argument("--spec", default="", help="task statement, for a diff file")

@@ -140,41 +140,24 @@ def _lines(path: Path, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
 
 
 def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_BYTES) -> list[Item]:
-    """Items from a JSONL file in the shared code-pair schema (``../shared/data/README.md``).
+    """Items from a file in the shared code-pair schema (``../shared/data/README.md``): JSONL
+    (one object a line) or one JSON array of objects (what ``oversight items list --json``
+    writes); which one is told by the file's first non-blank character.
 
     Unknown fields are kept in ``Item.meta``. Raises :class:`ItemImportError` listing every
-    bad line (line number, what is wrong, how to fix it) and returns nothing in that case.
+    bad record (line or array position, what is wrong, how to fix it) and returns nothing in
+    that case.
     """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {str(p)!r}")
     items: list[Item] = []
     problems: list[str] = []
-    seen: dict[str, int] = {}
-    line_limit = _LINE_FACTOR * max_diff_bytes + _CHUNK
-    for number, raw, size in _lines(p, line_limit):
-        if raw is None:
-            problems.append(
-                f"line {number}: the record is {size / 2**20:.1f} MiB, over the {max_diff_bytes / 2**20:.0f} MiB limit of a diff "
-                f"even with its two programs ({line_limit / 2**20:.0f} MiB in all); split the change into smaller items "
-                "or raise the limit (--max-diff-mb)"
-            )
-            continue
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(f"line {number}: invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8")
-            continue
-        try:
-            rec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            hint = " (the line looks truncated)" if not text.rstrip().endswith("}") else ""
-            problems.append(f"line {number}: not valid JSON{hint}: {exc.msg} at column {exc.colno}; each line must be one JSON object")
-            continue
-        if not isinstance(rec, dict):
-            problems.append(f"line {number}: a JSON {type(rec).__name__}, not an object; each line must be one JSON object")
+    seen: dict[str, str] = {}
+    records = _array_records(p, max_diff_bytes) if _is_array(p) else _jsonl_records(p, max_diff_bytes)
+    for where, rec in records:
+        if isinstance(rec, str):  # what was wrong with the record
+            problems.append(f"{where}: {rec}")
             continue
         try:
             diff = rec.get("unified_diff", rec.get("diff"))
@@ -183,18 +166,81 @@ def load_jsonl(path: str | os.PathLike[str], *, max_diff_bytes: int = MAX_DIFF_B
             item = _item_from_record(rec)
             check_item(item, max_diff_bytes=max_diff_bytes)
         except (RecordError, DiffError) as exc:
-            problems.append(f"line {number} (id {rec.get('id')!r}): {exc}")
+            problems.append(f"{where} (id {rec.get('id')!r}): {exc}")
             continue
         if item.id in seen:
-            problems.append(f"line {number}: id {item.id!r} repeats line {seen[item.id]}; ids must be unique")
+            problems.append(f"{where}: id {item.id!r} repeats {seen[item.id]}; ids must be unique")
             continue
-        seen[item.id] = number
+        seen[item.id] = where
         items.append(item)
     if problems:
         raise ItemImportError(str(p), problems)
     if not items:
-        raise ItemImportError(str(p), ["the file holds no records; give one JSON object per line"])
+        raise ItemImportError(str(p), ["the file holds no records; give one JSON object per line, or a JSON array of objects"])
     return items
+
+
+def _is_array(path: Path) -> bool:
+    """Whether the file's first non-blank character opens a JSON array."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(4096):
+            head = chunk.lstrip()
+            if head:
+                return head.startswith(b"[")
+    return False
+
+
+def _array_records(path: Path, max_diff_bytes: int) -> Iterator[tuple[str, dict[str, Any] | str]]:
+    """("record N", the object or what is wrong with it) for each element of a JSON array file.
+    The array is parsed whole (an export of the store); the per-record diff limit still holds."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        yield "file", f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8"
+        return
+    except json.JSONDecodeError as exc:
+        yield "file", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; give a JSON array of objects or JSONL"
+        return
+    if not isinstance(data, list):
+        yield "file", f"a JSON {type(data).__name__}, not an array; give a JSON array of objects or JSONL"
+        return
+    for number, rec in enumerate(data, start=1):
+        if not isinstance(rec, dict):
+            yield f"record {number}", f"a JSON {type(rec).__name__}, not an object; each element must be one JSON object"
+        else:
+            yield f"record {number}", rec
+
+
+def _jsonl_records(path: Path, max_diff_bytes: int) -> Iterator[tuple[str, dict[str, Any] | str]]:
+    """("line N", the object or what is wrong with it) for each non-blank line of a JSONL file."""
+    line_limit = _LINE_FACTOR * max_diff_bytes + _CHUNK
+    for number, raw, size in _lines(path, line_limit):
+        where = f"line {number}"
+        if raw is None:
+            yield (
+                where,
+                f"the record is {size / 2**20:.1f} MiB, over the {max_diff_bytes / 2**20:.0f} MiB limit of a diff "
+                f"even with its two programs ({line_limit / 2**20:.0f} MiB in all); split the change into smaller items "
+                "or raise the limit (--max-diff-mb)",
+            )
+            continue
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield where, f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8"
+            continue
+        try:
+            rec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            hint = " (the line looks truncated)" if not text.rstrip().endswith("}") else ""
+            yield where, f"not valid JSON{hint}: {exc.msg} at column {exc.colno}; each line must be one JSON object"
+            continue
+        if not isinstance(rec, dict):
+            yield where, f"a JSON {type(rec).__name__}, not an object; each line must be one JSON object"
+            continue
+        yield where, rec
 
 
 def load_diff(

@@ -73,11 +73,12 @@ from oversight_ext.records import Critique, Gold, ItemView
 
 from ..protocol import BaseCritic, Claim, Draft, diff_changed_lines, item_sources
 from ..spec import AssistantConfig
-from .examples import Case, assertion_cases, entry_function, example_cases
+from .examples import Case, assertion_cases, entry_function, example_cases, function_names, solution_methods
 from .harness import plan_harness
 from .inputs import input_shapes, signature_shapes
 from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
 from .refactoring import recognise_refactoring
+from .runner.cases import PLATFORM_MODULES, PLATFORM_NAMESPACES
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .verdicts import rule
 
@@ -85,6 +86,10 @@ __all__ = ["ExecCritic", "Outcome", "ochiai"]
 
 #: The counts every exec summary ends with: "3 example/test case(s), 40 differential input(s)." and any note after them.
 _COUNTS = re.compile(r"\d+ example/test case\(s\), \d+ differential input\(s\)[^\n]*$")
+
+
+#: How the critique states the implicit imports a `class Solution` runs with.
+PLATFORM_NOTE = ", ".join(f"from {m} import *" for m in PLATFORM_MODULES) + "; import " + ", ".join(PLATFORM_NAMESPACES)
 
 
 def ochiai(cover: dict[str, set[int]], failing: set[str], passing: set[str]) -> dict[int, float]:
@@ -223,17 +228,22 @@ class ExecCritic(BaseCritic):
         if after is None:
             return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
         cases, entry = self.cases(item, after, tests)
-        harness = plan_harness(item.task, entry, cases) if self.harness and before is not None else None
+        # a LeetCode-style `class Solution`: its examples are calls on an instance (made so by
+        # example_cases), run with the names that platform imports implicitly; the method is
+        # not a module function, so no harness, module context or generated inputs drive it
+        method = entry is not None and entry in solution_methods(after) and entry not in function_names(after)
+        harness = plan_harness(item.task, entry, cases) if self.harness and before is not None and not method else None
         # the harness calls the function with inputs from the module's own calls: guesses from
         # the signature alone would only add ill-typed inputs
-        shapes = input_shapes(cases, entry) or (signature_shapes(after, entry) if harness is None else None)
+        shapes = None if method else input_shapes(cases, entry) or (signature_shapes(after, entry) if harness is None else None)
         files = {"after.py": after}
         versions = {"after": "after.py"}
         if before is not None:
             files["before.py"] = before
             versions = {"before": "before.py", **versions}
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
-        payload["context"] = module_context(item, entry)
+        payload["context"] = None if method else module_context(item, entry)
+        payload["prelude"] = bool(solution_methods(after))
         if harness is not None:
             cases = cases + harness.doc_cases
             payload["cases"] = [c.payload() for c in cases]
@@ -284,6 +294,8 @@ class ExecCritic(BaseCritic):
         # statement hit 0.5 (the change may be about which inputs are refused)
         weight_a, weight_b = len(crash_a) + 0.5 * len(raise_a), len(crash_b) + 0.5 * len(raise_b)
         notes = f"{len(cases)} example/test case(s), {len(gen)} differential input(s)"
+        if solution_methods(after):
+            notes += f"; run as LeetCode runs a class Solution: examples called on Solution(), with its implicit imports ({PLATFORM_NOTE})"
         if has_before and (unstable := self._unstable(out)):
             notes += f" ({unstable} more left out: the code before the change gives different results on two runs of them)"
         if not run.finished:

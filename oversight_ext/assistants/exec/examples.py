@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Case", "assertion_cases", "entry_function", "example_cases", "function_names"]
+__all__ = ["Case", "assertion_cases", "entry_function", "example_cases", "function_names", "solution_methods"]
 
 _SEP = re.compile(r"^\s*(==>|=>|➞|->|→|==|should\s+return|returns?|is|=|:)\s*(.+)$", re.IGNORECASE)
 _LITERALS = {"true": "True", "false": "False", "null": "None", "none": "None"}
@@ -46,6 +46,19 @@ def function_names(code: str | None) -> list[str]:
     except SyntaxError:
         return []
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def solution_methods(code: str | None) -> list[str]:
+    """Public methods of a top-level ``class Solution`` (the LeetCode shape: examples name a
+    method, and the platform calls it on an instance); empty when there is none."""
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return []
+    for n in tree.body:
+        if isinstance(n, ast.ClassDef) and n.name == "Solution":
+            return [m.name for m in n.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and not m.name.startswith("_")]
+    return []
 
 
 def _literal(text: str) -> Any:
@@ -121,11 +134,16 @@ def _input_output(text: str, entry: str | None) -> list[tuple[str, str]]:
 
 def example_cases(spec: str, code: str | None) -> list[Case]:
     """Runnable examples from the task statement and the code's own docstrings, deduplicated."""
-    names = set(function_names(code))
+    functions = set(function_names(code))
+    methods = set(solution_methods(code)) - functions
+    names = functions | methods
     cases: list[Case] = []
     seen: set[tuple[str, str | None]] = set()
 
     def add(source: str, want: str | None) -> None:
+        called = re.match(r"\s*([A-Za-z_]\w*)\s*\(", source)
+        if called and called.group(1) in methods:
+            source = "Solution()." + source.lstrip()  # an example naming a method: a call on an instance
         key = (re.sub(r"\s+", "", source), None if want is None else re.sub(r"\s+", "", want))
         if key not in seen:
             seen.add(key)
@@ -167,8 +185,9 @@ def _doctests(text: str) -> list[tuple[str, str | None]]:
 
 
 def entry_function(cases: list[Case], code: str | None) -> str | None:
-    """The function the examples exercise most, else the code's last top-level function."""
-    names = function_names(code)
+    """The function the examples exercise most, else the code's last top-level function (or,
+    without any, the last public method of its ``class Solution``)."""
+    names = function_names(code) or solution_methods(code)
     calls: Counter[str] = Counter()
     for c in cases:
         for m in re.finditer(r"([A-Za-z_]\w*)\s*\(", c.source):

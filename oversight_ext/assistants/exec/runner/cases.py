@@ -59,7 +59,25 @@ def _close(want, got):
     return canon(a) == canon(b)
 
 
-def load(path, name, context, harness=None):
+#: What LeetCode's Python 3 judge imports before the solution (``from typing import *`` and the
+#: like): solutions use List, Optional, deque, heappush, bisect_left, inf... without importing them.
+PLATFORM_MODULES = ("typing", "collections", "heapq", "bisect", "itertools", "functools", "math")
+PLATFORM_NAMESPACES = ("string", "re", "random", "operator")
+
+
+def platform_prelude():
+    """The names the platform's implicit imports bind (imported before the sandbox's guard)."""
+    out = {}
+    for name in (*PLATFORM_MODULES, *PLATFORM_NAMESPACES):
+        mod = importlib.import_module(name)
+        out[name] = mod
+        if name in PLATFORM_MODULES:
+            public = getattr(mod, "__all__", None) or [k for k in vars(mod) if not k.startswith("_")]
+            out.update({k: getattr(mod, k) for k in public if hasattr(mod, k)})
+    return out
+
+
+def load(path, name, context, harness=None, prelude=None):
     if context is not None:
         # the snippet is a function of a real module: run it among that module's globals
         ns = dict(vars(context))
@@ -96,6 +114,8 @@ def load(path, name, context, harness=None):
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    if prelude:
+        mod.__dict__.update(prelude)
     sys.modules[name] = mod
     timed(lambda: spec.loader.exec_module(mod))
     return mod

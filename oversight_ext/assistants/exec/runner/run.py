@@ -11,7 +11,7 @@ import sys
 import time
 
 from .canon import CaseTimeout, _alarm, canon, short, timed
-from .cases import install, load, pure_python, run_case
+from .cases import install, load, platform_prelude, pure_python, run_case
 from .differential import differential
 from .drive import drive
 from .generate import generated_inputs
@@ -67,13 +67,14 @@ def main(payload_path: str) -> None:
             context = context or importlib.import_module(RUN.payload["context"])
         except BaseException as exc:
             emit(context=RUN.payload["context"], error=f"{type(exc).__name__}: {short(exc)[:200]}")
+    prelude = platform_prelude() if RUN.payload.get("prelude") else None
     sys.addaudithook(guard)
     cov.start()
     mods = {}
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
-            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"))
+            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"), prelude)
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
             emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}", line=error_line(exc, path))
