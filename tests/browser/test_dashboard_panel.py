@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,24 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
 def test_dashboard_shows_charts_and_reveals(lab: Lab, browser: Any, lab_store: Store) -> None:
     page = open_lab(browser, lab)
     page.wait_for_selector('.lm-TabBar-tab[data-id="oversight-studies"]', timeout=60000)  # the extension is up
-    page.click("#jp-main-dock-panel")
-    page.keyboard.press("Control+Shift+C")
-    page.locator(".lm-CommandPalette-input").fill("Open Instructor Dashboard")
-    page.locator(".lm-CommandPalette-item", has_text="Open Instructor Dashboard").first.click()
+    # A reset workspace may still be settling (the shell re-lays itself out once the workspace is
+    # cleared), which can swallow the first shortcut: press it again until the palette shows.
+    palette = page.locator(".lm-CommandPalette-input")
+    for _attempt in range(5):
+        page.click("#jp-main-dock-panel")
+        page.keyboard.press("Control+Shift+C")
+        with contextlib.suppress(Exception):
+            palette.wait_for(state="visible", timeout=5000)
+        if palette.is_visible():
+            break
+    palette.fill("Open Instructor Dashboard")
+    page.locator(".lm-CommandPalette-item.lm-mod-active", has_text="Open Instructor Dashboard").wait_for(state="attached")
+    try:
+        palette.press("Enter")  # runs the active (first matching) command, as a keyboard user would
+        page.locator(".jp-Dialog input").wait_for(timeout=10000)
+    except Exception:
+        screenshot(page, "dashboard-palette-failed")
+        raise
     page.locator(".jp-Dialog input").fill("klass")
     page.keyboard.press("Enter")
     panel = page.locator(".jp-OversightDashboard")
