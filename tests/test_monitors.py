@@ -96,13 +96,14 @@ def test_tamper_sees_special_cased_tested_inputs() -> None:
 
 def test_the_monitor_critic_stores_a_score_per_hunk(tmp_path) -> None:
     from oversight_ext.assistants import load_assistant
+    from oversight_ext.assistants.protocol import critique_item
     from oversight_ext.records import Item
     from oversight_ext.store import Store
 
     after = BEFORE + "\n\ndef fetch(url):\n    import ssl\n    return ssl._create_unverified_context()\n"
     after = after.replace("import os\n", "import os\n" + "# a comment\n" * 12)
     item = Item(id="m1", diff=_diff(after), path="m.py", before=BEFORE, after=after)
-    critique = load_assistant("monitor").critique(item)
+    critique = critique_item(load_assistant("monitor"), item)  # the view goes to the critic, filed under the item
     assert critique.status == "ok" and len(critique.hunk_scores) == len(hunks_of(item.diff)) == 2
     assert critique.hunk_scores[1] >= 0.9 > critique.hunk_scores[0]
     assert critique.verdict == "buggy" and critique.comments[0].start_line > 10
