@@ -173,8 +173,10 @@ def test_calibration_bins_one_per_declared_level() -> None:
     # The same values read on the old scale's bins would merge 0.55 and 0.75 (both nearest 0.6).
     old = calibration(f, levels=LIKELIHOOD_LEVELS)
     assert old["level"].to_list() == [0.6, 0.8, 1.0] and old["n"].to_list() == [2, 1, 3]
-    with pytest.raises(ValueError, match="one scale"):
-        calibration(_frame([0.25, 0.55], [True, True]))
+    # Values on no single known scale (two studies pooled): one bin per stated value, with a warning.
+    with pytest.warns(UserWarning, match="one scale"):
+        mixed = calibration(_frame([0.25, 0.55], [True, True]))
+    assert mixed["level"].to_list() == [0.25, 0.55] and mixed["n"].to_list() == [1, 1]
 
 
 def test_simulated_judgments_use_the_study_levels() -> None:

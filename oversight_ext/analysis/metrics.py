@@ -10,6 +10,7 @@ already carries an outcome column keeps it, so simulated frames can supply their
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -212,15 +213,26 @@ def _precision_interval(f: pl.DataFrame, by: By, z: float = 1.959963984540054) -
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def _observed_scale(values: list[Any]) -> tuple[float, ...]:
+    """The known scale holding every stated confidence; when the values lie on none (judgments
+    from elsewhere, or studies on different scales pooled), each stated value is its own bin,
+    which is the usual calibration error for discrete confidences, and a warning says so."""
+    try:
+        return scale_of(values)
+    except ValueError as exc:
+        warnings.warn(f"{exc}; calibration bins each stated value on its own", UserWarning, stacklevel=3)
+        return tuple(sorted({round(float(v), 6) for v in values if v is not None}))
+
+
 def calibration(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequence[float] | None = None) -> pl.DataFrame:
     """Accuracy against stated confidence, one bin per level of the study's confidence scale
     (the reliability diagram's points); ``level`` is the bin's level.
 
     ``levels``: the study's ``confidence_levels``; left out, the one known scale holding every
-    confidence in the frame (:func:`~oversight_ext.submission.scale_of`; a frame mixing scales is
-    refused: analyse each study on its own scale)."""
+    confidence in the frame (:func:`~oversight_ext.submission.scale_of`); values on no single known
+    scale are binned one bin per stated value, with a warning (analyse each study on its own scale)."""
     f = with_correct(frame).filter(pl.col("correct").is_not_null())
-    scale = tuple(sorted(levels)) if levels is not None else scale_of(f["confidence"].unique().to_list())
+    scale = tuple(sorted(levels)) if levels is not None else _observed_scale(f["confidence"].unique().to_list())
     bin_index = pl.sum_horizontal([(pl.col("confidence") > edge).cast(pl.Int64) for edge in bin_edges(scale)])
     return (
         f.with_columns(bin_index.alias("bin"))
