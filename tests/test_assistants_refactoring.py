@@ -85,6 +85,7 @@ def test_unparsable_identical_and_dynamic_code_is_not_recognised() -> None:
     assert recognise_refactoring(dynamic, dynamic.replace("kept", "chosen")) is None
 
 
+@pytest.mark.slow
 def test_on_generated_items_only_the_rewrites_are_recognised() -> None:
     seen: collections.Counter[tuple[str, bool]] = collections.Counter()
     for module in ("textwrap", "shlex", "calendar"):

@@ -85,6 +85,7 @@ def _get(url: str, token: str) -> tuple[int, str]:
         return exc.code, ""
 
 
+@pytest.mark.slow
 def test_oversight_lab_starts_jupyterlab_serving_the_study(tmp_path: Path) -> None:
     db = tmp_path / "lab.db"
     items, critiques = demo_like()

@@ -17,6 +17,8 @@ from oversight_ext.reward.model import load_backbone, load_reward_model, score_t
 from oversight_ext.reward.objectives import use_compile
 from oversight_ext.reward.train import train_reward_model
 
+pytestmark = pytest.mark.slow  # trains language models: 3-60 s a test on 2 cores
+
 
 def test_implicit_reward_trains_the_lm_and_round_trips(tmp_path: Path) -> None:
     ds = dataset.RewardDataset(synthetic_pairs(64), {"file": "synthetic"})

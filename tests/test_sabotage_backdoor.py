@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from oversight_ext.items.sabotage import generate
 from oversight_ext.items.sabotage.calls import call_versions
+
+pytestmark = pytest.mark.slow  # runs each module three times in a subprocess: 5-6 s a test
 
 
 def test_witness_differs_on_the_flawed_version_only_and_doctests_still_pass() -> None:

@@ -51,6 +51,7 @@ def check_balance(config: StudyConfig, table: list, n_items: int) -> None:
         assert sorted(a.position for a in table if a.rater == r) == list(range(sum(1 for a in table if a.rater == r)))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     n_conditions=st.integers(1, 4),
