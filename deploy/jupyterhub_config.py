@@ -151,7 +151,11 @@ if os.environ.get("OVERSIGHT_LAB", "1") == "0":
     # The review API alone (tests, load checks): the server starts several times faster.
     extensions.update(dict.fromkeys(("jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim"), False))
     c.Spawner.default_url = "/oversight/api/me"
-c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+if os.environ.get("OVERSIGHT_SERVER_PYTHON"):
+    # Users' servers in another environment than the hub's (one the users' OS accounts can run).
+    c.Spawner.cmd = [os.environ["OVERSIGHT_SERVER_PYTHON"], "-m", "jupyterhub.singleuser"]
+else:
+    c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.args = [f"--ServerApp.jpserver_extensions={extensions!r}"]
 if os.geteuid() == 0 and c.JupyterHub.spawner_class == "simple":
     # Servers of a trial hub run as the hub's own user; in a root container that is root.
