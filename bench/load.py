@@ -97,7 +97,8 @@ def main() -> None:
         print("(--quick: results/load.json left as it was)")
         return
     row = {
-        "case": f"{n_raters} raters x {per} submissions through the HTTP API, faults {'on' if faults_on else 'off'}",
+        "case": f"{n_raters} raters x {per} submissions through the HTTP API, "
+        + ("a server kill and dropped database connections" if faults_on else "no faults"),
         "figure": f"{lost} lost, {duplicated} duplicated, {server_errors} server errors; p99 {s['p99_ms']:.1f} ms",
         "baseline": f"direct Store.submit: p99 {p99:.1f} ms",
         "ratio": f"p99 {s['p99_ms'] / p99:.1f}x",
