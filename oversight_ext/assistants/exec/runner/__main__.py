@@ -3,11 +3,12 @@
 import importlib.util
 import os
 import sys
+import types
 
 NAME = "_oversight_exec_runner"
 
 
-def _package():
+def _package() -> types.ModuleType:
     here = os.path.dirname(os.path.abspath(__file__))
     spec = importlib.util.spec_from_file_location(NAME, os.path.join(here, "__init__.py"), submodule_search_locations=[here])
     assert spec is not None and spec.loader is not None

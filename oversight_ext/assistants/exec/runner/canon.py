@@ -6,20 +6,25 @@ import itertools
 import math
 import re
 import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, TypeVar
 
 from . import values as VALUES
 from .runstate import RUN
+
+T = TypeVar("T")
 
 
 class CaseTimeout(BaseException):
     """Raised by the alarm; a BaseException so the code's own `except Exception` cannot swallow it."""
 
 
-def _alarm(signum, frame):
+def _alarm(signum: int, frame: FrameType | None) -> None:
     raise CaseTimeout()
 
 
-def canon(v, depth=0):
+def canon(v: Any, depth: int = 0) -> Any:
     """A comparable form of a value: floats rounded, sets sorted, containers recursed."""
     if depth > 20:
         return "..."
@@ -47,7 +52,7 @@ def canon(v, depth=0):
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-def short(v):
+def short(v: Any) -> str:
     try:
         s = repr(v)
     except BaseException:
@@ -55,7 +60,7 @@ def short(v):
     return s if len(s) <= 300 else s[:297] + "..."
 
 
-def timed(fn):
+def timed(fn: Callable[[], T]) -> T:
     signal.setitimer(signal.ITIMER_REAL, RUN.payload["call_timeout_s"])
     try:
         return fn()
@@ -63,7 +68,7 @@ def timed(fn):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _same(a, b):
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two runs of one input behaved alike (as the critic compares them)."""
     if a.get("error") or b.get("error"):
         return a.get("error") == b.get("error")

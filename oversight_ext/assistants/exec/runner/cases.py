@@ -19,7 +19,7 @@ CHECKER = doctest.OutputChecker()
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def run_case(glb, case):
+def run_case(glb: dict[str, Any], case: dict[str, Any]) -> tuple[bool, str, str | None]:
     """Run one example or test statement; returns (passed, got, error)."""
     src, want = case["source"], case.get("want")
     buf = io.StringIO()
@@ -49,7 +49,7 @@ def run_case(glb, case):
     return CHECKER.check_output(want, got, FLAGS) or _close(want, got), got[-300:], None
 
 
-def _close(want, got):
+def _close(want: str, got: str) -> bool:
     import ast
 
     try:
@@ -65,9 +65,9 @@ PLATFORM_MODULES = ("typing", "collections", "heapq", "bisect", "itertools", "fu
 PLATFORM_NAMESPACES = ("string", "re", "random", "operator")
 
 
-def platform_prelude():
+def platform_prelude() -> dict[str, Any]:
     """The names the platform's implicit imports bind (imported before the sandbox's guard)."""
-    out = {}
+    out: dict[str, Any] = {}
     for name in (*PLATFORM_MODULES, *PLATFORM_NAMESPACES):
         mod = importlib.import_module(name)
         out[name] = mod
@@ -77,7 +77,13 @@ def platform_prelude():
     return out
 
 
-def load(path, name, context, harness=None, prelude=None):
+def load(
+    path: str,
+    name: str,
+    context: types.ModuleType | None,
+    harness: dict[str, Any] | None = None,
+    prelude: dict[str, Any] | None = None,
+) -> types.ModuleType:
     if context is not None:
         # the snippet is a function of a real module: run it among that module's globals
         ns = dict(vars(context))
@@ -86,6 +92,7 @@ def load(path, name, context, harness=None, prelude=None):
             tree = ast.parse(fh.read(), path)
         owner = (harness or {}).get("owner")
         if owner:
+            assert harness is not None
             # a method: compile it inside a class of its owner's name (private-name mangling and
             # super() work as in the module), keeping its line numbers
             at = next(
@@ -99,6 +106,7 @@ def load(path, name, context, harness=None, prelude=None):
         mod = types.ModuleType(name)
         mod.__dict__.update(ns)
         if owner:
+            assert harness is not None
             real = getattr(context, owner)
             member = vars(ns[owner])[harness["name"]]
             func = getattr(member, "__func__", None) or getattr(member, "fget", None) or member
@@ -117,11 +125,12 @@ def load(path, name, context, harness=None, prelude=None):
     if prelude:
         mod.__dict__.update(prelude)
     sys.modules[name] = mod
-    timed(lambda: spec.loader.exec_module(mod))
+    loader = spec.loader
+    timed(lambda: loader.exec_module(mod))
     return mod
 
 
-def install(context, harness, ver):
+def install(context: types.ModuleType | None, harness: dict[str, Any] | None, ver: str) -> None:
     """Make the real module (or class) use this version of the changed definition: its own name,
     other names bound to the same function, and closures that captured it (``__add__`` built
     from ``_add`` by a factory) all point at this version."""
@@ -141,11 +150,13 @@ def install(context, harness, ver):
 REFS: list[tuple[list[Any], list[Any]]] = []  # [(aliases, cells)] to the module's own copy of the changed definition, found once
 
 
-def _references(context, original):
+def _references(context: types.ModuleType, original: Any) -> tuple[list[Any], list[Any]]:
     if original is None:
         return [], []
     spaces = [context] + [v for v in vars(context).values() if isinstance(v, type) and v.__module__ == context.__name__]
-    aliases, cells, seen = [], [], set()
+    aliases: list[Any] = []
+    cells: list[Any] = []
+    seen: set[int] = set()
     for space in spaces:
         for key, value in list(vars(space).items()):
             if value is original and not (space is context and key == getattr(original, "__name__", None)):
@@ -162,7 +173,7 @@ def _references(context, original):
     return aliases, cells
 
 
-def pure_python(name):
+def pure_python(name: str) -> types.ModuleType | None:
     """A fresh import of module ``name`` with its C accelerator (``_heapq`` for heapq, ``_json``
     for json) blocked, so that its Python definitions, the code under review, are the ones its
     API runs (as CPython's own tests do); None when it has no accelerator or will not import so."""

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coverage import Coverage
 
 from .canon import _same
 from .runstate import emit
@@ -10,14 +15,14 @@ from .runstate import emit
 _DIGITS = re.compile(r"\d+")
 
 
-def differential(cov, case, versions, once):
+def differential(cov: Coverage, case: str, versions: list[str], once: Callable[[str], dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
     """Run one input on every version (``once(ver)`` gives its record, None to skip) and emit
     the records. When the versions disagree, the first (the code before the change) runs the
     input again: if it disagrees with itself (``id()`` in the output, a global counter, the
     clock), the input cannot tell the versions apart and both records say ``unstable``, unless
     the runs differ only in numbers and the versions differ in more than numbers. Only
     disagreeing inputs run a third time, so the guard costs little."""
-    recs = {}
+    recs: dict[str, dict[str, Any]] = {}
     for ver in versions:
         cov.switch_context(f"{ver}:{case}")
         r = once(ver)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 from . import values as VALUES
@@ -10,14 +11,14 @@ from .objects import _New
 from .runstate import RUN
 
 
-def generated_inputs():
+def generated_inputs() -> list[tuple[list[Any], dict[str, Any]]]:
     gen = RUN.payload.get("generate")
     if not gen:
         return []
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
 
-    def build(shape):
+    def build(shape: dict[str, Any]) -> Any:
         t = shape["t"]
         if t == "int":
             return st.integers(shape["min"], shape["max"])
@@ -39,17 +40,18 @@ def generated_inputs():
             return st.one_of(*[build(s) for s in shape["options"]])
         return st.just(shape.get("value"))
 
-    found = []
+    found: list[Any] = []
     kwargs = st.fixed_dictionaries({k: build(v) for k, v in gen.get("kwargs", {}).items()})
 
     @settings(max_examples=gen["max_examples"], derandomize=True, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(st.tuples(st.tuples(*[build(s) for s in gen["args"]]), kwargs))
-    def collect(call):
+    def collect(call: Any) -> None:
         found.append(call)
 
     collect()
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[tuple[list[Any], dict[str, Any]]] = []
     for args, kw in found:
         key = repr((args, kw))
         if key not in seen:
@@ -58,7 +60,7 @@ def generated_inputs():
     return out
 
 
-def sample(shape, rnd, depth=0):
+def sample(shape: dict[str, Any], rnd: random.Random, depth: int = 0) -> Any:
     """A value of ``shape`` (the JSON shapes of inputs.py, plus words for text and module instances)."""
     t = shape.get("t")
     edge = rnd.random() < 0.2
@@ -120,7 +122,7 @@ def sample(shape, rnd, depth=0):
     return shape.get("value")
 
 
-def _hashable(v):
+def _hashable(v: Any) -> Any:
     try:
         hash(v)
         return v
@@ -131,7 +133,7 @@ def _hashable(v):
 CTORS: dict[str, Any] = {}
 
 
-def draw(sig, rnd, depth=0):
+def draw(sig: dict[str, Any], rnd: random.Random, depth: int = 0) -> tuple[list[Any], dict[str, Any]]:
     """Arguments for a signature: now and then a call the module itself makes, else generated."""
     seeds = sig.get("seeds") or []
     if seeds and rnd.random() < 0.4:

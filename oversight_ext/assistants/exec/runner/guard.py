@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import resource
+from typing import Any
 
 from .runstate import RUN
 
 
-def limit():
+def limit() -> None:
     mb = RUN.payload["memory_mb"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mb, mb))
     cpu = int(RUN.payload["cpu_s"]) + 1
@@ -30,7 +31,7 @@ _PATH_EVENTS = {
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def _inside(path):
+def _inside(path: Any) -> bool:
     if isinstance(path, int):
         return True  # an already-open descriptor: its opening was checked
     try:
@@ -40,7 +41,7 @@ def _inside(path):
     return p == RUN.root or p.startswith(RUN.root + os.sep) or p == os.devnull
 
 
-def guard(event, args):
+def guard(event: str, args: tuple[Any, ...]) -> None:
     if event.startswith(_BLOCKED):
         raise PermissionError(f"sandbox: {event} is not allowed")
     if event == "open":

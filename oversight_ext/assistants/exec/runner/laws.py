@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import random
 import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coverage import Coverage
 
 from .canon import CaseTimeout, timed
 from .cases import install
@@ -15,7 +22,7 @@ from .runstate import RUN, emit
 
 #: Laws of Python's data model that hold for any sensible class: (name, check(x, y)). A check
 #: that raises does not apply (the class lacks the operation); one that returns False is broken.
-LAWS = [
+LAWS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("x == x", lambda x, y: x == x),
     ("copy.copy(x) == x", lambda x, y: copy.copy(x) == x),
     ("copy.deepcopy(x) == x", lambda x, y: copy.deepcopy(x) == x),
@@ -54,7 +61,11 @@ LAWS = [
 ]
 
 
-def check_laws(context, harness, ctor_inputs, other):
+def _holds(law: Callable[[Any, Any], Any], x: Any, y: Any) -> bool:
+    return bool(law(x, y))
+
+
+def check_laws(context: ModuleType, harness: dict[str, Any], ctor_inputs: tuple[list[Any], dict[str, Any]], other: Any) -> list[str]:
     """The laws broken by instances of the changed method's class, for one pair of inputs."""
     x = getattr(context, harness["owner"])(*real(ctor_inputs[0], context), **real(ctor_inputs[1], context))
     y = (
@@ -62,10 +73,10 @@ def check_laws(context, harness, ctor_inputs, other):
         if not isinstance(other, tuple)
         else getattr(context, harness["owner"])(*real(other[0], context), **real(other[1], context))
     )
-    broken = []
+    broken: list[str] = []
     for name, law in LAWS:
         try:
-            ok = timed(lambda law=law: bool(law(x, y)))
+            ok = timed(functools.partial(_holds, law, x, y))
         except CaseTimeout:
             broken.append(f"{name} (hangs)")
             continue
@@ -76,7 +87,7 @@ def check_laws(context, harness, ctor_inputs, other):
     return broken
 
 
-def laws_phase(cov, context, harness, versions, deadline):
+def laws_phase(cov: Coverage, context: ModuleType, harness: dict[str, Any], versions: list[str], deadline: float) -> None:
     """Data-model laws over instances of the class whose method changed, on both versions."""
     sig = CTORS.get(harness["owner"])
     if sig is None:
@@ -96,7 +107,7 @@ def laws_phase(cov, context, harness, versions, deadline):
             cov.switch_context(f"{ver}:gl{k}")
             t0 = time.monotonic()
             try:
-                broken = timed(lambda xa=xa, other=other: check_laws(context, harness, xa, other))
+                broken = timed(functools.partial(check_laws, context, harness, xa, other))
                 emit(version=ver, case=f"gl{k}", call=shown, args=shown, value="", key="", broken=broken, s=time.monotonic() - t0)
             except CaseTimeout:
                 emit(version=ver, case=f"gl{k}", call=shown, args=shown, error="timeout", s=time.monotonic() - t0)

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import copy
 import sys
+from types import ModuleType
+from typing import Any
 
 from .canon import short
+
+#: One planned driver (a function or a method and how to build its instance), from the payload.
+Driver = dict[str, Any]
+#: One input of a driver: constructor arguments, constructor keywords, call arguments, call keywords.
+Input = tuple[list[Any], dict[str, Any], list[Any], dict[str, Any]]
 
 
 class _New:
     """An instance of a module class, built at call time under the version being run."""
 
-    def __init__(self, cls, args, kwargs):
+    def __init__(self, cls: str, args: list[Any], kwargs: dict[str, Any]) -> None:
         self.cls, self.args, self.kwargs = cls, args, kwargs
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{self.cls}({_shown(self.args, self.kwargs)})"
 
 
-def _shown(args, kwargs):
+def _shown(args: list[Any], kwargs: dict[str, Any]) -> str:
     return ", ".join([short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()])
 
 
-def real(v, context):
+def real(v: Any, context: ModuleType) -> Any:
     if isinstance(v, _New):
         return getattr(context, v.cls)(*real(v.args, context), **real(v.kwargs, context))
     if isinstance(v, list):
@@ -34,7 +41,7 @@ def real(v, context):
     return v
 
 
-def state(obj):
+def state(obj: Any) -> dict[str, Any] | None:
     if obj is None:
         return None
     if hasattr(obj, "__dict__"):
@@ -43,7 +50,7 @@ def state(obj):
     return {s: getattr(obj, s, None) for s in slots}
 
 
-def call(context, d, inp):
+def call(context: ModuleType, d: Driver, inp: Input) -> tuple[Any, Any, list[str]]:
     """(value, instance, broken properties) of one driver call."""
     ctor_args, ctor_kw, args, kw = copy.deepcopy(inp)
     if d.get("cls"):
@@ -60,7 +67,7 @@ def call(context, d, inp):
     return getattr(home, d["name"])(*real(args, context), **real(kw, context)), None, []
 
 
-def stored_arguments(inst, given):
+def stored_arguments(inst: Any, given: dict[str, Any]) -> list[str]:
     """Constructor arguments kept under their own name (``self.width = width``) must keep their value."""
     held = getattr(inst, "__dict__", None)
     if not isinstance(held, dict):
@@ -78,7 +85,7 @@ def stored_arguments(inst, given):
     return broken
 
 
-def describe(context, d, inp):
+def describe(context: ModuleType, d: Driver, inp: Input) -> str:
     ctor_args, ctor_kw, args, kw = inp
     mod = context.__name__
     if d.get("cls"):
@@ -89,7 +96,7 @@ def describe(context, d, inp):
     return f"{d.get('module') or mod}.{d['name']}({_shown(args, kw)})"
 
 
-def deliberate(exc, files):
+def deliberate(exc: BaseException, files: set[str]) -> bool:
     """Whether the changed definition itself raised ``exc`` with a ``raise`` statement."""
     tb = exc.__traceback__
     last = None

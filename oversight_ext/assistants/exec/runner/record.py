@@ -4,33 +4,50 @@ versions (part of phase 3)."""
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from types import CodeType, FrameType, ModuleType
+from typing import Any, TypeVar
 
 from .canon import _ADDRESS, CaseTimeout, canon, short, timed
 from .cases import install
-from .objects import call, deliberate, describe, state
+from .objects import Driver, Input, call, deliberate, describe, state
 from .runstate import RUN
 
 #: Most argument tuples recorded from the drivers' calls into the changed definition, and from one driver call.
 RECORD_MAX, RECORD_PER_CALL = 60, 3
 
+#: One recorded call of the changed definition: (args, kwargs, the driver call that passed them).
+Recorded = tuple[list[Any], dict[str, Any], str]
+T = TypeVar("T")
+
 
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 
 
-def record_calls(context, harness, drivers, inputs, reach, codes, ver, until):
+def record_calls(
+    context: ModuleType,
+    harness: dict[str, Any],
+    drivers: list[Driver],
+    inputs: list[list[Input]],
+    reach: list[int],
+    codes: set[CodeType],
+    ver: str,
+    until: float,
+) -> list[Recorded]:
     """Arguments the changed definition receives while the drivers that reach it run on version
     ``ver`` (the code before the change): [(args, kwargs, the driver call that passed them)],
     deep-copied at the call, distinct. A helper meets structured values this way (objects its
     module builds, parsed records) that inputs guessed from its signature never are."""
-    found: list[tuple[list[Any], dict[str, Any], str]] = []
-    seen, taken = set(), [0]
+    found: list[Recorded] = []
+    seen: set[str] = set()
+    taken = [0]
 
-    def profiler(frame, event, arg):
+    def profiler(frame: FrameType, event: str, arg: Any) -> None:
         if event != "call" or frame.f_code not in codes or taken[0] >= RECORD_PER_CALL or len(found) >= RECORD_MAX:
             return
         code, loc = frame.f_code, frame.f_locals
@@ -63,7 +80,7 @@ def record_calls(context, harness, drivers, inputs, reach, codes, ver, until):
             origin[0], taken[0] = describe(context, drivers[i], inputs[i][k]), 0
             sys.setprofile(profiler)
             try:
-                timed(lambda d=drivers[i], inp=inputs[i][k]: call(context, d, inp))
+                timed(functools.partial(call, context, drivers[i], inputs[i][k]))
             except BaseException:
                 pass
             finally:
@@ -71,14 +88,14 @@ def record_calls(context, harness, drivers, inputs, reach, codes, ver, until):
     return found
 
 
-def _held(x):
+def _held(x: Any) -> Any:
     """A comparable form of an argument after a call: a module object by its attributes."""
     if isinstance(x, (type(None), bool, int, float, str, bytes, list, tuple, dict, set, frozenset, type)) or callable(x):
         return canon(x)
     return [type(x).__name__, canon(state(x))]
 
 
-def printing(fn):
+def printing(fn: Callable[[], T]) -> tuple[T, str]:
     """``fn()`` with ``sys.stdout`` and ``sys.stderr`` caught: (its value, what it printed, object
     addresses left out). Code that reports by printing (a help text, a table) differs there."""
     buf = io.StringIO()
@@ -91,7 +108,7 @@ def printing(fn):
     return value, _ADDRESS.sub("", buf.getvalue()[-4000:])
 
 
-def _plain(x):
+def _plain(x: Any) -> str:
     """How a recorded argument reads: an object without a repr of its own by its attributes."""
     s = short(x)
     if " object at 0x" not in s:
@@ -100,7 +117,7 @@ def _plain(x):
     return short(f"<{type(x).__name__} " + ", ".join(f"{k}={short(v)[:40]}" for k, v in list(held.items())[:8]) + ">")
 
 
-def direct(context, harness, ver, rec, files):
+def direct(context: ModuleType, harness: dict[str, Any], ver: str, rec: Recorded, files: set[str]) -> dict[str, Any]:
     """One call of version ``ver`` of the changed definition itself, on recorded arguments: its
     result and what it did to its arguments (``self`` included)."""
     args, kw, origin = rec
@@ -114,7 +131,7 @@ def direct(context, harness, ver, rec, files):
     t0 = time.monotonic()
     try:
 
-        def keyed():
+        def keyed() -> tuple[Any, str, str]:
             value, printed = printing(lambda: fn(*a, **k))
             held = [[_held(x) for x in a], {n: _held(x) for n, x in k.items()}]
             return value, printed, json.dumps([canon(value), held, printed], default=repr)

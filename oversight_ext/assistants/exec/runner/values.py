@@ -5,14 +5,21 @@ branches that look for them; bytes are drawn the same way, from the module's byt
 Plain standard library only: this runs inside the sandbox, before the code under test.
 """
 
+from __future__ import annotations
+
 import io
+import random
+from collections.abc import Callable
+from typing import Any
+
+Shape = dict[str, Any]
 
 _SEPS = ["", "", "", " ", "  ", "\n", "\t", ", ", ".", "-", "/", ":", "=", "0", "1", "9", "12", "255"]
 
 
-def spliced(tokens, words, alphabet, rnd):
+def spliced(tokens: list[str], words: list[str], alphabet: str, rnd: random.Random) -> str:
     """A short text made of the module's literal tokens, its words, digits and separators."""
-    pieces = []
+    pieces: list[str] = []
     for _ in range(rnd.randint(1, 6)):
         r = rnd.random()
         if r < 0.5 and tokens:
@@ -27,7 +34,7 @@ def spliced(tokens, words, alphabet, rnd):
     return "".join(pieces)
 
 
-def text(shape, rnd):
+def text(shape: Shape, rnd: random.Random) -> str | None:
     """A value of a text shape that carries tokens, or None to let the runner draw as before."""
     tokens = shape.get("tokens") or []
     affix = shape.get("affix") or []
@@ -39,7 +46,7 @@ def text(shape, rnd):
     return spliced(tokens, shape.get("words") or [], shape.get("alphabet") or "ab", rnd)
 
 
-def raw(shape, rnd):
+def raw(shape: Shape, rnd: random.Random) -> bytes:
     """A bytes value: from the module's bytes literals when it has some, else from its alphabet."""
     if rnd.random() < 0.15:
         return rnd.choice([b"", b" ", b"\n", b"a", b"\x00", b"\xff"])
@@ -54,7 +61,7 @@ def raw(shape, rnd):
     return s.encode("latin-1", "replace")
 
 
-def extra_args(sig, rnd, sample, depth):
+def extra_args(sig: Shape, rnd: random.Random, sample: Callable[[Shape, random.Random, int], Any], depth: int) -> list[Any]:
     """Zero to three values for a ``*args`` parameter, when the signature has one."""
     shape = sig.get("varargs")
     if shape is None:
@@ -68,7 +75,7 @@ def extra_args(sig, rnd, sample, depth):
 PROBES = 24
 
 
-def stream(shape, rnd):
+def stream(shape: Shape, rnd: random.Random) -> io.BytesIO | io.StringIO:
     """An in-memory file (bytes or text) holding a generated value; each call gets its own copy."""
     if shape.get("bytes"):
         return io.BytesIO(raw({"tokens": shape.get("byte_tokens") or [], "max_size": 40}, rnd))
@@ -77,7 +84,7 @@ def stream(shape, rnd):
     return io.StringIO("\n".join(spliced(tokens, [], "ab c,-", rnd) for _ in range(n)))
 
 
-def contents(v):
+def contents(v: Any) -> list[Any] | None:
     """What an in-memory file holds, for comparing versions (None for anything else)."""
     if isinstance(v, (io.StringIO, io.BytesIO)):
         return ["file", "closed"] if v.closed else ["file", v.getvalue(), v.tell()]
