@@ -9,9 +9,18 @@ frozen table, which is how :class:`oversight_ext.records.Study` knows its ``qc_i
 :func:`qc_raters` gives each rater's QC accuracy with a Wilson interval, and whether the
 rater meets a pre-registered threshold; :func:`qc_reliability` how consistently the QC items
 are judged across raters (Krippendorff's alpha).
+
+The study frame keeps QC judgments (the QC tables, the reward labels' rater reliability and
+each participant's own results read them), so the exclusion is made where numbers are made:
+every estimating function (metrics, agreement, effects, the mixed model, the workshop
+dashboard's tables) is wrapped in :func:`drops_qc` and never sees a QC row, whoever calls it.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import polars as pl
@@ -19,15 +28,30 @@ import polars as pl
 from .frames import with_correct
 from .intervals import wilson
 
-__all__ = ["qc_raters", "qc_reliability", "split_qc"]
+__all__ = ["drops_qc", "qc_raters", "qc_reliability", "split_qc"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def split_qc(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(judgments that enter estimates, judgments of QC items)."""
-    if "is_qc" not in frame.columns:
+    # Checked before filtering: a study frame's list columns make a filter cost more than most estimates.
+    if "is_qc" not in frame.columns or not frame["is_qc"].fill_null(False).any():
         return frame, frame.clear()
     qc = pl.col("is_qc").fill_null(False)
     return frame.filter(~qc), frame.filter(qc)
+
+
+def drops_qc(estimate: Callable[Concatenate[pl.DataFrame, P], R]) -> Callable[Concatenate[pl.DataFrame, P], R]:
+    """Wrap a function whose first argument is a study frame so that it never sees the
+    frame's QC judgments (rows with ``is_qc``); frames without that column pass unchanged."""
+
+    @functools.wraps(estimate)
+    def without_qc(frame: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return estimate(split_qc(frame)[0], *args, **kwargs)
+
+    return without_qc
 
 
 def qc_raters(qc: pl.DataFrame, *, threshold: float | None = None, level: float = 0.95) -> pl.DataFrame:
@@ -74,7 +98,9 @@ def qc_reliability(qc: pl.DataFrame) -> pl.DataFrame:
     schema = {"n_items": pl.Int64, "n_raters": pl.Int64, "n": pl.Int64, "accuracy": pl.Float64, "krippendorff_alpha": pl.Float64}
     if f.height == 0:
         return pl.DataFrame(schema=schema)
-    alpha = agreement(f, by=()).row(0, named=True)["krippendorff_alpha"] if "verdict" in f.columns else None
+    # Here the QC judgments are the sample: without the mark, agreement() keeps them.
+    sample = f.drop("is_qc", strict=False)
+    alpha = agreement(sample, by=()).row(0, named=True)["krippendorff_alpha"] if "verdict" in f.columns else None
     acc = f["correct"].drop_nulls().cast(pl.Float64)
     row = {
         "n_items": f["item_id"].n_unique(),
