@@ -137,3 +137,19 @@ def test_qc_judgments_are_out_of_every_estimate_whoever_calls_it(tmp_path: Path)
     acc = pl.DataFrame(dashboard_data(store, "pilot")["tables"]["accuracy"])
     assert acc["n"].sum() == plain.filter(pl.col("correct").is_not_null()).height
     assert not set(most_missed(frame, k=100)["item_id"]) & set(qc["item_id"])
+
+
+def test_qc_reliability_gives_no_alpha_on_a_single_qc_item() -> None:
+    """Alpha on one item is 0 whatever the raters do: all agreeing or split, it is no figure."""
+    from oversight_ext.analysis.qc import qc_reliability
+
+    def qc(verdicts: list[str], items: list[str]) -> pl.DataFrame:
+        n = len(verdicts)
+        return pl.DataFrame(
+            {"rater": [f"r{k}" for k in range(n)], "item_id": items, "verdict": verdicts, "label": ["buggy"] * n, "is_qc": [True] * n}
+        )
+
+    one = qc_reliability(qc(["buggy"] * 9 + ["correct"] * 3, ["q1"] * 12)).row(0, named=True)
+    assert one["krippendorff_alpha"] is None and "one QC item" in one["note"] and one["accuracy"] == 0.75
+    two = qc_reliability(qc(["buggy", "buggy", "correct", "correct"], ["q1", "q1", "q2", "q2"])).row(0, named=True)
+    assert two["krippendorff_alpha"] == 1.0 and two["note"] is None

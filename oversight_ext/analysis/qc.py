@@ -91,22 +91,39 @@ def qc_raters(qc: pl.DataFrame, *, threshold: float | None = None, level: float 
 
 def qc_reliability(qc: pl.DataFrame) -> pl.DataFrame:
     """One row: QC items, raters, judgments, mean accuracy, and Krippendorff's alpha of the
-    verdicts on the QC items (null when fewer than two raters share an item)."""
+    verdicts on the QC items (null when fewer than two raters share an item, or with a single
+    QC item, where alpha is 0 whatever the raters do; ``note`` says why)."""
     from .agreement import agreement
 
     f = with_correct(qc)
-    schema = {"n_items": pl.Int64, "n_raters": pl.Int64, "n": pl.Int64, "accuracy": pl.Float64, "krippendorff_alpha": pl.Float64}
+    schema = {
+        "n_items": pl.Int64,
+        "n_raters": pl.Int64,
+        "n": pl.Int64,
+        "accuracy": pl.Float64,
+        "krippendorff_alpha": pl.Float64,
+        "note": pl.Utf8,
+    }
     if f.height == 0:
         return pl.DataFrame(schema=schema)
-    # Here the QC judgments are the sample: without the mark, agreement() keeps them.
-    sample = f.drop("is_qc", strict=False)
-    alpha = agreement(sample, by=()).row(0, named=True)["krippendorff_alpha"] if "verdict" in f.columns else None
+    n_items = f["item_id"].n_unique()
+    alpha, note = None, None
+    if "verdict" not in f.columns:
+        note = "no verdicts: alpha needs them"
+    elif n_items < 2:
+        # Alpha's expected disagreement comes from the values pooled over items: on one item it
+        # equals the observed disagreement, so alpha is 0 (or undefined) whatever the raters do.
+        note = "one QC item: Krippendorff's alpha needs two or more (on one it is 0 by construction)"
+    else:
+        # Here the QC judgments are the sample: without the mark, agreement() keeps them.
+        alpha = agreement(f.drop("is_qc", strict=False), by=()).row(0, named=True)["krippendorff_alpha"]
     acc = f["correct"].drop_nulls().cast(pl.Float64)
     row = {
-        "n_items": f["item_id"].n_unique(),
+        "n_items": n_items,
         "n_raters": f["rater"].n_unique(),
         "n": f.height,
         "accuracy": float(acc.mean()) if acc.len() else np.nan,  # type: ignore[arg-type]
         "krippendorff_alpha": alpha,
+        "note": note,
     }
     return pl.DataFrame([row], schema=schema).with_columns(pl.col("accuracy").fill_nan(None))
