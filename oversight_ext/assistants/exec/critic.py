@@ -61,11 +61,13 @@ arbiter_max_tokens (1024, for "code"), arbiter_device ("auto").
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from oversight_ext.diffs import DiffError, parse_diff
@@ -83,7 +85,7 @@ from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .stdin import line_map, read_sites, reads_stdin, sample_io
 from .verdicts import rule
 
-__all__ = ["ExecCritic", "Outcome", "ochiai"]
+__all__ = ["ExecCritic", "Outcome", "ochiai", "package_of"]
 
 #: The counts every exec summary ends with: "3 example/test case(s), 40 differential input(s)." and any note after them.
 _COUNTS = re.compile(r"\d+ example/test case\(s\), \d+ differential input\(s\)[^\n]*$")
@@ -154,6 +156,31 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
 def _kind(error: Any) -> str:
     """The exception type of an error text (``"NameError: name 'x' ..."`` -> ``"NameError"``)."""
     return str(error or "").split(":", 1)[0]
+
+
+def package_of(path: str, code: str) -> str | None:
+    """The installed package a module with relative imports belongs to, read from its path
+    (``asyncio/locks.py`` or ``src/asyncio/locks.py`` -> ``asyncio``; ``json/__init__.py`` ->
+    ``json``), so the sandbox can load each version beside the package's own modules. None when
+    the code has no relative import or no suffix of the path names an importable package."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    if not any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in ast.walk(tree)):
+        return None
+    parts = [p for p in PurePosixPath(path or "").with_suffix("").parts if p not in ("", "/")]
+    for i in range(len(parts) - 1):
+        name = ".".join(parts[i:-1])
+        if not all(p.isidentifier() for p in parts[i:-1]):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations is not None:
+            return name
+    return None
 
 
 def module_context(item: ItemView, entry: str | None) -> str | None:
@@ -254,6 +281,7 @@ class ExecCritic(BaseCritic):
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
         payload["context"] = None if method else module_context(item, entry)
         payload["prelude"] = bool(solution_methods(after))
+        payload["package"] = package_of(item.path, after)
         if harness is not None:
             cases = cases + harness.doc_cases
             payload["cases"] = [c.payload() for c in cases]

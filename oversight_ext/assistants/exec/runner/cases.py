@@ -77,7 +77,7 @@ def platform_prelude():
     return out
 
 
-def load(path, name, context, harness=None, prelude=None):
+def load(path, name, context, harness=None, prelude=None, package=None):
     if context is not None:
         # the snippet is a function of a real module: run it among that module's globals
         ns = dict(vars(context))
@@ -111,6 +111,11 @@ def load(path, name, context, harness=None, prelude=None):
         elif harness:
             RUN.members[name] = ns[harness["name"]]
         return mod
+    if package:
+        # a module of an installed package: loaded as a sibling of the package's own modules,
+        # so that `from .x import y` (and `from .. import z`) find them
+        importlib.import_module(package)
+        name = f"{package}.{name}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

@@ -81,7 +81,7 @@ def main(payload_path: str) -> None:
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
-            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"), prelude)
+            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"), prelude, RUN.payload.get("package"))
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
             emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}", line=error_line(exc, path))
