@@ -133,3 +133,33 @@ def test_a_real_quixbugs_function_as_a_stdin_script() -> None:
     assert script is not None and reads_stdin(script.after) and script.bug_lines == item.bug_lines
     c = critique_item(load_assistant("exec"), script)
     assert c.verdict == "buggy" and c.comments[0].start_line in item.bug_lines, (c.summary, c.comments)
+
+
+# contest idioms: all of stdin through open(0), and main() in a thread with a bigger stack
+SUM_OPEN0 = """import sys
+import threading
+
+
+def main():
+    data = open(0).read().split()
+    n = int(data[0])
+    total = 0
+    for x in data[1 : n + 1]:
+        total += int(x)
+    print(total)
+
+
+threading.stack_size(1 << 24)
+threading.Thread(target=main).start()
+"""
+SUM_TASK = "Print the sum of n numbers.\n\nExample\nInput\n3\n4 5 6\nOutput\n15\n"
+
+
+def test_open0_and_a_threaded_main_run_like_any_script() -> None:
+    assert reads_stdin(SUM_OPEN0) and read_sites(SUM_OPEN0) == {6: ["all", None]}
+    assert sample_io(SUM_TASK) == [("3\n4 5 6\n", "15\n")]
+    bug, fix = pair(SUM_OPEN0, SUM_OPEN0.replace("data[1 : n + 1]", "data[1:n]"), SUM_TASK, 9)
+    critic = load_assistant("exec")
+    c = critique_item(critic, bug)
+    assert c.verdict == "buggy" and c.comments[0].start_line == 9, (c.summary, c.comments)
+    assert critique_item(critic, fix).verdict == "correct"

@@ -53,6 +53,7 @@ def reads_stdin(code: str | None) -> bool:
         return False
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     uses = "input" in calls or any(a == "sys.stdin" or a.startswith(("sys.stdin.", "stdin.")) for a in _attrs(tree))
+    uses = uses or any(_is_read(n) for n in ast.walk(tree))  # open(0).read()
     if not uses:
         return False
     # a library function that happens to call input() is not a script: something must run at import

@@ -23,6 +23,7 @@ import io
 import random
 import reprlib
 import sys
+import threading
 import time
 import types
 
@@ -145,18 +146,36 @@ class Oracle(io.TextIOBase):
         return "".join(self.lines)
 
 
-def _run(code, path, stdin, tracer=None):
+def _globals(path, stdin):
+    """A fresh ``__main__`` namespace whose ``open(0)`` (a contest idiom for all of stdin) is ``stdin``."""
+    real_open = builtins.open
+
+    def open_(file, *args, **kwargs):
+        return stdin if file == 0 else real_open(file, *args, **kwargs)
+
+    space = dict(vars(builtins), open=open_)
+    return {"__name__": "__main__", "__builtins__": space, "__file__": path}
+
+
+def _join_threads(before):
+    """Wait (within the call's time limit) for threads the script started: contest scripts run
+    ``main`` in a thread with a bigger stack and print from it."""
+    for t in threading.enumerate():
+        if t not in before and t is not threading.current_thread():
+            t.join()
+
+
+def _run(code, path, stdin):
     """Run ``code`` as ``__main__`` with ``stdin``; returns (stdout text, error type or None)."""
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     saved = sys.stdin, sys.stdout, sys.argv
     sys.stdin, sys.stdout, sys.argv = stdin, out, [path]
-    glb = {"__name__": "__main__", "__builtins__": builtins, "__file__": path}
+    glb = _globals(path, stdin)
     err = None
+    threads = set(threading.enumerate())
     try:
-        if tracer is not None:
-            sys.settrace(tracer)
-        timed(lambda: exec(code, glb))
+        timed(lambda: (exec(code, glb), _join_threads(threads)))
     except SystemExit as exc:
         err = None if exc.code in (None, 0) else f"SystemExit({exc.code!r})"
     except CaseTimeout:
@@ -164,7 +183,6 @@ def _run(code, path, stdin, tracer=None):
     except BaseException as exc:
         err = type(exc).__name__
     finally:
-        sys.settrace(None)
         sys.stdin, sys.stdout, sys.argv = saved
     with contextlib.suppress(BaseException):  # a script that closed its stdout
         out.flush()
@@ -204,10 +222,11 @@ def _trace(code, path, text, cap=20000):
 
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     saved = sys.stdin, sys.stdout
-    sys.stdin, sys.stdout = _stdin(text), out
+    stdin = _stdin(text)
+    sys.stdin, sys.stdout = stdin, out
     try:
         sys.settrace(glob)
-        timed(lambda: exec(code, {"__name__": "__main__", "__builtins__": builtins, "__file__": path}))
+        timed(lambda: exec(code, _globals(path, stdin)))
     except BaseException:
         pass
     finally:
