@@ -67,9 +67,8 @@ _WORD = re.compile(r"^[A-Za-z][a-z]+[,.:;]?$")
 
 def _prose(line: str) -> bool:
     """Whether a block's first line reads as a sentence (the format's description), not data."""
-    tokens = line.split()
-    words = sum(1 for t in tokens if _WORD.match(t))
-    return words >= 4 and words >= 0.6 * len(tokens) and line.rstrip().endswith((".", ":"))
+    words = sum(1 for t in line.split() if _WORD.match(t))
+    return words >= 4 and line.rstrip().endswith((".", ":"))
 
 
 def _blocks(text: str) -> list[tuple[str, str, bool]]:
