@@ -165,6 +165,11 @@ def _join_threads(before):
             t.join()
 
 
+def _exec_and_join(code, glb, threads):
+    exec(code, glb)
+    _join_threads(threads)
+
+
 def _run(code, path, stdin):
     """Run ``code`` as ``__main__`` with ``stdin``; returns (stdout text, error type or None)."""
     raw = io.BytesIO()
@@ -175,7 +180,7 @@ def _run(code, path, stdin):
     err = None
     threads = set(threading.enumerate())
     try:
-        timed(lambda: (exec(code, glb), _join_threads(threads)))
+        timed(lambda: _exec_and_join(code, glb, threads))
     except SystemExit as exc:
         err = None if exc.code in (None, 0) else f"SystemExit({exc.code!r})"
     except CaseTimeout:
