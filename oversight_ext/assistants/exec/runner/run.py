@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from .canon import CaseTimeout, _alarm, canon, short, timed
 from .cases import install, load, platform_prelude, pure_python, run_case
@@ -18,6 +20,9 @@ from .generate import generated_inputs
 from .guard import guard, limit
 from .runstate import RUN, emit
 from .script import run_stdin, trace_divergence
+
+if TYPE_CHECKING:
+    from coverage import Coverage
 
 
 def error_line(exc: BaseException, path: str) -> int | None:
@@ -42,6 +47,11 @@ def start(payload_path: str) -> None:
     RUN.out = os.fdopen(os.dup(1), "w")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     RUN.root = os.path.realpath(os.getcwd())
+
+
+def _keyed_call(fn: Any, a: list[Any], kw: dict[str, Any]) -> tuple[Any, str]:
+    v = fn(*a, **kw)
+    return v, json.dumps(canon(v), default=repr)
 
 
 def main(payload_path: str) -> None:
@@ -88,7 +98,8 @@ def main(payload_path: str) -> None:
     harness = RUN.payload.get("harness")
     for ver, mod in mods.items():
         install(context, harness, ver)
-        group, shared = None, None
+        group: Any = None
+        shared: dict[str, Any] = {}
         for case in RUN.payload["cases"]:
             cov.switch_context(f"{ver}:{case['id']}")
             if case.get("group") is not None:
@@ -115,7 +126,7 @@ def main(payload_path: str) -> None:
             break
         shown = short(args)[:-1] + "".join(f", {k}={short(v)}" for k, v in kwargs.items()) + "]"
 
-        def once(ver, args=args, kwargs=kwargs, shown=shown):
+        def once(ver: str, args: list[Any] = args, kwargs: dict[str, Any] = kwargs, shown: str = shown) -> dict[str, Any] | None:
             install(context, harness, ver)
             fn = getattr(mods[ver], func, None)
             owner = (RUN.payload.get("generate") or {}).get("owner")
@@ -128,7 +139,7 @@ def main(payload_path: str) -> None:
                 return None
             a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
             try:
-                value, key = timed(lambda fn=fn, a=a, kw=kw: (v := fn(*a, **kw), json.dumps(canon(v), default=repr)))
+                value, key = timed(functools.partial(_keyed_call, fn, a, kw))
                 return {"args": shown, "value": short(value), "key": key}
             except CaseTimeout:
                 return {"args": shown, "error": "timeout"}
@@ -142,7 +153,7 @@ def main(payload_path: str) -> None:
     emit_coverage(cov, files)
 
 
-def emit_coverage(cov, files):
+def emit_coverage(cov: Coverage, files: dict[str, str]) -> None:
     """The lines each case ran, per version, then the end-of-run mark."""
     data = cov.get_data()
     for ver, path in files.items():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import io
 import random
 import reprlib
@@ -26,6 +27,11 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from coverage import Coverage
 
 from .canon import _ADDRESS, CaseTimeout, short, timed
 from .differential import differential
@@ -36,7 +42,7 @@ _REPR.maxstring = _REPR.maxother = 60
 _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxtuple = 12
 
 
-def _tokens_match(want, got):
+def _tokens_match(want: str, got: str) -> bool:
     a, b = want.split(), got.split()
     if len(a) != len(b):
         return False
@@ -55,19 +61,19 @@ def _tokens_match(want, got):
 class _Bytes:
     """``sys.stdin.buffer`` of an :class:`Oracle`: the same lines as bytes."""
 
-    def __init__(self, text):
+    def __init__(self, text: Oracle) -> None:
         self._text = text
 
-    def readline(self, *a):
+    def readline(self, *a: Any) -> bytes:
         return self._text.readline().encode()
 
-    def read(self, *a):
+    def read(self, *a: Any) -> bytes:
         return self._text.read().encode()
 
-    def readlines(self, *a):
+    def readlines(self, *a: Any) -> list[bytes]:
         return [ln.encode() for ln in self._text.readlines()]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self.readlines())
 
 
@@ -75,30 +81,30 @@ class Oracle(io.TextIOBase):
     """A standard input that makes each line up when the script reads it, in the form the read
     site parses (``sites``: line -> [form, count]), and records what it gave."""
 
-    def __init__(self, sites, rng, path, cap=30):
+    def __init__(self, sites: dict[str, list[Any]], rng: random.Random, path: str, cap: int = 30) -> None:
         self.sites, self.rng, self.path, self.cap = sites, rng, path, cap
         self.lines: list[str] = []
-        self.last_int = None
+        self.last_int: int | None = None
         self.buffer = _Bytes(self)
         self.done = False
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
-    def _site(self):
+    def _site(self) -> list[Any]:
         f: types.FrameType | None = sys._getframe(1)
         while f is not None and f.f_code.co_filename != self.path:
             f = f.f_back
         return self.sites.get(str(f.f_lineno), ["text", None]) if f is not None else ["text", None]
 
-    def _count(self, count):
+    def _count(self, count: int | None) -> int:
         if count:
             return count
         if isinstance(self.last_int, int) and 1 <= self.last_int <= 8:
             return self.last_int
         return self.rng.randint(1, 5)
 
-    def _make(self, form, count):
+    def _make(self, form: str, count: int | None) -> str:
         r = self.rng
         if form in ("int", "float"):
             v = r.choice([1, 2, 3, 4, 5, 6, 0, 7, 10, 2, 3])
@@ -114,7 +120,8 @@ class Oracle(io.TextIOBase):
             return str(r.randint(0, 99))
         return "".join(r.choice("abc") for _ in range(r.randint(1, 6)))
 
-    def readline(self, size=-1):
+    # typeshed types io.TextIOBase's readers as bytes (from IOBase); at run time they give str
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         if self.done or len(self.lines) >= self.cap:
             return ""
         form, count = self._site()
@@ -124,7 +131,7 @@ class Oracle(io.TextIOBase):
         self.lines.append(line)
         return line
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> str:
         if self.done:
             return ""
         k = self.rng.randint(1, 5)
@@ -133,31 +140,31 @@ class Oracle(io.TextIOBase):
         self.done = True
         return block
 
-    def readlines(self, hint=-1):
+    def readlines(self, hint: int = -1) -> list[str]:  # type: ignore[override]
         out = []
         while line := self.readline():
             out.append(line)
         return out
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         return iter(self.readline, "")
 
-    def text(self):
+    def text(self) -> str:
         return "".join(self.lines)
 
 
-def _globals(path, stdin):
+def _globals(path: str, stdin: TextIO | io.TextIOBase) -> dict[str, Any]:
     """A fresh ``__main__`` namespace whose ``open(0)`` (a contest idiom for all of stdin) is ``stdin``."""
     real_open = builtins.open
 
-    def open_(file, *args, **kwargs):
+    def open_(file: Any, *args: Any, **kwargs: Any) -> Any:
         return stdin if file == 0 else real_open(file, *args, **kwargs)
 
     space = dict(vars(builtins), open=open_)
     return {"__name__": "__main__", "__builtins__": space, "__file__": path}
 
 
-def _join_threads(before):
+def _join_threads(before: set[threading.Thread]) -> None:
     """Wait (within the call's time limit) for threads the script started: contest scripts run
     ``main`` in a thread with a bigger stack and print from it."""
     for t in threading.enumerate():
@@ -165,19 +172,23 @@ def _join_threads(before):
             t.join()
 
 
-def _exec_and_join(code, glb, threads):
+def _exec(code: types.CodeType, glb: dict[str, Any]) -> None:
+    exec(code, glb)
+
+
+def _exec_and_join(code: types.CodeType, glb: dict[str, Any], threads: set[threading.Thread]) -> None:
     exec(code, glb)
     _join_threads(threads)
 
 
-def _run(code, path, stdin):
+def _run(code: types.CodeType, path: str, stdin: TextIO | io.TextIOBase) -> tuple[str, str | None]:
     """Run ``code`` as ``__main__`` with ``stdin``; returns (stdout text, error type or None)."""
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     saved = sys.stdin, sys.stdout, sys.argv
     sys.stdin, sys.stdout, sys.argv = stdin, out, [path]
     glb = _globals(path, stdin)
-    err = None
+    err: str | None = None
     threads = set(threading.enumerate())
     try:
         timed(lambda: _exec_and_join(code, glb, threads))
@@ -194,23 +205,23 @@ def _run(code, path, stdin):
     return raw.getvalue().decode("utf-8", "replace"), err
 
 
-def _stdin(text):
+def _stdin(text: str) -> TextIO:
     return io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8")
 
 
-def _record(text, got, err):
-    rec = {"args": short(text), "value": short(got[-300:]), "key": " ".join(got.split())}
+def _record(text: str, got: str, err: str | None) -> dict[str, Any]:
+    rec: dict[str, Any] = {"args": short(text), "value": short(got[-300:]), "key": " ".join(got.split())}
     if err:
         rec["error"] = err
     return rec
 
 
-def _trace(code, path, text, cap=20000):
+def _trace(code: types.CodeType, path: str, text: str, cap: int = 20000) -> list[tuple[int, str, int, int]]:
     """The line steps of one run: (line, function, values of its names and how much it printed)."""
     steps: list[tuple[int, str, int, int]] = []
     raw = io.BytesIO()
 
-    def local(frame, event, arg):
+    def local(frame: types.FrameType, event: str, arg: Any) -> Any:
         if event == "line" and len(steps) < cap:
             # values by their short text without addresses (an iterator's repr holds one)
             names = tuple(
@@ -222,7 +233,7 @@ def _trace(code, path, text, cap=20000):
             steps.append((frame.f_lineno, frame.f_code.co_name, hash(names), raw.tell()))
         return local
 
-    def glob(frame, event, arg):
+    def glob(frame: types.FrameType, event: str, arg: Any) -> Any:
         return local if frame.f_code.co_filename == path else None
 
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
@@ -231,7 +242,7 @@ def _trace(code, path, text, cap=20000):
     sys.stdin, sys.stdout = stdin, out
     try:
         sys.settrace(glob)
-        timed(lambda: exec(code, _globals(path, stdin)))
+        timed(functools.partial(_exec, code, _globals(path, stdin)))
     except BaseException:
         pass
     finally:
@@ -240,7 +251,7 @@ def _trace(code, path, text, cap=20000):
     return steps
 
 
-def first_divergence(new, old, lmap):
+def first_divergence(new: list[tuple[int, str, int, int]], old: list[tuple[int, str, int, int]], lmap: dict[str, int]) -> int | None:
     """The new line that made the runs differ: see the module doc. None when they never do."""
     kept = set(lmap.values())
     for i in range(min(len(new), len(old))):
@@ -255,13 +266,13 @@ def first_divergence(new, old, lmap):
     return None
 
 
-def run_stdin(cov, files):
+def run_stdin(cov: Coverage, files: dict[str, str]) -> tuple[dict[str, types.CodeType], dict[str, str], list[str]]:
     """Phases 1-3 for a script (see the module doc); ``files``: version -> path. Returns the
     compiled versions, the input text of each case run and the cases the versions differ on."""
     spec = RUN.payload["stdin"]
     budget = RUN.payload["generate_budget_s"]
     started = time.monotonic()
-    codes = {}
+    codes: dict[str, types.CodeType] = {}
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
@@ -277,7 +288,7 @@ def run_stdin(cov, files):
     for s in spec["samples"]:
         if s.get("want") is None:
             continue
-        results = {}
+        results: dict[str, tuple[bool, str]] = {}
         for ver in versions:
             cov.switch_context(f"{ver}:{s['id']}")
             got, err = _run(codes[ver], files[ver], _stdin(s["input"]))
@@ -304,7 +315,7 @@ def run_stdin(cov, files):
         if time.monotonic() - started > 2 * budget:
             break
 
-        def once(ver, text=text):
+        def once(ver: str, text: str = text) -> dict[str, Any]:
             return _record(text, *_run(codes[ver], files[ver], _stdin(text)))
 
         recs = differential(cov, case, versions, once)
@@ -316,7 +327,9 @@ def run_stdin(cov, files):
     return codes, ran, differs
 
 
-def trace_divergence(codes, files, ran, differs, lmap, most=3):
+def trace_divergence(
+    codes: dict[str, types.CodeType], files: dict[str, str], ran: dict[str, str], differs: list[str], lmap: dict[str, int], most: int = 3
+) -> None:
     """Emit where the versions first diverge on the first ``most`` inputs they differ on."""
     if "before" not in codes or "after" not in codes:
         return
