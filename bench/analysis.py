@@ -10,7 +10,8 @@ says so) and the ratio:
 1. metrics + agreement + two-way cluster bootstrap (1,000 resamples) on judgments from
    2,000 raters and 10,000 items (target < 10 s and >= 5x the baseline);
 2. the crossed random-effects logistic model on 100,000 judgments (500 raters, 2,000
-   items; target < 60 s), beside statsmodels' ``BinomialBayesMixedGLM.fit_vb`` on 20,000;
+   items; target < 60 s), beside statsmodels' ``BinomialBayesMixedGLM.fit_vb`` on 20,000,
+   or with ``--lme4`` beside R's ``lme4::glmer(nAGQ=0)`` on the same 100,000;
 3. simulation-based calibration of the effect's 95% interval (coverage and false-positive rate).
 """
 
@@ -183,7 +184,38 @@ def part_metrics(quick: bool) -> None:
     print(f"   reference: statsmodels analytic two-way cluster-robust se = {np.sqrt(both[1, 1]):.5f} (ours {res['se']:.5f})")
 
 
-def part_mixed(quick: bool) -> None:
+_GLMER = """
+suppressMessages(library(lme4))
+d <- read.csv(commandArgs(TRUE)[1])
+d$rater <- factor(d$rater); d$item_id <- factor(d$item_id); d$correct <- as.integer(d$correct == "true")
+t <- system.time(m <- glmer(correct ~ condition + (1|rater) + (1|item_id), data = d, family = binomial, nAGQ = 0))
+v <- as.data.frame(VarCorr(m))
+cat(t[["elapsed"]], fixef(m)[2], v$sdcor[v$grp == "rater"], v$sdcor[v$grp == "item_id"], "\n")
+"""
+
+
+def glmer_time(frame: pl.DataFrame) -> tuple[float, list[float]] | None:
+    """Seconds R's lme4 ``glmer(nAGQ=0)`` takes to fit the same model (None without Rscript/lme4)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data, script = os.path.join(tmp, "d.csv"), os.path.join(tmp, "fit.R")
+        frame.write_csv(data)
+        with open(script, "w") as fh:
+            fh.write(_GLMER)
+        out = subprocess.run(["Rscript", script, data], capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        print(f"   lme4 baseline failed: {out.stderr.strip()[-300:]}")
+        return None
+    elapsed, *est = (float(x) for x in out.stdout.split())
+    return elapsed, est
+
+
+def part_mixed(quick: bool, lme4: bool = False) -> None:
     from scipy.special import expit as _expit
 
     def data(n_raters: int, n_items: int, per_item: int, seed: int) -> pl.DataFrame:
@@ -204,9 +236,17 @@ def part_mixed(quick: bool) -> None:
     mine = time.perf_counter() - t
     est = dict(zip(fit["term"], fit["estimate"]))
     print(
-        f"   ours (Laplace, sparse Schur) on {big.height:,}: {mine:8.2f} s   treatment={est['condition[b]']:.3f}"
+        f"   ours ({fit['method'][0]}, sparse Schur) on {big.height:,}: {mine:8.2f} s   treatment={est['condition[b]']:.3f}"
         f"  sd(rater)={est['sd(rater)']:.3f}  sd(item)={est['sd(item_id)']:.3f}  converged={fit['converged'][0]}"
     )
+    if lme4:
+        ref = glmer_time(big)
+        if ref is not None:
+            print(
+                f"   lme4 glmer(nAGQ=0) on the same {big.height:,}: {ref[0]:8.2f} s   treatment={ref[1][0]:.3f}"
+                f"  sd(rater)={ref[1][1]:.3f}  sd(item)={ref[1][2]:.3f}   ratio {ref[0] / mine:.1f}x"
+            )
+        return
     t = time.perf_counter()
     fit_small = fit_mixed(small)
     mine_small = time.perf_counter() - t
@@ -258,13 +298,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a check in a minute or two")
     parser.add_argument("--part", choices=["metrics", "mixed", "calibration"], action="append", help="run only these parts")
+    parser.add_argument(
+        "--lme4",
+        action="store_true",
+        help="mixed model: time R's lme4 glmer(nAGQ=0) on the same data as the baseline, not statsmodels' fit_vb",
+    )
     args = parser.parse_args()
     parts = args.part or ["metrics", "mixed", "calibration"]
     print(f"bench/analysis.py{' --quick' if args.quick else ''}: {os.cpu_count()} CPUs")
     if "metrics" in parts:
         part_metrics(args.quick)
     if "mixed" in parts:
-        part_mixed(args.quick)
+        part_mixed(args.quick, args.lme4)
     if "calibration" in parts:
         part_calibration(args.quick)
 

@@ -3,6 +3,7 @@
     python bench/coverage.py                 # 1,000 studies per design (Monte-Carlo SE ~0.7 points)
     python bench/coverage.py --quick         # 100 per design: a check in a few minutes
     python bench/coverage.py --n 300 --jobs 2 --designs crossed rater-slope
+    python bench/coverage.py --no-mixed --first-seed 5000000   # the bootstrap only, on other seeds
 
 For each design it simulates studies from a crossed logistic model (rater and item random
 intercepts, and in one design an assistance effect that varies by rater), runs the two
@@ -18,13 +19,15 @@ truth it estimates:
 
 Each line prints coverage with its Monte-Carlo SE (sqrt(c (1 - c) / n)), the mean interval
 width, and how many fits did not converge. Target: 0.95 (0.94-0.96 at n = 1,000). Baseline:
-nominal 0.95; the ratio printed is coverage / 0.95.
+nominal 0.95; the ratio printed is coverage / 0.95. A full run (1,000 or more per design, every
+design, both intervals, the default seeds) writes results/coverage.json (bench/figures.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -116,10 +119,28 @@ def one(args: tuple[Design, int, float, bool]) -> tuple[bool, float, bool | None
     return (*boot, fit["ci_low"] <= design.effect <= fit["ci_high"], fit["ci_high"] - fit["ci_low"], bool(fit["converged"]))
 
 
-def line(label: str, hits: list[bool], widths: list[float]) -> str:
+def covered(hits: list[bool]) -> tuple[float, float]:
+    """Coverage and its Monte-Carlo SE."""
     c = float(np.mean(hits))
-    se = float(np.sqrt(c * (1 - c) / len(hits)))
+    return c, float(np.sqrt(c * (1 - c) / len(hits)))
+
+
+def line(label: str, hits: list[bool], widths: list[float]) -> str:
+    c, se = covered(hits)
     return f"   {label:<34} coverage {c:.3f} +/- {se:.3f} (MC SE)   mean width {np.nanmean(widths):.3f}   ratio to nominal 0.95: {c / 0.95:.3f}"
+
+
+def save(rows: list[dict[str, str]], n: int) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from figures import save as save_figures
+
+    save_figures(
+        "coverage",
+        command="python bench/coverage.py --jobs 2",
+        page="statistics",
+        rows=rows,
+        conditions=f"{n} simulated studies per design, seeds 17, 1017, ...; Monte-Carlo SE about 0.7 points",
+    )
 
 
 def main() -> None:
@@ -129,14 +150,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--designs", nargs="*", choices=list(DESIGNS), default=list(DESIGNS), help="designs to run")
     parser.add_argument("--no-mixed", action="store_true", help="the bootstrap interval only")
+    parser.add_argument("--first-seed", type=int, default=17, help="seed of the first study (study k: first + 1000 k)")
     args = parser.parse_args()
     n = 100 if args.quick else args.n
+    rows: list[dict[str, str]] = []
     print(f"coverage of the primary effect's 95% interval: {n} simulated studies per design, {len(args.designs)} designs")
     for name in args.designs:
         d = DESIGNS[name]
         truth = d.marginal_difference()
         t = time.perf_counter()
-        work = [(d, 1000 * k + 17, truth, not args.no_mixed) for k in range(n)]
+        work = [(d, 1000 * k + args.first_seed, truth, not args.no_mixed) for k in range(n)]
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as pool:
                 res = list(pool.map(one, work, chunksize=8))
@@ -161,6 +184,18 @@ def main() -> None:
                 f"   mixed model fits not converged: {sum(not r[4] for r in res) - impossible} of {n};"
                 f" not possible (separation; counted as misses): {impossible}"
             )
+            boot, mixed = covered([r[0] for r in res]), covered([bool(r[2]) for r in res])
+            rows.append(
+                {
+                    "case": f"{name}: {d.n_raters} raters, {d.n_items} items, {d.per_cell} per item and condition"
+                    f"{', between-subject' if d.between else ''}, slope sd {d.sd_slope}",
+                    "figure": f"two-way cluster {boot[0]:.3f} +/- {boot[1]:.3f}; mixed model {mixed[0]:.3f} +/- {mixed[1]:.3f}",
+                    "baseline": "nominal 0.95 (target 0.94-0.96)",
+                    "ratio": f"{boot[0] / 0.95:.3f} / {mixed[0] / 0.95:.3f}",
+                }
+            )
+    if not args.quick and n >= 1000 and args.first_seed == 17 and len(rows) == len(DESIGNS):
+        save(rows, n)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,23 @@ def test_order_effects_find_a_planted_drift_and_bad_arguments_are_named() -> Non
     with pytest.raises(ValueError, match="no column 'caught'"):
         effect(f, outcome="caught")
     assert effect(f.filter(pl.col("condition") == "assisted")).height == 0
+
+
+def test_degrees_of_freedom_come_from_the_design_when_it_gives_fewer() -> None:
+    """A sparse crossed study (24 raters, 40 items, 160 judgments): the two-way variance has
+    fewer degrees of freedom than CGM's min(G) - 1 = 23, and the p-value and interval use them."""
+    from oversight_ext.analysis import effects as fx
+
+    f = simulate(np.random.default_rng(5), n_raters=24, n_items=40, k=2, effect_logit=0.5)
+    r, i, cond, y = _codes(f, "correct", "condition", ["unassisted", "assisted"])
+    rows = np.array([[-1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    dof = fx._design_dof(r, i, cond, y, rows, fx._scale(r, i))
+    assert dof is not None and np.all((dof > 3) & (dof < 23)), dof
+    res = effect(f, control="unassisted", n_boot=500, seed=1).row(0, named=True)
+    t = abs(res["difference"]) / res["se"]
+    assert abs(res["p_value"] - 2 * stats.t.sf(t, dof[0])) < 1e-12
+    assert res["p_value"] > 2 * stats.t.sf(t, 23)
+    # Above DESIGN_DOF_MAX_N judgments the working covariance is not built: CGM's rule stays.
+    big = simulate(np.random.default_rng(6), n_raters=60, n_items=400, k=2)
+    r, i, cond, y = _codes(big, "correct", "condition", ["unassisted", "assisted"])
+    assert y.size > fx.DESIGN_DOF_MAX_N and fx._design_dof(r, i, cond, y, rows[:1], fx._scale(r, i)) is None
