@@ -525,6 +525,8 @@ class Judgment:
     started_at: dt.datetime | None = None
     submitted_at: dt.datetime = field(default_factory=utcnow)
     received_at: dt.datetime | None = None
+    #: What was on screen and when, as the client recorded it (:mod:`oversight_ext.attention`); None when not recorded.
+    attention: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         r = "Judgment"
@@ -565,6 +567,8 @@ class Judgment:
         _check_time(r, "started_at", self.started_at)
         _check_time(r, "submitted_at", self.submitted_at, optional=False)
         _check_time(r, "received_at", self.received_at)
+        if self.attention is not None and not isinstance(self.attention, dict):
+            raise RecordError(r, "attention", self.attention, "give the attention record as a dict with spans and events, or None")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)

@@ -97,6 +97,22 @@ export interface JudgmentPayload {
   supersedes: string | null;
   started_at: string | null;
   submitted_at: string;
+  /** What was on screen and when (src/attention.ts); older clients send none. */
+  attention?: AttentionRecord | null;
+}
+
+/** [t0_ms, t1_ms, file, hunk, first, last]: hunk lines first..last on screen from t0 to t1 ms after started_at. */
+export type AttentionSpan = [number, number, number, number, number, number];
+export type AttentionKind = 'expand' | 'search';
+/** [t_ms, kind, file, hunk]: the rater expanded folded context, or went to a search hit, in the hunk. */
+export type AttentionEvent = [number, AttentionKind, number, number];
+
+/** The attention record (oversight_ext/attention.py describes it; the schema limits it). */
+export interface AttentionRecord {
+  spans: AttentionSpan[];
+  events: AttentionEvent[];
+  /** Set once the client stopped recording at the size limits. */
+  truncated?: boolean;
 }
 
 /**

@@ -18,6 +18,7 @@ import hmac
 import secrets
 from typing import Any
 
+from oversight_ext.attention import AttentionError, check_attention
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, utcnow
 from oversight_ext.store import Store, UnknownRecord
 from oversight_ext.study_record import SLOT_PREFIX
@@ -229,7 +230,18 @@ class ReviewService:
         if bad:
             raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
         checks.check_lines(judgment, self._line_limits(a.item_id))
+        if judgment.attention is not None:
+            self._check_attention(judgment, a)
         return judgment
+
+    def _check_attention(self, judgment: Judgment, a: Assignment) -> None:
+        sizes = [[len(h["lines"]) for h in f["hunks"]] for f in self.diffs.files(self.store.get_item(a.item_id))]
+        start = judgment.started_at
+        elapsed = None if start is None else (judgment.submitted_at - start).total_seconds() * 1000 + checks.TIME_SLACK_S * 1000
+        try:
+            check_attention(judgment.attention or {}, sizes, elapsed)
+        except AttentionError as exc:
+            raise (TooLarge if exc.too_large else BadRequest)(str(exc), field="attention") from None
 
     # ------------------------------------------------------------------ helpers
 
