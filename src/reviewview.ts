@@ -6,6 +6,7 @@
  * record through the same code and obey the same blinding (the view shows only what the
  * server sent, and the server sends no critique in the unassisted condition).
  */
+import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
 import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
@@ -52,6 +53,7 @@ export class ReviewView {
   private activeComment = -1;
   private focus: { path: string; side: Side; line: number } | null = null;
   private clock: ActiveClock;
+  private attention: AttentionRecorder | null = null;
   private timeUp = false;
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
@@ -74,6 +76,7 @@ export class ReviewView {
     this.body.append(this.fileList, wrap);
     this.node.append(this.header, this.toolbar, this.body, this.form.node);
     this.list.onTop = row => this.updateSticky(row);
+    this.list.onView = (first, last) => this.attention?.see(segmentsOf(this.model.rows, first, last));
     if (typeof ResizeObserver !== 'undefined') {
       new ResizeObserver(() => this.relayout()).observe(this.list.node);
     }
@@ -110,6 +113,8 @@ export class ReviewView {
   /** Show an item (or, with null, the end of the queue). Restores a stored draft of it. */
   setView(view: ItemView | null, emptyText = 'Your queue is done. Thank you!'): void {
     this.clock.stop();
+    this.attention?.stop();
+    this.attention = null;
     this.view = view && view.assignment ? view : null;
     this.expanded.clear();
     this.revealed.clear();
@@ -143,6 +148,11 @@ export class ReviewView {
     this.renderToolbar();
     this.form.bind(this.draft, a.verdict_scale, a.confidence_levels);
     this.form.setSubmitLabel(prior ? 'Submit revision' : 'Submit');
+    this.draft.attention ??= emptyRecord();
+    this.attention = new AttentionRecorder(this.draft.attention, Date.parse(this.draft.started_at));
+    if (!this.draft.submitted) {
+      this.attention.start(); // before the first rows render, so the first screen is recorded
+    }
     if (this.draft.submitted) {
       this.form.setStatus('queued', 'Waiting for the server to confirm…');
     } else if (prior && !stored) {
@@ -163,6 +173,7 @@ export class ReviewView {
   confirm(submissionId: string): void {
     if (this.draft && this.draft.submission_id === submissionId) {
       this.clock.stop();
+      this.attention?.stop();
       dropDraft(this.draft.assignment_id);
       this.form.setStatus('saved', 'Saved ✓');
       this.form.setLocked(true);
@@ -180,6 +191,7 @@ export class ReviewView {
       this.refreshRows();
       this.form.setStatus('error', `Not saved: ${message}`);
       this.clock.start();
+      this.attention?.start();
     }
   }
 
@@ -189,6 +201,7 @@ export class ReviewView {
 
   dispose(): void {
     this.clock.stop();
+    this.attention?.stop();
   }
 
   // ------------------------------------------------------------------ actions
@@ -215,6 +228,7 @@ export class ReviewView {
     // Lock first, synchronously: a second click finds the draft already submitted.
     this.clock.sync();
     this.clock.stop();
+    this.attention?.stop(); // every span ends before toPayload stamps submitted_at
     d.submitted = true;
     const payload = toPayload(d, scale);
     saveDraft(d);
@@ -298,8 +312,17 @@ export class ReviewView {
     }
   }
 
+  /** Record an expansion of the fold `key` in the attention record, under the fold's hunk. */
+  private foldEvent(key: string): void {
+    const fold = this.model.rows.find(r => r.t === 'fold' && r.key === key);
+    if (fold && fold.t === 'fold') {
+      this.attention?.event('expand', fold.file, fold.hunk);
+    }
+  }
+
   private gotoHit(index: number): void {
     const h = this.hits[index];
+    this.attention?.event('search', h.file, h.hunk);
     this.hitIndex = index;
     this.pin = { file: h.file, hunk: h.hunk, idx: h.idx };
     this.collapsed.delete(h.file);
@@ -438,6 +461,7 @@ export class ReviewView {
       return;
     }
     this.draft.active_s += seconds;
+    this.attention?.checkpoint();
     saveDraft(this.draft);
     this.updateCountdown();
   }
@@ -511,6 +535,7 @@ export class ReviewView {
       },
       expand: key => {
         this.expanded.add(key);
+        this.foldEvent(key);
         this.rebuild();
       },
       query: this.query,
@@ -522,6 +547,7 @@ export class ReviewView {
       reveal: (key, where, n) => {
         const [top, bottom] = this.revealed.get(key) ?? [0, 0];
         this.revealed.set(key, where === 'down' ? [top + n, bottom] : [top, bottom + n]);
+        this.foldEvent(key);
         this.rebuild();
       },
       dispose: (i, action) => this.setDisposition(i, action),

@@ -275,7 +275,10 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
     case 'hunk': {
       const h = ctx.files[row.file].hunks[row.hunk];
       const range = `@@ -${h.old_start},${h.old_len} +${h.new_start},${h.new_len} @@`;
-      return el('div', 'ov-row ov-hunk', h.header ? `${range} ${h.header}` : range);
+      const head = el('div', 'ov-row ov-hunk', h.header ? `${range} ${h.header}` : range);
+      head.dataset.file = String(row.file);
+      head.dataset.hunk = String(row.hunk);
+      return head;
     }
     case 'line':
       return renderLine(ctx, row);
