@@ -7,6 +7,7 @@
  * server sent, and the server sends no critique in the unassisted condition).
  */
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
+import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
 import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
@@ -54,6 +55,10 @@ export class ReviewView {
   private focus: { path: string; side: Side; line: number } | null = null;
   private clock: ActiveClock;
   private attention: AttentionRecorder | null = null;
+  /** The suspicion minimap and ranked hunks: only when the view carries hunk scores (assisted). */
+  private triage: Triage | null = null;
+  private triageSlot = el('div', 'ov-triage');
+  private rankedOpen = false;
   private timeUp = false;
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
@@ -73,10 +78,15 @@ export class ReviewView {
     this.sticky.hidden = true;
     wrap.append(this.list.node, this.sticky);
     this.fileList.hidden = true;
-    this.body.append(this.fileList, wrap);
+    this.triageSlot.hidden = true;
+    this.body.append(this.fileList, wrap, this.triageSlot);
     this.node.append(this.header, this.toolbar, this.body, this.form.node);
     this.list.onTop = row => this.updateSticky(row);
-    this.list.onView = (first, last) => this.attention?.see(segmentsOf(this.model.rows, first, last));
+    this.list.onView = (first, last) => {
+      this.attention?.see(segmentsOf(this.model.rows, first, last));
+      const total = this.offsets[this.offsets.length - 1] || 1;
+      this.triage?.showViewport(this.offsets[first] / total, this.offsets[last + 1] / total);
+    };
     if (typeof ResizeObserver !== 'undefined') {
       new ResizeObserver(() => this.relayout()).observe(this.list.node);
     }
@@ -148,6 +158,7 @@ export class ReviewView {
     this.renderToolbar();
     this.form.bind(this.draft, a.verdict_scale, a.confidence_levels);
     this.form.setSubmitLabel(prior ? 'Submit revision' : 'Submit');
+    this.setupTriage();
     this.draft.attention ??= emptyRecord();
     this.attention = new AttentionRecorder(this.draft.attention, Date.parse(this.draft.started_at));
     if (!this.draft.submitted) {
@@ -648,6 +659,52 @@ export class ReviewView {
       offsets: this.offsets,
       render: i => renderRow(this.ctx as RowContext, rows[i])
     });
+    this.drawTriage();
+  }
+
+  /** Build the minimap and ranked list when the view carries the assistant's hunk scores, else remove them. */
+  private setupTriage(): void {
+    const scores = this.view?.critique?.hunk_scores;
+    this.triage = scores && scores.length && this.view ? new Triage(this.view.files, scores, { goto: (f, h) => this.gotoHunk(f, h) }) : null;
+    this.triageSlot.hidden = !this.triage;
+    this.triageSlot.replaceChildren(...(this.triage ? [...(this.rankedOpen ? [this.triage.rankedList()] : []), this.triage.minimap] : []));
+  }
+
+  /** Place each hunk on the minimap by its rows' share of the diff's height. */
+  private drawTriage(): void {
+    if (!this.triage) {
+      return;
+    }
+    const rows = this.model.rows;
+    const total = this.offsets[rows.length] || 1;
+    const place = new Map<string, [number, number]>();
+    let open: string | null = null;
+    for (let i = 0; i <= rows.length; i++) {
+      const r = rows[i];
+      if (i === rows.length || r.t === 'hunk' || r.t === 'file') {
+        if (open !== null) {
+          (place.get(open) as [number, number])[1] = this.offsets[i] / total;
+          open = null;
+        }
+        if (i < rows.length && r.t === 'hunk') {
+          open = `${r.file}:${r.hunk}`;
+          place.set(open, [this.offsets[i] / total, this.offsets[i + 1] / total]);
+        }
+      }
+    }
+    this.triage.draw((f, h) => place.get(`${f}:${h}`) ?? null);
+  }
+
+  /** Scroll to a hunk's header (opening its file if the rater collapsed it). */
+  private gotoHunk(file: number, hunk: number): void {
+    if (this.collapsed.delete(file)) {
+      this.rebuild();
+      this.renderFileList();
+    }
+    const row = this.model.rows.findIndex(r => r.t === 'hunk' && r.file === file && r.hunk === hunk);
+    if (row >= 0) {
+      this.list.scrollToRow(row);
+    }
   }
 
   /** Re-render the visible rows with fresh state (active comment, dispositions), same rows. */
@@ -792,7 +849,24 @@ export class ReviewView {
     next.addEventListener('click', () => this.stepHit(1));
     find.append(input, el('span', 'ov-search-count'), prev, next);
     const nav = el('span', 'ov-comment-nav');
-    this.toolbar.replaceChildren(mode, wrap, find, nav);
+    const triage = el('span', 'ov-triage-nav');
+    if (this.view?.critique?.hunk_scores?.length) {
+      const next = el('button', 'ov-btn ov-next-suspicious', 'Next suspicious hunk');
+      next.type = 'button';
+      next.title = 'Go to the next hunk in the assistant\u2019s suspicion ranking';
+      next.addEventListener('click', () => this.triage?.next());
+      const ranked = el('button', 'ov-btn ov-ranked-toggle', 'Ranked hunks');
+      ranked.type = 'button';
+      ranked.setAttribute('aria-pressed', String(this.rankedOpen));
+      ranked.addEventListener('click', () => {
+        this.rankedOpen = !this.rankedOpen;
+        ranked.setAttribute('aria-pressed', String(this.rankedOpen));
+        this.setupTriage();
+        this.drawTriage();
+      });
+      triage.append(next, ranked);
+    }
+    this.toolbar.replaceChildren(mode, wrap, find, triage, nav);
     this.renderCommentNav();
     this.renderHitCount();
   }

@@ -44,6 +44,8 @@ export interface CritiqueView {
   confidence: number | null;
   summary: string;
   comments: CommentView[];
+  /** The assistant's suspicion of each hunk, in diff order (files then hunks); sent only where the condition shows its evidence. */
+  hunk_scores?: number[];
 }
 
 export interface AssignmentView {
