@@ -169,3 +169,21 @@ def test_flaw_lines_are_the_gold_lines_in_the_diff() -> None:
     assert len(places) == 1
     fi, hi, li = next(iter(places))
     assert files[fi].hunks[hi].lines[li].new == it.bug_lines[0]
+
+
+def test_the_attention_command_prints_the_report(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from oversight_ext.cli import main
+
+    with Store(sqlite_url) as store:
+        store.add_items([long_item(i, 60) for i in range(4)])
+        create_study(
+            store, StudyConfig.from_dict({"name": "att", "seed": 5, "open_slots": 2, "conditions": [{"name": "u"}], "time_limit_s": 30})
+        )
+        simulate(store, "att", 2, seed=3)
+    assert main(["attention", "att", "--db", sqlite_url, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["condition"] for r in rows] == ["u"] and rows[0]["n"] == rows[0]["recorded"] > 0 and 0 < rows[0]["share_seen"] < 0.5
+    assert main(["attention", "att", "--db", sqlite_url, "--by", "nope"]) != 0
+    assert "'nope' is not a column" in capsys.readouterr().err
