@@ -14,7 +14,7 @@ import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
 import { findHits, Hit, MAX_HITS } from './search';
-import { Action, CommentView, DEFAULT_OPTIONS, ItemView, Reason, ReviewOptions, ReviewTransport, Side } from './types';
+import { Action, CommentView, DEFAULT_OPTIONS, ItemView, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
 /** Keys the view answers to (Ctrl/Cmd+Enter always submits). Configurable in the settings. */
@@ -503,9 +503,23 @@ export class ReviewView {
     }
   }
 
-  private flagLine(path: string, side: Side, line: number): void {
+  private flagLine(path: string, side: Side, line: number, extend = false): void {
     const d = this.draft;
     if (!d || d.submitted) {
+      return;
+    }
+    const f = this.focus;
+    const held = extend && f && f.path === path && f.side === side ? d.flags.find(x => x.path === path && x.side === side && x.line === f.line) : undefined;
+    if (held && line !== held.line) {
+      // Shift-click: the focused flag now covers the lines between its first line and this one.
+      const last = held.end_line ?? held.line;
+      const lo = Math.min(held.line, line);
+      const hi = Math.max(line < held.line ? last : held.line, line);
+      held.line = lo;
+      held.end_line = hi > lo ? hi : null;
+      this.focus = { path, side, line: lo };
+      this.changed();
+      this.rebuild();
       return;
     }
     let index = d.flags.findIndex(f => f.path === path && f.side === side && f.line === line);
@@ -532,9 +546,9 @@ export class ReviewView {
       draft: d,
       activeComment: this.activeComment,
       focus: this.focus,
-      flagged: new Set(d.flags.map(f => anchorKey(f.path || def, f.side, f.line))),
+      flagged: new Set(d.flags.flatMap(f => range(f.line, f.end_line ?? f.line).map(n => anchorKey(f.path || def, f.side, n)))),
       commented: new Set(this.comments().flatMap(c => range(c.start_line, c.end_line).map(n => anchorKey(c.path || def, c.side, n)))),
-      flagLine: (p, s, n) => this.flagLine(p, s, n),
+      flagLine: (p, s, n, extend) => this.flagLine(p, s, n, extend),
       focusLine: (p, s, n) => {
         this.focus = { path: p, side: s, line: n };
         if (this.ctx) {
@@ -572,6 +586,14 @@ export class ReviewView {
       },
       setFlagText: (i, text) => {
         d.flags[i].comment = text;
+        this.changed();
+      },
+      setFlagField: (i, field, value) => {
+        if (field === 'severity') {
+          d.flags[i].severity = value as LineFlag['severity'];
+        } else {
+          d.flags[i].category = value;
+        }
         this.changed();
       },
       removeFlag: i => {

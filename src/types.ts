@@ -73,7 +73,13 @@ export interface LineFlag {
   line: number;
   side: Side;
   comment: string;
+  /** The last line of a flag over several lines (absent or null: one line). */
+  end_line?: number | null;
+  severity?: FlagSeverity | null;
+  category?: string | null;
 }
+
+export type FlagSeverity = 'info' | 'minor' | 'major' | 'critical';
 
 export type Action = 'keep' | 'edit' | 'reject';
 export type Reason = 'valid' | 'nitpick' | 'wrong';

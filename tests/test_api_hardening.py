@@ -207,6 +207,11 @@ def catalogue(a: str, other: str) -> list[tuple[str, Any, int, str | None]]:
         ("a flag on side 'middle'", flag(side="middle"), 400, "flags"),
         ("a flag on a file not in the diff", flag(path="other.py"), 400, "flags"),
         ("a flag with an extra key", flag(severity="high"), 400, "flags"),
+        ("a flag range past the diff's last new line", flag(end_line=9), 400, "flags"),
+        ("a flag range that ends before it starts", flag(line=3, end_line=2), 400, "flags"),
+        ("a flag severity 'urgent'", flag(severity="urgent"), 400, "flags"),
+        ("a flag category of 65 characters", flag(category="c" * 65), 400, "flags"),
+        ("a flag with a key the schema lacks", flag(colour="red"), 400, "flags"),
         ("501 flags", with_(flags=[{"path": "calc.py", "line": 2}] * 501), 400, "flags"),
         ("flags nested 50 deep", raw[:-1] + f', "flags": {_deep(50)}}}', 400, "flags"),
         # dispositions

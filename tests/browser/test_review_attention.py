@@ -1,6 +1,7 @@
 """The attention record in a real Chromium against a real ``jupyter lab``: a scripted session
 (scroll to hunk 40, stay 3 s, expand context, submit) is stored and read back exactly, and it
-says what the session did."""
+says what the session did. A flag stretched over lines with Shift+click, with a severity and a
+category, is stored as such."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     assert len(parse_diff(item.diff)[0].hunks) == N_HUNKS
     lab_store.add_items([item])
     add_study(lab_store, "attention", [("att-many", "unassisted", None)])
+    add_study(lab_store, "ranges", [("att-many", "unassisted", None)])
     yield from start_lab(lab_root, lab_store)
 
 
@@ -108,4 +110,27 @@ def test_a_scripted_session_is_stored_and_read_back_exactly(browser: Any, lab: L
     assert len(seen) < N_HUNKS // 2 and (0, 0) in seen and (0, 40) in seen
     frame = attention_frame(lab_store, "attention")
     assert 0 < frame["share_seen"][0] < 0.6
+    page.context.close()
+
+
+def test_a_flag_over_a_line_range_with_severity_and_category_is_stored(browser: Any, lab: Lab, lab_store: Store) -> None:
+    page = open_lab(browser, lab)
+    panel = open_study(page, "ranges")
+    panel.locator('.ov-line .ov-ln[data-side="new"][data-line="2"]').first.click()
+    panel.locator('.ov-line .ov-ln[data-side="new"][data-line="5"]').first.click(modifiers=["Shift"])
+    flag = panel.locator(".ov-flag")
+    flag.locator(".ov-where").filter(has_text="many.py lines 2–5").wait_for()
+    assert flag.count() == 1
+    flag.locator("select.ov-flag-severity").select_option("major")
+    flag.locator("select.ov-flag-category").select_option("security")
+    flag.locator("textarea").fill("the return changes the result")
+    panel.locator('[data-verdict="buggy"]').click()
+    panel.locator('[data-confidence="0.85"]').click()
+    panel.locator(".ov-submit").click()
+    panel.locator('.ov-status[data-state="saved"]').wait_for()
+    (stored,) = lab_store.judgments(study="ranges")
+    assert [(f.path, f.line, f.end_line, f.severity, f.category, f.comment) for f in stored.flags] == [
+        ("many.py", 2, 5, "major", "security", "the return changes the result")
+    ]
+    assert flag.locator("select.ov-flag-severity").is_disabled()
     page.context.close()
