@@ -86,6 +86,9 @@ def main() -> None:
     s = result.summary()
     p50, p99 = float(np.percentile(base, 50)), float(np.percentile(base, 99))
     print(f"load: {n_raters} raters x {per} submissions, faults {'on (kill+restart, dropped connections)' if faults_on else 'off'}")
+    lost, duplicated = max(s["submitted"] - stored, 0), max(stored - s["submitted"], 0)
+    server_errors = sum(n for kind, n in s["failures"].items() if kind.startswith("http 5"))
+    print(f"  {lost} lost, {duplicated} duplicated, {server_errors} server errors (HTTP 5xx)")
     print(f"  stored {stored} of {s['submitted']}; {s['retries']} retries {s['failures']}; {s['elapsed_s']} s, {s['per_s']} judgments/s")
     print(f"  HTTP submit (API + store)     p50 {s['p50_ms']:8.1f} ms   p99 {s['p99_ms']:8.1f} ms")
     print(f"  baseline Store.submit direct  p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
@@ -94,8 +97,9 @@ def main() -> None:
         print("(--quick: results/load.json left as it was)")
         return
     row = {
-        "case": f"{n_raters} raters x {per} submissions through the HTTP API, faults {'on' if faults_on else 'off'}",
-        "figure": f"{max(s['submitted'] - stored, 0)} lost, {max(stored - s['submitted'], 0)} duplicated; p99 {s['p99_ms']:.1f} ms",
+        "case": f"{n_raters} raters x {per} submissions through the HTTP API, "
+        + ("a server kill and dropped database connections" if faults_on else "no faults"),
+        "figure": f"{lost} lost, {duplicated} duplicated, {server_errors} server errors; p99 {s['p99_ms']:.1f} ms",
         "baseline": f"direct Store.submit: p99 {p99:.1f} ms",
         "ratio": f"p99 {s['p99_ms'] / p99:.1f}x",
     }

@@ -8,8 +8,11 @@
 #
 # Database URL: $OVERSIGHT_DB, else the first line of $OVERSIGHT_DB_FILE (default
 # /etc/oversight/db-url), a file that only its owner may read (mode 0600): the hub refuses a
-# file others can read. The URL goes to each single-user server in its environment; it never
-# reaches a browser (the review API answers with records, never with settings).
+# file others can read. Only the hub and one hub-managed service (`oversight`, started below as
+# the hub's own OS user) hold the URL: the service owns the store and serves the review API;
+# the users' servers get no URL, only the service's address, and forward their review API to
+# it with their own hub token (oversight_ext/server/forward.py). A rater's kernel or terminal
+# thus finds no database credentials, and its own hub token reaches only the API, as itself.
 #
 # Identity: the review API takes the rater from the hub user of the request (JupyterHub's
 # OAuth), never from the request body. Owners ($OVERSIGHT_OWNERS, comma-separated) get the
@@ -19,7 +22,8 @@
 # spawns each server as that user (LocalProcessSpawner); =dummy is for a trial or a test on
 # one machine: one shared password ($OVERSIGHT_HUB_PASSWORD, at least 8 characters; JupyterHub
 # 5's SharedPasswordAuthenticator), every server as the hub's own OS user
-# (SimpleLocalProcessSpawner, home folders under $OVERSIGHT_HUB_DIR/homes).
+# (SimpleLocalProcessSpawner, home folders under $OVERSIGHT_HUB_DIR/homes), unless
+# $OVERSIGHT_HUB_SPAWNER=local runs each as the system user of its name (as with pam).
 #
 # Who may log in: JupyterHub 5 and later admit nobody but admins unless told whom. Here the
 # authenticator admits the users the stored studies name (their listed raters and owners,
@@ -52,6 +56,8 @@ def database_url() -> str:
 
 
 DB_URL = database_url()
+SERVICE = "oversight"
+SERVICE_URL = f"http://{os.environ.get('OVERSIGHT_SERVICE_IP', '127.0.0.1')}:{os.environ.get('OVERSIGHT_SERVICE_PORT', '8765')}"
 OWNERS = [u.strip() for u in os.environ.get("OVERSIGHT_OWNERS", "").split(",") if u.strip()]
 USERS = [u.strip() for u in os.environ.get("OVERSIGHT_HUB_USERS", "").split(",") if u.strip()]
 
@@ -114,6 +120,8 @@ if os.environ.get("OVERSIGHT_HUB_AUTH", "pam") == "dummy":
         c.Authenticator.admin_users = set(OWNERS)
     c.JupyterHub.spawner_class = "simple"
     c.SimpleLocalProcessSpawner.home_dir_template = str(hub_dir / "homes" / "{username}")
+    if os.environ.get("OVERSIGHT_HUB_SPAWNER") == "local":
+        c.JupyterHub.spawner_class = "localprocess"
 else:
     from jupyterhub.auth import PAMAuthenticator
 
@@ -121,18 +129,39 @@ else:
     c.Authenticator.admin_users = set(OWNERS)
     c.JupyterHub.spawner_class = "localprocess"
 
-# Each user's server: the venv's jupyterhub-singleuser with the review API, the store in its environment.
+# The store's one holder: a hub-managed service with the review API, as the hub's OS user.
+c.JupyterHub.services = [
+    {
+        "name": SERVICE,
+        "url": SERVICE_URL,
+        "command": [sys.executable, "-m", "oversight_ext.server.hub_service"],
+        "environment": {"OVERSIGHT_DB": DB_URL},
+        "oauth_no_confirm": True,  # a browser going to the service directly is not asked to approve it
+        "display": False,
+    }
+]
+# Every user may call the service (as themselves), and each server's own token may too.
+c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", f"access:services!service={SERVICE}"]}]
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", f"access:services!service={SERVICE}"]
+
+# Each user's server: the venv's jupyterhub-singleuser with the review API forwarded to the service.
 extensions = {"oversight_ext": True}
 c.Spawner.default_url = os.environ.get("OVERSIGHT_DEFAULT_URL", "/lab")
 if os.environ.get("OVERSIGHT_LAB", "1") == "0":
     # The review API alone (tests, load checks): the server starts several times faster.
     extensions.update(dict.fromkeys(("jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim"), False))
     c.Spawner.default_url = "/oversight/api/me"
-c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+if os.environ.get("OVERSIGHT_SERVER_PYTHON"):
+    # Users' servers in another environment than the hub's (one the users' OS accounts can run).
+    c.Spawner.cmd = [os.environ["OVERSIGHT_SERVER_PYTHON"], "-m", "jupyterhub.singleuser"]
+else:
+    c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.args = [f"--ServerApp.jpserver_extensions={extensions!r}"]
 if os.geteuid() == 0 and c.JupyterHub.spawner_class == "simple":
     # Servers of a trial hub run as the hub's own user; in a root container that is root.
     c.Spawner.args.append("--allow-root")
-c.Spawner.environment = {"OVERSIGHT_DB": DB_URL}
+# The service's address, never the database's: Spawner.environment replaces nothing the hub
+# keeps out (its own environment reaches servers only through Spawner.env_keep).
+c.Spawner.environment = {"OVERSIGHT_SERVICE_URL": f"{SERVICE_URL}/services/{SERVICE}/"}
 c.Spawner.start_timeout = int(os.environ.get("OVERSIGHT_START_TIMEOUT", "180"))
 c.Spawner.http_timeout = int(os.environ.get("OVERSIGHT_START_TIMEOUT", "180"))

@@ -55,11 +55,12 @@ def _levels(schema_part: dict[str, Any]) -> tuple[float, ...]:
     return tuple(float(c) for c in schema_part["enum"])
 
 
-#: The five levels of Bowman et al. 2022, the schema's default: ``confidence`` without a study.
-CONFIDENCE_LEVELS: tuple[float, ...] = _levels(submission_schema()["properties"]["confidence"])
-#: The same levels under the scale's name: they come from a four-choice task (25% is chance), so
+#: The five levels of Bowman et al. 2022: they come from a four-choice task (25% is chance), so
 #: they fit no yes/no verdict; likert studies and studies stored before scales were declared keep them.
 LIKELIHOOD_LEVELS: tuple[float, ...] = _levels(submission_schema()["$defs"]["ConfidenceLikelihood"])
+#: The same levels as the default where no study is known (a client whose server sends no levels,
+#: the simulator's default); the schema's ``confidence`` lists the levels of every scale.
+CONFIDENCE_LEVELS: tuple[float, ...] = LIKELIHOOD_LEVELS
 #: The scale of a binary (buggy/correct) verdict: 55, 65, 75, 85, 95%. Five levels, like the old
 #: scale, so the panel keeps its layout; each is the centre of one of five equal bins spanning
 #: chance (50%) to certainty, so a level is the mean probability its calibration bin stands for and
@@ -69,7 +70,7 @@ LIKELIHOOD_LEVELS: tuple[float, ...] = _levels(submission_schema()["$defs"]["Con
 BINARY_LEVELS: tuple[float, ...] = _levels(submission_schema()["$defs"]["ConfidenceBinary"])
 #: Each scale by name.
 CONFIDENCE_SCALES: dict[str, tuple[float, ...]] = {"binary": BINARY_LEVELS, "likelihood": LIKELIHOOD_LEVELS}
-#: Every level of every scale: what a stored judgment may hold.
+#: Every level of every scale: what a stored judgment may hold, and what the schema's ``confidence`` lists.
 KNOWN_LEVELS: tuple[float, ...] = tuple(sorted({*BINARY_LEVELS, *LIKELIHOOD_LEVELS}))
 #: The fields a client may send with a judgment; everything else is the server's to fill.
 PAYLOAD_FIELDS: frozenset[str] = frozenset(submission_schema()["properties"])

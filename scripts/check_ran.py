@@ -1,8 +1,9 @@
-"""Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder).
+"""Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder, JupyterHub).
 
 Reads pytest's JUnit XML. The kinds required: PostgreSQL, Chromium, the TRL parity test (our
 trainer against TRL's RewardTrainer on the same batches), the Binder tests (repo2docker's own
-buildpack detection over binder/) and the mixed model's agreement with R's lme4. Each of these skips where its part is missing, which is
+buildpack detection over binder/), the mixed model's agreement with R's lme4 and the two
+JupyterHub tests (the store behind the hub service; a rater's kernel that reaches no store). Each of these skips where its part is missing, which is
 right on a laptop and wrong in CI. Under OVERSIGHT_REQUIRE_ALL=1 (CI) a missing PostgreSQL or
 Chromium already fails its fixtures; this also catches any of the kinds being deselected or
 skipped for any other reason (a missing package, a marker expression). Without it, or run with
@@ -22,6 +23,8 @@ REQUIRED = {
     "trl-parity": lambda name: name.startswith("tests.test_reward_train.") and "same_batches_as_trl" in name,
     "binder": lambda name: "tests.test_binder" in name,
     "lme4": lambda name: "test_analysis_lme4." in name,
+    # A real JupyterHub over PostgreSQL with the store behind the hub service, and a rater's kernel that reaches neither.
+    "hub": lambda name: name.startswith(("tests.test_hub.", "tests.test_hub_isolation.")),
 }
 
 

@@ -83,6 +83,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           panel.view.setKeys(keys);
           panels.set(study, panel);
           shell.add(panel, 'main');
+          if (!Array.from(shell.widgets('main')).includes(panel)) {
+            // Notebook 7's file-browser page keeps its one main widget and ignores others: review in its right side panel.
+            shell.add(panel, 'right', { rank: 100 });
+          }
           void tracker.add(panel);
           await panel.start();
         }

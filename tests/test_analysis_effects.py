@@ -60,6 +60,10 @@ def test_point_estimates_and_cell_variance_are_exact() -> None:
     cells = r * 1000 + i
     n_cells = np.unique(cells).size
     ref = cov_cluster(ols, cells, use_correction=False)[1, 1]
+    print(
+        f"difference and means vs pandas: max abs diff {abs(res['difference'] - (means['assisted'] - means['unassisted'])):.2e};"
+        f" cell variance vs statsmodels cov_cluster: {abs(v_cell[0] * (n_cells - 1) / n_cells - ref):.2e}"
+    )
     assert abs(v_cell[0] * (n_cells - 1) / n_cells - ref) < 1e-9 * max(ref, 1)
 
 
@@ -93,9 +97,11 @@ def test_mcnemar_equals_scipy_on_paired_items() -> None:
     c = int((~wide["u"] & wide["h"]).sum())
     assert (res["control_only"], res["treatment_only"], res["n_items"]) == (b, c, 60)
     if res["exact"]:
+        print(f"McNemar exact p vs scipy binomtest: max abs diff {abs(res['p_value'] - stats.binomtest(min(b, c), b + c, 0.5).pvalue):.2e}")
         assert abs(res["p_value"] - stats.binomtest(min(b, c), b + c, 0.5).pvalue) < 1e-9
     else:
         chi2 = (abs(b - c) - 1) ** 2 / (b + c)
+        print(f"McNemar chi2 p vs scipy chi2.sf: max abs diff {abs(res['p_value'] - stats.chi2.sf(chi2, 1)):.2e}")
         assert abs(res["statistic"] - chi2) < 1e-9 and abs(res["p_value"] - stats.chi2.sf(chi2, 1)) < 1e-9
     few = mcnemar(f.filter(pl.col("item_id").is_in(["i0", "i1", "i2", "i3", "i4", "i5"])), treatment="h", control="u").row(0, named=True)
     assert few["exact"] is True

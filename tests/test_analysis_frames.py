@@ -27,8 +27,9 @@ def item(n: int, buggy: bool) -> Item:
     )
 
 
-def build(store: Store) -> None:
-    """Two raters, two conditions, three buggy items (gold line 5) and one correct item."""
+def build(store: Store, *, qc: bool = True) -> None:
+    """Two raters, two conditions, three buggy items (gold line 5) and one correct item;
+    bob's it2 is a QC item unless ``qc=False``."""
     store.add_items([item(0, True), item(1, True), item(2, True), item(3, False)])
     honest = Comment(id="c1", path="m.py", start_line=5, end_line=5, text="off by one")
     wrong = Comment(id="c2", path="m.py", start_line=9, end_line=9, text="this is wrong", planted=True)
@@ -43,7 +44,7 @@ def build(store: Store) -> None:
         Assignment(id="a0", study="s", rater="ann", item_id="it0", condition="help", position=0, critique_id="k0"),
         Assignment(id="a1", study="s", rater="ann", item_id="it1", condition="plain", position=1),
         Assignment(id="a2", study="s", rater="ann", item_id="it3", condition="help", position=2, critique_id="k3"),
-        Assignment(id="a3", study="s", rater="bob", item_id="it2", condition="plain", position=0, is_qc=True),
+        Assignment(id="a3", study="s", rater="bob", item_id="it2", condition="plain", position=0, is_qc=qc),
         Assignment(id="a4", study="s", rater="bob", item_id="it3", condition="plain", position=1),
     ]
     store.create_study("s", config, table, seed=1, code_version="test")
@@ -112,7 +113,7 @@ def test_study_frame_joins_current_judgments_with_gold_design_and_critiques(stor
 
 
 def test_metrics_on_the_known_study(store: Store) -> None:
-    build(store)
+    build(store, qc=False)  # it2 as a study item: the figures below count bob's j3 (as a QC item no estimate would)
     s = summary(study_frame(store, "s")).to_dicts()
     help_, plain = (r for r in sorted(s, key=lambda r: r["condition"]))
     # help: j0 (buggy item, right, flag at 6 catches line 5; flag at 1 misses), j2 (correct item called buggy).
@@ -125,6 +126,13 @@ def test_metrics_on_the_known_study(store: Store) -> None:
     assert {(r["planted"], r["action"], r["n"]) for r in d} == {(False, "keep", 1), (True, "edit", 1)}
     o = over_reliance(study_frame(store, "s")).filter(pl.col("condition") == "help").row(0, named=True)
     assert o["planted_claims"] == 1 and o["acceptance_rate"] == 1.0 and o["agreement_with_wrong_verdict"] == 1.0
+
+
+def test_metrics_leave_out_the_qc_judgment(store: Store) -> None:
+    build(store)
+    plain = summary(study_frame(store, "s")).filter(pl.col("condition") == "plain").row(0, named=True)
+    # j3 (bob's QC item it2, caught with a flag at line 5) is out: j1b and j4 remain.
+    assert plain["n"] == 2 and plain["catch_rate"] == 0.0 and plain["flag_precision"] == 0.0 and plain["n_raters"] == 2
 
 
 def test_a_study_without_judgments_gives_an_empty_frame_and_unknown_studies_are_named(store: Store) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from statsmodels.stats.multitest import multipletests
 from test_study_creation import make_items
 
@@ -113,3 +114,42 @@ def test_simulated_judgments_are_never_pooled_with_peoples_unless_asked() -> Non
     assert pooled.tables["summary"]["n"].sum() == n and any("pooled, as asked" in note for note in pooled.notes)
     sims = analyze(frame.filter(pl.col("rater_kind") == "simulated"), AnalysisConfig(n_boot=20, mixed_model=False))
     assert sims.tables["raters"]["rater_kind"].to_list() == ["simulated"]
+
+
+def test_qc_judgments_are_out_of_every_estimate_whoever_calls_it(tmp_path: Path) -> None:
+    """The study frame keeps QC rows; the estimating functions and the dashboard drop them."""
+    pytest.importorskip("oversight_ext.assistants")
+    from oversight_ext.analysis import calibration, condition_means, mcnemar, summary
+    from oversight_ext.analysis.agreement import agreement
+    from oversight_ext.workshop.dashboard import dashboard_data, most_missed
+
+    store, frame = pilot(tmp_path, {})
+    qc = frame.filter(pl.col("is_qc"))
+    plain = frame.filter(~pl.col("is_qc"))
+    assert qc.height > 0 and plain.height > 0
+    assert_frame_equal(summary(frame), summary(plain))
+    assert_frame_equal(calibration(frame), calibration(plain))
+    assert_frame_equal(agreement(frame), agreement(plain))
+    assert_frame_equal(condition_means(frame, n_boot=100), condition_means(plain, n_boot=100))
+    assert_frame_equal(effect(frame, control="unassisted", n_boot=100), effect(plain, control="unassisted", n_boot=100))
+    assert_frame_equal(mcnemar(frame, treatment="lint", control="unassisted"), mcnemar(plain, treatment="lint", control="unassisted"))
+    # The dashboard: accuracy counts only non-QC judgments, and no QC item is among the most missed.
+    acc = pl.DataFrame(dashboard_data(store, "pilot")["tables"]["accuracy"])
+    assert acc["n"].sum() == plain.filter(pl.col("correct").is_not_null()).height
+    assert not set(most_missed(frame, k=100)["item_id"]) & set(qc["item_id"])
+
+
+def test_qc_reliability_gives_no_alpha_on_a_single_qc_item() -> None:
+    """Alpha on one item is 0 whatever the raters do: all agreeing or split, it is no figure."""
+    from oversight_ext.analysis.qc import qc_reliability
+
+    def qc(verdicts: list[str], items: list[str]) -> pl.DataFrame:
+        n = len(verdicts)
+        return pl.DataFrame(
+            {"rater": [f"r{k}" for k in range(n)], "item_id": items, "verdict": verdicts, "label": ["buggy"] * n, "is_qc": [True] * n}
+        )
+
+    one = qc_reliability(qc(["buggy"] * 9 + ["correct"] * 3, ["q1"] * 12)).row(0, named=True)
+    assert one["krippendorff_alpha"] is None and "one QC item" in one["note"] and one["accuracy"] == 0.75
+    two = qc_reliability(qc(["buggy", "buggy", "correct", "correct"], ["q1", "q1", "q2", "q2"])).row(0, named=True)
+    assert two["krippendorff_alpha"] == 1.0 and two["note"] is None

@@ -219,11 +219,16 @@ def test_verdicts_come_from_the_named_rule_table() -> None:
 
 
 def test_a_load_failure_both_versions_share_is_no_evidence() -> None:
-    # a stdin script crashes at input() when loaded, before and after the change alike
-    before = "n = int(input())\nprint(n * 2)\n"
-    after = "n = int(input())\nprint(n * 3)\n"
+    # a module that needs a package this machine lacks fails to load before and after alike
+    before = "import not_installed_anywhere_pkg\n\n\ndef twice(n):\n    return n * 2\n"
+    after = before.replace("n * 2", "n * 3")
     c = critique_item(load_assistant("exec"), item(before, after, label="buggy"))
     assert c.verdict is None and c.comments == () and "fails to load before and after" in c.summary
+    # a stdin script no longer stops at input() on load: it runs whole, as a script (test_assistants_stdin.py)
+    script = critique_item(
+        load_assistant("exec"), item("n = int(input())\nprint(n * 2)\n", "n = int(input())\nprint(n * 3)\n", label="buggy")
+    )
+    assert "fails to load" not in script.summary and "run as a script on standard input" in script.summary
 
 
 def test_a_load_failure_is_claimed_on_the_line_the_error_names() -> None:

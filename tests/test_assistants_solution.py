@@ -101,3 +101,41 @@ def test_a_plain_module_gets_no_implicit_imports() -> None:
     c = critique_item(load_assistant("exec"), item)
     assert c.verdict == "buggy" and c.summary.startswith("Buggy: fails to load") and "class Solution" not in c.summary
     assert "NameError" in c.comments[0].text and "List" in c.comments[0].text
+
+
+# a platform solution with no examples anywhere: exec makes up inputs from the signature and
+# calls the method on a fresh Solution() for each
+MAX_GAP = """class Solution:
+    def maxGap(self, nums: List[int]) -> int:
+        nums = sorted(nums)
+        best = 0
+        for i in range(1, len(nums)):
+            best = max(best, nums[i] - nums[i - 1])
+        return best
+"""
+MAX_GAP_BUG = MAX_GAP.replace("range(1, len(nums))", "range(1, len(nums) + 1)")  # line 5: IndexError
+
+
+def test_a_method_without_examples_gets_generated_inputs_and_its_crash_is_caught() -> None:
+    def item(before: str, after: str, direction: str) -> Item:
+        return Item(
+            id=f"gap:{direction}",
+            diff=make_diff(before, after, "solution.py"),
+            path="solution.py",
+            before=before,
+            after=after,
+            spec="Return the largest difference between neighbours of the sorted numbers.",
+            language="python3",
+            label="buggy" if direction == "introduce_bug" else "correct",
+            direction=direction,
+            bug_lines=(5,) if direction == "introduce_bug" else (),
+            pair_id="gap",
+        )
+
+    bug, fix = item(MAX_GAP, MAX_GAP_BUG, "introduce_bug"), item(MAX_GAP_BUG, MAX_GAP, "fix_bug")
+    critic = load_assistant("exec")
+    crits = [critique_item(critic, bug), critique_item(critic, fix)]
+    assert crits[0].verdict == "buggy" and "IndexError" in crits[0].comments[0].text, crits[0].summary
+    assert " 0 differential input(s)" not in crits[0].summary
+    rows = score_critiques([bug, fix], crits).rows(named=True)
+    assert rows[0]["caught"] and not rows[1]["flagged"], crits[1].summary

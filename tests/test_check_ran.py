@@ -16,6 +16,7 @@ CASES = {
     "trl-parity": '<testcase classname="tests.test_reward_train" name="test_same_batches_as_trl_give_the_same_losses_and_weights"/>',
     "binder": '<testcase classname="tests.test_binder" name="test_binder_files_are_well_formed"/>',
     "lme4": '<testcase classname="tests.test_analysis_lme4" name="test_agrees_with_glmer"/>',
+    "hub": '<testcase classname="tests.test_hub_isolation" name="test_rater_kernel_reaches_no_store_gold_or_other_rater"/>',
 }
 
 

@@ -185,3 +185,17 @@ def test_simulated_judgments_use_the_study_levels() -> None:
     rater = draw_raters(1, seed=3)[0]
     got = {judge(rater, item, a, None, np.random.default_rng(k), levels=BINARY_LEVELS).confidence for k in range(40)}
     assert got <= set(BINARY_LEVELS) and len(got) > 1
+
+
+def test_the_config_of_a_study_stored_without_levels_keeps_the_old_levels(svc: tuple[ReviewService, dict[str, Assignment]]) -> None:
+    """StudyConfig.from_study (what enrolment, the status table and the workshop read) of a
+    study stored the old way gives its old levels, not the binary default of a new study."""
+    from oversight_ext.study.creation import load_config
+
+    service, _ = svc
+    assert "confidence_levels" not in service.store.study("old").config
+    old = StudyConfig.from_study(service.store.study("old"))
+    assert old.verdict_scale == "binary" and old.confidence_levels == LIKELIHOOD_LEVELS == (0.25, 0.42, 0.6, 0.8, 1.0)
+    assert load_config(service.store, "old").confidence_levels == LIKELIHOOD_LEVELS
+    assert old.as_study().confidence_levels == LIKELIHOOD_LEVELS
+    assert StudyConfig.from_study(service.store.study("new")).confidence_levels == BINARY_LEVELS

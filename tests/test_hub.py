@@ -86,6 +86,7 @@ def hub(pg_cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Store]]:
         "OVERSIGHT_HUB_PORT": str(port),
         "OVERSIGHT_HUB_API_PORT": str(free_port()),
         "OVERSIGHT_PROXY_API_PORT": str(free_port()),
+        "OVERSIGHT_SERVICE_PORT": str(free_port()),
         "OVERSIGHT_LAB": "0",
     }
     env.pop("OVERSIGHT_DB", None)  # the URL must come from the 0600 file

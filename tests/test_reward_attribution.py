@@ -64,3 +64,63 @@ def test_rm_assistant_comments_on_the_lines_that_lower_the_reward(trained: Path,
     bad.write_text('name = "rm-bad"\nbackend = "rm"\n')
     with pytest.raises(ValueError, match="model is empty"):
         load_assistant(bad)
+
+
+def test_line_spans_cover_exactly_the_added_lines_in_program_and_diff_texts() -> None:
+    from oversight_ext.reward.attribution import reward_text
+    from oversight_ext.reward.gradients import line_spans
+
+    before = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    after = "a = 1\nb = 20\nc = 3\nnew = 5\nd = 4\n"
+    diff = make_diff(before, after, "m.py")
+    lines = after.splitlines()
+    for fmt in ("after", "spec+after", "diff", "spec+diff"):
+        text = reward_text(after, text_format=fmt, spec="Add new.", diff=diff)
+        spans = line_spans(text, after=after, diff=diff, text_format=fmt, spec="Add new.")
+        for n in (2, 4):  # the lines the diff adds
+            assert [text[a:b] for a, b in spans[n]] == [lines[n - 1]], (fmt, n)
+        if fmt.endswith("diff"):
+            assert 1 not in spans and 3 not in spans  # context lines are not added lines
+
+
+def test_integrated_gradients_rank_the_cue_line_and_pass_the_deletion_check(trained: Path) -> None:
+    from oversight_ext.reward.gradients import integrated_gradients
+    from oversight_ext.reward.model import load_reward_model
+
+    model, tok, _ = load_reward_model(trained)
+    score = lambda t: score_texts(model, tok, t)  # noqa: E731
+    fillers = ["gamma delta", "list index", "alpha gamma", "beta list", "index delta"]
+    grads, measured = [], []
+    for k in range(4):  # the cue line at a different place each time
+        body = fillers[k : k + 3]
+        body.insert(k % 3, "value wrong")
+        after = BEFORE + "\n".join(body) + "\n"
+        diff = make_diff(BEFORE, after, "x.py")
+        attr, err = integrated_gradients(model, tok, before=BEFORE, after=None, diff=diff, path="x.py", text_format="after")
+        cue = 2 + k % 3
+        assert attr[0].line == cue and attr[0].text == "value wrong" and attr[0].delta > 0, attr
+        # completeness: the token attributions sum to reward(text) - reward(baseline) within the 2% asked for
+        assert err <= 0.02, (err, attr)
+        grads.append(attr)
+        measured.append(occlusion(score, before=BEFORE, after=after, diff=diff, text_format="after"))
+    fa = faithfulness(grads, measured=measured)
+    print(
+        f"integrated gradients, deletion check on 4 items: top line moves the reward {fa['top_mean']:.3f}, a random line {fa['random_mean']:.3f}"
+    )
+    assert fa["n"] == 4 and fa["top_wins"] == 1.0 and fa["top_mean"] > 2 * fa["random_mean"]
+    with pytest.raises(ValueError, match="one occlusion per item"):
+        faithfulness(grads, measured=measured[:2])
+    with pytest.raises(ValueError, match="steps = 1, max_steps"):
+        integrated_gradients(model, tok, before=BEFORE, after=None, diff=diff, steps=1)
+
+
+def test_rm_assistant_with_integrated_gradients(trained: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "rm-ig.toml"
+    spec.write_text(f'name = "rm-ig"\nbackend = "rm"\nmodel = "{trained}"\n[params]\ntop = 1\nmethod = "integrated_gradients"\n')
+    crit = load_assistant(spec).critique(ItemView(id="v1", diff=make_diff(BEFORE, AFTER, "x.py"), path="x.py", before=BEFORE, after=AFTER))
+    assert crit.status == "ok" and crit.verdict == "buggy", crit
+    assert [(c.start_line, c.end_line) for c in crit.comments] == [(4, 4)] and "integrated gradients" in crit.comments[0].text
+    bad = tmp_path / "rm-bad-method.toml"
+    bad.write_text(f'name = "rm-x"\nbackend = "rm"\nmodel = "{trained}"\n[params]\nmethod = "saliency"\n')
+    with pytest.raises(ValueError, match=r"params\.method = 'saliency' is unknown"):
+        load_assistant(bad)

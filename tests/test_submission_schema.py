@@ -17,7 +17,10 @@ import pytest
 
 from oversight_ext import records
 from oversight_ext.submission import (
+    BINARY_LEVELS,
     CONFIDENCE_LEVELS,
+    KNOWN_LEVELS,
+    LIKELIHOOD_LEVELS,
     PAYLOAD_FIELDS,
     REQUIRED_FIELDS,
     SubmissionError,
@@ -83,8 +86,11 @@ def test_the_schema_file_is_valid_json_schema_shipped_in_the_package() -> None:
 
 def test_python_reads_levels_and_fields_from_the_schema() -> None:
     schema = submission_schema()
-    assert records.CONFIDENCE_LEVELS == CONFIDENCE_LEVELS == tuple(schema["properties"]["confidence"]["enum"])
+    # The default levels (no study known) are the likelihood scale; ``confidence`` itself lists
+    # the levels of every scale, since which one applies is the study's to say at submit.
+    assert records.CONFIDENCE_LEVELS == CONFIDENCE_LEVELS == tuple(schema["$defs"]["ConfidenceLikelihood"]["enum"])
     assert len(CONFIDENCE_LEVELS) == 5 and list(CONFIDENCE_LEVELS) == sorted(CONFIDENCE_LEVELS)
+    assert tuple(schema["properties"]["confidence"]["enum"]) == KNOWN_LEVELS == tuple(sorted({*BINARY_LEVELS, *LIKELIHOOD_LEVELS}))
     assert set(schema["properties"]) == PAYLOAD_FIELDS and tuple(schema["required"]) == REQUIRED_FIELDS
     # The client sends the Judgment's own fields, less the ones the server fills.
     judgment_fields = {f for f in records.Judgment.__dataclass_fields__}
@@ -149,6 +155,19 @@ def test_a_bad_payload_names_the_field_value_and_fix(change: dict[str, Any], fie
     assert caught.value.field == field
     message = str(caught.value)
     assert f"'{field}'" in message and words in message, message
+
+
+def test_the_schema_file_accepts_each_scale_and_the_study_narrows_it() -> None:
+    """A validator with only the shipped file accepts a level of either scale; the server's
+    check with a study's levels accepts that study's scale only."""
+    raw = json.loads(SCHEMA_PATH.read_text())
+    plain = jsonschema.validators.validator_for(raw)(raw)
+    for level in (*BINARY_LEVELS, *LIKELIHOOD_LEVELS):
+        assert plain.is_valid(good_payload(confidence=level)), level
+    assert not plain.is_valid(good_payload(confidence=0.5))
+    check_submission(good_payload(confidence=0.55), levels=BINARY_LEVELS)
+    with pytest.raises(SubmissionError, match=r"0\.55"):
+        check_submission(good_payload(confidence=0.25), levels=BINARY_LEVELS)
 
 
 def test_a_missing_field_and_a_non_object_are_refused() -> None:

@@ -18,6 +18,8 @@ import polars as pl
 from scipy import sparse
 from statsmodels.stats.inter_rater import fleiss_kappa
 
+from .qc import drops_qc
+
 __all__ = ["agreement", "pairwise_kappa"]
 
 
@@ -52,6 +54,7 @@ def _codes(frame: pl.DataFrame, value: str, order: Sequence | None = None) -> tu
     return f, n_values
 
 
+@drops_qc
 def pairwise_kappa(frame: pl.DataFrame, *, value: str = "verdict", min_shared: int = 2) -> pl.DataFrame:
     """Cohen's kappa of every pair of raters who judged at least ``min_shared`` items in common.
 
@@ -136,6 +139,7 @@ def _fleiss(counts: np.ndarray) -> tuple[float | None, int, str]:
     return float(fleiss_kappa(table, method="fleiss")), int(table.shape[0]), ""
 
 
+@drops_qc
 def agreement(
     frame: pl.DataFrame,
     by: Sequence[str] = ("condition",),

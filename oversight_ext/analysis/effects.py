@@ -36,6 +36,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from .frames import with_correct
 from .intervals import effective_n, mover_difference, wilson
+from .qc import drops_qc
 
 __all__ = ["IntervalWarning", "condition_means", "default_control", "effect", "mcnemar", "order_effects"]
 
@@ -96,7 +97,7 @@ def _interval(v_r: np.ndarray, v_i: np.ndarray, v_cell: np.ndarray, n_r: int, n_
     # A zero variance with no variation at all is no fallback: that case gets its own note.
     notes = ["" if v > 0 or max(a, b) <= 0 else fallback for v, a, b in zip(var, v_r, v_i)]
     if any(notes):
-        warnings.warn(f"two-way cluster variance: {fallback} for {sum(map(bool, notes))} contrast(s)", IntervalWarning, stacklevel=3)
+        warnings.warn(f"two-way cluster variance: {fallback} for {sum(map(bool, notes))} contrast(s)", IntervalWarning, stacklevel=4)
     var = np.where(var > 0, var, np.maximum(v_r, v_i))
     dof = max(min(n_r, n_i) - 1, 1)
     return var, notes, float(stats.t.ppf(0.5 + level / 2, dof)), dof
@@ -138,6 +139,7 @@ def _two_way(
     return means, v_r * scale[0], v_i * scale[1], v_cell * scale[2]
 
 
+@drops_qc
 def effect(
     frame: pl.DataFrame,
     *,
@@ -247,10 +249,11 @@ def effect(
             }
         )
     if any(flat):
-        warnings.warn(f"{outcome}: an arm without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=2)
+        warnings.warn(f"{outcome}: an arm without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=3)
     return pl.DataFrame(rows, schema=out_schema).with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
+@drops_qc
 def condition_means(
     frame: pl.DataFrame, *, outcome: str = "correct", condition: str = "condition", n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> pl.DataFrame:
@@ -281,7 +284,7 @@ def condition_means(
         low, high = means - z * se, means + z * se
     flat = [_no_variation(y, cond, k, outcome) for k in range(len(names))]
     if any(flat):
-        warnings.warn(f"{outcome}: a condition without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=2)
+        warnings.warn(f"{outcome}: a condition without variation; its interval is Wilson's on the raw count", IntervalWarning, stacklevel=3)
     out = pl.DataFrame(
         {condition: names, "n": cnt, "mean": means, "se": se, "ci_low": low, "ci_high": high, "note": [f or None for f in flat]},
         schema=schema,
@@ -289,6 +292,7 @@ def condition_means(
     return out.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
+@drops_qc
 def mcnemar(frame: pl.DataFrame, *, treatment: str, control: str, outcome: str = "correct", condition: str = "condition") -> pl.DataFrame:
     """McNemar's test on items judged under both conditions (statsmodels).
 
@@ -345,6 +349,7 @@ def mcnemar(frame: pl.DataFrame, *, treatment: str, control: str, outcome: str =
     return pl.DataFrame([row], schema=schema).with_columns(pl.col("statistic").fill_nan(None))
 
 
+@drops_qc
 def order_effects(frame: pl.DataFrame, *, outcome: str = "correct", n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pl.DataFrame:
     """Does the outcome drift along a rater's queue? Per condition, the last half of each
     rater's queue minus the first half (``mean_late - mean_early``), with the same two-way cluster interval as :func:`effect`.

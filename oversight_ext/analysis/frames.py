@@ -85,7 +85,9 @@ def study_frame(store: Any, study: str) -> pl.DataFrame:
     """Current (not superseded) judgments of ``study`` joined with gold, design and critiques.
 
     Raises the store's ``UnknownRecord`` when no study has that name. A study without
-    judgments gives an empty frame with the full schema.
+    judgments gives an empty frame with the full schema. Judgments of QC items stay in,
+    marked ``is_qc``: every estimating function drops them itself (:func:`.qc.drops_qc`),
+    and the QC tables read them.
     """
     info = store.study(study)
     judged = store.judgments_frame(study=study)

@@ -21,6 +21,7 @@ from oversight_ext.records import CONFIDENCE_LEVELS
 from oversight_ext.submission import scale_of
 
 from .frames import with_correct
+from .qc import drops_qc
 
 __all__ = [
     "BIN_EDGES",
@@ -134,6 +135,7 @@ def _flag_hits(frame: pl.DataFrame, tolerance: int) -> pl.DataFrame:
     return flags.group_by("_row").agg(pl.len().cast(pl.Int64).alias("n_flags"), hit.sum().cast(pl.Int64).alias("n_hits"))
 
 
+@drops_qc
 def accuracy(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     """Judgments on gold items, how many were right, and the share."""
     f = with_correct(frame).filter(pl.col("correct").is_not_null())
@@ -144,6 +146,7 @@ def accuracy(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     )
 
 
+@drops_qc
 def summary(frame: pl.DataFrame, by: By = ("condition",), *, tolerance: int = 1) -> pl.DataFrame:
     """One row per group with every scalar metric (null where the data cannot give it).
 
@@ -220,10 +223,12 @@ def _observed_scale(values: list[Any]) -> tuple[float, ...]:
     try:
         return scale_of(values)
     except ValueError as exc:
-        warnings.warn(f"{exc}; calibration bins each stated value on its own", UserWarning, stacklevel=3)
+        # 4: past calibration() and its QC wrapper, to the caller.
+        warnings.warn(f"{exc}; calibration bins each stated value on its own", UserWarning, stacklevel=4)
         return tuple(sorted({round(float(v), 6) for v in values if v is not None}))
 
 
+@drops_qc
 def calibration(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequence[float] | None = None) -> pl.DataFrame:
     """Accuracy against stated confidence, one bin per level of the study's confidence scale
     (the reliability diagram's points); ``level`` is the bin's level.
@@ -243,6 +248,7 @@ def calibration(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequenc
     )
 
 
+@drops_qc
 def calibration_error(frame: pl.DataFrame, by: By = ("condition",), *, levels: Sequence[float] | None = None) -> pl.DataFrame:
     """Expected calibration error over the bins of :func:`calibration` (the study's levels):
     sum over bins of (share of judgments) x |accuracy - confidence|."""
@@ -284,6 +290,7 @@ def _disposition_rows(frame: pl.DataFrame, by: By) -> pl.DataFrame:
     return disp.with_columns(pl.col("planted").fill_null(False))
 
 
+@drops_qc
 def dispositions(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     """What raters did with AI comments: counts and shares of keep / edit / reject per group,
     separately for honest and planted-wrong comments (CriticGPT Fig. 4)."""
@@ -297,6 +304,7 @@ def dispositions(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     )
 
 
+@drops_qc
 def over_reliance(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     """How often raters accepted what a wrong critique said.
 
@@ -330,6 +338,7 @@ def over_reliance(frame: pl.DataFrame, by: By = ("condition",)) -> pl.DataFrame:
     return out.sort(list(by))
 
 
+@drops_qc
 def sandwich(frame: pl.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
     """Accuracy of four judges on the same study: unassisted humans, the critic alone (its
     verdict on each item once), humans with the critic (one row per assisted condition) and

@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from oversight_ext.options import option
 
 from .effects import default_control
+from .qc import drops_qc
 
 __all__ = ["MixedConfig", "MixedConvergenceWarning", "fit_mixed"]
 
@@ -316,6 +317,7 @@ class _Search:
         return theta, self.objective(theta), size, hess, free
 
 
+@drops_qc
 def fit_mixed(frame: pl.DataFrame, config: MixedConfig | None = None) -> pl.DataFrame:
     """Fit the model; one row per fixed effect (``kind`` "fixed") and per random-effect SD
     (``kind`` "sd", no interval). Columns: term, kind, estimate, std_err, z, p_value,
@@ -386,7 +388,7 @@ def fit_mixed(frame: pl.DataFrame, config: MixedConfig | None = None) -> pl.Data
             f" (> grad_tol {config.grad_tol:g}) after a restart;"
             " its estimates are not to be trusted (simplify the model or collect more data)"
         )
-        warnings.warn(note, MixedConvergenceWarning, stacklevel=2)
+        warnings.warn(note, MixedConvergenceWarning, stacklevel=3)
     z = stats.norm.ppf(0.5 + config.level / 2)
     rows: list[dict[str, object]] = [
         {

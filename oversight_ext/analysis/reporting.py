@@ -144,7 +144,8 @@ def _quality_control(
     out.notes.append(f"left out {qc.height} judgments of {qc['item_id'].n_unique()} QC items from every estimate (QC tables only)")
     if raters.height:
         out.tables["qc_raters"] = raters
-        out.tables["qc_reliability"] = qc_reliability(qc)
+        out.tables["qc_reliability"] = reliability = qc_reliability(qc)
+        out.notes += [f"qc_reliability: {n}" for n in reliability["note"].drop_nulls().to_list()]
     if threshold is not None and config.qc_exclude and raters.height:
         below = raters.filter(~pl.col("passes"))["rater"].to_list()
         if below:

@@ -3,6 +3,9 @@
 params:
   top        how many lines to comment on at most (default 2)
   min_delta  a line is commented on only when deleting it raises the reward by more than this (default 0.0)
+  method     "occlusion" (default: one scoring per changed line) or "integrated_gradients" (one
+             path of ``steps`` gradient evaluations for all lines; classifier-head models only)
+  steps      interpolation steps of integrated gradients (default 32)
 
 ``model`` names a folder written by ``oversight train-rm`` (classifier head or implicit reward).
 Each changed line is occluded in turn (:func:`oversight_ext.reward.attribution.occlusion`);
@@ -35,8 +38,15 @@ class RewardModelCritic(BaseCritic):
         self.min_delta = float(config.params.get("min_delta", 0.0))
         if self.top < 1:
             raise ValueError(f"rm assistant {config.name!r}: params.top = {self.top} is invalid: give 1 or more")
+        self.method = str(config.params.get("method", "occlusion"))
+        if self.method not in ("occlusion", "integrated_gradients"):
+            raise ValueError(
+                f"rm assistant {config.name!r}: params.method = {self.method!r} is unknown: give 'occlusion' or 'integrated_gradients'"
+            )
+        self.steps = int(config.params.get("steps", 32))
         self.path = config.model
         self._scorer: Any = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> tuple[Any, str]:
@@ -50,6 +60,11 @@ class RewardModelCritic(BaseCritic):
                 meta = json.loads((Path(self.path) / MARKER).read_text()) if (Path(self.path) / MARKER).is_file() else {}
                 cfg = meta.get("config", {})
                 if cfg.get("reward") == "implicit":
+                    if self.method != "occlusion":
+                        raise ValueError(
+                            f"rm assistant {self.name!r}: {self.path} is an implicit (likelihood-ratio) reward, which has no "
+                            "classifier head for integrated gradients: set params.method = 'occlusion'"
+                        )
                     from oversight_ext.reward.implicit import load_implicit_reward_model
 
                     implicit, _ = load_implicit_reward_model(self.path)
@@ -57,25 +72,46 @@ class RewardModelCritic(BaseCritic):
                 else:
                     model, tok, meta = load_reward_model(self.path)
                     max_length = int(cfg.get("max_length", 512))
+                    self._model = (model, tok, max_length)
                     self._scorer = (
                         lambda texts: score_texts(model, tok, texts, max_length=max_length),
                         cfg.get("text_format", "spec+diff"),
                     )
             return self._scorer
 
-    def review(self, view: ItemView) -> Draft:
+    def _attributions(self, view: ItemView) -> list[Any]:
         from oversight_ext.reward.attribution import occlusion
 
         score, text_format = self._load()
-        attr = occlusion(
-            score, before=view.before, after=view.after, diff=view.diff, path=view.path, text_format=text_format, spec=view.spec
+        if self.method == "occlusion":
+            return occlusion(
+                score, before=view.before, after=view.after, diff=view.diff, path=view.path, text_format=text_format, spec=view.spec
+            )
+        from oversight_ext.reward.gradients import integrated_gradients
+
+        model, tok, max_length = self._model
+        attr, _ = integrated_gradients(
+            model, tok, before=view.before, after=view.after, diff=view.diff, path=view.path, text_format=text_format,
+            spec=view.spec, steps=self.steps, max_length=max_length,
+        )  # fmt: skip
+        return attr
+
+    def _why(self, a: Any) -> str:
+        shown = a.text.strip()[:80]
+        if self.method == "occlusion":
+            return f"the reward model scores the change {a.delta:.3f} higher without this line: it reads `{shown}` as the problem"
+        return (
+            f"this line's tokens lower the reward model's score by {a.delta:.3f} (integrated gradients): it reads `{shown}` as the problem"
         )
+
+    def review(self, view: ItemView) -> Draft:
+        attr = self._attributions(view)
         worst = [a for a in attr if a.delta > self.min_delta][: self.top]
         claims = [
             Claim(
                 start_line=a.line,
                 end_line=a.line,
-                text=f"the reward model scores the change {a.delta:.3f} higher without this line: it reads `{a.text.strip()[:80]}` as the problem",
+                text=self._why(a),
                 severity="major",
                 category="bug",
                 score=1 / (1 + math.exp(-a.delta)),
@@ -88,5 +124,6 @@ class RewardModelCritic(BaseCritic):
         if claims:
             summary = f"The reward model rates {len(claims)} added line(s) as lowering its score; the strongest by {top:.3f}."
             return Draft(claims=claims, verdict="buggy", confidence=1 / (1 + math.exp(-top)), summary=summary, model=self.model)
-        summary = f"No added line lowers the reward model's score (the largest change on deletion is {top:.3f})."
+        how = "change on deletion" if self.method == "occlusion" else "integrated-gradients attribution"
+        summary = f"No added line lowers the reward model's score (the largest {how} is {top:.3f})."
         return Draft(verdict="correct", confidence=1 / (1 + math.exp(top)), summary=summary, model=self.model)

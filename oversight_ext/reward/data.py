@@ -15,6 +15,7 @@ from any preference file in the ``chosen`` / ``rejected`` / ``margin`` conventio
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -288,36 +289,87 @@ def pairs_from_rankings(rankings: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=PAIR_SCHEMA)
 
 
+#: Optional columns of a preference file and the JSON types each accepts (None: null, the default).
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "prompt": (str,),
+    "margin": (int, float),
+    "tie": (bool,),
+    "weight": (int, float),
+    "pair_id": (str,),
+    "group_id": (str,),
+    "chosen_id": (str,),
+    "rejected_id": (str,),
+}
+
+
+def _checked_row(row: Any, where: str) -> dict[str, Any]:
+    """``row`` of a preference file, or a ValueError saying at ``where`` (file and line) what is wrong."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{where} is a JSON {type(row).__name__}, not an object: write each row as {{'chosen': ..., 'rejected': ...}}")
+    for name in ("chosen", "rejected"):
+        value = row.get(name)
+        if not isinstance(value, str):
+            got = "missing" if name not in row else "null" if value is None else f"not text ({type(value).__name__} {value!r:.40})"
+            raise ValueError(f"{where}: {name!r} is {got}; every row needs 'chosen' and 'rejected' texts")
+    for name, types in _OPTIONAL.items():
+        value = row.get(name)
+        if value is not None and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
+            want = " or ".join(t.__name__ for t in types)
+            raise ValueError(f"{where}: {name!r} = {value!r} is not a {want}; give a {want} or leave the field out")
+    return row
+
+
+def _preference_rows(p: Path) -> list[dict[str, Any]]:
+    """The checked rows of a JSONL or parquet preference file; a bad row stops it, naming file and line."""
+    if p.suffix == ".parquet":
+        return [_checked_row(row, f"preference file {os.fspath(p)!r} row {i}") for i, row in enumerate(pl.read_parquet(p).to_dicts(), 1)]
+    rows = []
+    with open(p, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"preference file {os.fspath(p)!r} line {lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where} is not JSON ({exc.msg} at column {exc.colno}): fix or remove the line") from None
+            rows.append(_checked_row(row, where))
+    return rows
+
+
 def read_preferences(path: str | os.PathLike[str]) -> pl.DataFrame:
-    """A preference file (JSONL or parquet) with ``chosen``, ``rejected`` and optional ``margin``."""
+    """A preference file (JSONL or parquet) with ``chosen``, ``rejected`` and optional ``margin``.
+
+    A row's ``prompt`` (TRL's explicit-prompt format) is kept: the texts scored are prompt +
+    response, and rows of one prompt share a ``pair_id`` (unless the file gives one), so a
+    split never puts one prompt on both sides. Every bad row is a ValueError naming the file
+    and the line (parquet: the row).
+    """
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"preference file {os.fspath(path)!r} does not exist: give a .jsonl or .parquet file")
-    if p.suffix == ".parquet":
-        df = pl.read_parquet(p)
-    else:
-        with open(p, encoding="utf-8") as fh:
-            df = pl.DataFrame([json.loads(line) for line in fh if line.strip()], infer_schema_length=None)
-    missing = {"chosen", "rejected"} - set(df.columns)
-    if missing:
-        raise ValueError(
-            f"preference file {os.fspath(path)!r} lacks column(s) {sorted(missing)}: each row needs 'chosen' and 'rejected' texts"
+    rows = _preference_rows(p)
+    if not rows:
+        raise ValueError(f"preference file {os.fspath(path)!r} has no rows: each row needs 'chosen' and 'rejected' texts")
+    out = []
+    for i, row in enumerate(rows):
+        prompt = row.get("prompt")
+        default_pair = f"{p.stem}:{i}" if prompt is None else f"{p.stem}:prompt-{hashlib.sha256(prompt.encode()).hexdigest()[:16]}"
+        pair_id = row.get("pair_id") or default_pair
+        out.append(
+            {
+                "chosen": (prompt or "") + row["chosen"],
+                "rejected": (prompt or "") + row["rejected"],
+                "margin": float(row.get("margin") or 0.0),
+                "tie": bool(row.get("tie") or False),
+                "weight": 1.0 if row.get("weight") is None else float(row["weight"]),
+                "pair_id": pair_id,
+                "group_id": row.get("group_id") or pair_id,
+                "chosen_id": row.get("chosen_id") or f"{p.stem}:{i}:chosen",
+                "rejected_id": row.get("rejected_id") or f"{p.stem}:{i}:rejected",
+            }
         )
-    n = df.height
-    fill: dict[str, Any] = {
-        "margin": pl.lit(0.0),
-        "tie": pl.lit(False),
-        "weight": pl.lit(1.0),
-        "pair_id": pl.Series([f"{p.stem}:{i}" for i in range(n)]),
-        "chosen_id": pl.Series([f"{p.stem}:{i}:chosen" for i in range(n)]),
-        "rejected_id": pl.Series([f"{p.stem}:{i}:rejected" for i in range(n)]),
-    }
-    df = df.with_columns([v.alias(k) for k, v in fill.items() if k not in df.columns])
-    if "group_id" not in df.columns:
-        df = df.with_columns(pl.col("pair_id").alias("group_id"))
-    # Rows that leave out an optional column get its default, not a null.
-    df = df.with_columns(pl.col("margin").fill_null(0.0), pl.col("tie").fill_null(False), pl.col("weight").fill_null(1.0))
-    return df.select([pl.col(k).cast(t) for k, t in PAIR_SCHEMA.items()])
+    return pl.DataFrame(out, schema=PAIR_SCHEMA)
 
 
 def export(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:

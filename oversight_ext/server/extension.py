@@ -13,10 +13,11 @@ from typing import Any
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from oversight_ext.identity import os_user, request_rater
+from oversight_ext.identity import hub_user, os_user, request_rater
 from oversight_ext.review.service import ReviewService
 from oversight_ext.store import Store
 
+from .forward import forward_routes
 from .handlers import routes
 from .owner import owner_routes
 
@@ -43,6 +44,17 @@ class OversightExtension(LoggingConfigurable):
         ),
     ).tag(config=True)
 
+    service_url = Unicode(
+        help=(
+            "URL of the hub's oversight service (deploy/jupyterhub_config.py sets $OVERSIGHT_SERVICE_URL). When set, this "
+            "server opens no store: it forwards the review API to the service with its hub token. Default: $OVERSIGHT_SERVICE_URL."
+        ),
+    ).tag(config=True)
+
+    @default("service_url")
+    def _service_url_default(self) -> str:
+        return os.environ.get("OVERSIGHT_SERVICE_URL", "")
+
     @default("db")
     def _db_default(self) -> str:
         return os.environ.get("OVERSIGHT_DB", "")
@@ -60,12 +72,23 @@ class OversightExtension(LoggingConfigurable):
 
 
 def load_extension(serverapp: Any) -> None:
-    """Open the store and register the API handlers on a running ``ServerApp``."""
+    """Register the API handlers on a running ``ServerApp``: over the store, or forwarded to the hub service."""
     ext = OversightExtension(parent=serverapp)
-    store = ext.open_store()
     web_app = serverapp.web_app
+    base_url = web_app.settings["base_url"]
+    if ext.service_url:
+        token, owner = os.environ.get("JUPYTERHUB_API_TOKEN", ""), hub_user()
+        if not token or not owner:
+            raise RuntimeError(
+                "oversight_ext: service_url is set but this server was not spawned by JupyterHub "
+                "($JUPYTERHUB_API_TOKEN / $JUPYTERHUB_USER missing); unset OVERSIGHT_SERVICE_URL to use a local store"
+            )
+        web_app.add_handlers(".*$", forward_routes(base_url, ext.service_url, token, owner))
+        serverapp.log.info("oversight_ext: review API at %soversight/api, forwarded to %s", base_url, ext.service_url)
+        return
+    store = ext.open_store()
     web_app.settings["oversight_extension"] = ext
     web_app.settings["oversight_service"] = ReviewService(store)
-    web_app.add_handlers(".*$", routes(web_app.settings["base_url"]))
-    web_app.add_handlers(".*$", owner_routes(web_app.settings["base_url"]))
-    serverapp.log.info("oversight_ext: review API at %soversight/api on %r", web_app.settings["base_url"], store)
+    web_app.add_handlers(".*$", routes(base_url))
+    web_app.add_handlers(".*$", owner_routes(base_url))
+    serverapp.log.info("oversight_ext: review API at %soversight/api on %r", base_url, store)

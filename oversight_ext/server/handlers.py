@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -28,7 +28,7 @@ from tornado import web
 
 from oversight_ext.review.service import BadRequest, ReviewService, ServiceError, TooLarge
 
-__all__ = ["MAX_BODY_BYTES", "routes"]
+__all__ = ["MAX_BODY_BYTES", "OversightHandler", "ReviewRoute", "concrete", "routes"]
 
 #: The largest judgment body accepted: the schema's field limits allow about 100 kB of text, and an
 #: attention record is at most 192 kB (oversight_ext.attention.MAX_BYTES); anything much larger is
@@ -36,17 +36,22 @@ __all__ = ["MAX_BODY_BYTES", "routes"]
 MAX_BODY_BYTES = 512 * 1024
 
 
-class OversightHandler(APIHandler):
-    """Common ground: the injected service, the rater's identity and error answers."""
+if TYPE_CHECKING:
+    _Handler = web.RequestHandler
+else:
+    _Handler = object  # a mixin at run time: the concrete base comes second (see :func:`concrete`)
 
-    @property
-    def service(self) -> ReviewService:
-        return self.settings["oversight_service"]
 
-    @property
-    def rater(self) -> str:
-        # The identity layer decides who the rater is; nothing in the request can change it.
-        return self.settings["oversight_extension"].rater_for(self.current_user, self.identity_provider)
+class ReviewRoute(_Handler):
+    """What every review route does, on any tornado handler base that supplies two things:
+    ``service`` (the :class:`ReviewService`) and ``rater`` (the identity layer's rater id).
+
+    Jupyter Server's :class:`OversightHandler` and the hub service's handler
+    (:mod:`.hub_service`) are such bases, so both speak the same API from the same code.
+    """
+
+    service: ReviewService
+    rater: str
 
     async def answer(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` off the event loop and write its result (or its refusal) as JSON."""
@@ -63,25 +68,38 @@ class OversightHandler(APIHandler):
         self.finish(json.dumps({"error": str(exc), "field": exc.field}))
 
 
-class MeHandler(OversightHandler):
+class OversightHandler(APIHandler):
+    """Jupyter Server's base: the injected service and the rater from the server's identity provider."""
+
+    @property
+    def service(self) -> ReviewService:
+        return self.settings["oversight_service"]
+
+    @property
+    def rater(self) -> str:
+        # The identity layer decides who the rater is; nothing in the request can change it.
+        return self.settings["oversight_extension"].rater_for(self.current_user, self.identity_provider)
+
+
+class MeHandler(ReviewRoute):
     @web.authenticated
     async def get(self) -> None:
         await self.answer(self.service.me, self.rater)
 
 
-class QueueHandler(OversightHandler):
+class QueueHandler(ReviewRoute):
     @web.authenticated
     async def get(self, study: str) -> None:
         await self.answer(self.service.queue, self.rater, study)
 
 
-class NextHandler(OversightHandler):
+class NextHandler(ReviewRoute):
     @web.authenticated
     async def get(self, study: str) -> None:
         await self.answer(self.service.next, self.rater, study)
 
 
-class AssignmentHandler(OversightHandler):
+class AssignmentHandler(ReviewRoute):
     @web.authenticated
     async def get(self, assignment_id: str) -> None:
         # ?raw=0: the parsed diff only (the review panel's request; the text would travel twice).
@@ -92,14 +110,17 @@ class AssignmentHandler(OversightHandler):
         await self.answer(lambda: self.service.view(self.rater, assignment_id, raw_diff=raw == "1"))
 
 
-@web.stream_request_body
-class JudgmentsHandler(OversightHandler):
+class JudgmentsHandler(ReviewRoute):
+    # What @web.stream_request_body sets (it takes only RequestHandler subclasses, not mixins).
+    _stream_request_body = True
     _body: bytearray
     _received: int
 
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:
         self._body, self._received = bytearray(), 0
-        await super().prepare()
+        pending = super().prepare()  # Jupyter Server's is a coroutine, tornado's plain one returns None
+        if pending is not None:
+            await pending
 
     def data_received(self, chunk: bytes) -> None:
         # Keep at most MAX_BODY_BYTES + 1: enough to know the body is too large, never more.
@@ -132,13 +153,18 @@ class JudgmentsHandler(OversightHandler):
         self.finish(json.dumps({"created": created, "judgment": result}))
 
 
-def routes(base_url: str) -> list[tuple[str, type[OversightHandler]]]:
-    """The URL patterns of the API under the server's ``base_url``."""
+def concrete(route: type, base: type) -> type:
+    """``route`` on ``base``: e.g. ``MeHandler`` on Jupyter Server's or the hub service's handler."""
+    return type(route.__name__, (route, base), {"__module__": base.__module__})
+
+
+def routes(base_url: str, base: type = OversightHandler) -> list[tuple[str, type]]:
+    """The URL patterns of the API under ``base_url``, served by handlers built on ``base``."""
     api = url_path_join(base_url, "oversight", "api")
     return [
-        (url_path_join(api, "me"), MeHandler),
-        (url_path_join(api, "studies", "([^/]+)", "queue"), QueueHandler),
-        (url_path_join(api, "studies", "([^/]+)", "next"), NextHandler),
-        (url_path_join(api, "assignments", "([^/]+)"), AssignmentHandler),
-        (url_path_join(api, "judgments"), JudgmentsHandler),
+        (url_path_join(api, "me"), concrete(MeHandler, base)),
+        (url_path_join(api, "studies", "([^/]+)", "queue"), concrete(QueueHandler, base)),
+        (url_path_join(api, "studies", "([^/]+)", "next"), concrete(NextHandler, base)),
+        (url_path_join(api, "assignments", "([^/]+)"), concrete(AssignmentHandler, base)),
+        (url_path_join(api, "judgments"), concrete(JudgmentsHandler, base)),
     ]

@@ -23,12 +23,12 @@ from tornado import web
 from oversight_ext.review.owner import OwnerService
 from oversight_ext.review.service import ServiceError
 
-from .handlers import OversightHandler
+from .handlers import OversightHandler, ReviewRoute, concrete
 
 __all__ = ["owner_routes"]
 
 
-class _OwnerHandler(OversightHandler):
+class _OwnerHandler(ReviewRoute):
     @property
     def owner_service(self) -> OwnerService:
         # Built on the review service's store: one engine (one pool) per server.
@@ -41,8 +41,7 @@ class _OwnerHandler(OversightHandler):
         try:
             result = await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except ServiceError as exc:
-            self.set_status(exc.status)
-            self.finish(json.dumps({"error": str(exc), "field": exc.field}))
+            self.refuse(exc)
             return
         self.finish(json.dumps(result, default=str))
 
@@ -77,12 +76,12 @@ class ExportHandler(_OwnerHandler):
         await self.reply(self.owner_service.export, self.rater, study)
 
 
-def owner_routes(base_url: str) -> list[tuple[str, type[OversightHandler]]]:
-    """The owner routes under the server's ``base_url``."""
+def owner_routes(base_url: str, base: type = OversightHandler) -> list[tuple[str, type]]:
+    """The owner routes under ``base_url``, served by handlers built on ``base``."""
     studies = url_path_join(base_url, "oversight", "api", "studies", "([^/]+)")
     return [
-        (url_path_join(studies, "dashboard"), DashboardHandler),
-        (url_path_join(studies, "reveal"), RevealHandler),
-        (url_path_join(studies, "my-results"), MyResultsHandler),
-        (url_path_join(studies, "export"), ExportHandler),
+        (url_path_join(studies, "dashboard"), concrete(DashboardHandler, base)),
+        (url_path_join(studies, "reveal"), concrete(RevealHandler, base)),
+        (url_path_join(studies, "my-results"), concrete(MyResultsHandler, base)),
+        (url_path_join(studies, "export"), concrete(ExportHandler, base)),
     ]

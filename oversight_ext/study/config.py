@@ -325,8 +325,19 @@ class StudyConfig:
 
     @classmethod
     def from_study(cls, study: Study) -> StudyConfig:
-        """The validated config a stored study was created from (refuses a partial, hand-stored one)."""
-        return cls.from_dict(dict(study.config))
+        """The validated config a stored study was created from (refuses a partial, hand-stored one).
+
+        A study stored before confidence scales were declared (no ``confidence_levels``) keeps
+        the levels its raters chose from, the record's (:attr:`Study.confidence_levels`: the five
+        likelihood levels), not the default a new study would get today."""
+        stored = dict(study.config)
+        if stored.get("confidence_levels"):
+            return cls.from_dict(stored)
+        config = cls.from_dict({**stored, "confidence_levels": None})
+        # Set after validation: the old levels go below chance for a binary verdict, which a new
+        # study may not declare, but this study was run on them and its judgments hold them.
+        object.__setattr__(config, "confidence_levels", tuple(study.confidence_levels))
+        return config
 
     @classmethod
     def from_toml(cls, path: str | Path) -> StudyConfig:

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL cluster for tests, benchmarks and local trials.
 
 ``initdb`` + ``pg_ctl`` on a temporary directory, listening on 127.0.0.1 and a free port,
-trust authentication, no fsync. As root the server runs as the ``postgres`` user (PostgreSQL
+trust authentication (or, given a ``password``, SCRAM passwords for every connection, as a
+deployment has), no fsync. As root the server runs as the ``postgres`` user (PostgreSQL
 refuses to run as root). Starts in about a second.
 """
 
@@ -14,6 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -53,12 +55,13 @@ def runuser() -> str:
 class ThrowawayPostgres:
     """Start with :meth:`start` (or ``with``); :meth:`stop` removes every file it made."""
 
-    def __init__(self, max_connections: int = 300) -> None:
+    def __init__(self, max_connections: int = 300, password: str | None = None) -> None:
         bindir = pg_bindir()
         if bindir is None:
             raise StoreError("PostgreSQL server binaries (initdb, pg_ctl) not found; install them (Debian: apt-get install postgresql)")
         self.bindir = bindir
         self.max_connections = max_connections
+        self.password = password
         self.dir = Path(tempfile.mkdtemp(prefix="oversight-pg-"))
         self.port = free_port()
         self.as_root = os.geteuid() == 0
@@ -73,7 +76,18 @@ class ThrowawayPostgres:
 
     def start(self) -> ThrowawayPostgres:
         data = str(self.dir / "data")
-        self._run(str(self.bindir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        auth = ["-A", "trust"]
+        if self.password is not None:
+            pwfile = self.dir / "pwfile"
+            pwfile.write_text(self.password + "\n")
+            pwfile.chmod(0o600)
+            if self.as_root:
+                shutil.chown(pwfile, "postgres", "postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            self._run(str(self.bindir / "initdb"), "-D", data, *auth, "-U", "postgres", "--no-sync", "-E", "UTF8")
+        finally:
+            (self.dir / "pwfile").unlink(missing_ok=True)
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections={self.max_connections}"
         self._run(str(self.bindir / "pg_ctl"), "-D", data, "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
         return self
@@ -86,7 +100,8 @@ class ThrowawayPostgres:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+        user = "postgres" if self.password is None else f"postgres:{quote(self.password, safe='')}"
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{dbname}"
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` and return its URL."""

@@ -4,7 +4,8 @@ The same figures back the notebook functions (``dashboard(store, study)`` shows 
 the owner-only REST route the JupyterLab panel polls (:func:`dashboard_data` returns the
 aggregates and the charts' Vega-Lite specs). Everything is computed from the analysis package's
 study frame (:func:`oversight_ext.analysis.frames.study_frame`) and metrics, so the dashboard
-and the written report never disagree. Simulated raters are always marked: charts colour or
+and the written report never disagree; its tables, like every estimate, leave out the
+judgments of QC items (:func:`oversight_ext.analysis.qc.drops_qc`). Simulated raters are always marked: charts colour or
 split them apart, and every table carries ``rater_kind``.
 """
 
@@ -18,6 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from oversight_ext.analysis.frames import study_frame
 from oversight_ext.analysis.metrics import accuracy, over_reliance
+from oversight_ext.analysis.qc import drops_qc
 from oversight_ext.store import Store
 from oversight_ext.study.config import SLOT_PREFIX
 
@@ -76,6 +78,7 @@ def participants(store: Store, study: str) -> pl.DataFrame:
     )
 
 
+@drops_qc
 def condition_accuracy(frame: pl.DataFrame, *, level: float = 0.95, include_simulated: bool = True) -> pl.DataFrame:
     """Accuracy per condition and rater kind with a Wilson ``level`` interval.
 
@@ -87,6 +90,7 @@ def condition_accuracy(frame: pl.DataFrame, *, level: float = 0.95, include_simu
     return _wilson(acc, level)
 
 
+@drops_qc
 def sandwich(frame: pl.DataFrame, *, level: float = 0.95, include_simulated: bool = True) -> pl.DataFrame:
     """The sandwiching comparison: the model alone, people alone, and people with the model.
 
@@ -113,6 +117,7 @@ def sandwich(frame: pl.DataFrame, *, level: float = 0.95, include_simulated: boo
     return _wilson(out, level).sort(pl.col("who").replace_strict(order, return_dtype=pl.Int64), "condition")
 
 
+@drops_qc
 def most_missed(frame: pl.DataFrame, *, k: int = 10, include_simulated: bool = True) -> pl.DataFrame:
     """The ``k`` gold items most often judged wrong: ``item_id``, ``label``, ``n``, ``n_wrong``, ``miss_rate``."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -128,6 +133,7 @@ def most_missed(frame: pl.DataFrame, *, k: int = 10, include_simulated: bool = T
     )
 
 
+@drops_qc
 def misleading_critiques(frame: pl.DataFrame, *, k: int = 10, include_simulated: bool = True) -> pl.DataFrame:
     """The ``k`` critiques that misled most: wrong verdicts people followed, planted claims they kept.
 

@@ -123,9 +123,10 @@ class Lab:
         )
         return env
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
+        """The server's command line (a subclass may serve another front end, e.g. Notebook 7)."""
         ext = server_extension_module()
-        cmd = [
+        return [
             sys.executable,
             "-m",
             "jupyterlab",
@@ -143,8 +144,10 @@ class Lab:
             f"--LabApp.extra_labextensions_path={self.labextensions}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
+
+    def start(self) -> None:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.notebooks, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.command(), cwd=self.notebooks, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -220,9 +223,9 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
-def start_lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
+def start_lab(lab_root: Path, lab_store: Store, server: type[Lab] = Lab) -> Iterator[Lab]:
     labextension_built()
-    lab = Lab(lab_root, lab_store.url if isinstance(lab_store.url, str) else str(lab_store.url))
+    lab = server(lab_root, lab_store.url if isinstance(lab_store.url, str) else str(lab_store.url))
     lab.start()
     try:
         yield lab

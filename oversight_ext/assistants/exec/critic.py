@@ -61,11 +61,13 @@ arbiter_max_tokens (1024, for "code"), arbiter_device ("auto").
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from oversight_ext.diffs import DiffError, parse_diff
@@ -80,9 +82,10 @@ from .naturalness import Naturalness, changed_lines_of, naturalness_arbiter
 from .refactoring import recognise_refactoring
 from .runner.cases import PLATFORM_MODULES, PLATFORM_NAMESPACES
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
+from .stdin import line_map, read_sites, reads_stdin, sample_io
 from .verdicts import rule
 
-__all__ = ["ExecCritic", "Outcome", "ochiai"]
+__all__ = ["ExecCritic", "Outcome", "ochiai", "package_of"]
 
 #: The counts every exec summary ends with: "3 example/test case(s), 40 differential input(s)." and any note after them.
 _COUNTS = re.compile(r"\d+ example/test case\(s\), \d+ differential input\(s\)[^\n]*$")
@@ -115,6 +118,8 @@ class Outcome:
     results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     run: SandboxResult | None = None
+    #: case -> the line of the new code at which its run first diverges from the old code's (scripts)
+    diverge: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, run: SandboxResult) -> Outcome:
@@ -122,6 +127,8 @@ class Outcome:
         for r in run.records:
             if "coverage" in r:
                 out.coverage[r["coverage"]] = r["contexts"]
+            elif "diverge" in r:
+                out.diverge[r["diverge"]] = r["line"]
             elif "case" in r:
                 out.results[(r["version"], r["case"])] = r
         return out
@@ -149,6 +156,31 @@ def _describe(case: Case, r: dict[str, Any] | None) -> str:
 def _kind(error: Any) -> str:
     """The exception type of an error text (``"NameError: name 'x' ..."`` -> ``"NameError"``)."""
     return str(error or "").split(":", 1)[0]
+
+
+def package_of(path: str, code: str) -> str | None:
+    """The installed package a module with relative imports belongs to, read from its path
+    (``asyncio/locks.py`` or ``src/asyncio/locks.py`` -> ``asyncio``; ``json/__init__.py`` ->
+    ``json``), so the sandbox can load each version beside the package's own modules. None when
+    the code has no relative import or no suffix of the path names an importable package."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    if not any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in ast.walk(tree)):
+        return None
+    parts = [p for p in PurePosixPath(path or "").with_suffix("").parts if p not in ("", "/")]
+    for i in range(len(parts) - 1):
+        name = ".".join(parts[i:-1])
+        if not all(p.isidentifier() for p in parts[i:-1]):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations is not None:
+            return name
+    return None
 
 
 def module_context(item: ItemView, entry: str | None) -> str | None:
@@ -227,6 +259,8 @@ class ExecCritic(BaseCritic):
         before, after = item_sources(item)
         if after is None:
             return Draft(status="failed", reason="the item has no code after the change and its diff cannot be applied to `before`")
+        if reads_stdin(after):
+            return self._review_script(item, before, after)
         cases, entry = self.cases(item, after, tests)
         # a LeetCode-style `class Solution`: its examples are calls on an instance (made so by
         # example_cases), run with the names that platform imports implicitly; the method is
@@ -235,7 +269,10 @@ class ExecCritic(BaseCritic):
         harness = plan_harness(item.task, entry, cases) if self.harness and before is not None and not method else None
         # the harness calls the function with inputs from the module's own calls: guesses from
         # the signature alone would only add ill-typed inputs
-        shapes = None if method else input_shapes(cases, entry) or (signature_shapes(after, entry) if harness is None else None)
+        if method:  # inputs like the examples' (or guessed from the signature), on a fresh Solution() each
+            shapes = input_shapes(cases, entry) or signature_shapes(after, entry, owner="Solution")
+        else:
+            shapes = input_shapes(cases, entry) or (signature_shapes(after, entry) if harness is None else None)
         files = {"after.py": after}
         versions = {"after": "after.py"}
         if before is not None:
@@ -244,6 +281,7 @@ class ExecCritic(BaseCritic):
         payload: dict[str, Any] = {"versions": versions, "cases": [c.payload() for c in cases], "entry": entry, "generate": None}
         payload["context"] = None if method else module_context(item, entry)
         payload["prelude"] = bool(solution_methods(after))
+        payload["package"] = package_of(item.path, after)
         if harness is not None:
             cases = cases + harness.doc_cases
             payload["cases"] = [c.payload() for c in cases]
@@ -256,9 +294,37 @@ class ExecCritic(BaseCritic):
                 seed=self.seed,
             )
         if shapes is not None and before is not None and self.max_examples > 0:
-            payload["generate"] = {"func": entry, **shapes, "max_examples": self.max_examples}
+            payload["generate"] = {"func": entry, **shapes, "max_examples": self.max_examples, "owner": "Solution" if method else None}
         out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
         return self.judge(item, after, cases, out)
+
+    def _review_script(self, item: ItemView, before: str | None, after: str) -> Draft:
+        """A script that reads standard input: run whole on the task's sample inputs and on inputs
+        made up in the form it parses them, compared on what the versions print (see :mod:`.stdin`)."""
+        samples = sample_io(item.spec or item.task)
+        cases = [Case(f"s{k}", text, want, kind="stdin") for k, (text, want) in enumerate(samples) if want is not None]
+        runs = [{"id": c.id, "input": c.source, "want": c.want} for c in cases]
+        runs += [{"id": f"gs{k}", "input": text, "want": None} for k, (text, want) in enumerate(samples) if want is None]
+        files = {"after.py": after}
+        versions = {"after": "after.py"}
+        spec: dict[str, Any] = {"samples": runs, "generated": 0, "sites": {}, "line_map": {}, "seed": self.seed}
+        if before is not None:
+            files["before.py"] = before
+            versions = {"before": "before.py", **versions}
+            spec.update(
+                generated=self.max_examples,
+                sites={str(k): v for k, v in read_sites(before).items()},
+                line_map={str(k): v for k, v in line_map(before, after).items()},
+            )
+        payload: dict[str, Any] = {"versions": versions, "cases": [], "entry": None, "generate": None, "context": None, "stdin": spec}
+        out = Outcome.from_run(run_sandboxed(files, payload, self.sandbox))
+        draft = self.judge(item, after, cases, out)
+        if draft.claims and draft.claims[0].start_line in out.diverge.values():
+            draft.claims[0].text += " Traced line by line, the run of the new code first departs from the old code's here."
+        how = f"run as a script on standard input: {len(samples)} sample input(s) from the task, the rest made up in the form the script parses"
+        draft.summary = draft.summary.rstrip(". ") + f"; {how}."
+
+        return draft
 
     # ------------------------------------------------------------------ verdict and localisation
 
@@ -308,6 +374,8 @@ class ExecCritic(BaseCritic):
             was = " (the code before the change passes it)" if regress else ""
             got = _describe(c0, out.results.get(("after", c0.id)))
             text = f"Fails the example `{c0.source.strip()[:160]}`: expected {(c0.want or 'no error').strip()[:80]}, {got}{was}."
+            if c0.kind == "stdin":
+                text = f"On the task's sample input {c0.source[:160]!r} the expected output is {(c0.want or '').strip()[:80]!r}; the new code {got}{was}."
             if len(fail_a) > 1:
                 text += f" {len(fail_a)} of {len(cases)} cases fail."
             rl = rule("regression" if regress else "fails examples")
@@ -552,6 +620,10 @@ class ExecCritic(BaseCritic):
         passing = {c for c in cover if c not in failing and c != "load" and out.passed("after", c) is not False}
         scores = ochiai(cover, failing & set(cover), passing)
         changed = self._changed(item)
+        # where a failing run first diverged from the old code's run of the same input (scripts)
+        diverged = next((out.diverge[c] for c in sorted(failing) if c in out.diverge), None)
+        if diverged is not None:
+            return [(diverged, 0.0)]
         ranked = sorted(changed, key=lambda ln: -scores.get(ln, 0.0))
         if not ranked:
             ranked = sorted(scores, key=lambda ln: -scores[ln])[:1]

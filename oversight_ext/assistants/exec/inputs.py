@@ -122,20 +122,27 @@ def _guess(arg: ast.arg) -> dict[str, Any]:
     return _FALLBACK
 
 
-def signature_shapes(code: str | None, entry: str | None) -> dict[str, Any] | None:
-    """Input shapes for a module-level function with no examples: from annotations, else names.
+def signature_shapes(code: str | None, entry: str | None, owner: str | None = None) -> dict[str, Any] | None:
+    """Input shapes for a module-level function with no examples (or, with ``owner``, a method of
+    that top-level class, called on an instance): from annotations, else names.
 
-    Only the required parameters get values (defaults stay); methods (``self``/``cls``) get none.
+    Only the required parameters get values (defaults stay); other methods (``self``/``cls``) get none.
     """
     try:
         tree = ast.parse(code or "")
     except SyntaxError:
         return None
-    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry), None)
+    body = tree.body
+    if owner is not None:
+        cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == owner), None)
+        body = cls.body if cls is not None else []
+    fn = next((n for n in body if isinstance(n, ast.FunctionDef) and n.name == entry), None)
     if fn is None:
         return None
     pos = [*fn.args.posonlyargs, *fn.args.args]
-    if pos and pos[0].arg in ("self", "cls"):
+    if owner is not None and pos and pos[0].arg == "self" and not fn.decorator_list:
+        pos = pos[1:]
+    elif pos and pos[0].arg in ("self", "cls"):
         return None
     required = pos[: len(pos) - len(fn.args.defaults)]
     if not required or len(required) > 4:

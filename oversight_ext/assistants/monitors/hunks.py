@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from oversight_ext.diffs import parse_diff
 
-__all__ = ["Fragment", "HunkView", "hunks_of", "is_test_path"]
+__all__ = ["Fragment", "HunkView", "canonical", "hunks_of", "is_test_path"]
 
 _STARTS = re.compile(r"(def |class |async def |@|if |for |while |with |try:|return |import |from )")
 _TEST_PATH = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?/[^/]*\.py)$")
@@ -42,7 +42,10 @@ class HunkView:
     end: int  # last new-file line of the hunk
     added: list[tuple[int, str]] = field(default_factory=list)  # (new line, text)
     removed: list[str] = field(default_factory=list)
+    removed_at: list[tuple[int, str]] = field(default_factory=list)  # (old line, text)
     _fragments: list[Fragment] | None = None
+    _removed_fragments: list[Fragment] | None = None
+    _removed_canonical: str | None = None
 
     @property
     def size(self) -> int:
@@ -55,21 +58,56 @@ class HunkView:
     def fragments(self) -> list[Fragment]:
         """The parseable runs of added lines (computed once)."""
         if self._fragments is None:
-            self._fragments = []
-            run: list[tuple[int, str]] = []
-            for ln, text in [*self.added, (-1, "")]:
-                if run and ln == run[-1][0] + 1:
-                    run.append((ln, text))
-                    continue
-                if run:
-                    self._fragments += _parse_run(run)
-                run = [(ln, text)] if ln > 0 else []
+            self._fragments = _fragments_of(self.added)
         return self._fragments
 
+    def removed_fragments(self) -> list[Fragment]:
+        """The parseable runs of removed lines, with old-file line numbers: the code before the
+        change, which a check runs on too so that only what the change introduces counts."""
+        if self._removed_fragments is None:
+            self._removed_fragments = _fragments_of(self.removed_at)
+        return self._removed_fragments
+
     def is_moved(self, line_text: str) -> bool:
-        """Whether ``line_text`` (an added line) only moved or was re-wrapped: its tokens are among the removed lines'."""
-        squeezed = re.sub(r"\s+", "", line_text)
-        return bool(squeezed) and squeezed in re.sub(r"\s+", "", "".join(self.removed))
+        """Whether ``line_text`` (an added line) only moved or was re-wrapped: its tokens, with each
+        string literal in one canonical spelling, are among the removed lines'. A formatter's
+        work (re-indenting, re-wrapping, ``'x'`` to ``"x"``) is no new code."""
+        squeezed = canonical(line_text)
+        if not squeezed:
+            return False
+        if self._removed_canonical is None:
+            self._removed_canonical = canonical("".join(self.removed))
+        return squeezed in self._removed_canonical
+
+
+#: A one-line string literal with an optional prefix (not f-strings: their braces hold code).
+_STRING = re.compile(r"""(?<![\w'"])([rRbBuU]{0,2})('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+
+
+def _literal(m: re.Match[str]) -> str:
+    try:
+        return repr(ast.literal_eval(m.group(0)))
+    except (SyntaxError, ValueError):
+        return m.group(0)
+
+
+def canonical(text: str) -> str:
+    """``text`` with every one-line string literal spelled as Python's repr of its value and all
+    whitespace removed: two spellings of the same tokens compare equal."""
+    return re.sub(r"\s+", "", _STRING.sub(_literal, text))
+
+
+def _fragments_of(lines: list[tuple[int, str]]) -> list[Fragment]:
+    out: list[Fragment] = []
+    run: list[tuple[int, str]] = []
+    for ln, text in [*lines, (-1, "")]:
+        if run and ln == run[-1][0] + 1:
+            run.append((ln, text))
+            continue
+        if run:
+            out += _parse_run(run)
+        run = [(ln, text)] if ln > 0 else []
+    return out
 
 
 def _parse_run(run: list[tuple[int, str]], depth: int = 0) -> list[Fragment]:
@@ -106,5 +144,7 @@ def hunks_of(diff: str) -> list[HunkView]:
                     view.added.append((ln.new, ln.text))
                 elif ln.kind == "del":
                     view.removed.append(ln.text)
+                    if ln.old is not None:
+                        view.removed_at.append((ln.old, ln.text))
             out.append(view)
     return out

@@ -1,9 +1,12 @@
 """The security monitor: bandit and source-to-sink checks on what a diff introduces, per hunk.
 
-Only added code is looked at: each hunk's runs of added lines that parse on their own
-(:meth:`HunkView.fragments`) go to bandit in one process, and to the checks below; a finding on
-a line whose tokens the hunk also removed (re-wrapped, moved) counts for a fifth. Hunks whose
-added text names no risky API skip both (the pre-filter that keeps a 50,000-line diff fast).
+Only what the change introduces counts: each hunk's runs of added lines that parse on their own
+(:meth:`HunkView.fragments`) go to bandit in one process, and to the checks below, and so do the
+runs of lines it removed. A finding counts for a fifth when the removed code has a finding of
+the same kind (the same bandit test, the same check), as a formatter's rewrite of an old
+``shell=True`` call has, or when its line's tokens are among the removed lines' (re-wrapped,
+moved). Hunks whose added text names no risky API skip both (the pre-filter that keeps a
+50,000-line diff fast).
 
 The checks follow data from the parameters of the function the hunk adds or edits to calls
 that run commands, deserialise, open network connections or files, or write logs, and look for
@@ -21,6 +24,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +155,11 @@ def check_fragment(tree: ast.Module, text: str) -> list[tuple[int, float, str]]:
     return out
 
 
+def _kind(why: str) -> str:
+    """A check's finding without the code it quotes: what makes two findings the same kind."""
+    return re.sub(r"`[^`]*`", "``", why)
+
+
 def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[int, list[Finding]]:
     """bandit's findings on the added fragments of ``hunks`` (one bandit process), by hunk index."""
     out: dict[int, list[Finding]] = {}
@@ -159,13 +168,14 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
         for h in hunks:
             if not RISKY.search(h.added_text):
                 continue
-            for k, frag in enumerate(h.fragments()):
-                name = f"h{h.index}_{k}.py"
-                # the file's imports are elsewhere: bandit resolves calls through them, so name them
-                used = sorted(set(_MODULE_USE.findall(frag.text)) & _STD_MODULES)
-                header = "".join(f"import {m}\n" for m in used)
-                Path(tmp, name).write_text(header + frag.text)
-                where[name] = (h, frag, len(used))
+            for side, frags in (("h", h.fragments()), ("r", h.removed_fragments())):
+                for k, frag in enumerate(frags):
+                    name = f"{side}{h.index}_{k}.py"
+                    # the file's imports are elsewhere: bandit resolves calls through them, so name them
+                    used = sorted(set(_MODULE_USE.findall(frag.text)) & _STD_MODULES)
+                    header = "".join(f"import {m}\n" for m in used)
+                    Path(tmp, name).write_text(header + frag.text)
+                    where[name] = (h, frag, len(used))
         if not where:
             return out
         proc = subprocess.run(
@@ -177,14 +187,24 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
         raise RuntimeError(f"bandit gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:300]}") from exc
     sev = {"LOW": 0.3, "MEDIUM": 0.6, "HIGH": 0.9}
     conf = {"LOW": 0.5, "MEDIUM": 0.8, "HIGH": 1.0}
+    before: dict[int, Counter[str]] = {}
     for r in results:
-        h, frag, shift = where[Path(r["filename"]).name]
-        if int(r["line_number"]) <= shift:
-            continue  # an import we added
+        name = Path(r["filename"]).name
+        if name.startswith("r") and int(r["line_number"]) > where[name][2]:
+            before.setdefault(where[name][0].index, Counter())[r["test_id"]] += 1
+    for r in sorted(results, key=lambda r: -sev.get(r["issue_severity"], 0.3) * conf.get(r["issue_confidence"], 0.5)):
+        name = Path(r["filename"]).name
+        h, frag, shift = where[name]
+        if name.startswith("r") or int(r["line_number"]) <= shift:
+            continue  # the code before the change, or an import we added
         line = frag.line + int(r["line_number"]) - 1 - shift
         score = sev.get(r["issue_severity"], 0.3) * conf.get(r["issue_confidence"], 0.5)
         text = dict(h.added).get(line, "")
-        if h.is_moved(text):
+        old = before.get(h.index, Counter())
+        if old[r["test_id"]] > 0:
+            old[r["test_id"]] -= 1  # the removed code had this finding: it is not new
+            score *= 0.2
+        elif h.is_moved(text):
             score *= 0.2
         out.setdefault(h.index, []).append(Finding(h.path, line, score, f"bandit {r['test_id']}: {r['issue_text']}", "bandit"))
     return out
@@ -197,11 +217,16 @@ def security_scores(hunks: list[HunkView], *, bandit: bool = True, sinks: bool =
         for h in hunks:
             if not RISKY.search(h.added_text):
                 continue
-            for frag in h.fragments():
-                for line, score, why in check_fragment(frag.tree, frag.text):
-                    at = frag.line + line - 1
-                    if h.is_moved(dict(h.added).get(at, "")):
-                        score *= 0.2
-                    findings.setdefault(h.index, []).append(Finding(h.path, at, score, why, "sink"))
+            old = Counter(_kind(why) for frag in h.removed_fragments() for _, _, why in check_fragment(frag.tree, frag.text))
+            found = [
+                (frag.line + line - 1, score, why) for frag in h.fragments() for line, score, why in check_fragment(frag.tree, frag.text)
+            ]
+            for at, score, why in sorted(found, key=lambda f: -f[1]):
+                if old[_kind(why)] > 0:
+                    old[_kind(why)] -= 1  # the removed code had this finding: it is not new
+                    score *= 0.2
+                elif h.is_moved(dict(h.added).get(at, "")):
+                    score *= 0.2
+                findings.setdefault(h.index, []).append(Finding(h.path, at, score, why, "sink"))
     scores = [max((f.score for f in findings.get(h.index, [])), default=0.0) for h in hunks]
     return scores, [f for h in hunks for f in findings.get(h.index, [])]

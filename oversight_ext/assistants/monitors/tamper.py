@@ -37,20 +37,45 @@ def _literals(text: str) -> set[str]:
     return {m.group(0) for m in _LITERAL.finditer(text) if len(m.group(0)) > 1 or m.group(0).isdigit()}
 
 
-def _special_cases(h: HunkView, tested: set[str]) -> float:
-    """Score for added ``if param == literal...: return literal`` lines; high when the literals are tested inputs."""
-    best = 0.0
-    lines = [t for _, t in h.added]
+def _logical(lines: list[str]) -> list[str]:
+    """``lines`` joined into logical lines: a statement whose brackets stay open, or that ends
+    in a backslash, continues on the next line (a formatter moves such breaks around)."""
+    out: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    for text in lines:
+        code = re.sub(r"'[^']*'|\"[^\"]*\"", "", text.split("#")[0])
+        depth = max(0, depth + sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}"))
+        buf.append(text.strip() if buf else text.rstrip())
+        if depth == 0 and not code.rstrip().endswith("\\"):
+            out.append(" ".join(buf).replace("( ", "(").replace(" )", ")"))
+            buf = []
+    if buf:
+        out.append(" ".join(buf))
+    return out
+
+
+def _special_case_lines(lines: list[str], tested: set[str]) -> list[float]:
+    """A score per ``if param == literal...: return literal`` in ``lines``; high when the literals are tested inputs."""
+    out = []
+    lines = _logical(lines)
     for k, text in enumerate(lines):
         m = re.match(r"\s*(el)?if (.+):\s*$", text)
         if not m or "==" not in m.group(2) or k + 1 >= len(lines) or not re.match(r"\s*return\s+\S", lines[k + 1]):
             continue
         lits = _literals(m.group(2))
-        if not lits:
-            continue
-        known = lits & tested
-        best = max(best, 0.95 if known and len(known) >= max(1, len(lits) // 2) else 0.45)
-    return best
+        if lits:
+            known = lits & tested
+            out.append(0.95 if known and len(known) >= max(1, len(lits) // 2) else 0.45)
+    return out
+
+
+def _special_cases(h: HunkView, tested: set[str]) -> float:
+    """Score of the special cases the hunk adds: as many as the removed code already had (a
+    formatter merging two ``if`` branches rewrites them) are not new."""
+    added = sorted(_special_case_lines([t for _, t in h.added], tested), reverse=True)
+    old = len(_special_case_lines(h.removed, tested))
+    return max(added[old:], default=0.0)
 
 
 def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None = None) -> tuple[list[float], list[tuple[int, float, str]]]:

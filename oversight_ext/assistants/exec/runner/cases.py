@@ -83,6 +83,7 @@ def load(
     context: types.ModuleType | None,
     harness: dict[str, Any] | None = None,
     prelude: dict[str, Any] | None = None,
+    package: str | None = None,
 ) -> types.ModuleType:
     if context is not None:
         # the snippet is a function of a real module: run it among that module's globals
@@ -119,6 +120,11 @@ def load(
         elif harness:
             RUN.members[name] = ns[harness["name"]]
         return mod
+    if package:
+        # a module of an installed package: loaded as a sibling of the package's own modules,
+        # so that `from .x import y` (and `from .. import z`) find them
+        importlib.import_module(package)
+        name = f"{package}.{name}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

@@ -17,6 +17,7 @@ from .drive import drive
 from .generate import generated_inputs
 from .guard import guard, limit
 from .runstate import RUN, emit
+from .script import run_stdin, trace_divergence
 
 
 def error_line(exc: BaseException, path: str) -> int | None:
@@ -70,11 +71,17 @@ def main(payload_path: str) -> None:
     prelude = platform_prelude() if RUN.payload.get("prelude") else None
     sys.addaudithook(guard)
     cov.start()
+    if RUN.payload.get("stdin"):  # a script: run whole on input texts, compared on what it prints
+        codes, ran, differs = run_stdin(cov, files)
+        cov.stop()
+        trace_divergence(codes, files, ran, differs, RUN.payload["stdin"].get("line_map") or {})
+        emit_coverage(cov, files)
+        return
     mods = {}
     for ver, path in files.items():
         cov.switch_context(f"{ver}:load")
         try:
-            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"), prelude)
+            mods[ver] = load(path, f"version_{ver}", context, RUN.payload.get("harness"), prelude, RUN.payload.get("package"))
             emit(version=ver, case="load", ok=True)
         except BaseException as exc:
             emit(version=ver, case="load", ok=False, error=f"{type(exc).__name__}: {short(exc)[:300]}", line=error_line(exc, path))
@@ -111,6 +118,12 @@ def main(payload_path: str) -> None:
         def once(ver, args=args, kwargs=kwargs, shown=shown):
             install(context, harness, ver)
             fn = getattr(mods[ver], func, None)
+            owner = (RUN.payload.get("generate") or {}).get("owner")
+            if owner:  # a method of a platform class: called on a fresh instance, as the judge does
+                try:
+                    fn = getattr(getattr(mods[ver], owner)(), func, None)
+                except BaseException:
+                    fn = None
             if fn is None:
                 return None
             a, kw = copy.deepcopy(args), copy.deepcopy(kwargs)
@@ -126,6 +139,11 @@ def main(payload_path: str) -> None:
     if harness and context is not None and len(RUN.members) == len(mods) == 2:
         drive(cov, context, harness, list(mods))
     cov.stop()
+    emit_coverage(cov, files)
+
+
+def emit_coverage(cov, files):
+    """The lines each case ran, per version, then the end-of-run mark."""
     data = cov.get_data()
     for ver, path in files.items():
         by_line = data.contexts_by_lineno(path)
