@@ -451,12 +451,16 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class LineFlag:
-    """A line the rater flagged, with their own comment."""
+    """A line (or lines ``line..end_line``) the rater flagged, with their own comment and, where
+    they gave them, a severity (the critique comments' scale) and a category."""
 
     path: str
     line: int
     comment: str = ""
     side: Side = "new"
+    end_line: int | None = None
+    severity: Severity | None = None
+    category: str | None = None
 
     def __post_init__(self) -> None:
         r = "LineFlag"
@@ -464,6 +468,19 @@ class LineFlag:
         _check_line(r, "line", self.line)
         _check_str(r, "comment", self.comment, empty_ok=True)
         _check_choice(r, "side", self.side, SIDES)
+        if self.end_line is not None:
+            _check_line(r, "end_line", self.end_line)
+            if self.end_line < self.line:
+                raise RecordError(r, "end_line", self.end_line, f"give a last line at or after line {self.line}, or None for one line")
+        if self.severity is not None:
+            _check_choice(r, "severity", self.severity, SEVERITIES)
+        if self.category is not None:
+            _check_str(r, "category", self.category)
+
+    @property
+    def last_line(self) -> int:
+        """The flag's last line (``line`` for a one-line flag)."""
+        return self.line if self.end_line is None else self.end_line
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -525,6 +542,8 @@ class Judgment:
     started_at: dt.datetime | None = None
     submitted_at: dt.datetime = field(default_factory=utcnow)
     received_at: dt.datetime | None = None
+    #: What was on screen and when, as the client recorded it (:mod:`oversight_ext.attention`); None when not recorded.
+    attention: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         r = "Judgment"
@@ -565,6 +584,8 @@ class Judgment:
         _check_time(r, "started_at", self.started_at)
         _check_time(r, "submitted_at", self.submitted_at, optional=False)
         _check_time(r, "received_at", self.received_at)
+        if self.attention is not None and not isinstance(self.attention, dict):
+            raise RecordError(r, "attention", self.attention, "give the attention record as a dict with spans and events, or None")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)

@@ -3,7 +3,7 @@
  * (or a kernel restart under the notebook widget) mid-item restores every choice, the
  * submission id and the active time already spent.
  */
-import { Disposition, JudgmentPayload, LineFlag } from './types';
+import { AttentionRecord, Disposition, JudgmentPayload, LineFlag } from './types';
 
 export interface Draft {
   assignment_id: string;
@@ -20,6 +20,8 @@ export interface Draft {
   supersedes: string | null;
   /** Paths of the files the rater marked as viewed (absent in drafts kept by older versions). */
   viewed?: string[];
+  /** What was on screen and when (src/attention.ts; absent in drafts kept by older versions). */
+  attention?: AttentionRecord;
   /** Set when the rater pressed submit: the draft is frozen and waits for the server. */
   submitted: boolean;
 }
@@ -61,6 +63,7 @@ export function freshDraft(assignmentId: string, previous: JudgmentPayload | nul
     dispositions: {},
     supersedes: null,
     viewed: [],
+    attention: { spans: [], events: [] },
     submitted: false
   };
   if (previous) {
@@ -159,7 +162,8 @@ export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload
     comment: d.comment,
     supersedes: d.supersedes,
     started_at: d.started_at,
-    submitted_at: new Date().toISOString()
+    submitted_at: new Date().toISOString(),
+    attention: d.attention ? (JSON.parse(JSON.stringify(d.attention)) as AttentionRecord) : null
   };
 }
 

@@ -6,13 +6,15 @@
  * record through the same code and obey the same blinding (the view shows only what the
  * server sent, and the server sends no critique in the unassisted condition).
  */
+import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
+import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
 import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
 import { findHits, Hit, MAX_HITS } from './search';
-import { Action, CommentView, DEFAULT_OPTIONS, ItemView, Reason, ReviewOptions, ReviewTransport, Side } from './types';
+import { Action, CommentView, DEFAULT_OPTIONS, ItemView, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
 /** Keys the view answers to (Ctrl/Cmd+Enter always submits). Configurable in the settings. */
@@ -52,6 +54,11 @@ export class ReviewView {
   private activeComment = -1;
   private focus: { path: string; side: Side; line: number } | null = null;
   private clock: ActiveClock;
+  private attention: AttentionRecorder | null = null;
+  /** The suspicion minimap and ranked hunks: only when the view carries hunk scores (assisted). */
+  private triage: Triage | null = null;
+  private triageSlot = el('div', 'ov-triage');
+  private rankedOpen = false;
   private timeUp = false;
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
@@ -71,9 +78,15 @@ export class ReviewView {
     this.sticky.hidden = true;
     wrap.append(this.list.node, this.sticky);
     this.fileList.hidden = true;
-    this.body.append(this.fileList, wrap);
+    this.triageSlot.hidden = true;
+    this.body.append(this.fileList, wrap, this.triageSlot);
     this.node.append(this.header, this.toolbar, this.body, this.form.node);
     this.list.onTop = row => this.updateSticky(row);
+    this.list.onView = (first, last) => {
+      this.attention?.see(segmentsOf(this.model.rows, first, last));
+      const total = this.offsets[this.offsets.length - 1] || 1;
+      this.triage?.showViewport(this.offsets[first] / total, this.offsets[last + 1] / total);
+    };
     if (typeof ResizeObserver !== 'undefined') {
       new ResizeObserver(() => this.relayout()).observe(this.list.node);
     }
@@ -110,6 +123,8 @@ export class ReviewView {
   /** Show an item (or, with null, the end of the queue). Restores a stored draft of it. */
   setView(view: ItemView | null, emptyText = 'Your queue is done. Thank you!'): void {
     this.clock.stop();
+    this.attention?.stop();
+    this.attention = null;
     this.view = view && view.assignment ? view : null;
     this.expanded.clear();
     this.revealed.clear();
@@ -143,6 +158,12 @@ export class ReviewView {
     this.renderToolbar();
     this.form.bind(this.draft, a.verdict_scale, a.confidence_levels);
     this.form.setSubmitLabel(prior ? 'Submit revision' : 'Submit');
+    this.setupTriage();
+    this.draft.attention ??= emptyRecord();
+    this.attention = new AttentionRecorder(this.draft.attention, Date.parse(this.draft.started_at));
+    if (!this.draft.submitted) {
+      this.attention.start(); // before the first rows render, so the first screen is recorded
+    }
     if (this.draft.submitted) {
       this.form.setStatus('queued', 'Waiting for the server to confirm…');
     } else if (prior && !stored) {
@@ -163,6 +184,7 @@ export class ReviewView {
   confirm(submissionId: string): void {
     if (this.draft && this.draft.submission_id === submissionId) {
       this.clock.stop();
+      this.attention?.stop();
       dropDraft(this.draft.assignment_id);
       this.form.setStatus('saved', 'Saved ✓');
       this.form.setLocked(true);
@@ -180,6 +202,7 @@ export class ReviewView {
       this.refreshRows();
       this.form.setStatus('error', `Not saved: ${message}`);
       this.clock.start();
+      this.attention?.start();
     }
   }
 
@@ -189,6 +212,7 @@ export class ReviewView {
 
   dispose(): void {
     this.clock.stop();
+    this.attention?.stop();
   }
 
   // ------------------------------------------------------------------ actions
@@ -215,6 +239,7 @@ export class ReviewView {
     // Lock first, synchronously: a second click finds the draft already submitted.
     this.clock.sync();
     this.clock.stop();
+    this.attention?.stop(); // every span ends before toPayload stamps submitted_at
     d.submitted = true;
     const payload = toPayload(d, scale);
     saveDraft(d);
@@ -298,8 +323,17 @@ export class ReviewView {
     }
   }
 
+  /** Record an expansion of the fold `key` in the attention record, under the fold's hunk. */
+  private foldEvent(key: string): void {
+    const fold = this.model.rows.find(r => r.t === 'fold' && r.key === key);
+    if (fold && fold.t === 'fold') {
+      this.attention?.event('expand', fold.file, fold.hunk);
+    }
+  }
+
   private gotoHit(index: number): void {
     const h = this.hits[index];
+    this.attention?.event('search', h.file, h.hunk);
     this.hitIndex = index;
     this.pin = { file: h.file, hunk: h.hunk, idx: h.idx };
     this.collapsed.delete(h.file);
@@ -438,6 +472,7 @@ export class ReviewView {
       return;
     }
     this.draft.active_s += seconds;
+    this.attention?.checkpoint();
     saveDraft(this.draft);
     this.updateCountdown();
   }
@@ -468,9 +503,23 @@ export class ReviewView {
     }
   }
 
-  private flagLine(path: string, side: Side, line: number): void {
+  private flagLine(path: string, side: Side, line: number, extend = false): void {
     const d = this.draft;
     if (!d || d.submitted) {
+      return;
+    }
+    const f = this.focus;
+    const held = extend && f && f.path === path && f.side === side ? d.flags.find(x => x.path === path && x.side === side && x.line === f.line) : undefined;
+    if (held && line !== held.line) {
+      // Shift-click: the focused flag now covers the lines between its first line and this one.
+      const last = held.end_line ?? held.line;
+      const lo = Math.min(held.line, line);
+      const hi = Math.max(line < held.line ? last : held.line, line);
+      held.line = lo;
+      held.end_line = hi > lo ? hi : null;
+      this.focus = { path, side, line: lo };
+      this.changed();
+      this.rebuild();
       return;
     }
     let index = d.flags.findIndex(f => f.path === path && f.side === side && f.line === line);
@@ -497,9 +546,9 @@ export class ReviewView {
       draft: d,
       activeComment: this.activeComment,
       focus: this.focus,
-      flagged: new Set(d.flags.map(f => anchorKey(f.path || def, f.side, f.line))),
+      flagged: new Set(d.flags.flatMap(f => range(f.line, f.end_line ?? f.line).map(n => anchorKey(f.path || def, f.side, n)))),
       commented: new Set(this.comments().flatMap(c => range(c.start_line, c.end_line).map(n => anchorKey(c.path || def, c.side, n)))),
-      flagLine: (p, s, n) => this.flagLine(p, s, n),
+      flagLine: (p, s, n, extend) => this.flagLine(p, s, n, extend),
       focusLine: (p, s, n) => {
         this.focus = { path: p, side: s, line: n };
         if (this.ctx) {
@@ -511,6 +560,7 @@ export class ReviewView {
       },
       expand: key => {
         this.expanded.add(key);
+        this.foldEvent(key);
         this.rebuild();
       },
       query: this.query,
@@ -522,6 +572,7 @@ export class ReviewView {
       reveal: (key, where, n) => {
         const [top, bottom] = this.revealed.get(key) ?? [0, 0];
         this.revealed.set(key, where === 'down' ? [top + n, bottom] : [top, bottom + n]);
+        this.foldEvent(key);
         this.rebuild();
       },
       dispose: (i, action) => this.setDisposition(i, action),
@@ -535,6 +586,14 @@ export class ReviewView {
       },
       setFlagText: (i, text) => {
         d.flags[i].comment = text;
+        this.changed();
+      },
+      setFlagField: (i, field, value) => {
+        if (field === 'severity') {
+          d.flags[i].severity = value as LineFlag['severity'];
+        } else {
+          d.flags[i].category = value;
+        }
         this.changed();
       },
       removeFlag: i => {
@@ -622,6 +681,52 @@ export class ReviewView {
       offsets: this.offsets,
       render: i => renderRow(this.ctx as RowContext, rows[i])
     });
+    this.drawTriage();
+  }
+
+  /** Build the minimap and ranked list when the view carries the assistant's hunk scores, else remove them. */
+  private setupTriage(): void {
+    const scores = this.view?.critique?.hunk_scores;
+    this.triage = scores && scores.length && this.view ? new Triage(this.view.files, scores, { goto: (f, h) => this.gotoHunk(f, h) }) : null;
+    this.triageSlot.hidden = !this.triage;
+    this.triageSlot.replaceChildren(...(this.triage ? [...(this.rankedOpen ? [this.triage.rankedList()] : []), this.triage.minimap] : []));
+  }
+
+  /** Place each hunk on the minimap by its rows' share of the diff's height. */
+  private drawTriage(): void {
+    if (!this.triage) {
+      return;
+    }
+    const rows = this.model.rows;
+    const total = this.offsets[rows.length] || 1;
+    const place = new Map<string, [number, number]>();
+    let open: string | null = null;
+    for (let i = 0; i <= rows.length; i++) {
+      const r = rows[i];
+      if (i === rows.length || r.t === 'hunk' || r.t === 'file') {
+        if (open !== null) {
+          (place.get(open) as [number, number])[1] = this.offsets[i] / total;
+          open = null;
+        }
+        if (i < rows.length && r.t === 'hunk') {
+          open = `${r.file}:${r.hunk}`;
+          place.set(open, [this.offsets[i] / total, this.offsets[i + 1] / total]);
+        }
+      }
+    }
+    this.triage.draw((f, h) => place.get(`${f}:${h}`) ?? null);
+  }
+
+  /** Scroll to a hunk's header (opening its file if the rater collapsed it). */
+  private gotoHunk(file: number, hunk: number): void {
+    if (this.collapsed.delete(file)) {
+      this.rebuild();
+      this.renderFileList();
+    }
+    const row = this.model.rows.findIndex(r => r.t === 'hunk' && r.file === file && r.hunk === hunk);
+    if (row >= 0) {
+      this.list.scrollToRow(row);
+    }
   }
 
   /** Re-render the visible rows with fresh state (active comment, dispositions), same rows. */
@@ -766,7 +871,24 @@ export class ReviewView {
     next.addEventListener('click', () => this.stepHit(1));
     find.append(input, el('span', 'ov-search-count'), prev, next);
     const nav = el('span', 'ov-comment-nav');
-    this.toolbar.replaceChildren(mode, wrap, find, nav);
+    const triage = el('span', 'ov-triage-nav');
+    if (this.view?.critique?.hunk_scores?.length) {
+      const next = el('button', 'ov-btn ov-next-suspicious', 'Next suspicious hunk');
+      next.type = 'button';
+      next.title = 'Go to the next hunk in the assistant\u2019s suspicion ranking';
+      next.addEventListener('click', () => this.triage?.next());
+      const ranked = el('button', 'ov-btn ov-ranked-toggle', 'Ranked hunks');
+      ranked.type = 'button';
+      ranked.setAttribute('aria-pressed', String(this.rankedOpen));
+      ranked.addEventListener('click', () => {
+        this.rankedOpen = !this.rankedOpen;
+        ranked.setAttribute('aria-pressed', String(this.rankedOpen));
+        this.setupTriage();
+        this.drawTriage();
+      });
+      triage.append(next, ranked);
+    }
+    this.toolbar.replaceChildren(mode, wrap, find, triage, nav);
     this.renderCommentNav();
     this.renderHitCount();
   }

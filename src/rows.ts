@@ -32,13 +32,15 @@ export interface RowContext {
   toggleViewed(file: number): void;
   /** Reveal `n` more lines of a fold from its top (`down`) or bottom (`up`), or all (n = Infinity). */
   reveal(key: string, where: 'down' | 'up', n: number): void;
-  flagLine(path: string, side: Side, line: number): void;
+  /** Flag a line; with `extend`, stretch the focused flag to this line instead (shift-click). */
+  flagLine(path: string, side: Side, line: number, extend?: boolean): void;
   focusLine(path: string, side: Side, line: number): void;
   expand(key: string): void;
   dispose(comment: number, action: Action | null): void;
   setReason(comment: number, reason: Reason | null): void;
   setEditText(comment: number, text: string): void;
   setFlagText(flag: number, text: string): void;
+  setFlagField(flag: number, field: 'severity' | 'category', value: string | null): void;
   removeFlag(flag: number): void;
 }
 
@@ -65,10 +67,10 @@ function lineNo(ctx: RowContext, path: string, side: Side, n: number | null): HT
   if (n !== null) {
     cell.dataset.side = side;
     cell.dataset.line = String(n);
-    cell.title = 'Flag this line and comment on it';
+    cell.title = 'Flag this line and comment on it (Shift+click: extend the last flag to this line)';
     cell.addEventListener('click', ev => {
       ev.stopPropagation();
-      ctx.flagLine(path, side, n);
+      ctx.flagLine(path, side, n, ev.shiftKey);
     });
   }
   return cell;
@@ -247,12 +249,33 @@ export function renderComment(ctx: RowContext, index: number, compact = false): 
   return card;
 }
 
+/** A flag's severity (the critique comments' scale) and the categories the panel offers. */
+const FLAG_SEVERITIES = ['critical', 'major', 'minor', 'info'] as const;
+const FLAG_CATEGORIES = ['bug', 'security', 'performance', 'style', 'other'] as const;
+
 function renderFlag(ctx: RowContext, index: number): HTMLElement {
   const f = ctx.draft.flags[index];
   const row = el('div', 'ov-row ov-flag');
   row.dataset.flag = String(index);
   const head = el('div', 'ov-flag-head');
-  head.append(el('span', 'ov-flag-badge', '⚑ Your comment'), el('span', 'ov-where', `${f.path} line ${f.line}${f.side === 'old' ? ' (old)' : ''}`));
+  const lines = f.end_line && f.end_line > f.line ? `lines ${f.line}–${f.end_line}` : `line ${f.line}`;
+  head.append(el('span', 'ov-flag-badge', '⚑ Your comment'), el('span', 'ov-where', `${f.path} ${lines}${f.side === 'old' ? ' (old)' : ''}`));
+  for (const [field, label, options] of [
+    ['severity', 'Severity', FLAG_SEVERITIES],
+    ['category', 'Category', FLAG_CATEGORIES]
+  ] as const) {
+    const pick = el('select', `ov-flag-${field}`);
+    pick.setAttribute('aria-label', label);
+    pick.disabled = ctx.draft.submitted;
+    for (const value of ['', ...options]) {
+      const o = el('option', undefined, value || `${label}…`);
+      o.value = value;
+      pick.append(o);
+    }
+    pick.value = f[field] ?? '';
+    pick.addEventListener('change', () => ctx.setFlagField(index, field, pick.value || null));
+    head.append(pick);
+  }
   const rm = el('button', 'ov-btn ov-flag-remove', 'Remove');
   rm.type = 'button';
   rm.disabled = ctx.draft.submitted;
@@ -275,7 +298,10 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
     case 'hunk': {
       const h = ctx.files[row.file].hunks[row.hunk];
       const range = `@@ -${h.old_start},${h.old_len} +${h.new_start},${h.new_len} @@`;
-      return el('div', 'ov-row ov-hunk', h.header ? `${range} ${h.header}` : range);
+      const head = el('div', 'ov-row ov-hunk', h.header ? `${range} ${h.header}` : range);
+      head.dataset.file = String(row.file);
+      head.dataset.hunk = String(row.hunk);
+      return head;
     }
     case 'line':
       return renderLine(ctx, row);

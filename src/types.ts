@@ -44,6 +44,8 @@ export interface CritiqueView {
   confidence: number | null;
   summary: string;
   comments: CommentView[];
+  /** The assistant's suspicion of each hunk, in diff order (files then hunks); sent only where the condition shows its evidence. */
+  hunk_scores?: number[];
 }
 
 export interface AssignmentView {
@@ -71,7 +73,13 @@ export interface LineFlag {
   line: number;
   side: Side;
   comment: string;
+  /** The last line of a flag over several lines (absent or null: one line). */
+  end_line?: number | null;
+  severity?: FlagSeverity | null;
+  category?: string | null;
 }
+
+export type FlagSeverity = 'info' | 'minor' | 'major' | 'critical';
 
 export type Action = 'keep' | 'edit' | 'reject';
 export type Reason = 'valid' | 'nitpick' | 'wrong';
@@ -97,6 +105,22 @@ export interface JudgmentPayload {
   supersedes: string | null;
   started_at: string | null;
   submitted_at: string;
+  /** What was on screen and when (src/attention.ts); older clients send none. */
+  attention?: AttentionRecord | null;
+}
+
+/** [t0_ms, t1_ms, file, hunk, first, last]: hunk lines first..last on screen from t0 to t1 ms after started_at. */
+export type AttentionSpan = [number, number, number, number, number, number];
+export type AttentionKind = 'expand' | 'search';
+/** [t_ms, kind, file, hunk]: the rater expanded folded context, or went to a search hit, in the hunk. */
+export type AttentionEvent = [number, AttentionKind, number, number];
+
+/** The attention record (oversight_ext/attention.py describes it; the schema limits it). */
+export interface AttentionRecord {
+  spans: AttentionSpan[];
+  events: AttentionEvent[];
+  /** Set once the client stopped recording at the size limits. */
+  truncated?: boolean;
 }
 
 /**

@@ -23,6 +23,8 @@ export class VirtualList {
   private frame = 0;
   /** Called after each update with the row at the top of the viewport. */
   onTop: ((row: number) => void) | null = null;
+  /** Called after each update with the first and last row in the viewport (no overscan). */
+  onView: ((first: number, last: number) => void) | null = null;
 
   constructor() {
     this.node = document.createElement('div');
@@ -129,6 +131,9 @@ export class VirtualList {
       this.live.set(i, el);
       this.spacer.appendChild(el);
     }
-    this.onTop?.(rowAt(offsets, this.node.scrollTop));
+    const shownFirst = rowAt(offsets, this.node.scrollTop);
+    this.onTop?.(shownFirst);
+    // The last row whose top is above the viewport's bottom edge.
+    this.onView?.(shownFirst, Math.min(count - 1, rowAt(offsets, Math.max(this.node.scrollTop, this.node.scrollTop + height - 1))));
   }
 }

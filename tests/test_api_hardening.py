@@ -207,6 +207,11 @@ def catalogue(a: str, other: str) -> list[tuple[str, Any, int, str | None]]:
         ("a flag on side 'middle'", flag(side="middle"), 400, "flags"),
         ("a flag on a file not in the diff", flag(path="other.py"), 400, "flags"),
         ("a flag with an extra key", flag(severity="high"), 400, "flags"),
+        ("a flag range past the diff's last new line", flag(end_line=9), 400, "flags"),
+        ("a flag range that ends before it starts", flag(line=3, end_line=2), 400, "flags"),
+        ("a flag severity 'urgent'", flag(severity="urgent"), 400, "flags"),
+        ("a flag category of 65 characters", flag(category="c" * 65), 400, "flags"),
+        ("a flag with a key the schema lacks", flag(colour="red"), 400, "flags"),
         ("501 flags", with_(flags=[{"path": "calc.py", "line": 2}] * 501), 400, "flags"),
         ("flags nested 50 deep", raw[:-1] + f', "flags": {_deep(50)}}}', 400, "flags"),
         # dispositions
@@ -223,6 +228,41 @@ def catalogue(a: str, other: str) -> list[tuple[str, Any, int, str | None]]:
         ("the client marks itself simulated", with_(simulated=True), 400, "simulated"),
         ("supersedes names no judgment", with_(supersedes="nonsense"), 400, "supersedes"),
         ("the comment an object", with_(comment={"text": "hi"}), 400, "comment"),
+        # the attention record (the diff has one file of one hunk with lines 0..3; 31 s between the stamps)
+        ("attention a list", with_(attention=[[0, 1000, 0, 0, 0, 3]]), 400, "attention"),
+        ("attention without events", with_(attention={"spans": []}), 400, "attention"),
+        ("an attention span of five numbers", with_(attention={"spans": [[0, 1000, 0, 0, 0]], "events": []}), 400, "attention"),
+        ("an attention span of strings", with_(attention={"spans": [["0", "1", "0", "0", "0", "3"]], "events": []}), 400, "attention"),
+        ("5,001 attention spans", with_(attention={"spans": [[0, 1, 0, 0, 0, 3]] * 5001, "events": []}), 400, "attention"),
+        (
+            "an attention span that ends before it starts",
+            with_(attention={"spans": [[900, 100, 0, 0, 0, 3]], "events": []}),
+            400,
+            "attention",
+        ),
+        (
+            "an attention span in file 1 of a one-file diff",
+            with_(attention={"spans": [[0, 100, 1, 0, 0, 3]], "events": []}),
+            400,
+            "attention",
+        ),
+        (
+            "an attention span in hunk 3 of a one-hunk file",
+            with_(attention={"spans": [[0, 100, 0, 3, 0, 3]], "events": []}),
+            400,
+            "attention",
+        ),
+        ("an attention span past the hunk's last line", with_(attention={"spans": [[0, 100, 0, 0, 2, 4]], "events": []}), 400, "attention"),
+        (
+            "an attention span an hour after the submit",
+            with_(attention={"spans": [[0, 3_600_000, 0, 0, 0, 3]], "events": []}),
+            400,
+            "attention",
+        ),
+        ("an attention event 'scrolled'", with_(attention={"spans": [], "events": [[10, "scrolled", 0, 0]]}), 400, "attention"),
+        ("an attention event in hunk 9", with_(attention={"spans": [], "events": [[10, "expand", 0, 9]]}), 400, "attention"),
+        ("attention with an extra key", with_(attention={"spans": [], "events": [], "gaze": []}), 400, "attention"),
+        ("an attention record of 300 kB", with_(attention={"spans": [[604_800_000] * 6] * 5000, "events": []}), 413, "attention"),
     ]
 
 

@@ -1,4 +1,4 @@
-"""``oversight report NAME --out report.html`` and ``oversight analyze NAME --json``."""
+"""``oversight report NAME --out report.html``, ``oversight analyze NAME --json`` and ``oversight attention NAME``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_options(ana)
     ana.add_argument("--json", action="store_true", help="print JSON (tables as lists of rows, and notes)")
     ana.set_defaults(func=run_analyze)
+    att = sub.add_parser(
+        "attention",
+        help="where a study's raters looked",
+        description="Per condition: the share of each diff on screen, seconds per hunk, and whether missed flaws were ever on screen.",
+    )
+    add_db(att)
+    att.add_argument("name", help="the study's name")
+    att.add_argument("--by", default="condition", help="comma-separated columns to group by (default: condition)")
+    att.add_argument("--json", action="store_true", help="print the table as a list of rows")
+    att.set_defaults(func=run_attention)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -68,4 +78,21 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     for note in result.notes:
         print(f"note: {note}")
+    return 0
+
+
+def run_attention(args: argparse.Namespace) -> int:
+    from oversight_ext.analysis.attention import attention_frame, attention_report
+
+    with open_store(args) as store:
+        frame = attention_frame(store, args.name)
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+    unknown = [c for c in by if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"--by {args.by!r}: {unknown[0]!r} is not a column; use some of {frame.columns}")
+    table = attention_report(frame, by)
+    if args.json:
+        print_json(table.to_dicts())
+    else:
+        print(table)
     return 0

@@ -138,7 +138,7 @@ def check_lines(judgment: Judgment, limits: Mapping[tuple[str, str], int]) -> No
     """Every flagged line exists on its side of its file."""
     for flag in judgment.flags:
         last = limits.get((flag.path, flag.side), 0)
-        if flag.line > last:
+        if flag.last_line > last:
             where = f"{flag.path or 'the change'} ({flag.side} side)"
             fix = f"flag a line from 1 to {last}" if last else f"this side of {flag.path or 'the change'} shows no lines"
-            raise BadRequest(f"flags: line {flag.line} is not in {where}; {fix}", field="flags")
+            raise BadRequest(f"flags: line {flag.last_line} is not in {where}; {fix}", field="flags")

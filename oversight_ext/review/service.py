@@ -18,6 +18,7 @@ import hmac
 import secrets
 from typing import Any
 
+from oversight_ext.attention import AttentionError, check_attention
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, utcnow
 from oversight_ext.store import Store, UnknownRecord
 from oversight_ext.study_record import SLOT_PREFIX
@@ -113,6 +114,9 @@ class ReviewService:
     def view(self, rater: str, assignment_id: str, *, raw_diff: bool = True) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring).
 
+        An assisted view showing the assistant's evidence carries the critique's ``hunk_scores``
+        (suspicion per hunk, for the triage minimap); no other view carries any suspicion data.
+
         ``raw_diff=False`` leaves the diff text out when it parsed (``item.diff`` is ""): the
         review view reads only ``files``, and the text would double the payload.
         """
@@ -122,11 +126,15 @@ class ReviewService:
         item = self.store.get_item(a.item_id)
         kind = study.kind_of(a)
         critique = None
-        if kind == "assisted" and a.critique_id is not None:
-            critique = self._critique_view(self.store.get_critique(a.critique_id), a)
-            critique["id"] = self.public_id(a.study, "critique", a.critique_id)
-        current = self._current(rater, a)
         files = self.diffs.files(item)
+        if kind == "assisted" and a.critique_id is not None:
+            stored = self.store.get_critique(a.critique_id)
+            critique = self._critique_view(stored, a)
+            critique["id"] = self.public_id(a.study, "critique", a.critique_id)
+            scores = self._hunk_scores(stored, a, files)
+            if scores is not None:
+                critique["hunk_scores"] = scores
+        current = self._current(rater, a)
         # Only now: a prefetch parsing beside this view's own parse would slow both down.
         self._prefetch_after(rater, a)
         return {
@@ -229,7 +237,18 @@ class ReviewService:
         if bad:
             raise BadRequest(f"flags name file {bad[0]!r}, which is not in this diff; use one of {sorted(paths)}", field="flags")
         checks.check_lines(judgment, self._line_limits(a.item_id))
+        if judgment.attention is not None:
+            self._check_attention(judgment, a)
         return judgment
+
+    def _check_attention(self, judgment: Judgment, a: Assignment) -> None:
+        sizes = [[len(h["lines"]) for h in f["hunks"]] for f in self.diffs.files(self.store.get_item(a.item_id))]
+        start = judgment.started_at
+        elapsed = None if start is None else (judgment.submitted_at - start).total_seconds() * 1000 + checks.TIME_SLACK_S * 1000
+        try:
+            check_attention(judgment.attention or {}, sizes, elapsed)
+        except AttentionError as exc:
+            raise (TooLarge if exc.too_large else BadRequest)(str(exc), field="attention") from None
 
     # ------------------------------------------------------------------ helpers
 
@@ -263,6 +282,17 @@ class ReviewService:
             except UnknownRecord:
                 raise NotFound(f"no study {name!r}; see your studies at /oversight/api/me") from None
         return study
+
+    @staticmethod
+    def _hunk_scores(critique: Critique, a: Assignment, files: list[dict[str, Any]]) -> list[float] | None:
+        """The monitor's suspicion per hunk (diff order), for the triage minimap: only where the
+        rater sees the assistant's evidence, and only when there is one score per hunk shown
+        (scores of another parse of the diff would colour the wrong hunks)."""
+        if a.display != "evidence" or not critique.hunk_scores:
+            return None
+        if len(critique.hunk_scores) != sum(len(f["hunks"]) for f in files):
+            return None
+        return list(critique.hunk_scores)
 
     @staticmethod
     def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:

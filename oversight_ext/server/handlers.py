@@ -30,9 +30,10 @@ from oversight_ext.review.service import BadRequest, ReviewService, ServiceError
 
 __all__ = ["MAX_BODY_BYTES", "OversightHandler", "ReviewRoute", "concrete", "routes"]
 
-#: The largest judgment body accepted: the schema's field limits allow about 100 kB of text
-#: in all; anything much larger is not a judgment a person typed.
-MAX_BODY_BYTES = 256 * 1024
+#: The largest judgment body accepted: the schema's field limits allow about 100 kB of text, and an
+#: attention record is at most 192 kB (oversight_ext.attention.MAX_BYTES); anything much larger is
+#: not a judgment a person made.
+MAX_BODY_BYTES = 512 * 1024
 
 
 if TYPE_CHECKING:

@@ -121,6 +121,8 @@ judgments = sa.Table(
     sa.Column("started_at", TS),
     sa.Column("submitted_at", TS, nullable=False),
     sa.Column("received_at", TS, nullable=False),
+    # What was on screen and when (see oversight_ext.attention); null for clients that send none.
+    sa.Column("attention", sa.JSON),
     sa.Index("ix_judgments_study", "study", "rater"),
     sa.Index("ix_judgments_assignment", "assignment_id"),
 )

@@ -15,6 +15,11 @@ critique on screen, the rater adopts its verdict with probability ``trust`` when
 right and ``misled`` when it is wrong, else keeps their own. Flags land near the gold line
 with probability ``skill``; comments the rater keeps become flags too. Confidence is the
 rater's belief of being right, with noise, snapped to the study's confidence levels.
+
+Each judgment carries the attention record a browser would send (:func:`reading`): the
+rater reads the critique's hunks first, and the flaw's hunk when they found it, then the
+diff in order at a fixed pace until their time runs out, so on a diff longer than their
+time allows, some misses are of lines never on screen.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from oversight_ext.diffs import parse_diff
+from oversight_ext.attention import MAX_SPANS
+from oversight_ext.diffs import DiffError, DiffFile, parse_diff
 from oversight_ext.options import option
 from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
 from oversight_ext.store import Store
@@ -38,7 +45,7 @@ from oversight_ext.store import Store
 from .config import SLOT_PREFIX
 from .creation import enroll
 
-__all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "simulate"]
+__all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "reading", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class SimulatedRaterConfig:
     assisted_time_factor: float = option("time with a critique on screen relative to without", 0.85)
     confidence_noise: float = option("noise on the rater's belief before snapping to a confidence level", 0.08)
     overconfidence: float = option("added to every belief (0: calibrated on average)", 0.0)
+    read_lines_per_s: float = option("diff lines read per second, for the attention record", 4.0)
+    screen_lines: int = option("diff lines on screen at once, for the attention record", 40)
 
     def __post_init__(self) -> None:
         for name in ("skill_mean", "trust_mean", "misled_mean"):
@@ -70,6 +79,16 @@ class SimulatedRaterConfig:
                 raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a spread >= 0")
         if self.speed_median_s <= 0 or self.assisted_time_factor <= 0:
             raise ValueError("SimulatedRaterConfig: speed_median_s and assisted_time_factor must be > 0")
+        if (
+            self.read_lines_per_s <= 0
+            or isinstance(self.screen_lines, bool)
+            or not isinstance(self.screen_lines, int)
+            or self.screen_lines < 1
+        ):
+            raise ValueError(
+                f"SimulatedRaterConfig: read_lines_per_s = {self.read_lines_per_s!r} and screen_lines = {self.screen_lines!r} "
+                "are invalid: give a reading speed > 0 and a whole number of lines >= 1"
+            )
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,7 @@ def judge(
     belief += cfg.overconfidence + cfg.confidence_noise * float(rng.standard_normal())
 
     path, visible = _visible_lines(item.diff, item.path)
+    found = False  # the rater flagged the gold flaw from their own reading
     flags: list[LineFlag] = []
     dispositions: list[Disposition] = []
     if shown is not None and assignment.display == "evidence":
@@ -176,6 +196,7 @@ def judge(
                 dispositions.append(Disposition(c.id, "reject", "wrong" if not right else "nitpick"))
     if verdict == "buggy" and not flags:
         if gold == "buggy" and item.bug_lines and rng.random() < params.skill:
+            found = True
             line = int(item.bug_lines[0]) + int(rng.choice([0, 0, 0, 0, 0, 0, 0, 1, -1, 2]))
             flags.append(LineFlag(path, max(1, line), "bug here"))
         else:
@@ -189,6 +210,12 @@ def judge(
     conf = _confidence(belief, levels)
     strength = 1 + round(2 * (conf - min(levels)) / (max(levels) - min(levels)))
     start = started_at or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    first: list[tuple[str, str, int, int]] = []  # (path, side, from, to): what the rater reads before the rest
+    if shown is not None and assignment.display == "evidence":
+        first += [(c.path or path, c.side, c.start_line, c.end_line) for c in shown.comments]
+    if found:
+        first.append((path, "new", min(item.bug_lines), max(item.bug_lines)))  # the rater found it, so saw it
+    attention = reading(_parsed(item.diff), time_s, first, cfg)
     digest = hashlib.sha256(f"{seed}:{assignment.id}".encode()).hexdigest()[:32]
     return Judgment(
         submission_id=f"sim-{digest}",
@@ -203,7 +230,48 @@ def judge(
         simulated=True,
         started_at=start,
         submitted_at=start + dt.timedelta(seconds=time_s),
+        attention=attention,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(diff: str) -> tuple[DiffFile, ...]:
+    try:
+        return tuple(parse_diff(diff))
+    except DiffError:
+        return ()
+
+
+def reading(
+    files: Sequence[DiffFile], time_s: float, first: Sequence[tuple[str, str, int, int]], config: SimulatedRaterConfig | None = None
+) -> dict[str, Any]:
+    """The attention record of a rater who reads ``config.screen_lines`` lines at a time at
+    ``config.read_lines_per_s``: first the hunks holding the ``first`` ranges (path, side, from,
+    to: the critique's comments, a flaw they found), then every hunk in diff order, until
+    ``time_s`` runs out. Deterministic: the record is a function of the diff and the time."""
+    cfg = config or SimulatedRaterConfig()
+    order: list[tuple[int, int]] = []
+    for p, side, lo, hi in first:
+        for fi, f in enumerate(files):
+            if p not in (f.path, f.new_path, f.old_path) and len(files) > 1:
+                continue
+            for hj, h in enumerate(f.hunks):
+                nums = [ln.new if side == "new" else ln.old for ln in h.lines]
+                if any(n is not None and lo <= n <= hi for n in nums) and (fi, hj) not in order:
+                    order.append((fi, hj))
+    order += [(fi, hj) for fi, f in enumerate(files) for hj in range(len(f.hunks)) if (fi, hj) not in order]
+    spans: list[list[int]] = []
+    budget_ms, t = int(time_s * 1000), 0
+    for fi, hj in order:
+        n = len(files[fi].hunks[hj].lines)
+        for a in range(0, n, cfg.screen_lines):
+            if t >= budget_ms or len(spans) >= MAX_SPANS:
+                break
+            b = min(n, a + cfg.screen_lines) - 1
+            t1 = min(budget_ms, t + max(1000, round(1000 * (b - a + 1) / cfg.read_lines_per_s)))
+            spans.append([t, t1, fi, hj, a, b])
+            t = t1
+    return {"spans": spans, "events": []}
 
 
 def simulate(
