@@ -108,7 +108,7 @@ def main() -> None:
     ig_ratio = f_ig["top_mean"] / f_ig["random_mean"] if f_ig["random_mean"] else float("inf")
     save(
         "attribution",
-        command="python bench/attribution.py",
+        command=f"python bench/attribution.py --backbone {args.backbone} --seed {args.seed}",
         page="reward",
         conditions=f"{args.backbone} reward model trained on {len(pairs)} HumanEvalFix-Python pairs (half the tasks, seed {args.seed}); "
         f"{n} buggy programs of the other half; every non-blank line attributed",
