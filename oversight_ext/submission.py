@@ -102,7 +102,8 @@ def scale_of(confidences: Any) -> tuple[float, ...]:
 
 @functools.cache
 def _validator(levels: tuple[float, ...] | None = None) -> Any:
-    # jsonschema costs about 0.1 s to import: only the review service needs it, so load it on first use.
+    # jsonschema is slow to import (2.5 s here: with jupyter-events its format extra builds the
+    # rfc3987-syntax grammar at import): only the review service needs it, so load it on first use.
     import jsonschema
 
     schema = submission_schema()
