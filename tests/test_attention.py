@@ -4,6 +4,8 @@ submit, made by simulated raters, and read by the analysis (share seen, time per
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from test_server import payload, seed
@@ -187,3 +189,17 @@ def test_the_attention_command_prints_the_report(sqlite_url: str, capsys: pytest
     assert [r["condition"] for r in rows] == ["u"] and rows[0]["n"] == rows[0]["recorded"] > 0 and 0 < rows[0]["share_seen"] < 0.5
     assert main(["attention", "att", "--db", sqlite_url, "--by", "nope"]) != 0
     assert "'nope' is not a column" in capsys.readouterr().err
+
+
+def test_the_html_report_carries_the_attention_table(store: Store, tmp_path: Path) -> None:
+    from oversight_ext.analysis.reporting import report
+
+    store.add_items([long_item(i, 60) for i in range(2)] + [long_item(i, 2) for i in range(2, 4)])
+    config = {"name": "att-report", "seed": 1, "open_slots": 4, "conditions": [{"name": "u"}, {"name": "w"}], "time_limit_s": 30}
+    create_study(store, StudyConfig.from_dict(config))
+    assert simulate(store, "att-report", 4, seed=2, config=SimulatedRaterConfig(skill_mean=0.5)) > 0
+    page = report(store, "att-report", tmp_path / "r.html").read_text()
+    assert "<h3>attention</h3>" in page
+    table = page.split("<h3>attention</h3>", 1)[1].split("</table>", 1)[0]
+    for column in ("share_seen", "seconds_per_hunk", "never_looked", "looked_and_missed"):
+        assert column in table

@@ -319,6 +319,20 @@ def study_plan(study: Any) -> AnalysisPlan:
     return plan
 
 
+def _attention_table(store: Any, study: str, info: Any) -> pl.DataFrame | None:
+    """Per condition, what raters had on screen (:mod:`.attention`), QC items left out; None
+    when no judgment of the study carries an attention record."""
+    from .attention import attention_frame, attention_report
+
+    frame = attention_frame(store, study)
+    qc = sorted(getattr(info, "qc_item_ids", ()) or ())
+    if qc:
+        frame = frame.filter(~pl.col("item_id").is_in(qc))
+    if frame.is_empty() or not frame["recorded"].any():
+        return None
+    return attention_report(frame.filter(pl.col("recorded")))
+
+
 def report(store: Any, study: str, out_path: str | os.PathLike[str], config: AnalysisConfig | None = None) -> Path:
     """Analyse ``study`` and write the report to ``out_path`` (one HTML file); returns the path."""
     out = Path(out_path)
@@ -326,6 +340,9 @@ def report(store: Any, study: str, out_path: str | os.PathLike[str], config: Ana
         raise ValueError(f"out_path={str(out)!r} is a directory; give a file name such as report.html")
     info = store.study(study)
     analysis = analyze(study_frame(store, study), config, plan=study_plan(info))
+    attention = _attention_table(store, study, info)
+    if attention is not None:
+        analysis.tables["attention"] = attention
     page = render_html({**info.to_row(), "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
