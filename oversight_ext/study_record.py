@@ -100,6 +100,8 @@ class Study:
     qc_rate: float = 0.0
     qc_condition: str | None = None
     time_limit_s: float | None = None
+    #: Hunks per item a rater may open in depth (None: no audit budget).
+    audit_budget_hunks: int | None = None
     verdict_scale: Literal["binary", "likert"] = "binary"
     #: The confidence levels the study offers. A stored config without them predates declared
     #: scales: its raters chose from the five likelihood levels, and its judgments are analysed on them.
@@ -248,6 +250,7 @@ _SETTINGS = frozenset(
         "qc_rate",
         "qc_condition",
         "time_limit_s",
+        "audit_budget_hunks",
         "verdict_scale",
         "confidence_levels",
         "drop_failed_critiques",

@@ -55,6 +55,8 @@ export interface AssignmentView {
   condition_kind: 'assisted' | 'unassisted';
   display: 'evidence' | 'verdict';
   time_limit_s: number | null;
+  /** Hunks of the item the rater may open in depth; null or absent: no audit budget. */
+  audit_budget_hunks?: number | null;
   verdict_scale: 'binary' | 'likert';
   /** The study's confidence levels (binary verdicts: 0.55-0.95); older servers send none. */
   confidence_levels?: number[];

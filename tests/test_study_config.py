@@ -109,6 +109,8 @@ def test_overlap_larger_than_raters_is_refused() -> None:
         ({"qc_rate": 0.9}, "between 0 and 0.5"),
         ({"qc_condition": "nope"}, "one of the conditions"),
         ({"time_limit_s": 0}, "between 1 and 86400"),
+        ({"audit_budget_hunks": 0}, "audit_budget_hunks"),
+        ({"audit_budget_hunks": 2.5}, "whole number of hunks"),
         ({"verdict_scale": "stars"}, "'binary' or 'likert'"),
         ({"items": {"limit": 0}}, "items.limit"),
         ({"items": {"label_balance": True, "require_gold": False}}, "require_gold = true"),

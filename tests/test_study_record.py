@@ -28,6 +28,7 @@ def config() -> StudyConfig:
         raters=("ann", "ben"),
         qc_rate=0.1,
         time_limit_s=300,
+        audit_budget_hunks=4,
         verdict_scale="likert",
     )
 
@@ -47,7 +48,7 @@ def test_a_study_config_becomes_the_record_with_every_derived_fact() -> None:
     assert study.qc_condition_name == config().qc_condition_name == "alone"
     assert (study.verdict_scale, study.time_limit_s, study.n_raters, study.is_open) == ("likert", 300, 2, False)
     a = Assignment(id="x", study="typed", rater="ann", item_id="i", condition="helped")
-    assert study.time_limit_of(a) == 300
+    assert study.time_limit_of(a) == 300 and study.audit_budget_hunks == 4
     assert study.time_limit_of(Assignment(id="y", study="typed", rater="ann", item_id="i", condition="alone", time_limit_s=20)) == 20
     assert StudyConfig.from_study(study) == config()
 

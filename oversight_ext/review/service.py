@@ -145,6 +145,7 @@ class ReviewService:
                 "condition_kind": kind,
                 "display": a.display,
                 "time_limit_s": study.time_limit_of(a),
+                "audit_budget_hunks": study.audit_budget_hunks,
                 "verdict_scale": study.verdict_scale,
                 "confidence_levels": list(study.confidence_levels),
             },

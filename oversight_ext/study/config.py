@@ -157,6 +157,9 @@ class StudyConfig:
         default=None,
     )
     time_limit_s: float | None = option("seconds a rater has per item (none: no limit)", default=None)
+    audit_budget_hunks: int | None = option(
+        "hunks of each item a rater may open for in-depth inspection (none: no limit); the rest stay collapsed", default=None
+    )
     verdict_scale: Literal["binary", "likert"] = option("'binary' verdict or a 1-7 'likert' scale", default="binary")
     confidence_levels: tuple[float, ...] | None = option(
         "the confidence levels raters choose from (leave out: 0.55-0.95 for a binary verdict, 0.25/0.42/0.6/0.8/1.0 for likert)",
@@ -204,6 +207,12 @@ class StudyConfig:
             isinstance(self.time_limit_s, bool) or not isinstance(self.time_limit_s, (int, float)) or not 1 <= self.time_limit_s <= 86400
         ):
             raise StudyConfigError("time_limit_s", self.time_limit_s, "give seconds between 1 and 86400, or leave it out for no limit")
+        if self.audit_budget_hunks is not None and (not _is_int(self.audit_budget_hunks) or not 1 <= self.audit_budget_hunks <= 100000):
+            raise StudyConfigError(
+                "audit_budget_hunks",
+                self.audit_budget_hunks,
+                "give a whole number of hunks between 1 and 100000, or leave it out for no limit",
+            )
         if not isinstance(self.drop_failed_critiques, bool):
             raise StudyConfigError("drop_failed_critiques", self.drop_failed_critiques, "give true or false")
         if not isinstance(self.description, str):

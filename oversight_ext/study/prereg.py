@@ -115,6 +115,7 @@ def export_prereg(
         f"- Balance: {_balance(table, 'rater')}; {_balance(table, 'item_id')}.",
         f"- Quality control: {config.qc_rate:.0%} of each queue are gold items shown under `{config.qc_condition_name}`.",
         f"- Time limit per item: {f'{config.time_limit_s:g} s' if config.time_limit_s else 'none'}; verdict scale: {config.verdict_scale}.",
+        f"- Audit budget: {f'{config.audit_budget_hunks} hunk(s) per item opened in depth' if config.audit_budget_hunks else 'none'}.",
         "",
         "## Analysis plan",
         "",
