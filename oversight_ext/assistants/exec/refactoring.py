@@ -66,9 +66,10 @@ def recognise_refactoring(before: str, after: str) -> str | None:
     if pair[0] is None or pair[1] is None:
         return None
     trees = [pair[0], pair[1]]
-    if _strip(trees[0]) == _strip(trees[1]):
+    differing = _differing(before, after, trees)
+    if differing == [] or (differing is None and _strip(trees[0]) == _strip(trees[1])):
         return "layout"  # the same tree: only formatting or comments changed
-    pairs = _differing(before, after, trees) or [(before, after)]
+    pairs = differing or [(before, after)]
     names = [name for name, _ in NORMALISATIONS]
     for name in names:  # one refactoring
         if _equal_after(pairs, [name]):
@@ -112,7 +113,12 @@ def _differing(before: str, after: str, trees: list[ast.Module]) -> list[tuple[s
     cut = [_segments(before, trees[0]), _segments(after, trees[1])]
     if cut[0] is None or cut[1] is None:
         return None
-    keep = [k for k, (a, b) in enumerate(zip(trees[0].body, trees[1].body, strict=True)) if _strip(a) != _strip(b)]
+    # the same text is the same tree; only statements whose text differs are compared as trees
+    keep = [
+        k
+        for k, (a, b) in enumerate(zip(trees[0].body, trees[1].body, strict=True))
+        if cut[0][k] != cut[1][k] and _strip(a) != _strip(b)
+    ]
     return [(cut[0][k], cut[1][k]) for k in keep]
 
 
