@@ -49,6 +49,7 @@ def test_items_without_literal_examples_are_left_out() -> None:
 
 def test_package_module_items_are_whole_modules_with_one_planted_bug_and_its_fix() -> None:
     import ast
+
     import tomllib
 
     from oversight_ext.diffs import changed_lines
