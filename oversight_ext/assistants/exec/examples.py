@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from .trees import parsed
+
 __all__ = ["Case", "assertion_cases", "entry_function", "example_cases", "function_names", "solution_methods"]
 
 _SEP = re.compile(r"^\s*(==>|=>|➞|->|→|==|should\s+return|returns?|is|=|:)\s*(.+)$", re.IGNORECASE)
@@ -41,9 +43,8 @@ class Case:
 
 def function_names(code: str | None) -> list[str]:
     """Top-level function names of ``code`` (empty when it does not parse)."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return []
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
@@ -51,9 +52,8 @@ def function_names(code: str | None) -> list[str]:
 def solution_methods(code: str | None) -> list[str]:
     """Public methods of a top-level ``class Solution`` (the LeetCode shape: examples name a
     method, and the platform calls it on an instance); empty when there is none."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return []
     for n in tree.body:
         if isinstance(n, ast.ClassDef) and n.name == "Solution":
@@ -150,15 +150,12 @@ def example_cases(spec: str, code: str | None) -> list[Case]:
             cases.append(Case(f"ex{len(cases) + 1}", source, want))
 
     for text in (spec, code or ""):
-        try:
-            parsed = ast.parse(code or "") if text is code else None
-        except SyntaxError:
-            parsed = None
-        if parsed is None:
+        tree = parsed(code or "") if text is code else None
+        if tree is None:
             docs = [text]
         else:
             kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-            docs = [ast.get_docstring(n) or "" for n in ast.walk(parsed) if isinstance(n, kinds)]
+            docs = [ast.get_docstring(n) or "" for n in ast.walk(tree) if isinstance(n, kinds)]
         for doc in docs:
             if not isinstance(doc, str) or not doc:
                 continue
