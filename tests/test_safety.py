@@ -10,7 +10,7 @@ import pytest
 from test_study_creation import make_items
 
 from oversight_ext.analysis.config import AnalysisConfig
-from oversight_ext.analysis.reporting import report
+from oversight_ext.analysis.reporting import _has_items_of, report
 from oversight_ext.analysis.safety import PERFECT, SafetyError, safety_curve, study_safety
 from oversight_ext.cli import main
 from oversight_ext.store import Store
@@ -81,6 +81,8 @@ def test_a_study_without_monitor_scores_is_named_in_the_error_the_report_and_the
     config = {"name": "nomon", "seed": 1, "open_slots": 2, "conditions": [{"name": "u"}], "audit_budget_hunks": 2, "time_limit_s": 60}
     create_study(sqlite_store, StudyConfig.from_dict(config))
     simulate(sqlite_store, "nomon", 2, seed=1)
+    # the report adds the safety tables for sabotage items or an audit budget (here: the budget)
+    assert _has_items_of(sqlite_store, "nomon", "toy") and not _has_items_of(sqlite_store, "nomon", "oversight-sabotage")
     with pytest.raises(SafetyError, match="study 'nomon' has no critiques with per-hunk scores: give a condition a monitor"):
         study_safety(sqlite_store, "nomon", n_boot=100)
     page = report(sqlite_store, "nomon", tmp_path / "r.html", AnalysisConfig(n_boot=100, mixed_model=False)).read_text()
