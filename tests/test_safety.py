@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
+from test_study_creation import make_items
 
-from oversight_ext.analysis.safety import PERFECT, SafetyError, safety_curve
+from oversight_ext.analysis.config import AnalysisConfig
+from oversight_ext.analysis.reporting import _has_items_of, report
+from oversight_ext.analysis.safety import PERFECT, SafetyError, safety_curve, study_safety
+from oversight_ext.cli import main
+from oversight_ext.store import Store
+from oversight_ext.study import StudyConfig, create_study, simulate
 
 CONTROLS = [0.1, 0.2, 0.3, 0.4, 0.5]
 FLAWED = [0.45, 0.6, 0.05, 0.9]
@@ -64,3 +72,22 @@ def test_bad_input_is_named(kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"flawed": FLAWED, "controls": CONTROLS, "human": HUMAN, **kwargs}
     with pytest.raises(SafetyError, match=message):
         safety_curve(**args)  # type: ignore[arg-type]
+
+
+def test_a_study_without_monitor_scores_is_named_in_the_error_the_report_and_the_cli(
+    sqlite_store: Store, sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqlite_store.add_items(make_items(8))
+    config = {"name": "nomon", "seed": 1, "open_slots": 2, "conditions": [{"name": "u"}], "audit_budget_hunks": 2, "time_limit_s": 60}
+    create_study(sqlite_store, StudyConfig.from_dict(config))
+    simulate(sqlite_store, "nomon", 2, seed=1)
+    # the report adds the safety tables for sabotage items or an audit budget (here: the budget)
+    assert _has_items_of(sqlite_store, "nomon", "toy") and not _has_items_of(sqlite_store, "nomon", "oversight-sabotage")
+    with pytest.raises(SafetyError, match="study 'nomon' has no critiques with per-hunk scores: give a condition a monitor"):
+        study_safety(sqlite_store, "nomon", n_boot=100)
+    page = report(sqlite_store, "nomon", tmp_path / "r.html", AnalysisConfig(n_boot=100, mixed_model=False)).read_text()
+    assert "safety: not computed: study &#x27;nomon&#x27; has no critiques with per-hunk scores" in page
+    assert main(["safety", "nomon", "--budgets", "0.01,x", "--db", sqlite_url]) == 2
+    assert "--budgets '0.01,x' is invalid: give comma-separated shares" in capsys.readouterr().err
+    assert main(["safety", "nomon", "--budgets", "0,0.5", "--db", sqlite_url]) == 2
+    assert "budgets = [0.0, 0.5] is invalid" in capsys.readouterr().err

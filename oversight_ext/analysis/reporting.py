@@ -342,8 +342,7 @@ def _safety_tables(store: Any, study: str, info: Any, config: AnalysisConfig, an
 
     from .safety import SafetyError, study_safety
 
-    sabotage = any(it.source == SOURCE for it in store.iter_items(source=SOURCE, ids=sorted(_study_items(store, study))))
-    if getattr(info, "audit_budget_hunks", None) is None and not sabotage:
+    if getattr(info, "audit_budget_hunks", None) is None and not _has_items_of(store, study, SOURCE):
         return
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -360,8 +359,17 @@ def _safety_tables(store: Any, study: str, info: Any, config: AnalysisConfig, an
     analysis.notes += [f"safety: {n}" for n in result.notes]
 
 
-def _study_items(store: Any, study: str) -> set[str]:
-    return {a.item_id for a in store.assignments(study)}
+def _has_items_of(store: Any, study: str, source: str) -> bool:
+    """Whether some item of ``study`` comes from ``source`` (ids asked in chunks: SQLite caps bound parameters)."""
+    ids = sorted({a.item_id for a in store.assignments(study)})
+    for k in range(0, len(ids), 500):
+        found = store.iter_items(source=source, ids=ids[k : k + 500])
+        try:
+            if next(found, None) is not None:
+                return True
+        finally:
+            found.close()  # releases the connection the generator holds
+    return False
 
 
 def report(store: Any, study: str, out_path: str | os.PathLike[str], config: AnalysisConfig | None = None) -> Path:

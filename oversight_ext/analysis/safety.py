@@ -180,15 +180,17 @@ def study_safety(
     notes: list[str] = []
     frame = _raters(study_frame(store, study), raters, notes)
     qc = set(getattr(info, "qc_item_ids", ()) or ())
+    critiqued: dict[str, dict[str, str]] = {}  # condition -> item -> critique id
+    for a in store.assignments(study):
+        if a.critique_id is not None and a.item_id not in qc:
+            critiqued.setdefault(a.condition, {})[a.item_id] = a.critique_id
     scores: dict[str, float] = {}
     source = None
-    for a in store.assignments(study):
-        if a.critique_id is None or a.item_id in qc or a.item_id in scores:
-            continue
-        crit = store.get_critique(a.critique_id)
-        if crit.hunk_scores and (source is None or source == a.condition):
-            source = a.condition
-            scores[a.item_id] = max(crit.hunk_scores)
+    for cond in info.condition_names:  # the first assisted condition whose critiques score hunks
+        found = {i: store.get_critique(k).hunk_scores for i, k in sorted(critiqued.get(cond, {}).items())}
+        if any(found.values()):
+            source, scores = cond, {i: max(h) for i, h in found.items() if h}
+            break
     if not scores:
         raise SafetyError(f"study {study!r} has no critiques with per-hunk scores: give a condition a monitor (assistant = 'monitor')")
     labels = {it.id: it.label for it in store.iter_items(ids=sorted(scores))}

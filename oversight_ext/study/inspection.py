@@ -15,7 +15,9 @@ time limit) runs out, or the list ends.
 
 The flaw is found only when its hunk was opened, then with the rater's probability of being
 right (skill against the item's difficulty); otherwise the verdict follows the rater's prior
-(``prior_buggy``: mostly "looks fine"). The attention record holds exactly the opened hunks,
+(``prior_buggy``: mostly "looks fine"). The critique's verdict does not move this rater (unlike
+the rater of :mod:`.simulate` without a budget, who may adopt it): assistance acts only through
+where the rater looks. The attention record holds exactly the opened hunks,
 so a miss outside them reads "never looked" in :mod:`oversight_ext.analysis.attention`.
 Every parameter lives in :class:`~oversight_ext.study.simulate.SimulatedRaterConfig`.
 """
