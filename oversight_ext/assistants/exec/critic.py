@@ -242,7 +242,7 @@ class ExecCritic(BaseCritic):
         """The example cases of the task statement and docstrings, plus one case per assertion
         of ``tests`` (gold: only for the ``with_tests`` upper bound)."""
         cases = example_cases(item.spec or item.task, after)
-        entry = entry_function(cases, after)
+        entry = entry_function(cases, after, self._changed_lines(item, after))
         if self.with_tests and tests:
             cases += assertion_cases(tests, entry)
         return cases, entry

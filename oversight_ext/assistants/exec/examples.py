@@ -181,9 +181,10 @@ def _doctests(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def entry_function(cases: list[Case], code: str | None) -> str | None:
-    """The function the examples exercise most, else the code's last top-level function (or,
-    without any, the last public method of its ``class Solution``)."""
+def entry_function(cases: list[Case], code: str | None, changed: list[int] | None = None) -> str | None:
+    """The function the examples exercise most; else the top-level function holding the first
+    of the ``changed`` lines (in a whole module, the change is what to drive); else the code's
+    last top-level function (or, without any, the last public method of its ``class Solution``)."""
     names = function_names(code) or solution_methods(code)
     calls: Counter[str] = Counter()
     for c in cases:
@@ -193,6 +194,19 @@ def entry_function(cases: list[Case], code: str | None) -> str | None:
                 break
     if calls:
         return calls.most_common(1)[0][0]
+    tree = parsed(code or "") if changed else None
+    if tree is not None and changed:
+        holder = next(
+            (
+                n.name
+                for n in tree.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and min([n.lineno] + [d.lineno for d in n.decorator_list]) <= min(changed) <= (n.end_lineno or n.lineno)
+            ),
+            None,
+        )
+        if holder is not None:
+            return holder
     return names[-1] if names else None
 
 
