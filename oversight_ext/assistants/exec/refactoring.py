@@ -71,8 +71,9 @@ def recognise_refactoring(before: str, after: str) -> str | None:
         return "layout"  # the same tree: only formatting or comments changed
     pairs = differing or [(before, after)]
     names = [name for name, _ in NORMALISATIONS]
-    for name in names:  # one refactoring
-        if _equal_after(pairs, [name]):
+    # one refactoring: the names that match the first pair are the only candidates for the rest
+    for name in [n for n in names if _pair_equal_after(pairs[0], [n])]:
+        if _equal_after(pairs[1:], [name]):
             return name
     if not _equal_after(pairs, names):
         return None
