@@ -262,7 +262,7 @@ def package_module_items(package: str, n: int, seed: int) -> list[Item]:
         pair_id = "pkg-pair-" + hashlib.sha256(f"{f.rel}\0{mutated}".encode()).hexdigest()[:16]
         bug = tuple(sorted(changed_lines(make_diff(code, mutated, f.rel))[f.rel]))
         name, doc = _enclosing_doc(mutated, bug[0] if bug else 1)
-        common = {
+        common: dict[str, Any] = {
             "language": "python",
             "source": "package-module",
             "task": f"{f.module}.{name}",
