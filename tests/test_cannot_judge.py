@@ -119,3 +119,65 @@ async def test_rest_stores_a_cannot_judge_and_answers_a_bad_one_with_a_400(jp_fe
     with Store(api_db["url"]) as s:
         assert s.judgments(rater="alice") == []
         assert [j.submission_id for j in s.judgments(rater="alice", cannot_judge=True)] == [good["submission_id"]]
+
+
+def test_migration_0006_keeps_judgments_stored_before_it(db_url: str) -> None:
+    """A database at 0005 with a verdict upgrades to 0006: the verdict reads back unchanged, and a
+    cannot-judge record can then replace it (SQLite copies the table to relax the columns)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from oversight_ext.store import db
+
+    engine = db.make_engine(db.resolve_url(db_url))
+    db.upgrade(engine, "0005")
+    old = Store(db_url, migrate=False)
+    ids = _seed_without_judgments(old)
+    now = dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+    row = {
+        "submission_id": "before-0006",
+        "assignment_id": ids["alone"].id,
+        "rater": "alice",
+        "study": "s1",
+        "item_id": ids["alone"].item_id,
+        "condition": ids["alone"].condition,
+        "verdict": "buggy",
+        "confidence": 0.65,
+        "time_on_task_s": 3.0,
+        "likert": None,
+        "comment": "",
+        "flags": [],
+        "dispositions": [],
+        "supersedes": None,
+        "simulated": False,
+        "started_at": now,
+        "submitted_at": now,
+        "received_at": now,
+    }
+    cols = ", ".join(row)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(f"INSERT INTO judgments ({cols}) VALUES ({', '.join(':' + c for c in row)})").bindparams(
+                sa.bindparam("flags", type_=sa.JSON), sa.bindparam("dispositions", type_=sa.JSON)
+            ),
+            row,
+        )
+    old.close()
+    engine.dispose()
+    with Store(db_url) as s:
+        (kept,) = s.judgments(rater="alice")
+        assert (kept.submission_id, kept.verdict, kept.confidence, kept.cannot_judge) == ("before-0006", "buggy", 0.65, None)
+        svc = ReviewService(s, prefetch=False)
+        replaced, _ = svc.submit("alice", cannot(ids["alone"].id, "broken"))
+        assert replaced["supersedes"] == "before-0006" and s.judgments(rater="alice") == []
+
+
+def _seed_without_judgments(store: Store) -> dict[str, Any]:
+    """test_server's study, less bob's judgment (its insert needs the newest schema)."""
+    original = store.submit
+    store.submit = lambda j: (j, True)  # type: ignore[method-assign,assignment,return-value]
+    try:
+        return seed(store)
+    finally:
+        store.submit = original  # type: ignore[method-assign]
