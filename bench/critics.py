@@ -92,10 +92,13 @@ BASELINE_5K_S = 38.8
 TARGETS_S = {5000: 5.0, 50000: 60.0}
 
 
-def sizes(critics: list[str], lines: list[int]) -> int:
+def sizes(critics: list[str], lines: list[int], save: bool = False) -> int:
     """Time each critic on diffs of each size on its own; print seconds, seconds per 1,000 lines
-    and the growth against the smallest size (1.0 = linear)."""
+    and the growth against the smallest size (1.0 = linear); with ``save``, write
+    results/critics-sizes.json."""
     print(f"critic timing by diff size (baseline: exec {BASELINE_5K_S} s on 5,000 lines before the linear-cost change)")
+    rows: list[dict[str, str]] = []
+    load = [os.getloadavg()[0]]
     for name in critics:
         critic = load_assistant(name)
         first: tuple[int, float] | None = None
@@ -111,8 +114,32 @@ def sizes(critics: list[str], lines: list[int]) -> int:
             ratio = f"  ratio to baseline {dt / BASELINE_5K_S:.3f}" if n == 5000 and name == "exec" else ""
             print(
                 f"  {name:<9} {n:>6} lines {dt:7.2f} s  {1000 * dt / n:6.3f} s per 1k lines  growth vs {first[0]} lines {growth:5.2f}"
-                f"  status={c.status}{verdict}{ratio}"
+                f"  status={c.status}{verdict}{ratio}",
+                flush=True,
             )
+            load.append(os.getloadavg()[0])
+            rows.append(
+                {
+                    "case": f"`{name}`, one critique of a {n:,}-line diff ({n // 6:,} changed lines){verdict.replace('  target', '; target')}",
+                    "figure": f"{dt:.2f} s ({1000 * dt / n:.3f} s per 1,000 lines)",
+                    "baseline": f"`exec` before the linear-cost change: {BASELINE_5K_S} s on 5,000 lines"
+                    if name == "exec"
+                    else f"growth against {first[0]:,} lines",
+                    "ratio": f"{dt / BASELINE_5K_S:.3f}x" if name == "exec" and n == 5000 else f"growth {growth:.2f} (1.00 = linear)",
+                }
+            )
+    if save:
+        from figures import save as save_figures
+
+        save_figures(
+            "critics-sizes",
+            command=f"python bench/critics.py --sizes {','.join(map(str, lines))} --critics {','.join(critics)} --save-sizes",
+            page="critics",
+            rows=rows,
+            headline=next((k for k, r in enumerate(rows) if r["case"].startswith("`exec`, one critique of a 5,000")), 0),
+            conditions=f"load average during the run {min(load):.1f}-{max(load):.1f}; each critique timed alone, in process, after the critic loaded",
+            notes=["The diff: one changed line in each six-line function of a generated module (bench/critics.py big_item)."],
+        )
     return 0
 
 
@@ -140,13 +167,14 @@ def main() -> int:
         default="",
         help="only time critics on diffs of these many lines (comma-separated, e.g. 1000,5000,50000) and print the growth",
     )
+    ap.add_argument("--save-sizes", action="store_true", help="with --sizes: write results/critics-sizes.json")
     ap.add_argument(
         "--lm-items", type=int, default=None, help="items per dataset for the SmolLM2 critic (default 5: slow on CPU; 0 = skip)"
     )
     args = ap.parse_args()
     if args.sizes:
         names = [c.strip() for c in (args.critics or "exec,lint,ruff-all").split(",") if c.strip()]
-        return sizes(names, [int(x) for x in args.sizes.split(",") if x.strip()])
+        return sizes(names, [int(x) for x in args.sizes.split(",") if x.strip()], save=args.save_sizes)
     pairs = 20 if args.quick else None
     # SmolLM2 takes 15-30 s an item on 2 busy cores and finds nothing: a few items show the plumbing
     lm_items = args.lm_items if args.lm_items is not None else 5

@@ -25,10 +25,12 @@ from oversight_ext.submission import CONFIDENCE_LEVELS, CONFIDENCE_SCALES, KNOWN
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "DISPLAYS",
     "Assignment",
     "CannotJudge",
     "Comment",
     "Critique",
+    "Display",
     "Disposition",
     "Gold",
     "Item",
@@ -54,6 +56,9 @@ Severity = Literal["info", "minor", "major", "critical"]
 CritiqueStatus = Literal["ok", "partial", "failed"]
 Action = Literal["keep", "edit", "reject"]
 Reason = Literal["valid", "nitpick", "wrong"]
+#: How a critique is shown: "evidence" (line comments, and a monitor's hunk ranking), "verdict" (the
+#: overall verdict only), "ranked" (a monitor's suspicion ranking of the hunks only: no comments, no verdict).
+Display = Literal["evidence", "verdict", "ranked"]
 
 LABELS: tuple[str, ...] = get_args(Label)
 SIDES: tuple[str, ...] = get_args(Side)
@@ -64,6 +69,7 @@ REASONS: tuple[str, ...] = get_args(Reason)
 #: Why a rater could not judge an item (the panel's short fixed list; "other" needs a note).
 CannotJudgeReason = Literal["outside_expertise", "too_large", "broken", "other"]
 CANNOT_JUDGE_REASONS: tuple[str, ...] = get_args(CannotJudgeReason)
+DISPLAYS: tuple[str, ...] = get_args(Display)
 
 
 class RecordError(ValueError):
@@ -432,8 +438,8 @@ class Assignment:
     critique_id: str | None = None
     time_limit_s: float | None = None
     is_qc: bool = False
-    #: How the critique is shown: "evidence" (line comments) or "verdict" (overall verdict only).
-    display: Literal["evidence", "verdict"] = "evidence"
+    #: How the critique is shown (:data:`Display`): "evidence", "verdict" or "ranked".
+    display: Display = "evidence"
 
     def __post_init__(self) -> None:
         r = "Assignment"
@@ -443,7 +449,7 @@ class Assignment:
             raise RecordError(r, "position", self.position, "give a queue position >= 0")
         _check_opt_str(r, "critique_id", self.critique_id)
         _check_number(r, "time_limit_s", self.time_limit_s, 1.0, 86400.0, optional=True)
-        _check_choice(r, "display", self.display, ("evidence", "verdict"))
+        _check_choice(r, "display", self.display, DISPLAYS)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
