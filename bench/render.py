@@ -2,7 +2,8 @@
 labextension) on 10k, 100k and 1M-line diffs with 200 critique comments, beside a plain
 non-virtualised HTML table of the same parsed diff built in the same page.
 
-A real ``jupyter lab`` serves a prepared SQLite store; Chromium opens each study from the
+A real ``jupyter lab`` serves a prepared SQLite store (one server and store per size, so one
+size's background parse never slows another's figures); Chromium opens each study from the
 sidebar. For each size:
 
 - ``cold``: the first view of the item (the server parses the diff for it),
@@ -25,19 +26,22 @@ Target: the warm first view of a 100k-line diff paints in under 1 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from figures import save  # noqa: E402
 from labkit import CHROMIUM_ARGS, RATER, Lab, add_study, screenshot  # noqa: E402
 
 from oversight_ext.records import Comment, Critique, Item  # noqa: E402
@@ -182,10 +186,86 @@ def frames(times: list[float]) -> str:
     return f"{statistics.median(times):5.1f} / {p95:5.1f} / {times[-1]:6.1f}"
 
 
+def size_name(n: int) -> str:
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+
+
+def result_rows(runs: dict[int, dict[str, Any]]) -> list[dict[str, str]]:
+    """One table row per size and phase (first paint), and one per size for scrolling."""
+    rows = []
+    for n, run in sorted(runs.items(), key=lambda kv: (kv[0] != 100_000, kv[0])):
+        plain = run.get("plain")
+        for phase in ("warm", "cold"):
+            r = run[phase]
+            figure = f"{r['total'] / 1000:.2f} s (server+net {r['server']:.0f} ms, client {r['client']:.0f} ms, {r['bytes'] / 1e6:.1f} MB)"
+            rows.append(
+                {
+                    "case": f"{size_name(n)}-line diff, 200 comments: first paint in the real panel, {phase}",
+                    "figure": figure,
+                    "baseline": f"plain HTML table (client only): {plain / 1000:.1f} s"
+                    if plain
+                    else "plain table skipped above 200k lines",
+                    "ratio": f"{plain / r['total']:.0f}x" if plain else "n/a",
+                }
+            )
+        plain_scroll = run.get("plain_scroll")
+        rows.append(
+            {
+                "case": f"{size_name(n)}-line diff: scroll frame ms, median / p95 / max (120 frames of 90% of a screen)",
+                "figure": " ".join(run["warm_scroll"].split()),
+                "baseline": f"plain table: {' '.join(plain_scroll.split())}" if plain_scroll else "plain table skipped above 200k lines",
+                "ratio": "n/a",
+            }
+        )
+    return rows
+
+
+@contextlib.contextmanager
+def serving(root: Path, sizes: list[int]) -> Iterator[Lab]:
+    """A jupyter lab over a fresh store holding the studies of ``sizes``."""
+    root.mkdir(parents=True)
+    store = Store(f"sqlite:///{root / 'bench.db'}")
+    store.add_rater(RATER)
+    prepare(store, sizes)
+    lab = Lab(root, str(store.url))
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+        store.close()
+
+
+def measure(browser: Any, lab: Lab, n: int) -> dict[str, Any]:
+    """First paint cold and warm, scroll frames, and (up to PLAIN_LIMIT) the plain table, printed as they come."""
+    run: dict[str, Any] = {}
+    for phase in ("cold", "warm"):
+        page = fresh_page(browser, lab)
+        r = page.evaluate(OPEN, f"bench{n}")
+        scroll = frames(page.evaluate(SCROLL, ".jp-OversightReview:not(.lm-mod-hidden) .ov-scroll"))
+        run[phase] = r
+        run[f"{phase}_scroll"] = scroll
+        plain = "" if phase == "cold" else "n/a (too large)".rjust(18)
+        plain_scroll = ""
+        if phase == "warm" and n <= PLAIN_LIMIT:
+            b = page.evaluate(PLAIN, f"bench{n}-0")
+            plain = f"{b['client']:15.0f} ms"
+            plain_scroll = frames(page.evaluate(SCROLL, "#plain-bench"))
+            run["plain"], run["plain_scroll"] = b["client"], plain_scroll
+        print(
+            f"{n:>8} | {phase:>5} {r['total']:5.0f} ms {r['server']:7.0f} ms {r['client']:5.0f} ms "
+            f"{r['bytes'] / 1e6:6.1f} | {scroll:>22} | {plain:>18} {plain_scroll:>22}",
+            flush=True,
+        )
+        page.context.close()
+    return run
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated diff sizes in lines")
     ap.add_argument("--screenshots", action="store_true", help="also save the panel on a 50,000-line diff, light and dark")
+    ap.add_argument("--no-save", action="store_true", help="do not write results/render.json (it is written when 100k is among the sizes)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -196,41 +276,21 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="oversight-render-"))
+    runs: dict[int, dict[str, Any]] = {}
     try:
-        store = Store(f"sqlite:///{root / 'bench.db'}")
-        store.add_rater(RATER)
-        t = time.monotonic()
-        prepare(store, sorted(set(sizes + ([50000] if args.screenshots else []))))
-        print(f"store prepared in {time.monotonic() - t:.0f} s", flush=True)
-        lab = Lab(root, str(store.url))
-        lab.start()
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                print(
-                    f"{'lines':>8} | {'open':>5} {'total':>8} {'server+net':>10} {'client':>8} {'MB':>6} | "
-                    f"{'scroll ms med/p95/max':>22} | {'plain table client':>18} {'scroll med/p95/max':>22}"
-                )
-                for n in sizes:
-                    for phase in ("cold", "warm"):
-                        page = fresh_page(browser, lab)
-                        r = page.evaluate(OPEN, f"bench{n}")
-                        scroll = frames(page.evaluate(SCROLL, ".jp-OversightReview:not(.lm-mod-hidden) .ov-scroll"))
-                        plain = "n/a (too large)".rjust(18)
-                        plain_scroll = ""
-                        if phase == "warm" and n <= PLAIN_LIMIT:
-                            b = page.evaluate(PLAIN, f"bench{n}-0")
-                            plain = f"{b['client']:15.0f} ms"
-                            plain_scroll = frames(page.evaluate(SCROLL, "#plain-bench"))
-                        elif phase == "cold":
-                            plain = ""
-                        print(
-                            f"{n:>8} | {phase:>5} {r['total']:5.0f} ms {r['server']:7.0f} ms {r['client']:5.0f} ms "
-                            f"{r['bytes'] / 1e6:6.1f} | {scroll:>22} | {plain:>18} {plain_scroll:>22}",
-                            flush=True,
-                        )
-                        page.context.close()
-                if args.screenshots:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            print(
+                f"{'lines':>8} | {'open':>5} {'total':>8} {'server+net':>10} {'client':>8} {'MB':>6} | "
+                f"{'scroll ms med/p95/max':>22} | {'plain table client':>18} {'scroll med/p95/max':>22}"
+            )
+            for n in sizes:
+                # One server per size: a server holding several studies parses each one's first item
+                # in the background when the sidebar loads, and a 1M-line parse would slow the others.
+                with serving(root / f"size-{n}", [n]) as lab:
+                    runs[n] = measure(browser, lab, n)
+            if args.screenshots:
+                with serving(root / "shots", [50000]) as lab:
                     for theme in ("light", "dark"):
                         lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
                         page = fresh_page(browser, lab)
@@ -241,13 +301,20 @@ def main() -> int:
                         page.wait_for_timeout(500)
                         print(f"screenshot: {screenshot(page, f'panel-50k-{theme}')}")
                         page.context.close()
-                    lab.set_theme("JupyterLab Light")
-                browser.close()
-        finally:
-            lab.stop()
-            store.close()
+            browser.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if 100_000 in sizes and not args.no_save:
+        path = save(
+            "render",
+            command=f"python bench/render.py --sizes {','.join(map(str, sizes))}",
+            page="render",
+            rows=result_rows(runs),
+            conditions="a real jupyter lab and the built labextension, headless Chromium 1400x900; warm: the item's parse "
+            "cached (as after the prefetch), cold: the first view; the baseline is a plain table of the same parsed view built in the same page",
+            notes=[f"sizes run: {', '.join(size_name(n) for n in sizes)}"],
+        )
+        print(f"figures written to {path}")
     print("total = click to first diff row painted; server+net = the view request; client = response to paint")
     print("cold = first view (server parses); warm = the same item again (parse cached, as after prefetch)")
     print(json.dumps({"target": "warm 100k-line first paint < 1000 ms"}))

@@ -12,7 +12,8 @@ looked at and missed. The shape (also in ``schema/submission.schema.json``)::
 A span says the lines ``first..last`` (indices into the hunk's ``lines``, inclusive) of hunk
 ``hunk`` of file ``file`` (indices into the item view's ``files``) were on screen from ``t0_ms``
 to ``t1_ms``, milliseconds after the judgment's ``started_at``. An event says the rater expanded
-folded context (``expand``) or went to a search hit (``search``) in that hunk. ``truncated``
+folded context (``expand``), went to a search hit (``search``) or, under a study's audit budget,
+opened the hunk in depth (``audit``: once per hunk; reopening is free) in that hunk. ``truncated``
 says the client stopped recording at the size limits below.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_EVENTS",
     "MAX_SPANS",
     "AttentionError",
+    "audited_hunks",
     "check_attention",
     "lines_seen",
     "seconds_by_hunk",
@@ -40,7 +42,7 @@ MAX_EVENTS = 1000
 #: Largest record, as compact JSON: the span and event limits at realistic number sizes.
 MAX_BYTES = 192 * 1024
 #: What an event can say the rater did.
-EVENT_KINDS = ("expand", "search")
+EVENT_KINDS = ("expand", "search", "audit")
 
 Hunk = tuple[int, int]
 
@@ -90,6 +92,11 @@ def _check_place(where: str, hunk_sizes: Sequence[Sequence[int]], f: int, h: int
         raise AttentionError(f"{where} names file {f}; the diff has files 0..{len(hunk_sizes) - 1}")
     if h >= len(hunk_sizes[f]):
         raise AttentionError(f"{where} names hunk {h} of file {f}, which has {len(hunk_sizes[f])} hunks; send a hunk index of that file")
+
+
+def audited_hunks(record: Mapping[str, Any] | None) -> set[Hunk]:
+    """The (file, hunk) pairs the rater opened in depth (``audit`` events; a hunk counts once)."""
+    return {(f, h) for _t, kind, f, h in (record or {}).get("events", ()) if kind == "audit"}
 
 
 def lines_seen(record: Mapping[str, Any] | None) -> dict[Hunk, set[int]]:

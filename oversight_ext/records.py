@@ -27,6 +27,7 @@ __all__ = [
     "CONFIDENCE_LEVELS",
     "DISPLAYS",
     "Assignment",
+    "CannotJudge",
     "Comment",
     "Critique",
     "Display",
@@ -65,6 +66,9 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 STATUSES: tuple[str, ...] = get_args(CritiqueStatus)
 ACTIONS: tuple[str, ...] = get_args(Action)
 REASONS: tuple[str, ...] = get_args(Reason)
+#: Why a rater could not judge an item (the panel's short fixed list; "other" needs a note).
+CannotJudgeReason = Literal["outside_expertise", "too_large", "broken", "other"]
+CANNOT_JUDGE_REASONS: tuple[str, ...] = get_args(CannotJudgeReason)
 DISPLAYS: tuple[str, ...] = get_args(Display)
 
 
@@ -523,18 +527,47 @@ class Disposition:
 
 
 @dataclass(frozen=True, slots=True)
+class CannotJudge:
+    """The rater's reason for giving no verdict: one of a short fixed list, and a note ("other" needs one)."""
+
+    reason: CannotJudgeReason
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        r = "CannotJudge"
+        _check_choice(r, "reason", self.reason, CANNOT_JUDGE_REASONS)
+        _check_str(r, "note", self.note, empty_ok=True)
+        if len(self.note) > 2000:
+            raise RecordError(r, "note", self.note, "keep the note to at most 2,000 characters")
+        if self.reason == "other" and not self.note.strip():
+            raise RecordError(r, "note", self.note, "reason 'other' needs a note saying why the item cannot be judged")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CannotJudge:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True, slots=True)
 class Judgment:
     """A rater's judgment of one assignment. Never updated: a correction supersedes it.
 
     ``submission_id`` is made by the client; submitting the same id twice stores one row.
     ``study``, ``item_id`` and ``condition`` are filled by the store from the assignment.
+
+    A "cannot judge" record is a Judgment with ``cannot_judge`` set and no verdict, confidence
+    or Likert rating: it takes its place in the assignment's chain of revisions (it may replace
+    a verdict, and a later verdict may replace it), but no accuracy estimate reads it
+    (:meth:`oversight_ext.store.Store.judgments` leaves it out unless asked).
     """
 
     submission_id: str
     assignment_id: str
     rater: str
-    verdict: Label
-    confidence: float
+    verdict: Label | None
+    confidence: float | None
     time_on_task_s: float
     flags: tuple[LineFlag, ...] = ()
     dispositions: tuple[Disposition, ...] = ()
@@ -550,6 +583,8 @@ class Judgment:
     received_at: dt.datetime | None = None
     #: What was on screen and when, as the client recorded it (:mod:`oversight_ext.attention`); None when not recorded.
     attention: dict[str, Any] | None = None
+    #: Set when the rater gave no verdict and said why (see the class docstring); None for a verdict.
+    cannot_judge: CannotJudge | None = None
 
     def __post_init__(self) -> None:
         r = "Judgment"
@@ -557,22 +592,18 @@ class Judgment:
         disp = tuple(Disposition.from_dict(d) if isinstance(d, dict) else d for d in self.dispositions)
         object.__setattr__(self, "flags", flags)
         object.__setattr__(self, "dispositions", disp)
+        if isinstance(self.cannot_judge, dict):
+            object.__setattr__(self, "cannot_judge", CannotJudge.from_dict(self.cannot_judge))
         _check_str(r, "submission_id", self.submission_id)
         if len(self.submission_id) > 128:
             raise RecordError(r, "submission_id", self.submission_id, "use at most 128 characters (a UUID is 36)")
         _check_str(r, "assignment_id", self.assignment_id)
         _check_str(r, "rater", self.rater)
-        _check_choice(r, "verdict", self.verdict, LABELS)
-        if (
-            isinstance(self.confidence, bool)
-            or not isinstance(self.confidence, (int, float))
-            or not any(abs(self.confidence - c) < 1e-6 for c in KNOWN_LEVELS)
-        ):
-            scales = " or ".join(f"{name} {levels}" for name, levels in CONFIDENCE_SCALES.items())
-            raise RecordError(r, "confidence", self.confidence, f"use one of the five levels of the study's scale: {scales}")
+        if self.cannot_judge is not None:
+            self._check_cannot_judge()
+        else:
+            self._check_verdict()
         _check_number(r, "time_on_task_s", self.time_on_task_s, 0.0, 7 * 86400.0)
-        if self.likert is not None and (isinstance(self.likert, bool) or not isinstance(self.likert, int) or not 1 <= self.likert <= 7):
-            raise RecordError(r, "likert", self.likert, "give an integer from 1 to 7, or None")
         for f in flags:
             if not isinstance(f, LineFlag):
                 raise RecordError(r, "flags", f, "give LineFlag records or dicts")
@@ -592,6 +623,34 @@ class Judgment:
         _check_time(r, "received_at", self.received_at)
         if self.attention is not None and not isinstance(self.attention, dict):
             raise RecordError(r, "attention", self.attention, "give the attention record as a dict with spans and events, or None")
+
+    @property
+    def is_cannot_judge(self) -> bool:
+        """The rater gave no verdict and said why (``cannot_judge``)."""
+        return self.cannot_judge is not None
+
+    def _check_cannot_judge(self) -> None:
+        r = "Judgment"
+        if not isinstance(self.cannot_judge, CannotJudge):
+            raise RecordError(r, "cannot_judge", self.cannot_judge, "give a CannotJudge record or a dict with reason and note")
+        for name in ("verdict", "confidence", "likert"):
+            if getattr(self, name) is not None:
+                raise RecordError(
+                    r, name, getattr(self, name), "a cannot-judge record carries no verdict, confidence or likert: leave it out"
+                )
+
+    def _check_verdict(self) -> None:
+        r = "Judgment"
+        _check_choice(r, "verdict", self.verdict, LABELS)
+        if (
+            isinstance(self.confidence, bool)
+            or not isinstance(self.confidence, (int, float))
+            or not any(abs(self.confidence - c) < 1e-6 for c in KNOWN_LEVELS)
+        ):
+            scales = " or ".join(f"{name} {levels}" for name, levels in CONFIDENCE_SCALES.items())
+            raise RecordError(r, "confidence", self.confidence, f"use one of the five levels of the study's scale: {scales}")
+        if self.likert is not None and (isinstance(self.likert, bool) or not isinstance(self.likert, int) or not 1 <= self.likert <= 7):
+            raise RecordError(r, "likert", self.likert, "give an integer from 1 to 7, or None")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -673,7 +732,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- polars schema
 
-_RECORDS = (Item, Comment, Critique, Assignment, LineFlag, Disposition, Judgment)
+_RECORDS = (Item, Comment, Critique, Assignment, LineFlag, Disposition, CannotJudge, Judgment)
 
 
 def _polars_type(hint: Any) -> pl.DataType:

@@ -132,10 +132,15 @@ def check_submission(payload: Any, *, levels: tuple[float, ...] | None = None) -
             name = unknown[0] if unknown else None
             raise SubmissionError(name, payload.get(name), "not a field a client sends", f"send only {sorted(PAYLOAD_FIELDS)}")
         if error.validator == "required" and isinstance(payload, dict):
-            missing = next(f for f in REQUIRED_FIELDS if f not in payload)
-            raise SubmissionError(missing, None, "missing", f"send it (required: {list(REQUIRED_FIELDS)})")
+            missing = next(f for f in error.validator_value if f not in payload)
+            if missing in REQUIRED_FIELDS:
+                raise SubmissionError(missing, None, "missing", f"send it (required: {list(REQUIRED_FIELDS)})")
+            raise SubmissionError(missing, None, "missing", "send verdict and confidence, or cannot_judge with a reason instead")
         raise SubmissionError(None, payload, error.message, "send a JSON object with the fields of submission.schema.json")
     field = str(path[0])
+    if field in ("verdict", "confidence") and error.validator == "not":
+        problem = "a cannot-judge submission carries no verdict or confidence"
+        raise SubmissionError(field, payload[field], problem, "leave verdict and confidence out, or send no cannot_judge")
     described = submission_schema()["properties"].get(field, {}).get("description", "")
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
     problem = f"{field}{where}: {error.message}" if where else error.message

@@ -33,7 +33,9 @@ export type Row =
   | { t: 'fold'; key: string; count: number; file: number; hunk: number; up: boolean; down: boolean }
   | { t: 'comment'; comment: number }
   | { t: 'flag'; flag: number }
-  | { t: 'orphans'; comments: number[] };
+  | { t: 'orphans'; comments: number[] }
+  /** The rest of a hunk not yet opened in depth under an audit budget: `hidden` lines. */
+  | { t: 'sealed'; file: number; hunk: number; hidden: number };
 
 export interface BuildOptions {
   mode: 'unified' | 'split';
@@ -49,6 +51,16 @@ export interface BuildOptions {
   pin?: { file: number; hunk: number; idx: number } | null;
   comments: CommentView[];
   flags: LineFlag[];
+  /**
+   * Under an audit budget, the hunks (`file:hunk`) opened in depth; every other hunk shows its
+   * header and first changed line only, then a sealed row. Null or absent: no budget.
+   */
+  opened?: Set<string> | null;
+}
+
+/** The key of a hunk in BuildOptions.opened. */
+export function hunkKey(file: number, hunk: number): string {
+  return `${file}:${hunk}`;
 }
 
 export interface RowModel {
@@ -296,6 +308,17 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
     const path = filePath(f);
     f.hunks.forEach((h, hi) => {
       rows.push({ t: 'hunk', file: fi, hunk: hi });
+      if (opts.opened && !opts.opened.has(hunkKey(fi, hi))) {
+        // Sealed: the first changed line says what the hunk is about; the rest waits for an audit.
+        const k = Math.max(0, h.lines.findIndex(l => l[0] === 'add' || l[0] === 'del'));
+        if (h.lines.length) {
+          const l = lineRef(fi, hi, k, h.lines[k]);
+          rows.push(opts.mode === 'unified' ? l : { t: 'pair', left: l.kind === 'add' ? null : l, right: l.kind === 'del' ? null : l });
+          emitNotes(path, l);
+        }
+        rows.push({ t: 'sealed', file: fi, hunk: hi, hidden: Math.max(0, h.lines.length - 1) });
+        return;
+      }
       const lines = h.lines.map((l, k) => lineRef(fi, hi, k, l));
       pairMates(lines);
       const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);

@@ -3,7 +3,7 @@
  * (or a kernel restart under the notebook widget) mid-item restores every choice, the
  * submission id and the active time already spent.
  */
-import { AttentionRecord, Disposition, JudgmentPayload, LineFlag } from './types';
+import { AttentionRecord, CannotJudge, Disposition, JudgmentPayload, LineFlag } from './types';
 
 export interface Draft {
   assignment_id: string;
@@ -22,6 +22,8 @@ export interface Draft {
   viewed?: string[];
   /** What was on screen and when (src/attention.ts; absent in drafts kept by older versions). */
   attention?: AttentionRecord;
+  /** Hunks (`file:hunk`) opened in depth under the study's audit budget. */
+  audits?: string[];
   /** Set when the rater pressed submit: the draft is frozen and waits for the server. */
   submitted: boolean;
 }
@@ -67,8 +69,8 @@ export function freshDraft(assignmentId: string, previous: JudgmentPayload | nul
     submitted: false
   };
   if (previous) {
-    d.verdict = previous.verdict;
-    d.confidence = previous.confidence;
+    d.verdict = previous.verdict ?? null;
+    d.confidence = previous.confidence ?? null;
     d.likert = previous.likert;
     d.comment = previous.comment;
     d.flags = previous.flags.map(f => ({ ...f }));
@@ -76,6 +78,8 @@ export function freshDraft(assignmentId: string, previous: JudgmentPayload | nul
       d.dispositions[disp.comment_id] = { ...disp };
     }
     d.supersedes = previous.submission_id;
+    // A revision keeps the hunks already opened: they stay open and free, and the budget is the item's.
+    d.audits = [...new Set((previous.attention?.events ?? []).filter(e => e[1] === 'audit').map(e => `${e[2]}:${e[3]}`))];
   }
   return d;
 }
@@ -164,6 +168,33 @@ export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload
     started_at: d.started_at,
     submitted_at: new Date().toISOString(),
     attention: d.attention ? (JSON.parse(JSON.stringify(d.attention)) as AttentionRecord) : null
+  };
+}
+
+/** The POST body saying the rater cannot judge the item, and why: no verdict, confidence or Likert. */
+export function toCannotJudgePayload(d: Draft, why: CannotJudge): JudgmentPayload {
+  const note = (why.note ?? '').trim();
+  if (why.reason === 'other' && !note) {
+    throw new Error('cannot submit: say why the item cannot be judged');
+  }
+  return {
+    submission_id: d.submission_id,
+    assignment_id: d.assignment_id,
+    time_on_task_s: Math.round(d.active_s * 10) / 10,
+    flags: d.flags.map(f => ({ ...f })),
+    dispositions: Object.values(d.dispositions).map(x => ({
+      comment_id: x.comment_id,
+      action: x.action,
+      reason: x.reason,
+      edited_text: x.action === 'edit' ? x.edited_text : null
+    })),
+    likert: null,
+    comment: d.comment,
+    supersedes: d.supersedes,
+    started_at: d.started_at,
+    submitted_at: new Date().toISOString(),
+    attention: d.attention ? (JSON.parse(JSON.stringify(d.attention)) as AttentionRecord) : null,
+    cannot_judge: note ? { reason: why.reason, note } : { reason: why.reason }
   };
 }
 

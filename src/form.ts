@@ -4,13 +4,15 @@
  */
 import { Draft } from './draft';
 import { el } from './rows';
-import { CONFIDENCE_LEVELS } from './types';
+import { CANNOT_JUDGE_REASONS, CONFIDENCE_LEVELS, CannotJudge, CannotJudgeReason } from './types';
 
 export type StatusKind = 'idle' | 'sending' | 'saved' | 'queued' | 'error';
 
 export interface FormHost {
   changed(): void;
   submit(): void;
+  /** Send a "cannot judge" record with the rater's reason instead of a verdict. */
+  cannotJudge(why: CannotJudge): void;
   next(): void;
 }
 
@@ -23,6 +25,8 @@ export class JudgmentForm {
   private commentBox = el('textarea', 'ov-overall');
   readonly submitButton = el('button', 'ov-btn ov-submit ov-primary', 'Submit');
   private nextButton = el('button', 'ov-btn ov-next', 'Next item →');
+  readonly cannotButton = el('button', 'ov-btn ov-cannot', 'Cannot judge…');
+  private cannotBox = el('div', 'ov-form-row ov-cannot-box');
   private status = el('span', 'ov-status');
   private confirmBox = el('div', 'ov-form-row ov-confirm');
   readonly countdown = el('span', 'ov-countdown');
@@ -52,11 +56,59 @@ export class JudgmentForm {
     this.nextButton.addEventListener('click', () => this.host.next());
     this.status.setAttribute('role', 'status');
     this.status.setAttribute('aria-live', 'polite');
+    this.cannotButton.type = 'button';
+    this.cannotButton.title = 'Give no verdict and say why (outside your expertise, too large, broken, other)';
+    this.cannotButton.addEventListener('click', () => this.openCannotJudge());
     const actions = el('div', 'ov-form-row ov-form-actions');
-    actions.append(this.submitButton, this.status, this.countdown, this.nextButton);
+    actions.append(this.submitButton, this.cannotButton, this.status, this.countdown, this.nextButton);
     this.confirmBox.hidden = true;
     this.confirmBox.setAttribute('role', 'alertdialog');
-    this.node.append(vRow, cRow, this.commentBox, this.confirmBox, actions);
+    this.cannotBox.hidden = true;
+    this.cannotBox.setAttribute('role', 'group');
+    this.cannotBox.setAttribute('aria-label', 'Cannot judge this item');
+    this.node.append(vRow, cRow, this.commentBox, this.confirmBox, this.cannotBox, actions);
+  }
+
+  /** The reason picker: a fixed list, a note (required for "other"), send or cancel. */
+  private openCannotJudge(): void {
+    if (!this.cannotBox.hidden) {
+      this.cannotBox.hidden = true;
+      return;
+    }
+    const pick = el('select', 'ov-cannot-reason');
+    pick.setAttribute('aria-label', 'Why you cannot judge this item');
+    for (const [value, label] of CANNOT_JUDGE_REASONS) {
+      const o = el('option', '', label);
+      o.value = value;
+      pick.append(o);
+    }
+    const note = el('input', 'ov-cannot-note');
+    note.type = 'text';
+    note.maxLength = 2000;
+    note.placeholder = 'Note (required for Other)';
+    note.setAttribute('aria-label', 'Why, in your words');
+    const send = el('button', 'ov-btn ov-primary ov-cannot-send', 'Submit: cannot judge');
+    send.type = 'button';
+    const back = el('button', 'ov-btn ov-cannot-cancel', 'Cancel');
+    back.type = 'button';
+    const problem = el('span', 'ov-cannot-problem');
+    send.addEventListener('click', () => {
+      const reason = pick.value as CannotJudgeReason;
+      const text = note.value.trim();
+      if (reason === 'other' && !text) {
+        problem.textContent = 'Say why in the note';
+        note.focus();
+        return;
+      }
+      this.cannotBox.hidden = true;
+      this.host.cannotJudge(text ? { reason, note: text } : { reason });
+    });
+    back.addEventListener('click', () => {
+      this.cannotBox.hidden = true;
+    });
+    this.cannotBox.replaceChildren(el('span', 'ov-label', 'Cannot judge'), pick, note, send, back, problem);
+    this.cannotBox.hidden = false;
+    pick.focus();
   }
 
   /** Ask before submitting: `yes` runs on "Submit anyway"; "Go back" only closes the question. */
@@ -96,6 +148,10 @@ export class JudgmentForm {
   /** Lock the controls while a submission is in flight or stored. */
   setLocked(locked: boolean): void {
     this.submitButton.disabled = locked;
+    this.cannotButton.disabled = locked;
+    if (locked) {
+      this.cannotBox.hidden = true;
+    }
     for (const b of this.node.querySelectorAll<HTMLButtonElement>('.ov-choice')) {
       b.disabled = locked;
     }

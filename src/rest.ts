@@ -23,7 +23,7 @@ export interface Queue {
   study: string;
   done: number;
   total: number;
-  assignments: Array<{ id: string; position: number; done: boolean }>;
+  assignments: QueueEntry[];
 }
 
 export class ApiError extends Error {}

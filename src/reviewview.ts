@@ -8,13 +8,13 @@
  */
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { Triage } from './triage';
-import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toPayload } from './draft';
-import { anchorKey, buildRows, filePath, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
+import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
+import { anchorKey, buildRows, filePath, hunkKey, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
 import { findHits, Hit, MAX_HITS } from './search';
-import { Action, CommentView, DEFAULT_OPTIONS, ItemView, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
+import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
 /** Keys the view answers to (Ctrl/Cmd+Enter always submits). Configurable in the settings. */
@@ -45,6 +45,9 @@ export class ReviewView {
   private expanded = new Set<string>();
   private revealed = new Map<string, [number, number]>();
   private collapsed = new Set<number>();
+  /** Hunks opened in depth under the audit budget (the draft keeps them). */
+  private opened = new Set<string>();
+  private auditCounter = el('span', 'ov-audits');
   private query = '';
   private hits: Hit[] = [];
   private hitIndex = -1;
@@ -68,7 +71,12 @@ export class ReviewView {
     private transport: ReviewTransport,
     private options: ReviewOptions = { ...DEFAULT_OPTIONS }
   ) {
-    this.form = new JudgmentForm({ changed: () => this.changed(), submit: () => void this.submit(), next: () => void this.next() });
+    this.form = new JudgmentForm({
+      changed: () => this.changed(),
+      submit: () => void this.submit(),
+      cannotJudge: why => void this.submitCannotJudge(why),
+      next: () => void this.next()
+    });
     this.node.tabIndex = 0;
     // Keys typed here are the view's own: stop JupyterLab (e.g. notebook command mode) taking them.
     this.node.setAttribute('data-lm-suppress-shortcuts', 'true');
@@ -152,6 +160,7 @@ export class ReviewView {
     }
     this.draft = stored ?? freshDraft(a.id, prior);
     this.draft.viewed ??= [];
+    this.opened = new Set(this.draft.audits ?? []);
     const viewed = new Set(this.draft.viewed);
     this.view.files.forEach((f, i) => viewed.has(filePath(f)) && this.collapsed.add(i));
     this.renderHeader();
@@ -167,7 +176,8 @@ export class ReviewView {
     if (this.draft.submitted) {
       this.form.setStatus('queued', 'Waiting for the server to confirm…');
     } else if (prior && !stored) {
-      this.form.setStatus('saved', 'Saved ✓ (you can revise and resubmit)');
+      const said = prior.cannot_judge ? ' as "cannot judge"' : '';
+      this.form.setStatus('saved', `Saved${said} ✓ (you can revise and resubmit)`);
     } else {
       this.form.setStatus('idle', stored ? 'Draft restored' : '');
     }
@@ -236,12 +246,34 @@ export class ReviewView {
       return;
     }
     this.form.closeQuestion();
+    await this.send(d, () => toPayload(d, scale));
+  }
+
+  /** Give no verdict: store a "cannot judge" record with the rater's reason (it may be revised later). */
+  async submitCannotJudge(why: CannotJudge): Promise<void> {
+    const d = this.draft;
+    if (!d || !this.view || d.submitted) {
+      return;
+    }
+    this.form.closeQuestion();
+    await this.send(d, () => toCannotJudgePayload(d, why));
+  }
+
+  private async send(d: Draft, build: () => JudgmentPayload): Promise<void> {
     // Lock first, synchronously: a second click finds the draft already submitted.
     this.clock.sync();
     this.clock.stop();
-    this.attention?.stop(); // every span ends before toPayload stamps submitted_at
+    this.attention?.stop(); // every span ends before the payload stamps submitted_at
+    let payload: JudgmentPayload;
+    try {
+      payload = build();
+    } catch (err) {
+      this.form.setStatus('error', (err as Error).message);
+      this.clock.start();
+      this.attention?.start();
+      return;
+    }
     d.submitted = true;
-    const payload = toPayload(d, scale);
     saveDraft(d);
     this.form.setLocked(true);
     this.refreshRows(); // keep / edit / reject and the flags lock with the form
@@ -299,7 +331,9 @@ export class ReviewView {
   /** Search the whole diff (folded and collapsed lines too) and go to the first hit. */
   search(query: string): void {
     this.query = query;
-    this.hits = findHits(this.view?.files ?? [], query);
+    // Under an audit budget a sealed hunk's lines are not searchable: a hit would show them.
+    const sealed = this.budget() === null ? null : this.opened;
+    this.hits = findHits(this.view?.files ?? [], query).filter(h => !sealed || sealed.has(hunkKey(h.file, h.hunk)));
     this.hitIndex = -1;
     if (this.hits.length) {
       this.gotoHit(0);
@@ -321,6 +355,44 @@ export class ReviewView {
     if (n) {
       this.gotoHit((this.hitIndex + step + n) % n);
     }
+  }
+
+  /** The study's audit budget (hunks per item opened in depth), or null for none. */
+  private budget(): number | null {
+    const b = this.view?.assignment.audit_budget_hunks;
+    return typeof b === 'number' && b > 0 ? b : null;
+  }
+
+  private auditsLeft(): number {
+    const b = this.budget();
+    return b === null ? Infinity : Math.max(0, b - this.opened.size);
+  }
+
+  /** Open a sealed hunk in depth: one audit, recorded as an attention event; an opened one is free. */
+  openHunk(file: number, hunk: number): void {
+    const d = this.draft;
+    const key = hunkKey(file, hunk);
+    if (!d || d.submitted || this.budget() === null || this.opened.has(key)) {
+      return;
+    }
+    if (this.auditsLeft() <= 0) {
+      this.form.setStatus('error', `No audits left: all ${this.budget()} are used, so this hunk cannot be opened`);
+      return;
+    }
+    this.opened.add(key);
+    d.audits = [...this.opened];
+    this.attention?.event('audit', file, hunk);
+    this.changed();
+    this.renderAuditCounter();
+    this.rebuild();
+  }
+
+  private renderAuditCounter(): void {
+    const b = this.budget();
+    this.auditCounter.hidden = b === null;
+    this.auditCounter.textContent = b === null ? '' : `${this.auditsLeft()} of ${b} audits left`;
+    this.auditCounter.title = 'Hunks you may still open in depth on this item; reopening one you opened is free';
+    this.auditCounter.classList.toggle('ov-urgent', b !== null && this.auditsLeft() === 0);
   }
 
   /** Record an expansion of the fold `key` in the attention record, under the fold's hunk. */
@@ -600,7 +672,8 @@ export class ReviewView {
         d.flags.splice(i, 1);
         this.changed();
         this.rebuild();
-      }
+      },
+      audit: this.budget() === null ? null : { left: this.auditsLeft(), open: (f, h) => this.openHunk(f, h) }
     };
   }
 
@@ -649,7 +722,8 @@ export class ReviewView {
       collapsed: this.collapsed,
       pin: this.pin,
       comments: this.comments(),
-      flags: d.flags
+      flags: d.flags,
+      opened: this.budget() === null ? null : this.opened
     });
     this.ctx = this.context();
     this.list.node.classList.toggle('ov-split', this.options.diffView === 'split');
@@ -772,10 +846,13 @@ export class ReviewView {
       }
       list.replaceChildren(
         ...entries.map(e => {
-          const b = el('button', 'ov-btn ov-queue-item', `Item ${e.position + 1} · ${e.done ? 'submitted' : 'to do'}`);
+          const status = e.status ?? (e.done ? 'judged' : 'open');
+          const said = status === 'cannot_judge' ? 'cannot judge' : status === 'judged' ? 'submitted' : 'to do';
+          const b = el('button', 'ov-btn ov-queue-item', `Item ${e.position + 1} · ${said}`);
           b.type = 'button';
           b.dataset.assignment = e.id;
           b.dataset.done = String(e.done);
+          b.dataset.status = status;
           if (e.id === current) {
             b.setAttribute('aria-current', 'true');
           }
@@ -796,7 +873,13 @@ export class ReviewView {
     const v = this.view as ItemView;
     this.form.node.hidden = false;
     const top = el('div', 'ov-title');
-    top.append(el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`), this.queueButton(v.assignment.id), el('span', 'ov-progress', this.progressText));
+    this.renderAuditCounter();
+    top.append(
+      el('span', 'ov-study', `${v.assignment.study} · item ${v.assignment.position + 1}`),
+      this.queueButton(v.assignment.id),
+      el('span', 'ov-progress', this.progressText),
+      this.auditCounter
+    );
     const task = el('div', 'ov-task');
     const text = el('div', 'ov-task-text');
     renderMarkdown(text, v.item.task || '(no task statement)');

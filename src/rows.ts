@@ -42,6 +42,8 @@ export interface RowContext {
   setFlagText(flag: number, text: string): void;
   setFlagField(flag: number, field: 'severity' | 'category', value: string | null): void;
   removeFlag(flag: number): void;
+  /** Under an audit budget: audits left, and opening a sealed hunk in depth. Null: no budget. */
+  audit: { left: number; open(file: number, hunk: number): void } | null;
 }
 
 export const REASONS: Reason[] = ['valid', 'nitpick', 'wrong'];
@@ -313,6 +315,8 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
       return renderComment(ctx, row.comment);
     case 'flag':
       return renderFlag(ctx, row.flag);
+    case 'sealed':
+      return renderSealed(ctx, row);
     case 'orphans': {
       const box = el('div', 'ov-row ov-orphans');
       box.append(el('div', 'ov-orphans-head', 'AI comments on lines outside the diff'));
@@ -325,6 +329,24 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
 }
 
 const STEP = 20;
+
+/** The rest of a hunk not opened in depth: open it (one audit), or say that none are left. */
+function renderSealed(ctx: RowContext, row: Extract<Row, { t: 'sealed' }>): HTMLElement {
+  const box = el('div', 'ov-row ov-sealed');
+  box.dataset.file = String(row.file);
+  box.dataset.hunk = String(row.hunk);
+  box.append(el('span', 'ov-sealed-text', `${row.hidden} more line${row.hidden === 1 ? '' : 's'} of this hunk`));
+  const audit = ctx.audit;
+  if (audit && audit.left > 0 && !ctx.draft.submitted) {
+    const b = el('button', 'ov-btn ov-audit-open', `Open in depth (uses 1 of ${audit.left} audit${audit.left === 1 ? '' : 's'} left)`);
+    b.type = 'button';
+    b.addEventListener('click', () => audit.open(row.file, row.hunk));
+    box.append(b);
+  } else {
+    box.append(el('span', 'ov-audit-none', 'No audits left: this hunk cannot be opened'));
+  }
+  return box;
+}
 
 /** A fold: show it all, or (when longer than a step) a step more from its top or bottom. */
 function renderFold(ctx: RowContext, row: Extract<Row, { t: 'fold' }>): HTMLElement {

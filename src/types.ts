@@ -97,8 +97,9 @@ export interface Disposition {
 export interface JudgmentPayload {
   submission_id: string;
   assignment_id: string;
-  verdict: 'buggy' | 'correct';
-  confidence: number;
+  /** Absent in a "cannot judge" submission (cannot_judge set), required otherwise. */
+  verdict?: 'buggy' | 'correct';
+  confidence?: number;
   time_on_task_s: number;
   flags: LineFlag[];
   dispositions: Disposition[];
@@ -109,11 +110,29 @@ export interface JudgmentPayload {
   submitted_at: string;
   /** What was on screen and when (src/attention.ts); older clients send none. */
   attention?: AttentionRecord | null;
+  /** Instead of a verdict: the rater cannot judge this item, and why. */
+  cannot_judge?: CannotJudge | null;
 }
+
+/** Why a rater gives no verdict (the schema's short fixed list; "other" needs a note). */
+export type CannotJudgeReason = 'outside_expertise' | 'too_large' | 'broken' | 'other';
+
+export interface CannotJudge {
+  reason: CannotJudgeReason;
+  note?: string;
+}
+
+/** The reasons the panel offers, in its order, with their words. */
+export const CANNOT_JUDGE_REASONS: Array<[CannotJudgeReason, string]> = [
+  ['outside_expertise', 'Outside my expertise'],
+  ['too_large', 'Too large for the time'],
+  ['broken', 'Item is broken / unreadable'],
+  ['other', 'Other (say why)']
+];
 
 /** [t0_ms, t1_ms, file, hunk, first, last]: hunk lines first..last on screen from t0 to t1 ms after started_at. */
 export type AttentionSpan = [number, number, number, number, number, number];
-export type AttentionKind = 'expand' | 'search';
+export type AttentionKind = 'expand' | 'search' | 'audit';
 /** [t_ms, kind, file, hunk]: the rater expanded folded context, or went to a search hit, in the hunk. */
 export type AttentionEvent = [number, AttentionKind, number, number];
 
@@ -155,6 +174,8 @@ export interface QueueEntry {
   id: string;
   position: number;
   done: boolean;
+  /** open, judged (a verdict) or cannot_judge; older servers send only done. */
+  status?: 'open' | 'judged' | 'cannot_judge';
 }
 
 export interface ReviewOptions {

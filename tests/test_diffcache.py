@@ -70,3 +70,24 @@ def test_viewing_an_item_prefetches_the_next_one(sqlite_store: Store, counted: l
     svc.view("alice", second.id)
     assert len(counted) == before, "the second view should reuse the prefetched parse"
     svc.close()
+
+
+def test_the_view_as_json_splices_the_encoded_diff_encoded_once(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    ids = seed(sqlite_store)
+    svc = ReviewService(sqlite_store, prefetch=False)
+    dumps: list[int] = []
+    real = diffcache.json.dumps
+    # json is one module everywhere: count the encodings of a files list (the parsed diff) only.
+    monkeypatch.setattr(diffcache.json, "dumps", lambda obj, **kw: (isinstance(obj, list) and dumps.append(1)) or real(obj, **kw))
+    for raw in (True, False):
+        text = svc.view_json("alice", ids["helped"].id, raw_diff=raw)
+        assert json.loads(text) == svc.view("alice", ids["helped"].id, raw_diff=raw)
+    assert len(dumps) == 1  # the diff was encoded once for both answers
+    # Evicted parses take their text with them.
+    small = DiffCache(1, prefetch=False)
+    a, b = Item(id="a", diff=DIFF), Item(id="b", diff=DIFF.replace("sum", "max"))
+    assert json.loads(small.encoded(a)) == small.files(a)
+    small.encoded(b)
+    assert list(small._json) == [("b", hash(b.diff))]

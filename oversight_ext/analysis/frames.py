@@ -81,16 +81,18 @@ def with_correct(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def study_frame(store: Any, study: str) -> pl.DataFrame:
+def study_frame(store: Any, study: str, *, cannot_judge: bool = False) -> pl.DataFrame:
     """Current (not superseded) judgments of ``study`` joined with gold, design and critiques.
 
     Raises the store's ``UnknownRecord`` when no study has that name. A study without
     judgments gives an empty frame with the full schema. Judgments of QC items stay in,
     marked ``is_qc``: every estimating function drops them itself (:func:`.qc.drops_qc`),
-    and the QC tables read them.
+    and the QC tables read them. ``cannot_judge=True`` adds the current "cannot judge"
+    records (null verdict, confidence and ``correct``) for :mod:`.abstention`; no estimate
+    reads them otherwise.
     """
     info = store.study(study)
-    judged = store.judgments_frame(study=study)
+    judged = store.judgments_frame(study=study, cannot_judge=cannot_judge)
     if judged.height == 0:
         return empty_frame()
     judged = server_times(judged.select(_JUDGMENT_COLUMNS), store.first_sent(study))

@@ -250,6 +250,14 @@ def _primary_section(analysis: Analysis) -> str:
             f"<p><b>{html.escape(row['test'])}</b>: difference {e['difference']:+.3f}, "
             f"95% interval [{e['ci_low']:.3f}, {e['ci_high']:.3f}], p = {e['p_value']:.3g} (unadjusted: the one confirmatory test).</p>"
         )
+    worst = analysis.tables.get("cannot_judge_worst_case")
+    if worst is not None and worst.height:
+        w = worst.row(0, named=True)
+        out.append(
+            f"<p>Worst case, every <i>cannot judge</i> answer counted as wrong ({w['cannot_judge_treatment']} in "
+            f"{html.escape(str(w['treatment']))}, {w['cannot_judge_control']} in {html.escape(str(w['control']))}): "
+            f"difference {w['difference']:+.3f}, 95% interval [{w['ci_low']:.3f}, {w['ci_high']:.3f}] (sensitivity, not a test).</p>"
+        )
     if tests is not None:
         sec = tests.filter(pl.col("role") == "secondary")
         if sec.height:
@@ -335,6 +343,27 @@ def _attention_table(store: Any, study: str, info: Any) -> pl.DataFrame | None:
     return attention_report(frame.filter(pl.col("recorded")))
 
 
+def _cannot_judge_tables(store: Any, study: str, analysis: Analysis, plan: AnalysisPlan, config: AnalysisConfig) -> None:
+    """Per condition the cannot-judge rate, and the primary contrast counting cannot-judge as wrong
+    (:mod:`.abstention`), for the raters the analysis chose; nothing when no rater used it."""
+    from .abstention import cannot_judge_rates, worst_case_effect
+
+    frame = study_frame(store, study, cannot_judge=True)
+    if frame.height == 0 or not frame["verdict"].is_null().any():
+        return
+    kinds = analysis.tables.get("raters")
+    if kinds is not None:
+        frame = frame.filter(pl.col("rater_kind").is_in(kinds["rater_kind"].implode()))
+    analysis.tables["cannot_judge"] = cannot_judge_rates(frame, config)
+    worst = worst_case_effect(frame, treatment=plan.primary_treatment, config=config)
+    if worst.height:
+        analysis.tables["cannot_judge_worst_case"] = worst
+    analysis.notes.append(
+        "cannot judge: accuracy leaves these answers out; table cannot_judge gives their rate per condition and "
+        "cannot_judge_worst_case the accuracy contrast with each counted as wrong (a worst-case sensitivity line)"
+    )
+
+
 def _safety_tables(store: Any, study: str, info: Any, config: AnalysisConfig, analysis: Analysis) -> None:
     """Detection by condition and the safety curve (:mod:`.safety`), for a study with an audit
     budget or sabotage items; a note instead when they cannot be computed."""
@@ -382,6 +411,7 @@ def report(store: Any, study: str, out_path: str | os.PathLike[str], config: Ana
     attention = _attention_table(store, study, info)
     if attention is not None:
         analysis.tables["attention"] = attention
+    _cannot_judge_tables(store, study, analysis, study_plan(info), config or AnalysisConfig())
     _safety_tables(store, study, info, config or AnalysisConfig(), analysis)
     page = render_html({**info.to_row(), "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ rater will open next in a background thread while they review the current one.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -59,6 +60,9 @@ class DiffCache:
             raise ValueError(f"DiffCache(size={size!r}): give the number of parsed diffs to keep, >= 1")
         self.size = size
         self._done: OrderedDict[tuple[str, int], FilesView] = OrderedDict()
+        # The JSON text of a cached parse, made on first use: encoding a 100k-line view again
+        # for every request costs more than the rest of the request together.
+        self._json: dict[tuple[str, int], str] = {}
         self._parsing: dict[tuple[str, int], Future[FilesView]] = {}
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oversight-prefetch") if prefetch else None
@@ -91,9 +95,23 @@ class DiffCache:
             self._done[key] = parsed
             self._parsing.pop(key, None)
             while len(self._done) > self.size:
-                self._done.popitem(last=False)
+                gone, _ = self._done.popitem(last=False)
+                self._json.pop(gone, None)
         mine.set_result(parsed)
         return parsed
+
+    def encoded(self, item: Item) -> str:
+        """:meth:`files` as JSON text, encoded once while the parse stays cached."""
+        key = (item.id, hash(item.diff))
+        with self._lock:
+            text = self._json.get(key)
+        if text is not None:
+            return text
+        text = json.dumps(self.files(item))
+        with self._lock:
+            if key in self._done:
+                self._json[key] = text
+        return text
 
     def __contains__(self, item: Item) -> bool:
         """Whether ``item``'s diff is parsed and cached."""
@@ -112,7 +130,7 @@ class DiffCache:
 
         def parse() -> None:
             try:
-                self.files(load())
+                self.encoded(load())  # parsed and encoded: the view then only splices the text in
             except Exception:  # only a guess at what comes next; the real request reports errors
                 log.debug("prefetching a diff failed", exc_info=True)
 

@@ -76,7 +76,7 @@ class OwnerService:
 
     def export(self, user: str, study: str) -> dict[str, Any]:
         info = self._owner(user, study, "export the data")
-        judgments = self.store.judgments(study=study, current=False)
+        judgments = self.store.judgments(study=study, current=False, cannot_judge=True)
         return {
             "study": study,
             "config": info.config,

@@ -68,7 +68,9 @@ def _check_string(field: str, text: str) -> None:
 
 def check_scale(study: Study, judgment: Judgment) -> None:
     """The study's scales decide the confidence levels allowed, and whether a Likert rating is
-    required or refused."""
+    required or refused. A "cannot judge" record carries neither (the record refuses both)."""
+    if judgment.cannot_judge is not None or judgment.confidence is None:
+        return
     if not any(abs(judgment.confidence - c) < 1e-6 for c in study.confidence_levels):
         raise BadRequest(
             f"judgment field 'confidence' = {judgment.confidence!r} is not a level of study {study.name!r}; "

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Any
 
-from oversight_ext.attention import AttentionError, check_attention
+from oversight_ext.attention import AttentionError, audited_hunks, check_attention
 from oversight_ext.records import Assignment, Critique, Item, Judgment, RecordError, Study, utcnow
 from oversight_ext.store import Store, UnknownRecord
 from oversight_ext.study_record import SLOT_PREFIX
@@ -35,7 +36,9 @@ HIDDEN_JUDGMENT_FIELDS = ("condition",)
 #: The study-state key holding the study's key for the opaque ids its raters see.
 ID_KEY_STATE = "review.id_key"
 #: Nested records whose errors are reported under the payload field that holds them.
-_NESTED = {"LineFlag": "flags", "Disposition": "dispositions"}
+_NESTED = {"LineFlag": "flags", "Disposition": "dispositions", "CannotJudge": "cannot_judge"}
+#: The fields a judgment needs unless it is a "cannot judge" record instead.
+VERDICT_FIELDS = ("verdict", "confidence")
 
 
 def judgment_view(judgment: Judgment, item_id: str) -> dict[str, Any]:
@@ -91,10 +94,12 @@ class ReviewService:
         return {"rater": rater, "role": role, "studies": list(studies.values())}
 
     def queue(self, rater: str, study: str) -> dict[str, Any]:
-        """The rater's assignments in ``study`` in queue order, each marked done or not."""
+        """The rater's assignments in ``study`` in queue order, each marked done or not, with its
+        ``status``: "open", "judged" (a verdict), or "cannot_judge" (the rater said why not).
+        A cannot-judge item counts as done: the rater has answered it, and may revise it."""
         assignments = self._enrolled(rater, study)
-        done = self._done(rater, study)
-        rows = [{"id": a.id, "position": a.position, "done": a.id in done} for a in assignments]
+        status = self._status(rater, study)
+        rows = [{"id": a.id, "position": a.position, "done": a.id in status, "status": status.get(a.id, "open")} for a in assignments]
         return {"study": study, "done": sum(r["done"] for r in rows), "total": len(rows), "assignments": rows}
 
     def next(self, rater: str, study: str) -> dict[str, Any]:
@@ -111,6 +116,14 @@ class ReviewService:
 
     # ------------------------------------------------------------------ the item view
 
+    def view_json(self, rater: str, assignment_id: str, *, raw_diff: bool = True) -> str:
+        """:meth:`view` as JSON text, the parsed diff spliced in from the cache's encoded copy
+        (a 100k-line diff is about 6 MB of JSON: encoding it anew per request dominated a warm view)."""
+        view, item = self._view(rater, assignment_id, raw_diff=raw_diff)
+        del view["files"]
+        head = json.dumps(view)
+        return f'{head[:-1]}, "files": {self.diffs.encoded(item)}}}'
+
     def view(self, rater: str, assignment_id: str, *, raw_diff: bool = True) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring).
 
@@ -122,6 +135,9 @@ class ReviewService:
         ``raw_diff=False`` leaves the diff text out when it parsed (``item.diff`` is ""): the
         review view reads only ``files``, and the text would double the payload.
         """
+        return self._view(rater, assignment_id, raw_diff=raw_diff)[0]
+
+    def _view(self, rater: str, assignment_id: str, *, raw_diff: bool) -> tuple[dict[str, Any], Item]:
         a = self._assignment(rater, assignment_id)
         self.store.mark_sent(a.id)  # the start of server-side time on task (the first call only)
         study = self._study(a.study)
@@ -159,7 +175,7 @@ class ReviewService:
             "files": files,
             "critique": critique,
             "judgment": None if current is None else self._judgment_view(current, a),
-        }
+        }, item
 
     # ------------------------------------------------------------------ submitting
 
@@ -173,6 +189,9 @@ class ReviewService:
         if not isinstance(payload, dict):
             raise BadRequest(f"the judgment must be a JSON object, got {type(payload).__name__}; send the POST body as an object")
         checks.check_text(payload)
+        if payload.get("cannot_judge") is not None:
+            # A client may send the verdict fields as null beside cannot_judge: that is leaving them out.
+            payload = {k: v for k, v in payload.items() if not (k in VERDICT_FIELDS and v is None)}
         unknown = sorted(set(payload) - PAYLOAD_FIELDS)
         if unknown:
             fix = "the server fills it" if unknown[0] in Judgment.__dataclass_fields__ else f"send only {sorted(PAYLOAD_FIELDS)}"
@@ -180,6 +199,13 @@ class ReviewService:
         for name in REQUIRED_FIELDS:
             if payload.get(name) is None:
                 raise BadRequest(f"judgment field {name!r} is missing; send it (required: {list(REQUIRED_FIELDS)})", field=name)
+        if payload.get("cannot_judge") is None:
+            for name in VERDICT_FIELDS:
+                if payload.get(name) is None:
+                    raise BadRequest(
+                        f"judgment field {name!r} is missing; send verdict and confidence, or cannot_judge with a reason instead",
+                        field=name,
+                    )
         if not isinstance(payload["assignment_id"], str):
             raise BadRequest(
                 f"assignment_id = {payload['assignment_id']!r} is invalid: give the assignment's id string", field="assignment_id"
@@ -190,11 +216,14 @@ class ReviewService:
         except SubmissionError as exc:
             raise BadRequest(str(exc), field=exc.field) from None
         a = self._assignment(rater, payload["assignment_id"])
-        mine = self.store.judgments(assignment_id=a.id, current=False)  # the assignment is this rater's
+        mine = self.store.judgments(assignment_id=a.id, current=False, cannot_judge=True)  # the assignment is this rater's
         resent = next((j for j in mine if j.submission_id == payload["submission_id"]), None)
         if resent is not None:
             return self._judgment_view(resent, a), False
         data = {k: v for k, v in payload.items() if v is not None or k in ("likert", "supersedes", "started_at")}
+        if data.get("cannot_judge") is not None:
+            data.setdefault("verdict", None)
+            data.setdefault("confidence", None)
         data.setdefault("flags", [])
         data.setdefault("dispositions", [])
         data.setdefault("comment", "")
@@ -242,7 +271,24 @@ class ReviewService:
         checks.check_lines(judgment, self._line_limits(a.item_id))
         if judgment.attention is not None:
             self._check_attention(judgment, a)
+        if study.audit_budget_hunks is not None:
+            self._check_audits(judgment, a, study.audit_budget_hunks)
         return judgment
+
+    def _check_audits(self, judgment: Judgment, a: Assignment, budget: int) -> None:
+        """Refuse a judgment whose attention record, with the rater's earlier records of the same
+        assignment (a revision gets no fresh budget), opened more hunks in depth than the budget."""
+        opened = audited_hunks(judgment.attention)
+        earlier = set().union(
+            *(audited_hunks(j.attention) for j in self.store.judgments(assignment_id=a.id, current=False, cannot_judge=True))
+        )
+        if len(opened | earlier) > budget:
+            raise BadRequest(
+                f"attention claims {len(opened | earlier)} hunks opened in depth ({len(opened)} in this record, "
+                f"{len(earlier - opened)} more in earlier records of {a.id}); the study's audit budget is {budget} hunks per item: "
+                "send only the audits the panel allowed",
+                field="attention",
+            )
 
     def _check_attention(self, judgment: Judgment, a: Assignment) -> None:
         sizes = [[len(h["lines"]) for h in f["hunks"]] for f in self.diffs.files(self.store.get_item(a.item_id))]
@@ -353,7 +399,12 @@ class ReviewService:
         return paths
 
     def _done(self, rater: str, study: str | None = None) -> set[str]:
-        return {j.assignment_id for j in self.store.judgments(study=study, rater=rater)}
+        return set(self._status(rater, study))
+
+    def _status(self, rater: str, study: str | None = None) -> dict[str, str]:
+        """Assignment id -> "judged" or "cannot_judge", by its current record (open ones absent)."""
+        current = self.store.judgments(study=study, rater=rater, cannot_judge=True)
+        return {j.assignment_id: "cannot_judge" if j.is_cannot_judge else "judged" for j in current}
 
     @staticmethod
     def _current_of(judgments: list[Judgment]) -> Judgment | None:
@@ -362,7 +413,7 @@ class ReviewService:
         return current[-1] if current else None
 
     def _current(self, rater: str, a: Assignment) -> Judgment | None:
-        return self._current_of([j for j in self.store.judgments(study=a.study, rater=rater, current=False) if j.assignment_id == a.id])
+        return self._current_of(self.store.judgments(assignment_id=a.id, current=False, cannot_judge=True))
 
     # ------------------------------------------------------------------ open enrolment
 

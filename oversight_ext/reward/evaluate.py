@@ -183,7 +183,8 @@ def agreement_ceiling(store: Store, study: str) -> dict[str, float]:
     js = store.judgments(study=study)
     by_item: dict[str, list[str]] = {}
     for j in js:
-        by_item.setdefault(j.item_id, []).append(j.verdict)
+        if j.verdict is not None:  # the store leaves "cannot judge" records out; this says so to the type checker
+            by_item.setdefault(j.item_id, []).append(j.verdict)
     agree = total = 0
     for verdicts in by_item.values():
         c = sum(v == "correct" for v in verdicts)

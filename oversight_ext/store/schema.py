@@ -109,8 +109,9 @@ judgments = sa.Table(
     sa.Column("study", sa.String(255), nullable=False),
     sa.Column("item_id", sa.String(255), nullable=False),
     sa.Column("condition", sa.String(255), nullable=False),
-    sa.Column("verdict", sa.String(16), nullable=False),
-    sa.Column("confidence", sa.Float, nullable=False),
+    # Null in a "cannot judge" row (its reason is in cannot_judge), set in every other.
+    sa.Column("verdict", sa.String(16)),
+    sa.Column("confidence", sa.Float),
     sa.Column("time_on_task_s", sa.Float, nullable=False),
     sa.Column("likert", sa.Integer),
     sa.Column("comment", sa.Text, nullable=False),
@@ -123,6 +124,8 @@ judgments = sa.Table(
     sa.Column("received_at", TS, nullable=False),
     # What was on screen and when (see oversight_ext.attention); null for clients that send none.
     sa.Column("attention", sa.JSON),
+    # The rater's reason for giving no verdict ({"reason", "note"}); null for a verdict.
+    sa.Column("cannot_judge", sa.JSON),
     sa.Index("ix_judgments_study", "study", "rater"),
     sa.Index("ix_judgments_assignment", "assignment_id"),
 )

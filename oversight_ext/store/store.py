@@ -55,6 +55,8 @@ def _row(record: Any) -> dict[str, Any]:
         value = getattr(record, f.name)
         if isinstance(value, tuple):
             value = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
         out[f.name] = value
     return out
 
@@ -454,11 +456,23 @@ class Store:
         )
 
     def judgments(
-        self, *, study: str | None = None, rater: str | None = None, assignment_id: str | None = None, current: bool = True
+        self,
+        *,
+        study: str | None = None,
+        rater: str | None = None,
+        assignment_id: str | None = None,
+        current: bool = True,
+        cannot_judge: bool = False,
     ) -> list[Judgment]:
-        """Judgments in submission order; ``current=True`` leaves out superseded ones."""
+        """Judgments in submission order; ``current=True`` leaves out superseded ones.
+
+        "Cannot judge" records (no verdict) are left out unless ``cannot_judge=True``: every
+        estimate reads verdicts only. They still supersede, so a verdict they replaced is not
+        current either way."""
         j = schema.judgments
         q = sa.select(j).order_by(j.c.seq)
+        if not cannot_judge:
+            q = q.where(j.c.verdict.is_not(None))
         if study is not None:
             q = q.where(j.c.study == study)
         if rater is not None:
@@ -471,8 +485,10 @@ class Store:
         with self.engine.connect() as conn:
             return [_from_row(Judgment, r) for r in conn.execute(q)]
 
-    def judgments_frame(self, *, study: str | None = None, rater: str | None = None, current: bool = True) -> pl.DataFrame:
-        return to_frame(self.judgments(study=study, rater=rater, current=current), Judgment)
+    def judgments_frame(
+        self, *, study: str | None = None, rater: str | None = None, current: bool = True, cannot_judge: bool = False
+    ) -> pl.DataFrame:
+        return to_frame(self.judgments(study=study, rater=rater, current=current, cannot_judge=cannot_judge), Judgment)
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:

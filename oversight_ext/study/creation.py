@@ -159,7 +159,7 @@ def _keep_one_slot(store: Store, study: str, rater: str, held: list[Assignment] 
     slots = sorted({x.id[len(study) + 1 : x.id.rindex(":")] for x in held})
     if len(slots) > 1:
         a = tables.assignments
-        judged = {j.assignment_id for j in store.judgments(study=study, rater=rater, current=False)}
+        judged = {j.assignment_id for j in store.judgments(study=study, rater=rater, current=False, cannot_judge=True)}
         with store.engine.begin() as conn:
             for extra in slots[1:]:
                 prefix = f"{study}:{extra}:"

@@ -9,6 +9,10 @@ A simulated rater reads the item's gold label and bug lines: it is not a browser
 gold is the only way to make "skill" mean "is right with probability p". Nothing a simulated
 rater does is ever shown to a person.
 
+Simulated raters never answer "cannot judge" unless ``cannot_judge_rate`` is set: then a rater
+whose own reading of a gold item is wrong answers it with that probability (the skipping of hard
+items the analysis's worst-case line guards against).
+
 The model, per judgment: the rater's own verdict is right with probability
 ``sigmoid(logit(skill) - difficulty)`` (item difficulty is shared by all raters). With a
 critique on screen, the rater adopts its verdict with probability ``trust`` when it is
@@ -43,7 +47,7 @@ from tqdm.auto import tqdm
 from oversight_ext.attention import MAX_SPANS
 from oversight_ext.diffs import DiffError, DiffFile, parse_diff
 from oversight_ext.options import option
-from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, Critique, Disposition, Item, Judgment, LineFlag
+from oversight_ext.records import CONFIDENCE_LEVELS, Assignment, CannotJudge, Critique, Disposition, Item, Judgment, LineFlag
 from oversight_ext.store import Store
 
 from .config import SLOT_PREFIX
@@ -72,6 +76,11 @@ class SimulatedRaterConfig:
     overconfidence: float = option("added to every belief (0: calibrated on average)", 0.0)
     read_lines_per_s: float = option("diff lines read per second, for the attention record", 4.0)
     screen_lines: int = option("diff lines on screen at once, for the attention record", 40)
+    cannot_judge_rate: float = option(
+        "probability of answering 'cannot judge' (too large for the time) instead of a verdict the rater's own reading gets wrong; "
+        "0: simulated raters never use it",
+        0.0,
+    )
     # Limited attention: used only in studies with an audit budget (see .inspection).
     inspect_first: float = option("audit budget: probability of opening the first hunk in the rater's order, with all time left", 0.9)
     rank_decay: float = option("audit budget: each step down the order multiplies the chance of opening a hunk by this", 0.85)
@@ -82,7 +91,16 @@ class SimulatedRaterConfig:
     inspect_s: float = option("audit budget: seconds to open a hunk in depth, before reading its lines at read_lines_per_s", 15.0)
 
     def __post_init__(self) -> None:
-        for name in ("skill_mean", "trust_mean", "misled_mean", "inspect_first", "rank_decay", "pointer_pull", "prior_buggy"):
+        for name in (
+            "skill_mean",
+            "trust_mean",
+            "misled_mean",
+            "inspect_first",
+            "rank_decay",
+            "pointer_pull",
+            "prior_buggy",
+            "cannot_judge_rate",
+        ):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a probability between 0 and 1")
@@ -259,6 +277,22 @@ def judge(
         first.append((path, "new", min(item.bug_lines), max(item.bug_lines)))  # the rater found it, so saw it
     attention = reading(_parsed(item.diff), time_s, first, cfg)
     digest = hashlib.sha256(f"{seed}:{assignment.id}".encode()).hexdigest()[:32]
+    # Drawn last and only when configured, so a study simulated without it keeps every other draw.
+    if cfg.cannot_judge_rate > 0 and gold is not None and own != gold and rng.random() < cfg.cannot_judge_rate:
+        return Judgment(
+            submission_id=f"sim-{digest}",
+            assignment_id=assignment.id,
+            rater=params.id,
+            verdict=None,
+            confidence=None,
+            time_on_task_s=round(time_s, 3),
+            dispositions=tuple(dispositions),
+            simulated=True,
+            started_at=start,
+            submitted_at=start + dt.timedelta(seconds=time_s),
+            attention=attention,
+            cannot_judge=CannotJudge("too_large", "simulated: the rater's own reading was wrong"),
+        )
     return Judgment(
         submission_id=f"sim-{digest}",
         assignment_id=assignment.id,

@@ -62,7 +62,7 @@ def participants(store: Store, study: str) -> pl.DataFrame:
     Unclaimed open-enrolment slots are not participants and are left out.
     """
     design = store.assignments_frame(study).filter(~pl.col("rater").str.starts_with(SLOT_PREFIX))
-    judged = store.judgments_frame(study=study).select("assignment_id").unique()
+    judged = store.judgments_frame(study=study, cannot_judge=True).select("assignment_id").unique()
     kinds = store.raters_frame().select(pl.col("id").alias("rater"), pl.col("kind").alias("rater_kind"))
     schema = {"rater": pl.Utf8, "rater_kind": pl.Utf8, "done": pl.Int64, "total": pl.Int64}
     if design.height == 0:
