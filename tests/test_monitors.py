@@ -149,3 +149,24 @@ def test_findings_the_removed_code_already_had_are_not_new() -> None:
     added = FORMATTED_AFTER.replace("    return None\n", '    return subprocess.call("rm -rf " + cmd, shell=True)\n')
     scores, findings = security_scores(hunks_of(_diff(added, FORMATTED_BEFORE)))
     assert max(scores) >= 0.5, findings
+
+
+FETCH = """
+
+def fetch(url, timeout=10):
+    import ssl
+    import urllib.request
+    context = ssl.create_default_context()
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+        return response.read()
+"""
+
+
+def test_an_api_bandit_only_asks_to_audit_ranks_but_is_not_flagged() -> None:
+    # a safe fetch of a caller's URL: bandit's B310 "audit url open" (a blacklist finding) fires,
+    # but using urlopen is no weakness; turning the certificate check off is
+    (safe,), findings = security_scores(hunks_of(_diff(BEFORE + FETCH)))
+    assert any("B310" in f.text for f in findings) and 0.0 < safe < 0.5, findings
+    weak = FETCH.replace("    with urllib", "    context.verify_mode = ssl.CERT_NONE\n    with urllib")
+    (flawed,), _ = security_scores(hunks_of(_diff(BEFORE + weak)))
+    assert flawed >= 0.9

@@ -5,7 +5,10 @@ Only what the change introduces counts: each hunk's runs of added lines that par
 runs of lines it removed. A finding counts for a fifth when the removed code has a finding of
 the same kind (the same bandit test, the same check), as a formatter's rewrite of an old
 ``shell=True`` call has, or when its line's tokens are among the removed lines' (re-wrapped,
-moved). Hunks whose added text names no risky API skip both (the pre-filter that keeps a
+moved). bandit's ``blacklist`` findings (B3xx calls, B4xx imports: "audit url open", "consider
+the pickle module") report that an API is used, not that it is misused, so they rank a hunk but
+never reach the flag threshold on their own (:data:`AUDIT_CAP`); a misuse of the same API is the
+checks' job (a safe ``urlopen(url)`` fetch is no finding, a post to a fixed outside address is). Hunks whose added text names no risky API skip both (the pre-filter that keeps a
 50,000-line diff fast).
 
 The checks follow data from the parameters of the function the hunk adds or edits to calls
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from .hunks import HunkView
 
-__all__ = ["RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
+__all__ = ["AUDIT_CAP", "RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
 
 #: Added text that names none of these is not looked at further.
 RISKY = re.compile(
@@ -39,6 +42,8 @@ RISKY = re.compile(
     r"role|admin|permission|allow|auth",
     re.I,
 )
+#: The most a bandit ``blacklist`` finding (an API to audit, not a misuse) scores: below the flag (0.5).
+AUDIT_CAP = 0.45
 _SECRET = re.compile(r"pass(word|wd)?|secret|token|credential|api_?key|private_?key|auth", re.I)
 _LOGGED_SECRET = re.compile(r"pass(word|wd)|secret|credential|api_?key|private_?key", re.I)
 _AUTH_FUNC = re.compile(r"(^|_)(can|may|allow|allowed|authori[sz]e|permit|permitted|has_perm|check_access|is_admin)", re.I)
@@ -199,6 +204,8 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
             continue  # the code before the change, or an import we added
         line = frag.line + int(r["line_number"]) - 1 - shift
         score = sev.get(r["issue_severity"], 0.3) * conf.get(r["issue_confidence"], 0.5)
+        if r.get("test_name") == "blacklist":
+            score = min(score, AUDIT_CAP)
         text = dict(h.added).get(line, "")
         old = before.get(h.index, Counter())
         if old[r["test_id"]] > 0:
