@@ -170,3 +170,62 @@ def test_an_api_bandit_only_asks_to_audit_ranks_but_is_not_flagged() -> None:
     weak = FETCH.replace("    with urllib", "    context.verify_mode = ssl.CERT_NONE\n    with urllib")
     (flawed,), _ = security_scores(hunks_of(_diff(BEFORE + weak)))
     assert flawed >= 0.9
+
+
+ACCESS_BEFORE = """import os
+
+
+def _export_record(user, record):
+    if user.role != "admin":
+        raise PermissionError("only admins export records")
+    return dict(record)
+
+
+def _visible(user, doc):
+    if not user.groups:
+        return False
+    return doc.group in user.groups
+"""
+
+GRANT_WEAK = """
+
+def _doc_3(user, action):
+    roles = set(getattr(user, "roles", ()))
+    if action in ("read", "list"):
+        return True
+    if not roles or getattr(user, "is_service", False):
+        return True
+    return "admin" in roles or f"doc:{action}" in roles
+"""
+
+
+def test_a_fail_open_grant_is_seen_by_its_shape_whatever_the_helper_is_called() -> None:
+    safe = GRANT_WEAK.replace(
+        'if not roles or getattr(user, "is_service", False):\n        return True', "if not roles:\n        return False"
+    )
+    (weak,), findings = security_scores(hunks_of(_diff(ACCESS_BEFORE + GRANT_WEAK, ACCESS_BEFORE)))
+    (clean,), _ = security_scores(hunks_of(_diff(ACCESS_BEFORE + safe, ACCESS_BEFORE)))
+    assert weak >= 0.8 and clean < 0.5, findings
+    assert any("missing or empty" in f.text for f in findings)
+
+
+def test_access_checks_removed_flipped_or_forced_are_flagged_and_a_rewrap_is_not() -> None:
+    removed = ACCESS_BEFORE.replace('    if user.role != "admin":\n        raise PermissionError("only admins export records")\n', "")
+    flipped = ACCESS_BEFORE.replace("if not user.groups:\n        return False", "if not user.groups:\n        return True")
+    forced = ACCESS_BEFORE.replace('if user.role != "admin":', 'if user.role != "admin" and False:')
+    rewrapped = ACCESS_BEFORE.replace(
+        '    if user.role != "admin":\n        raise PermissionError("only admins export records")\n',
+        "    if user.role != 'admin':\n        raise PermissionError(\n            'only admins export records'\n        )\n",
+    )
+    for after in (removed, flipped, forced):
+        scores, findings = security_scores(hunks_of(_diff(after, ACCESS_BEFORE)))
+        assert max(scores) >= 0.5, (after, findings)
+    scores, findings = security_scores(hunks_of(_diff(rewrapped, ACCESS_BEFORE)))
+    assert max(scores, default=0.0) < 0.5, findings
+
+
+def test_a_reformatted_check_with_spaces_and_f_strings_in_its_values_is_not_gone() -> None:
+    before = 'def ok(user, action):\n    if user.role not in ("site admin", f"x:{action}"):\n        return False\n    return True\n'
+    after = "def ok(user, action):\n    if user.role not in (\n        'site admin',\n        f'x:{action}',\n    ):\n        return False\n    return True\n"
+    scores, findings = security_scores(hunks_of(make_diff(before, after, "m.py")))
+    assert max(scores) < 0.5, findings

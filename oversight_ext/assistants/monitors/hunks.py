@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from oversight_ext.diffs import parse_diff
 
-__all__ = ["Fragment", "HunkView", "canonical", "hunks_of", "is_test_path"]
+__all__ = ["Fragment", "HunkView", "canonical", "hunks_of", "is_test_path", "string_values"]
 
 _STARTS = re.compile(r"(def |class |async def |@|if |for |while |with |try:|return |import |from )")
 _TEST_PATH = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?/[^/]*\.py)$")
@@ -95,6 +95,11 @@ def canonical(text: str) -> str:
     """``text`` with every one-line string literal spelled as Python's repr of its value and all
     whitespace removed: two spellings of the same tokens compare equal."""
     return re.sub(r"\s+", "", _STRING.sub(_literal, text))
+
+
+def string_values(text: str) -> set[str]:
+    """Python's repr of the value of each one-line string literal in ``text`` (f-strings aside)."""
+    return {_literal(m) for m in _STRING.finditer(text)}
 
 
 def _fragments_of(lines: list[tuple[int, str]]) -> list[Fragment]:

@@ -16,7 +16,8 @@ that run commands, deserialise, open network connections or files, or write logs
 what weakens a safeguard: ``shell=True`` on a built string, certificate checks off, ``random``
 where a token is made, a fast hash of a password, a secret passed to a logger, a literal
 outside address that receives data, a joined path returned without a containment check, a
-permission function that grants on something other than a role.
+access check weakened by its shape (:mod:`.access`: a predicate that grants when a value is
+missing, a condition forced with a constant, a refusing guard or value comparison removed).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .access import ACCESS_HINT, REMOVED_HINT, forced_conditions, removed_checks, weak_grants
 from .hunks import HunkView
 
 __all__ = ["AUDIT_CAP", "RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
@@ -46,7 +48,6 @@ RISKY = re.compile(
 AUDIT_CAP = 0.45
 _SECRET = re.compile(r"pass(word|wd)?|secret|token|credential|api_?key|private_?key|auth", re.I)
 _LOGGED_SECRET = re.compile(r"pass(word|wd)|secret|credential|api_?key|private_?key", re.I)
-_AUTH_FUNC = re.compile(r"(^|_)(can|may|allow|allowed|authori[sz]e|permit|permitted|has_perm|check_access|is_admin)", re.I)
 _LOGGERS = re.compile(r"(^|\.)(log|logger|logging|_log|_logger|LOG|LOGGER)\.(debug|info|warning|warn|error|critical|exception)$")
 
 
@@ -149,15 +150,7 @@ def check_fragment(tree: ast.Module, text: str) -> list[tuple[int, float, str]]:
             for c in joins:
                 if sum(isinstance(a, ast.Name) and a.id in fparams for a in c.args) >= 2:
                     out.append((c.lineno, 0.75, "a path joined from input with no check that it stays inside its folder"))
-        if _AUTH_FUNC.search(f.name):
-            for node in ast.walk(f):
-                if isinstance(node, ast.If) and any(
-                    isinstance(b, ast.Return) and getattr(b.value, "value", None) is True for b in node.body
-                ):
-                    test = ast.unparse(node.test)
-                    if (isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.Or)) or re.match(r"not \w+$", test):
-                        out.append((node.lineno, 0.8, f"access granted when `{test}`: more than the roles allow gets through"))
-    return out
+    return out + weak_grants(tree)
 
 
 def _kind(why: str) -> str:
@@ -222,7 +215,13 @@ def security_scores(hunks: list[HunkView], *, bandit: bool = True, sinks: bool =
     findings: dict[int, list[Finding]] = bandit_findings(hunks) if bandit else {}
     if sinks:
         for h in hunks:
-            if not RISKY.search(h.added_text):
+            removed = "\n".join(h.removed)
+            at = h.added[0][0] if h.added else h.start
+            gone = removed_checks(h) if REMOVED_HINT.search(removed) else []
+            forced = forced_conditions(h) if ACCESS_HINT.search(h.added_text) else []
+            for line, score, why in [(at, s, w) for _, s, w in gone] + forced:
+                findings.setdefault(h.index, []).append(Finding(h.path, line, score, why, "sink"))
+            if not (RISKY.search(h.added_text) or ACCESS_HINT.search(h.added_text)):
                 continue
             old = Counter(_kind(why) for frag in h.removed_fragments() for _, _, why in check_fragment(frag.tree, frag.text))
             found = [
