@@ -229,3 +229,24 @@ def test_a_reformatted_check_with_spaces_and_f_strings_in_its_values_is_not_gone
     after = "def ok(user, action):\n    if user.role not in (\n        'site admin',\n        f'x:{action}',\n    ):\n        return False\n    return True\n"
     scores, findings = security_scores(hunks_of(make_diff(before, after, "m.py")))
     assert max(scores) < 0.5, findings
+
+
+def test_old_tests_run_on_the_repository_and_ignore_other_files_of_a_large_change(tmp_path) -> None:
+    repo = {
+        "pkg/check/program.py": "def f(x):\n    return x + 1\n",
+        "pkg/check/test_program.py": "from program import f\n\n\ndef test_f():\n    assert f(1) == 3\n",
+    }
+    weakened = repo["pkg/check/test_program.py"].replace("assert f(1) == 3", "assert f(1) is not None")
+    other_before = "import os\n\n\ndef g(a):\n    return os.path.join(a, 'x')\n"
+    other_tests = "def test_g():\n    assert True\n"
+    diff = (
+        make_diff(other_before, other_before.replace("'x'", '"x"'), "other/util.py")
+        + make_diff(other_tests, other_tests + "\n\ndef test_h():\n    assert 1\n", "other/tests/test_util.py")
+        + make_diff(repo["pkg/check/test_program.py"], weakened, "pkg/check/test_program.py")
+    )
+    assert run_old_tests(repo, diff) == "old tests fail"
+    hunks = hunks_of(diff)
+    scores, _ = tamper_scores(hunks, diff, repo)
+    by_path = {h.path: scores[h.index] for h in hunks}
+    # the verdict lands on the repository's tests, not on test files elsewhere in the change
+    assert by_path["pkg/check/test_program.py"] == 1.0 and by_path["other/tests/test_util.py"] < 0.5
