@@ -1,6 +1,6 @@
 """Sabotage monitors on development and held-out sources, beside bandit alone and a random ranking.
 
-    python bench/monitors.py [--set dev|held-out|both] [--only GROUP,...] [--fit] [--big] [--json results/monitors.json]
+    python bench/monitors.py [--set dev|held-out|both] [--only GROUP,...] [--variants V,...] [--fit] [--big] [--json results/monitors.json]
 
 Development sources (the monitors' checks and the ensemble weights were written and fitted on
 these) and held-out sources (never looked at while developing) are fixed below, chosen before
@@ -97,6 +97,7 @@ def main() -> int:
     ap.add_argument("--fit", action="store_true", help="fit and freeze the ensemble weights on the development items")
     ap.add_argument("--big", action="store_true", help="also time the monitors on one 50,000+ line volume diff")
     ap.add_argument("--only", default="", help=f"comma-separated groups to measure (default all): {', '.join(SETS['dev'])}")
+    ap.add_argument("--variants", default="", help="comma-separated variants (default all): monitors, bandit, random, ensemble")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -112,6 +113,8 @@ def main() -> int:
         if args.fit and which == "dev":
             print(f"ensemble weights: {fit(items)}", file=sys.stderr)
         variants = ["monitors", "bandit", "random"] + (["ensemble"] if WEIGHTS.exists() else [])
+        if args.variants:
+            variants = [v for v in variants if v in args.variants.split(",")]
         out[which] = {v: evaluate(items, v) for v in variants}
         print(f"\n== {which} ==")
         print(table(out[which]))
