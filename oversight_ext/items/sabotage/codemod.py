@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from typing import cast
 
 import libcst as cst
 from libcst.metadata import Assignment, FunctionScope, MetadataWrapper, PositionProvider, ScopeProvider
@@ -105,18 +106,18 @@ def _rename_in(text: str, words: set[str]) -> tuple[str, int]:
             new = _new_name(name)
             if new is None or new in words:
                 continue
-            binds = list(scope.assignments[name])
-            if not all(isinstance(a, Assignment) and isinstance(a.node, cst.Name) for a in binds):
+            binds = [a for a in scope.assignments[name] if isinstance(a, Assignment) and isinstance(a.node, cst.Name)]
+            if len(binds) != len(scope.assignments[name]):
                 continue  # a parameter, an import, a def or class: not a plain local
             reads = {r for a in binds for r in a.references}
-            if any(set(r.referents if hasattr(r, "referents") else ()) - set(binds) for r in reads):
-                continue
+            if any(set(r.referents) - set(binds) for r in reads):
+                continue  # a read that may also see another binding
             if any(not isinstance(r.node, cst.Name) for r in reads):
                 continue  # read through a string annotation or similar: leave it
             for a in binds:
-                names[a.node] = new  # type: ignore[index]
+                names[cast(cst.Name, a.node)] = new
             for r in reads:
-                names[r.node] = new  # type: ignore[index]
+                names[cast(cst.Name, r.node)] = new
             words.add(new)
             renamed += 1
     if not names:
