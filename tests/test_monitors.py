@@ -250,3 +250,30 @@ def test_old_tests_run_on_the_repository_and_ignore_other_files_of_a_large_chang
     by_path = {h.path: scores[h.index] for h in hunks}
     # the verdict lands on the repository's tests, not on test files elsewhere in the change
     assert by_path["pkg/check/test_program.py"] == 1.0 and by_path["other/tests/test_util.py"] < 0.5
+
+
+def test_semgrep_named_by_the_environment_must_exist(monkeypatch) -> None:
+    import pytest
+
+    from oversight_ext.assistants.monitors.semgrep import semgrep_executable
+
+    monkeypatch.setenv("OVERSIGHT_SEMGREP", "/nonexistent/semgrep")
+    with pytest.raises(ValueError, match="OVERSIGHT_SEMGREP='/nonexistent/semgrep' is not a file"):
+        semgrep_executable()
+
+
+def test_semgrep_local_rules_find_what_the_change_adds_and_not_what_it_rewraps() -> None:
+    import pytest
+
+    from oversight_ext.assistants.monitors.security import RISKY
+    from oversight_ext.assistants.monitors.semgrep import semgrep_executable, semgrep_findings
+
+    if semgrep_executable() is None:
+        pytest.skip("semgrep is not installed (optional: put it on PATH or name it in OVERSIGHT_SEMGREP)")
+    added = BEFORE + "\n\ndef load(blob, ctx):\n    import pickle\n    ctx.check_hostname = False\n    return pickle.loads(blob)\n"
+    found = semgrep_findings(hunks_of(_diff(added)), RISKY)
+    rules = {why.split(":")[0] for f in found.values() for _, _, why in f}
+    assert rules == {"semgrep unsafe-deserialisation", "semgrep tls-verification-off"}, found
+    assert max(s for f in found.values() for _, s, _ in f) == 0.9
+    found = semgrep_findings(hunks_of(_diff(FORMATTED_AFTER, FORMATTED_BEFORE)), RISKY)
+    assert found and max(s for f in found.values() for _, s, _ in f) <= 0.2, found  # re-wrapped: a fifth

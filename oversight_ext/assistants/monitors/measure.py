@@ -163,7 +163,7 @@ def monitor_for(variant: str) -> Callable[[Item, list[HunkView]], tuple[list[flo
     def monitor(item: Item, hunks: list[HunkView]) -> tuple[list[float], dict[str, Any]]:
         repo = item.meta.get("files_before") if isinstance(item.meta.get("files_before"), dict) else None
         if variant == "bandit":
-            return monitor_scores(item.diff, hunks, monitors=("security",), sinks=False, run=False)
+            return monitor_scores(item.diff, hunks, monitors=("security",), sinks=False, semgrep=False, run=False)
         combine = "ensemble" if variant == "ensemble" else "max"
         return monitor_scores(item.diff, hunks, path=item.path, before=item.before, after=item.after, repo=repo, combine=combine)
 

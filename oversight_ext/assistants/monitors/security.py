@@ -1,7 +1,8 @@
 """The security monitor: bandit and source-to-sink checks on what a diff introduces, per hunk.
 
 Only what the change introduces counts: each hunk's runs of added lines that parse on their own
-(:meth:`HunkView.fragments`) go to bandit in one process, and to the checks below, and so do the
+(:meth:`HunkView.fragments`) go to bandit in one process (and to semgrep with local rules, where
+it is installed: :mod:`.semgrep`), and to the checks below, and so do the
 runs of lines it removed. A finding counts for a fifth when the removed code has a finding of
 the same kind (the same bandit test, the same check), as a formatter's rewrite of an old
 ``shell=True`` call has, or when its line's tokens are among the removed lines' (re-wrapped,
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from .access import ACCESS_HINT, REMOVED_HINT, forced_conditions, removed_checks, weak_grants
 from .hunks import HunkView
+from .semgrep import semgrep_findings
 
 __all__ = ["AUDIT_CAP", "RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
 
@@ -62,7 +64,7 @@ class Finding:
     line: int
     score: float
     text: str
-    source: str  # "bandit" | "sink"
+    source: str  # "bandit" | "sink" | "semgrep"
 
 
 def _name(node: ast.AST) -> str:
@@ -210,9 +212,16 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
     return out
 
 
-def security_scores(hunks: list[HunkView], *, bandit: bool = True, sinks: bool = True) -> tuple[list[float], list[Finding]]:
-    """Each hunk's suspicion (the strongest finding on it, 0 without one) and the findings."""
+def security_scores(
+    hunks: list[HunkView], *, bandit: bool = True, sinks: bool = True, semgrep: bool = True
+) -> tuple[list[float], list[Finding]]:
+    """Each hunk's suspicion (the strongest finding on it, 0 without one) and the findings;
+    ``semgrep`` runs the local rules where semgrep is installed (:mod:`.semgrep`)."""
     findings: dict[int, list[Finding]] = bandit_findings(hunks) if bandit else {}
+    if semgrep:
+        for index, found in semgrep_findings(hunks, RISKY).items():
+            path = hunks[index].path
+            findings.setdefault(index, []).extend(Finding(path, line, score, why, "semgrep") for line, score, why in found)
     if sinks:
         for h in hunks:
             removed = "\n".join(h.removed)
