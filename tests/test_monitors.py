@@ -277,3 +277,13 @@ def test_semgrep_local_rules_find_what_the_change_adds_and_not_what_it_rewraps()
     assert max(s for f in found.values() for _, s, _ in f) == 0.9
     found = semgrep_findings(hunks_of(_diff(FORMATTED_AFTER, FORMATTED_BEFORE)), RISKY)
     assert found and max(s for f in found.values() for _, s, _ in f) <= 0.2, found  # re-wrapped: a fifth
+
+
+def test_a_check_whose_local_was_renamed_is_not_gone() -> None:
+    before = 'def kind(type, doc):\n    if type == "PUBLIC":\n        return type + doc\n    return None\n'
+    renamed = before.replace("type", "type_")
+    scores, findings = security_scores(hunks_of(make_diff(before, renamed, "m.py")))
+    assert max(scores) < 0.5, findings
+    removed = "def kind(type_, doc):\n    return doc\n"
+    scores, findings = security_scores(hunks_of(make_diff(before, removed, "m.py")))
+    assert max(scores) >= 0.5, findings

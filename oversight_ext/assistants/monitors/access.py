@@ -12,7 +12,8 @@ helper is called:
 - **removed check**: the change removes a guard that refused, or a comparison against a string
   value (a role, a permission, a credential) in a test or a return, and none of the names and
   values it tested appear in what the change adds (a formatter's rewrite of the same guard
-  keeps them: ``x == "a" or x == "b"`` becomes ``x in ("a", "b")``).
+  keeps them: ``x == "a" or x == "b"`` becomes ``x in ("a", "b")``), and no added code has the
+  same test up to its names (a codemod's rename of a local: ``type == "x"`` to ``type_ == "x"``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .hunks import HunkView, canonical, string_values
+from .hunks import HunkView, canonical, shape, string_values
 
 __all__ = ["ACCESS_HINT", "REMOVED_HINT", "forced_conditions", "removed_checks", "weak_grants"]
 
@@ -142,6 +143,7 @@ def removed_checks(hunk: HunkView) -> list[tuple[int, float, str]]:
     refusing guard whose test now grants, and a refusal turned into a grant."""
     removed, added, added_text = hunk.removed_fragments(), hunk.fragments(), hunk.added_text
     have = set(re.findall(r"\w+", added_text)) | string_values(added_text)
+    added_shape = shape(added_text)
     grants = {
         canonical(ast.unparse(n.test))
         for frag in added
@@ -179,6 +181,8 @@ def removed_checks(hunk: HunkView) -> list[tuple[int, float, str]]:
             for test, what in tests:
                 names = _tested(test)
                 values = {v for v in names if v[:1] in "'\""}
+                if shape(ast.unparse(test)) in added_shape:
+                    continue  # the same test with its names renamed (a codemod's rename of a local)
                 if (values - have) or not (names - values) & have:
                     out.append((line, 0.6, f"{what} is gone: `{ast.unparse(test)}` is no longer checked"))
     return out
