@@ -2,6 +2,12 @@
 
     python bench/shapes.py --set dev        # HumanEvalFix-Python, reshaped (developed on)
     python bench/shapes.py --set heldout    # QuixBugs-Python, reshaped (not developed on)
+    python bench/shapes.py --set dev --shapes "package module"   # bugs planted in whole package modules
+
+The "package module" shape is not reshaped: its items are whole modules of standard-library
+packages that import their siblings relatively, with a bug planted in one top-level function
+and its fix as the control (``items.reshape.package_module_items``); development packages
+(tomllib, re, json) and held-out ones (unittest, importlib, zoneinfo, asyncio) differ.
 
 Each function item whose task statement has literal doctest examples becomes (``items/reshape.py``,
 same gold): a script that reads standard input with the examples as ``Sample Input`` /
@@ -32,7 +38,7 @@ from oversight_ext.assistants import critique_items, load_assistant  # noqa: E40
 from oversight_ext.assistants.evaluation import score_critiques, summarise  # noqa: E402
 from oversight_ext.assistants.shapes import BASELINES, baseline_frame, ran_no_input  # noqa: E402
 from oversight_ext.items import load_jsonl, write_jsonl  # noqa: E402
-from oversight_ext.items.reshape import as_solution_class, as_stdin_script  # noqa: E402
+from oversight_ext.items.reshape import as_solution_class, as_stdin_script, package_module_items  # noqa: E402
 from oversight_ext.records import Critique, Item  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -42,16 +48,23 @@ SHAPES = {
     "stdin no samples": lambda it: as_stdin_script(it, with_samples=False),
     "Solution with examples": lambda it: as_solution_class(it, with_examples=True),
     "Solution no examples": lambda it: as_solution_class(it, with_examples=False),
+    "package module": None,  # made from package sources, not from the set's function items
 }
+#: Packages the "package module" shape draws from, per set (the held-out ones never looked at in development).
+PACKAGES = {"dev": ("tomllib", "re", "json"), "heldout": ("unittest", "importlib", "zoneinfo", "asyncio")}
 #: The maintainers' targets (issue 20), for the shapes with examples and for every shape.
 TARGET_FA = 0.10
 TARGET_CATCH = 0.60
 TARGET_SEMANTIC_SHARE = 0.5
 
 
-def shape_items(source: str, shape: str, pairs: int | None) -> list[Item]:
+def shape_items(source: str, shape: str, pairs: int | None, which: str = "dev") -> list[Item]:
+    reshape = SHAPES[shape]
+    if reshape is None:  # package modules: equal shares of whole pairs from each package
+        per = 2 * max(1, (pairs or 40) // len(PACKAGES[which]))
+        return [it for pkg in PACKAGES[which] for it in package_module_items(pkg, per, seed=0)]
     items = [it for it in load_jsonl(DATA / source) if it.language == "python" and it.label]
-    made = [x for x in map(SHAPES[shape], items) if x is not None]
+    made = [x for x in map(reshape, items) if x is not None]
     # whole pairs only (a pair's two directions share the pair id)
     by_pair: dict[str, list[Item]] = {}
     for it in made:
@@ -82,6 +95,12 @@ def fmt(m: dict) -> str:
     return " n/a" if e != e else f"{e:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
+def _source(which: str, shape: str) -> str:
+    if SHAPES[shape] is None:
+        return f"bugs planted in modules of {', '.join(PACKAGES[which])}"
+    return {"dev": "HumanEvalFix-Python", "heldout": "QuixBugs-Python"}[which] + " reshaped"
+
+
 def save(paths: list[Path]) -> int:
     """The results page's rows: each shape's held-out figures beside its development figures."""
     from figures import save as save_figures
@@ -102,7 +121,7 @@ def save(paths: list[Path]) -> int:
         b = held["baselines"]
         rows.append(
             {
-                "case": f"`{held['critic']}`, {shape}: held-out QuixBugs-Python reshaped ({held['n_items']} items); target {held['target']}",
+                "case": f"`{held['critic']}`, {shape}: held-out {_source('heldout', shape)} ({held['n_items']} items); target {held['target']}",
                 "figure": figure(held),
                 "baseline": "first changed line {:.2f} / {:.2f}; every changed line {:.2f} / {:.2f}".format(
                     b["first changed line"]["catch"],
@@ -110,7 +129,7 @@ def save(paths: list[Path]) -> int:
                     b["every changed line"]["catch"],
                     b["every changed line"]["false_alarm"],
                 ),
-                "ratio": "development (HumanEvalFix-Python reshaped, {} items): {}".format(dev["n_items"], figure(dev))
+                "ratio": "development ({}, {} items): {}".format(_source("dev", shape), dev["n_items"], figure(dev))
                 if dev
                 else "no development run",
             }
@@ -163,7 +182,7 @@ def main() -> int:
     print(f"{'shape':<24} {'n':>4}  {'catch [95% CI]':<19} {'false alarm':<19} {'semantic':>12} {'no input':>8}  baselines catch / FA")
     out = []
     for shape in shapes:
-        items = shape_items(SETS[args.set], shape, args.pairs or None)
+        items = shape_items(SETS[args.set], shape, args.pairs or None, args.set)
         if args.write:
             Path(args.write).mkdir(parents=True, exist_ok=True)
             write_jsonl(items, Path(args.write) / f"{args.set}-{shape.replace(', ', '-').replace(' ', '-').lower()}.jsonl")
@@ -189,7 +208,7 @@ def main() -> int:
         out.append(
             {
                 "set": args.set,
-                "source": SETS[args.set],
+                "source": _source(args.set, shape),
                 "shape": shape,
                 "critic": args.critic,
                 "n_items": s["n_items"],

@@ -25,9 +25,11 @@ from oversight_ext.submission import CONFIDENCE_LEVELS, CONFIDENCE_SCALES, KNOWN
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "DISPLAYS",
     "Assignment",
     "Comment",
     "Critique",
+    "Display",
     "Disposition",
     "Gold",
     "Item",
@@ -53,6 +55,9 @@ Severity = Literal["info", "minor", "major", "critical"]
 CritiqueStatus = Literal["ok", "partial", "failed"]
 Action = Literal["keep", "edit", "reject"]
 Reason = Literal["valid", "nitpick", "wrong"]
+#: How a critique is shown: "evidence" (line comments, and a monitor's hunk ranking), "verdict" (the
+#: overall verdict only), "ranked" (a monitor's suspicion ranking of the hunks only: no comments, no verdict).
+Display = Literal["evidence", "verdict", "ranked"]
 
 LABELS: tuple[str, ...] = get_args(Label)
 SIDES: tuple[str, ...] = get_args(Side)
@@ -60,6 +65,7 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 STATUSES: tuple[str, ...] = get_args(CritiqueStatus)
 ACTIONS: tuple[str, ...] = get_args(Action)
 REASONS: tuple[str, ...] = get_args(Reason)
+DISPLAYS: tuple[str, ...] = get_args(Display)
 
 
 class RecordError(ValueError):
@@ -428,8 +434,8 @@ class Assignment:
     critique_id: str | None = None
     time_limit_s: float | None = None
     is_qc: bool = False
-    #: How the critique is shown: "evidence" (line comments) or "verdict" (overall verdict only).
-    display: Literal["evidence", "verdict"] = "evidence"
+    #: How the critique is shown (:data:`Display`): "evidence", "verdict" or "ranked".
+    display: Display = "evidence"
 
     def __post_init__(self) -> None:
         r = "Assignment"
@@ -439,7 +445,7 @@ class Assignment:
             raise RecordError(r, "position", self.position, "give a queue position >= 0")
         _check_opt_str(r, "critique_id", self.critique_id)
         _check_number(r, "time_limit_s", self.time_limit_s, 1.0, 86400.0, optional=True)
-        _check_choice(r, "display", self.display, ("evidence", "verdict"))
+        _check_choice(r, "display", self.display, DISPLAYS)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)

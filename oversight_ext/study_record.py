@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from oversight_ext.submission import LIKELIHOOD_LEVELS
 
 if TYPE_CHECKING:
-    from oversight_ext.records import Assignment
+    from oversight_ext.records import Assignment, Display
 
 __all__ = ["SLOT_PREFIX", "ConditionKind", "Study", "StudyCondition"]
 
@@ -49,7 +49,7 @@ class StudyCondition:
     kind: ConditionKind = "unassisted"
     assistant: str | None = None
     planted_rate: float = 0.0
-    display: Literal["evidence", "verdict"] = "evidence"
+    display: Display = "evidence"
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,7 +65,7 @@ class StudyCondition:
             kind = "assisted" if data["kind"] == "assisted" else "unassisted"
         else:
             kind = "assisted" if assistant else "unassisted"
-        display: Literal["evidence", "verdict"] = "verdict" if data.get("display") == "verdict" else "evidence"
+        display: Display = data["display"] if data.get("display") in ("verdict", "ranked") else "evidence"
         return cls(
             name=str(data["name"]),
             kind=kind,

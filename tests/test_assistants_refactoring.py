@@ -207,3 +207,49 @@ def test_the_recogniser_does_not_import_the_item_generator() -> None:
         for node in _ast.walk(_ast.parse(file.read_text())):
             if isinstance(node, _ast.ImportFrom):
                 assert not (node.module or "").startswith("oversight_ext.items"), file
+
+
+def _module(bodies: list[str]) -> str:
+    return "".join(f"def helper{k}(x):\n    y = x + {k}\n    return y * 2\n\n\n" for k in range(40)) + "".join(bodies)
+
+
+@pytest.mark.parametrize("name", ["extract constant", "invert if", "slide statements", "rename local"])
+def test_a_refactoring_among_unchanged_functions_is_recognised_from_its_statements_alone(name: str, monkeypatch) -> None:
+    """Only the module-level statements that differ are normalised: the cost follows the size of
+    the change, and the answer is the one the whole modules give."""
+    from oversight_ext.assistants.exec import refactoring
+
+    before, after = _module([BASE]), _module([REFACTORINGS[name]])
+    seen: list[tuple[str, str]] = []
+    real = refactoring._pair_equal_after
+    monkeypatch.setattr(refactoring, "_pair_equal_after", lambda pair, names: seen.append(pair) or real(pair, names))
+    assert recognise_refactoring(before, after) == name
+    assert seen and all("helper" not in a and "helper" not in b for a, b in seen)
+    # the whole texts give the same answer (the statement-wise path is exact, not a shortcut)
+    monkeypatch.setattr(refactoring, "_differing", lambda *args: None)
+    assert recognise_refactoring(before, after) == name
+
+
+def test_a_behaviour_change_in_one_of_many_functions_is_rejected_on_its_own_statement(monkeypatch) -> None:
+    from oversight_ext.assistants.exec import refactoring
+
+    many = "".join(f"def f{k}(x):\n    y = x + {k}\n    if y > {2 * k}:\n        return y - 1\n    return y\n\n" for k in range(300))
+    changed = many.replace("return y - 1", "return y - 2")
+    calls: list[int] = []
+    real = refactoring._pair_equal_after
+    monkeypatch.setattr(refactoring, "_pair_equal_after", lambda pair, names: calls.append(1) or real(pair, names))
+    assert recognise_refactoring(many, changed) is None
+    assert len(calls) <= len(refactoring.NORMALISATIONS) + 1  # each pass stops at the first differing function
+
+
+def test_module_level_guard_clauses_and_shared_lines_fall_back_to_the_whole_module() -> None:
+    # a guard clause at module level adds statements to the module: the statement-wise path cannot pair them
+    guarded = "import sys\nif len(sys.argv) > 5:\n    raise SystemExit(2)\nelse:\n    x = 1\n    y = x + 2\n"
+    flat = "import sys\nif len(sys.argv) > 5:\n    raise SystemExit(2)\nx = 1\ny = x + 2\n"
+    assert recognise_refactoring(guarded, flat) == "guard clause"
+    # two statements on one line cannot be cut apart by lines
+    one_line = "a = 1; b = 2\n" + BASE
+    assert recognise_refactoring(one_line, "a = 1; b = 2\n" + REFACTORINGS["invert if"]) == "invert if"
+    # a differing __future__ import is compared in place (it must come first in a module)
+    fut = "from __future__ import annotations\n" + BASE
+    assert recognise_refactoring(fut, "from __future__ import division\n" + BASE) is None

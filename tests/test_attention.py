@@ -162,6 +162,9 @@ def test_simulated_raters_record_attention_and_the_report_splits_misses(store: S
         == len(misses)
     )
     assert report["never_looked"].sum() > 0 and report["looked_and_missed"].sum() > 0
+    # QC judgments never count, as in every estimate: marking one row QC takes it out of the report
+    marked = frame.with_columns(pl.Series("is_qc", [True] + [False] * (len(frame) - 1)))
+    assert attention_report(marked)["n"].sum() == len(frame) - 1
 
 
 def test_flaw_lines_are_the_gold_lines_in_the_diff() -> None:

@@ -20,6 +20,8 @@ from oversight_ext.diffs import DiffError, DiffFile, parse_diff
 from oversight_ext.records import Item
 from oversight_ext.store import Store
 
+from .qc import drops_qc
+
 __all__ = ["LOOKED_AND_MISSED", "NEVER_LOOKED", "OUTSIDE_DIFF", "attention_frame", "attention_report", "flaw_lines"]
 
 NEVER_LOOKED = "never looked"
@@ -35,6 +37,7 @@ _FRAME_SCHEMA = {
     "condition": pl.Utf8,
     "condition_kind": pl.Utf8,
     "simulated": pl.Boolean,
+    "is_qc": pl.Boolean,
     "recorded": pl.Boolean,
     "lines": pl.Int64,
     "hunks": pl.Int64,
@@ -89,6 +92,7 @@ def attention_frame(store: Store, study: str) -> pl.DataFrame:
             "condition": j.condition,
             "condition_kind": s.kind_of(assignments[j.assignment_id]),
             "simulated": j.simulated,
+            "is_qc": assignments[j.assignment_id].is_qc,
             "recorded": j.attention is not None,
             "lines": total,
             "hunks": len(sizes),
@@ -113,8 +117,9 @@ def attention_frame(store: Store, study: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=_FRAME_SCHEMA, orient="row") if rows else pl.DataFrame(schema=_FRAME_SCHEMA)
 
 
+@drops_qc
 def attention_report(frame: pl.DataFrame, by: Iterable[str] = ("condition",)) -> pl.DataFrame:
-    """Per group of ``by``: judgments, those with a record, mean share of the diff seen, mean
+    """Per group of ``by`` (QC judgments left out, as from every estimate): judgments, those with a record, mean share of the diff seen, mean
     seconds per hunk, misses, and the misses whose flaw was never on screen, looked at and
     missed, or outside the diff."""
     keys = list(by)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-__all__ = ["accuracy_chart", "calibration_chart", "dispositions_chart", "sandwich_chart"]
+__all__ = ["accuracy_chart", "calibration_chart", "dispositions_chart", "safety_chart", "sandwich_chart"]
 
 _WIDTH = 360
 
@@ -84,3 +84,28 @@ def sandwich_chart(sandwich: pl.DataFrame, *, title: str = "Sandwiching: human, 
     )
     rules = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
     return (bars + rules).properties(width=_WIDTH, title=title)  # type: ignore[return-value]
+
+
+def safety_chart(curve: pl.DataFrame, *, title: str = "Safety at each audit budget: monitor + human") -> alt.Chart:
+    """Safety against the audit budget (log scale), one line per variant with its bootstrap
+    interval as a band, from :func:`.safety.safety_curve`."""
+    data = curve.filter(pl.col("safety").is_not_null())
+    budgets = sorted(set(data["budget"].to_list()))
+    x = alt.X(
+        "budget:Q",
+        title="audit budget (share of items audited)",
+        scale=alt.Scale(type="log", domain=[min(budgets), max(budgets)], nice=False),
+        axis=alt.Axis(format="%", values=budgets),
+    )
+    base = alt.Chart(data).encode(
+        x=x, color=alt.Color("variant:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=300))
+    )
+    band = base.mark_area(opacity=0.15).encode(
+        y=alt.Y("ci_low:Q", title="safety (flawed items audited and caught)", scale=alt.Scale(domain=[0, 1])), y2="ci_high:Q"
+    )
+    line = base.mark_line(point=True).encode(
+        y="safety:Q",
+        tooltip=["variant", alt.Tooltip("budget:Q", format=".0%"), alt.Tooltip("safety:Q", format=".3f"),
+                 alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")],
+    )  # fmt: skip
+    return (band + line).properties(width=_WIDTH, height=_WIDTH * 2 // 3, title=title)  # type: ignore[return-value]

@@ -211,6 +211,8 @@ def build_charts(analysis: Analysis) -> dict[str, alt.Chart]:
         out["Calibration"] = charts.calibration_chart(t["calibration"])
     if "dispositions" in t:
         out["Dispositions of AI comments"] = charts.dispositions_chart(t["dispositions"])
+    if "safety" in t:
+        out["Safety vs audit budget (monitor + human)"] = charts.safety_chart(t["safety"])
     return out
 
 
@@ -333,6 +335,43 @@ def _attention_table(store: Any, study: str, info: Any) -> pl.DataFrame | None:
     return attention_report(frame.filter(pl.col("recorded")))
 
 
+def _safety_tables(store: Any, study: str, info: Any, config: AnalysisConfig, analysis: Analysis) -> None:
+    """Detection by condition and the safety curve (:mod:`.safety`), for a study with an audit
+    budget or sabotage items; a note instead when they cannot be computed."""
+    from oversight_ext.items.sabotage.common import SOURCE
+
+    from .safety import SafetyError, study_safety
+
+    if getattr(info, "audit_budget_hunks", None) is None and not _has_items_of(store, study, SOURCE):
+        return
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = study_safety(store, study, n_boot=max(config.n_boot, 100), seed=config.seed, level=config.level,
+                                  tolerance=config.tolerance, raters=config.raters)  # fmt: skip
+    except SafetyError as exc:
+        analysis.notes.append(f"safety: not computed: {exc}")
+        return
+    analysis.warnings += list(dict.fromkeys(f"detection: {w.message}" for w in caught if issubclass(w.category, UserWarning)))
+    if result.detection.height:
+        analysis.tables["detection"] = result.detection
+    analysis.tables["safety"] = result.curve
+    analysis.notes += [f"safety: {n}" for n in result.notes]
+
+
+def _has_items_of(store: Any, study: str, source: str) -> bool:
+    """Whether some item of ``study`` comes from ``source`` (ids asked in chunks: SQLite caps bound parameters)."""
+    ids = sorted({a.item_id for a in store.assignments(study)})
+    for k in range(0, len(ids), 500):
+        found = store.iter_items(source=source, ids=ids[k : k + 500])
+        try:
+            if next(found, None) is not None:
+                return True
+        finally:
+            found.close()  # releases the connection the generator holds
+    return False
+
+
 def report(store: Any, study: str, out_path: str | os.PathLike[str], config: AnalysisConfig | None = None) -> Path:
     """Analyse ``study`` and write the report to ``out_path`` (one HTML file); returns the path."""
     out = Path(out_path)
@@ -343,6 +382,7 @@ def report(store: Any, study: str, out_path: str | os.PathLike[str], config: Ana
     attention = _attention_table(store, study, info)
     if attention is not None:
         analysis.tables["attention"] = attention
+    _safety_tables(store, study, info, config or AnalysisConfig(), analysis)
     page = render_html({**info.to_row(), "analysis_config": asdict(config or AnalysisConfig())}, analysis, store.assignments_frame(study))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

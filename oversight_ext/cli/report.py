@@ -1,4 +1,5 @@
-"""``oversight report NAME --out report.html``, ``oversight analyze NAME --json`` and ``oversight attention NAME``."""
+"""``oversight report NAME --out report.html``, ``oversight analyze NAME --json``, ``oversight attention NAME``
+and ``oversight safety NAME``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     att.add_argument("--by", default="condition", help="comma-separated columns to group by (default: condition)")
     att.add_argument("--json", action="store_true", help="print the table as a list of rows")
     att.set_defaults(func=run_attention)
+    saf = sub.add_parser(
+        "safety",
+        help="detection by condition and monitor + human safety at audit budgets",
+        description="Per condition: flawed items caught and false alarms on clean controls; then the share of flawed items "
+        "a monitor sends to audit (threshold set on the clean controls) and the raters catch, at each audit budget, beside "
+        "the monitor with a perfect auditor and the human alone. Intervals: bootstrap over items.",
+    )
+    add_db(saf)
+    saf.add_argument("name", help="the study's name")
+    saf.add_argument("--budgets", default="0.01,0.02,0.05,0.1,0.2", help="comma-separated shares of items audited (default 1%%-20%%)")
+    saf.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples over items (default 2000)")
+    saf.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    saf.add_argument("--raters", default="auto", choices=["auto", "human", "simulated", "all"], help="whose judgments (default auto)")
+    saf.add_argument("--json", action="store_true", help="print the tables as lists of rows, and the notes")
+    saf.set_defaults(func=run_safety)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -95,4 +111,30 @@ def run_attention(args: argparse.Namespace) -> int:
         print_json(table.to_dicts())
     else:
         print(table)
+    return 0
+
+
+def run_safety(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from oversight_ext.analysis.safety import study_safety
+
+    try:
+        budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    except ValueError:
+        raise ValueError(f"--budgets {args.budgets!r} is invalid: give comma-separated shares such as 0.01,0.02,0.05") from None
+    with open_store(args) as store:
+        result = study_safety(store, args.name, budgets=budgets, n_boot=args.n_boot, seed=args.seed, raters=args.raters)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    with pl.Config(
+        tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, tbl_width_chars=160, float_precision=3
+    ):
+        print("== detection by condition (caught: flawed items; false_alarm: clean controls)")
+        print(result.detection)
+        print("== safety at each audit budget")
+        print(result.curve)
+    for note in result.notes:
+        print(f"note: {note}")
     return 0

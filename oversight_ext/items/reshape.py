@@ -18,20 +18,26 @@ same bugs:
   move down by one.
 
 An item whose examples are not literal calls of its function gets None (nothing to convert).
+
+- :func:`package_module_items`: whole modules of an installed package that import their
+  siblings relatively (``from ._re import ...``), each with a bug planted in one top-level
+  function (:func:`~oversight_ext.items.mutate.plant_bugs`) and its fix as the correct control;
+  the path names the package (``tomllib/_parser.py``) so a critic can load the module beside it.
 """
 
 from __future__ import annotations
 
 import ast
 import doctest
+import hashlib
 import re
 from dataclasses import replace
 from typing import Any
 
-from oversight_ext.diffs import make_diff
+from oversight_ext.diffs import changed_lines, make_diff
 from oversight_ext.records import Item
 
-__all__ = ["as_solution_class", "as_stdin_script", "examples_of"]
+__all__ = ["as_solution_class", "as_stdin_script", "examples_of", "package_module_items"]
 
 
 def _entry(code: str, spec: str) -> ast.FunctionDef | None:
@@ -211,3 +217,81 @@ def as_solution_class(item: Item, *, with_examples: bool = True) -> Item | None:
         before, after = _without_doctests(before), _without_doctests(after)
     shape = "solution" if with_examples else "solution-noexamples"
     return _same_gold(item, before, after, 1, at, shape=shape, pair_shape=shape, spec=task + "\n", language="python3")
+
+
+def _imports_siblings(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in ast.walk(tree))
+
+
+def _enclosing_doc(code: str, line: int) -> tuple[str, str]:
+    """(name, docstring) of the top-level function of ``code`` holding ``line``."""
+    for st in ast.parse(code).body:
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)) and st.lineno <= line <= (st.end_lineno or st.lineno):
+            return st.name, ast.get_docstring(st) or ""
+    return "", ""
+
+
+def package_module_items(package: str, n: int, seed: int) -> list[Item]:
+    """``n`` items (whole pairs: a planted bug and its fix) in whole modules of ``package`` that
+    import their siblings relatively. Deterministic per seed; ValueError when ``package`` is not
+    an installed package with such modules or cannot give ``n`` distinct items."""
+    import numpy as np
+
+    from oversight_ext.items.mutate import find_sources, plant_bugs
+
+    files = [f for f in find_sources(package) if _imports_siblings(f.path.read_text(encoding="utf-8"))]
+    if not files:
+        raise ValueError(f"package={package!r} has no module that imports a sibling relatively; name a package such as 'tomllib'")
+    rng = np.random.default_rng(seed)
+    items: list[Item] = []
+    seen: set[str] = set()
+    for _ in range(20 * n):
+        if len(items) >= n:
+            break
+        f = files[int(rng.integers(len(files)))]
+        code = f.path.read_text(encoding="utf-8")
+        found = plant_bugs(code, 1, rng)
+        if not found or found[0][1] in seen:
+            continue
+        change, mutated = found[0]
+        seen.add(mutated)
+        pair_id = "pkg-pair-" + hashlib.sha256(f"{f.rel}\0{mutated}".encode()).hexdigest()[:16]
+        bug = tuple(sorted(changed_lines(make_diff(code, mutated, f.rel))[f.rel]))
+        name, doc = _enclosing_doc(mutated, bug[0] if bug else 1)
+        common = {
+            "language": "python",
+            "source": "package-module",
+            "task": f"{f.module}.{name}",
+            "path": f.rel,
+            "pair_id": pair_id,
+            "spec": doc,
+            "bug_type": change.operator,
+            "licence": None,
+            "provenance": {"module": f.module, "path": f.rel, "function": name},
+            "meta": {"generator": "oversight_ext.items.reshape.package_module_items", "edit": change.operator},
+        }
+        for before, after, label, direction in ((code, mutated, "buggy", "introduce_bug"), (mutated, code, "correct", "fix_bug")):
+            diff = make_diff(before, after, f.rel)
+            items.append(
+                Item(
+                    id=f"{pair_id}:{label}",
+                    diff=diff,
+                    before=before,
+                    after=after,
+                    label=label,
+                    direction=direction,
+                    bug_lines=bug if label == "buggy" else (),
+                    bug_lines_before=tuple(sorted(changed_lines(diff, "old")[f.rel])) if label == "correct" else (),
+                    explanation=f"Planted bug ({change.operator}): {change.description}."
+                    if label == "buggy"
+                    else f"The fix: {change.undo}.",
+                    **common,
+                )
+            )
+    if len(items) < n:
+        raise ValueError(f"package={package!r} gave {len(items)} distinct items of the {n} asked; ask for fewer")
+    return items[:n]

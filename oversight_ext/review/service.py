@@ -114,8 +114,10 @@ class ReviewService:
     def view(self, rater: str, assignment_id: str, *, raw_diff: bool = True) -> dict[str, Any]:
         """What ``rater`` may see of one of their assignments (see the module docstring).
 
-        An assisted view showing the assistant's evidence carries the critique's ``hunk_scores``
-        (suspicion per hunk, for the triage minimap); no other view carries any suspicion data.
+        An assisted view showing the assistant's evidence, or its ranking alone (display
+        "ranked"), carries the critique's ``hunk_scores`` (suspicion per hunk, for the triage
+        minimap and ranked list); no other view carries any suspicion data. A "ranked" view
+        carries no comments, verdict, confidence or summary: only the ranking.
 
         ``raw_diff=False`` leaves the diff text out when it parsed (``item.diff`` is ""): the
         review view reads only ``files``, and the text would double the payload.
@@ -287,9 +289,9 @@ class ReviewService:
     @staticmethod
     def _hunk_scores(critique: Critique, a: Assignment, files: list[dict[str, Any]]) -> list[float] | None:
         """The monitor's suspicion per hunk (diff order), for the triage minimap: only where the
-        rater sees the assistant's evidence, and only when there is one score per hunk shown
-        (scores of another parse of the diff would colour the wrong hunks)."""
-        if a.display != "evidence" or not critique.hunk_scores:
+        rater sees the assistant's evidence or ranking, and only when there is one score per hunk
+        shown (scores of another parse of the diff would colour the wrong hunks)."""
+        if a.display not in ("evidence", "ranked") or not critique.hunk_scores:
             return None
         if len(critique.hunk_scores) != sum(len(f["hunks"]) for f in files):
             return None
@@ -298,8 +300,11 @@ class ReviewService:
     @staticmethod
     def _critique_view(critique: Critique, a: Assignment) -> dict[str, Any]:
         view = critique.rater_view()
-        if a.display == "verdict":
+        if a.display in ("verdict", "ranked"):
             view["comments"] = []
+        if a.display == "ranked":
+            # The ranking alone: the monitor's verdict and its confidence would be a second hint.
+            view.update(verdict=None, confidence=None, summary="")
         return view
 
     def _prefetch(self, item_id: str) -> None:

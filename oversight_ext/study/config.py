@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oversight_ext.options import option
+from oversight_ext.records import DISPLAYS, Display
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,8 +72,10 @@ class ConditionConfig:
     planted_rate: float = option(
         "assisted only: share of critiques made deliberately wrong by the 'planted' critic wrapped around `assistant`", default=0.0
     )
-    display: Literal["evidence", "verdict"] = option(
-        "'evidence' shows line comments, 'verdict' only the overall verdict", default="evidence"
+    display: Display = option(
+        "'evidence' shows line comments (and a monitor's hunk ranking), 'verdict' only the overall verdict, "
+        "'ranked' only a monitor's suspicion ranking of the hunks (no comments, no verdict)",
+        default="evidence",
     )
     overrides: dict[str, Any] = option("spec fields replaced when loading the assistant", default_factory=dict)
 
@@ -82,8 +85,8 @@ class ConditionConfig:
             raise StudyConfigError("conditions.name", self.name, "give each condition a non-empty name without ':'")
         if self.kind not in ("unassisted", "assisted"):
             raise StudyConfigError(f"{where}.kind", self.kind, "use 'unassisted' or 'assisted'")
-        if self.display not in ("evidence", "verdict"):
-            raise StudyConfigError(f"{where}.display", self.display, "use 'evidence' or 'verdict'")
+        if self.display not in DISPLAYS:
+            raise StudyConfigError(f"{where}.display", self.display, "use 'evidence', 'verdict' or 'ranked'")
         if isinstance(self.planted_rate, bool) or not isinstance(self.planted_rate, (int, float)) or not 0 <= self.planted_rate <= 1:
             raise StudyConfigError(f"{where}.planted_rate", self.planted_rate, "give a share between 0 and 1")
         if not isinstance(self.overrides, dict):

@@ -16,6 +16,10 @@ right and ``misled`` when it is wrong, else keeps their own. Flags land near the
 with probability ``skill``; comments the rater keeps become flags too. Confidence is the
 rater's belief of being right, with noise, snapped to the study's confidence levels.
 
+In a study with an audit budget (``audit_budget_hunks``) the rater is the limited-attention one
+of :mod:`.inspection` instead: it opens at most that many hunks, chosen down the order its screen
+suggests, and finds a flaw only in a hunk it opened.
+
 Each judgment carries the attention record a browser would send (:func:`reading`): the
 rater reads the critique's hunks first, and the flaw's hunk when they found it, then the
 diff in order at a fixed pace until their time runs out, so on a diff longer than their
@@ -44,6 +48,7 @@ from oversight_ext.store import Store
 
 from .config import SLOT_PREFIX
 from .creation import enroll
+from .inspection import audit_judge
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "reading", "simulate"]
 
@@ -67,9 +72,17 @@ class SimulatedRaterConfig:
     overconfidence: float = option("added to every belief (0: calibrated on average)", 0.0)
     read_lines_per_s: float = option("diff lines read per second, for the attention record", 4.0)
     screen_lines: int = option("diff lines on screen at once, for the attention record", 40)
+    # Limited attention: used only in studies with an audit budget (see .inspection).
+    inspect_first: float = option("audit budget: probability of opening the first hunk in the rater's order, with all time left", 0.9)
+    rank_decay: float = option("audit budget: each step down the order multiplies the chance of opening a hunk by this", 0.85)
+    time_weight: float = option("audit budget: the chance of opening a hunk is multiplied by (share of time left) ** this", 1.0)
+    pointer_pull: float = option("audit budget: probability of opening a hunk a critique comment points at, whatever its rank", 0.8)
+    prior_buggy: float = option("audit budget: probability of calling an item buggy when the opened hunks showed no flaw", 0.1)
+    glance_s: float = option("audit budget: seconds to look at a hunk's place in the order and decide whether to open it", 2.0)
+    inspect_s: float = option("audit budget: seconds to open a hunk in depth, before reading its lines at read_lines_per_s", 15.0)
 
     def __post_init__(self) -> None:
-        for name in ("skill_mean", "trust_mean", "misled_mean"):
+        for name in ("skill_mean", "trust_mean", "misled_mean", "inspect_first", "rank_decay", "pointer_pull", "prior_buggy"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a probability between 0 and 1")
@@ -77,6 +90,10 @@ class SimulatedRaterConfig:
             v = getattr(self, name)
             if v < 0:
                 raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a spread >= 0")
+        for name in ("time_weight", "glance_s", "inspect_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a finite number >= 0")
         if self.speed_median_s <= 0 or self.assisted_time_factor <= 0:
             raise ValueError("SimulatedRaterConfig: speed_median_s and assisted_time_factor must be > 0")
         if (
@@ -160,12 +177,37 @@ def judge(
     likert: bool = False,
     started_at: dt.datetime | None = None,
     levels: Sequence[float] = CONFIDENCE_LEVELS,
+    audit_budget: int | None = None,
 ) -> Judgment:
     """One simulated judgment of ``item`` under ``assignment`` (reads gold: see module doc);
-    ``levels``: the study's confidence levels, the belief is snapped to."""
+    ``levels``: the study's confidence levels, the belief is snapped to; ``audit_budget``: the
+    study's hunks per item, which switches to the limited-attention rater of :mod:`.inspection`."""
     cfg = config or SimulatedRaterConfig()
     gold = item.label
     p_own = 1 / (1 + math.exp(-(math.log(params.skill / (1 - params.skill)) - _difficulty(item.id, seed, cfg.item_sd))))
+    if audit_budget is not None:
+        if isinstance(audit_budget, bool) or not isinstance(audit_budget, int) or audit_budget < 1:
+            raise ValueError(f"judge(audit_budget={audit_budget!r}): give a whole number of hunks >= 1, or None for no budget")
+        available = params.speed_s * math.exp(cfg.time_sd * float(rng.standard_normal()))
+        if assignment.time_limit_s is not None:
+            available = min(available, assignment.time_limit_s)
+        start = started_at or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        return audit_judge(
+            params,
+            item,
+            assignment,
+            critique,
+            rng,
+            _parsed(item.diff),
+            budget=audit_budget,
+            time_s=available,
+            p_own=p_own,
+            config=cfg,
+            seed=seed,
+            likert=likert,
+            started_at=start,
+            levels=levels,
+        )
     if gold is None:
         own = "buggy" if rng.random() < 0.5 else "correct"
     else:
@@ -342,6 +384,7 @@ def simulate(
                 likert=likert,
                 started_at=clock,
                 levels=study_cfg.confidence_levels,
+                audit_budget=study_cfg.audit_budget_hunks,
             )
             clock = j.submitted_at + dt.timedelta(seconds=5)
             created += int(store.submit(j)[1])

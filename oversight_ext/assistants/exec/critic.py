@@ -83,6 +83,7 @@ from .refactoring import recognise_refactoring
 from .runner.cases import PLATFORM_MODULES, PLATFORM_NAMESPACES
 from .sandbox import SandboxConfig, SandboxResult, run_sandboxed
 from .stdin import line_map, read_sites, reads_stdin, sample_io
+from .trees import parsed
 from .verdicts import rule
 
 __all__ = ["ExecCritic", "Outcome", "ochiai", "package_of"]
@@ -163,9 +164,8 @@ def package_of(path: str, code: str) -> str | None:
     (``asyncio/locks.py`` or ``src/asyncio/locks.py`` -> ``asyncio``; ``json/__init__.py`` ->
     ``json``), so the sandbox can load each version beside the package's own modules. None when
     the code has no relative import or no suffix of the path names an importable package."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parsed(code)
+    if tree is None:
         return None
     if not any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in ast.walk(tree)):
         return None
@@ -242,7 +242,7 @@ class ExecCritic(BaseCritic):
         """The example cases of the task statement and docstrings, plus one case per assertion
         of ``tests`` (gold: only for the ``with_tests`` upper bound)."""
         cases = example_cases(item.spec or item.task, after)
-        entry = entry_function(cases, after)
+        entry = entry_function(cases, after, self._changed_lines(item, after))
         if self.with_tests and tests:
             cases += assertion_cases(tests, entry)
         return cases, entry

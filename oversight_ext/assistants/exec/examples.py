@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from .trees import parsed
+
 __all__ = ["Case", "assertion_cases", "entry_function", "example_cases", "function_names", "solution_methods"]
 
 _SEP = re.compile(r"^\s*(==>|=>|➞|->|→|==|should\s+return|returns?|is|=|:)\s*(.+)$", re.IGNORECASE)
@@ -41,9 +43,8 @@ class Case:
 
 def function_names(code: str | None) -> list[str]:
     """Top-level function names of ``code`` (empty when it does not parse)."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return []
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
@@ -51,9 +52,8 @@ def function_names(code: str | None) -> list[str]:
 def solution_methods(code: str | None) -> list[str]:
     """Public methods of a top-level ``class Solution`` (the LeetCode shape: examples name a
     method, and the platform calls it on an instance); empty when there is none."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return []
     for n in tree.body:
         if isinstance(n, ast.ClassDef) and n.name == "Solution":
@@ -150,15 +150,12 @@ def example_cases(spec: str, code: str | None) -> list[Case]:
             cases.append(Case(f"ex{len(cases) + 1}", source, want))
 
     for text in (spec, code or ""):
-        try:
-            parsed = ast.parse(code or "") if text is code else None
-        except SyntaxError:
-            parsed = None
-        if parsed is None:
+        tree = parsed(code or "") if text is code else None
+        if tree is None:
             docs = [text]
         else:
             kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-            docs = [ast.get_docstring(n) or "" for n in ast.walk(parsed) if isinstance(n, kinds)]
+            docs = [ast.get_docstring(n) or "" for n in ast.walk(tree) if isinstance(n, kinds)]
         for doc in docs:
             if not isinstance(doc, str) or not doc:
                 continue
@@ -184,9 +181,10 @@ def _doctests(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def entry_function(cases: list[Case], code: str | None) -> str | None:
-    """The function the examples exercise most, else the code's last top-level function (or,
-    without any, the last public method of its ``class Solution``)."""
+def entry_function(cases: list[Case], code: str | None, changed: list[int] | None = None) -> str | None:
+    """The function the examples exercise most; else the top-level function holding the first
+    of the ``changed`` lines (in a whole module, the change is what to drive); else the code's
+    last top-level function (or, without any, the last public method of its ``class Solution``)."""
     names = function_names(code) or solution_methods(code)
     calls: Counter[str] = Counter()
     for c in cases:
@@ -196,6 +194,19 @@ def entry_function(cases: list[Case], code: str | None) -> str | None:
                 break
     if calls:
         return calls.most_common(1)[0][0]
+    tree = parsed(code or "") if changed else None
+    if tree is not None and changed:
+        holder = next(
+            (
+                n.name
+                for n in tree.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and min([n.lineno] + [d.lineno for d in n.decorator_list]) <= min(changed) <= (n.end_lineno or n.lineno)
+            ),
+            None,
+        )
+        if holder is not None:
+            return holder
     return names[-1] if names else None
 
 

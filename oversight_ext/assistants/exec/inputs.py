@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from .examples import Case
+from .trees import parsed
 
 __all__ = ["input_shapes", "signature_shapes"]
 
@@ -128,9 +129,8 @@ def signature_shapes(code: str | None, entry: str | None, owner: str | None = No
 
     Only the required parameters get values (defaults stay); other methods (``self``/``cls``) get none.
     """
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return None
     body = tree.body
     if owner is not None:

@@ -34,6 +34,7 @@ from .normalise import (
     rename_locals,
     slide_statements,
 )
+from .trees import parsed
 
 __all__ = ["NORMALISATIONS", "recognise_refactoring"]
 
@@ -52,7 +53,7 @@ NORMALISATIONS: list[tuple[str, Callable[[ast.Module], None]]] = [
 ]
 
 
-def _strip(tree: ast.Module) -> str:
+def _strip(tree: ast.AST) -> str:
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
@@ -61,28 +62,73 @@ def recognise_refactoring(before: str, after: str) -> str | None:
     or None when the two differ in behaviour-relevant ways, do not parse, or are the same text."""
     if before == after:
         return None
-    try:
-        trees = [ast.parse(before), ast.parse(after)]
-    except (SyntaxError, ValueError):
+    pair = parsed(before), parsed(after)
+    if pair[0] is None or pair[1] is None:
         return None
-    if _strip(trees[0]) == _strip(trees[1]):
+    trees = [pair[0], pair[1]]
+    differing = _differing(before, after, trees)
+    if differing == [] or (differing is None and _strip(trees[0]) == _strip(trees[1])):
         return "layout"  # the same tree: only formatting or comments changed
-    sources = [before, after]
-    for name, _ in NORMALISATIONS:  # one refactoring
-        if _equal_after(sources, [name]):
-            return name
+    pairs = differing or [(before, after)]
     names = [name for name, _ in NORMALISATIONS]
-    if not _equal_after(sources, names):
+    for name in names:  # one refactoring
+        if _equal_after(pairs, [name]):
+            return name
+    if not _equal_after(pairs, names):
         return None
     needed = list(names)  # several: keep only those the equality needs
     for name in names:
-        if _equal_after(sources, [n for n in needed if n != name]):
+        if _equal_after(pairs, [n for n in needed if n != name]):
             needed.remove(name)
     return " + ".join(needed)
 
 
-def _equal_after(sources: list[str], names: list[str]) -> bool:
-    """Whether the two codes' trees are equal once the named normalisations are applied in turn."""
+def _segments(source: str, tree: ast.Module) -> list[str] | None:
+    """The source text of each module-level statement (decorators included), or None when two
+    statements share a line (``a = 1; b = 2``), which lines cannot split."""
+    lines = source.splitlines(keepends=True)
+    out, end = [], 0
+    for st in tree.body:
+        start = min([st.lineno] + [d.lineno for d in getattr(st, "decorator_list", ())])
+        if start <= end or st.end_lineno is None:
+            return None
+        out.append("".join(lines[start - 1 : st.end_lineno]))
+        end = st.end_lineno
+    return out
+
+
+def _differing(before: str, after: str, trees: list[ast.Module]) -> list[tuple[str, str]] | None:
+    """The texts of the module-level statements that differ between the two versions, as
+    (before's, after's) pairs matched by position.
+
+    The normal forms rewrite inside one function, one statement or one expression; the one that
+    can add module-level statements is *guard clause*, on a module-level ``if`` with an ``else``.
+    Without such an ``if``, two modules with as many statements are equal after the normal forms
+    exactly when each pair of statements at the same position is; pairs with the same tree
+    already are, and leaving them out makes the cost follow the size of the change rather than
+    of the file. None when that does not hold or the statements cannot be cut out of the text
+    (the caller then uses the whole texts)."""
+    if len(trees[0].body) != len(trees[1].body) or any(isinstance(st, ast.If) and st.orelse for t in trees for st in t.body):
+        return None
+    cut = [_segments(before, trees[0]), _segments(after, trees[1])]
+    if cut[0] is None or cut[1] is None:
+        return None
+    # the same text is the same tree; only statements whose text differs are compared as trees
+    keep = [
+        k
+        for k, (a, b) in enumerate(zip(trees[0].body, trees[1].body, strict=True))
+        if cut[0][k] != cut[1][k] and _strip(a) != _strip(b)
+    ]
+    return [(cut[0][k], cut[1][k]) for k in keep]
+
+
+def _equal_after(pairs: list[tuple[str, str]], names: list[str]) -> bool:
+    """Whether each pair of codes has equal trees once the named normalisations are applied in
+    turn (stops at the first pair that does not: most changes are told apart on their first)."""
+    return all(_pair_equal_after(pair, names) for pair in pairs)
+
+
+def _pair_equal_after(sources: tuple[str, str], names: list[str]) -> bool:
     # a fresh parse per pass: the normal forms rewrite trees in place, and parsing (C) costs a
     # fraction of deep-copying the tree (Python)
     trees = [ast.parse(src) for src in sources]

@@ -22,6 +22,8 @@ import ast
 import difflib
 import re
 
+from .trees import parsed
+
 __all__ = ["line_map", "read_sites", "reads_stdin", "sample_io"]
 
 #: A heading of a sample block: "Input", "Sample Input 2", "Example input:", "Output", ... alone on its line.
@@ -47,9 +49,8 @@ def _attrs(tree: ast.AST) -> set[str]:
 def reads_stdin(code: str | None) -> bool:
     """Whether ``code`` reads standard input when it runs (``input()``, ``sys.stdin``, ``open(0)``)
     at the top level or from a function the top level calls, i.e. it is a script, not a library."""
-    try:
-        tree = ast.parse(code or "")
-    except SyntaxError:
+    tree = parsed(code or "")
+    if tree is None:
         return False
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     uses = "input" in calls or any(a == "sys.stdin" or a.startswith(("sys.stdin.", "stdin.")) for a in _attrs(tree))
@@ -141,9 +142,8 @@ def read_sites(code: str) -> dict[int, list[object]]:
     """Line -> ``[form, count]`` of each read of standard input in ``code``: the form a line
     read there must have (``int``, ``float``, ``ints``, ``floats``, ``words``, ``text``, ``all``)
     and, for a split line unpacked into names (``a, b = map(int, ...)``), how many values."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parsed(code)
+    if tree is None:
         return {}
     parent: dict[ast.AST, ast.AST] = {}
     for n in ast.walk(tree):
