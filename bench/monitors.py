@@ -130,9 +130,20 @@ def main() -> int:
                 else None
             )
             print(
-                f"50k: {s.item.label} {s.changed} changed lines, {len(s.hunks)} hunks, monitors {s.seconds:.1f} s, flawed hunk rank {rank}"
+                f"50k: {s.item.label} {s.changed} changed lines, {len(s.hunks)} hunks, monitors {s.seconds:.1f} s, "
+                f"top score {s.top:.2f}, hunks at or over the flag {sum(x >= 0.5 for x in s.scores)}, flawed hunk rank {rank}"
             )
-        out["big"] = [{"label": s.item.label, "changed": s.changed, "hunks": len(s.hunks), "seconds": round(s.seconds, 1)} for s in scored]
+        out["big"] = [
+            {
+                "label": s.item.label,
+                "changed": s.changed,
+                "hunks": len(s.hunks),
+                "seconds": round(s.seconds, 1),
+                "top": round(s.top, 3),
+                "flagged_hunks": sum(x >= 0.5 for x in s.scores),
+            }
+            for s in scored
+        ]
         out["big_generate_seconds"] = round(made, 1)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
