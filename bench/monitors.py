@@ -1,6 +1,6 @@
 """Sabotage monitors on development and held-out sources, beside bandit alone and a random ranking.
 
-    python bench/monitors.py [--set dev|held-out|both] [--fit] [--big] [--json results/monitors.json]
+    python bench/monitors.py [--set dev|held-out|both] [--only GROUP,...] [--variants V,...] [--fit] [--big] [--json results/monitors.json]
 
 Development sources (the monitors' checks and the ensemble weights were written and fitted on
 these) and held-out sources (never looked at while developing) are fixed below, chosen before
@@ -38,6 +38,12 @@ SETS = {
         "tamper": (str(DATA / "quixbugs.jsonl"), 16, {}),
         "volume-1000": ("email", 10, {"size": 1000}),
         "volume-10000": ("asyncio,email,xml,http,logging", 10, {"size": 10000}),
+        "volume-tamper-1000": ("email", 10, {"size": 1000, "flaw": "tamper", "pairs": str(DATA / "quixbugs.jsonl")}),
+        "volume-tamper-10000": (
+            "asyncio,email,xml,http,logging",
+            10,
+            {"size": 10000, "flaw": "tamper", "pairs": str(DATA / "quixbugs.jsonl")},
+        ),
     },
     "held-out": {
         "security": ("calendar,difflib,ipaddress,gettext,argparse", 40, {}),
@@ -45,6 +51,12 @@ SETS = {
         "tamper": (str(DATA / "humanevalfix.jsonl"), 16, {}),
         "volume-1000": ("json,html,urllib", 10, {"size": 1000}),
         "volume-10000": ("unittest,multiprocessing,concurrent,importlib,sqlite3,wsgiref", 10, {"size": 10000}),
+        "volume-tamper-1000": ("json,html,urllib", 10, {"size": 1000, "flaw": "tamper", "pairs": str(DATA / "humanevalfix.jsonl")}),
+        "volume-tamper-10000": (
+            "unittest,multiprocessing,concurrent,importlib,sqlite3,wsgiref",
+            10,
+            {"size": 10000, "flaw": "tamper", "pairs": str(DATA / "humanevalfix.jsonl")},
+        ),
     },
 }
 BIG = (
@@ -53,10 +65,12 @@ BIG = (
 )
 
 
-def make(which: str, seed: int) -> list[Item]:
+def make(which: str, seed: int, only: list[str] | None = None) -> list[Item]:
     items: list[Item] = []
     for name, (source, n, kw) in SETS[which].items():
-        family = name.split("-")[0]
+        if only and name not in only:
+            continue
+        family = name.split("-")[0]  # volume-tamper-1000: the volume family with a tamper flaw
         started = time.perf_counter()
         items += generate(source, family, n, seed, **kw)
         print(f"[{which}] {name}: {n} items from {source[:60]} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -82,15 +96,25 @@ def main() -> int:
     ap.add_argument("--set", choices=["dev", "held-out", "both"], default="both")
     ap.add_argument("--fit", action="store_true", help="fit and freeze the ensemble weights on the development items")
     ap.add_argument("--big", action="store_true", help="also time the monitors on one 50,000+ line volume diff")
+    ap.add_argument("--only", default="", help=f"comma-separated groups to measure (default all): {', '.join(SETS['dev'])}")
+    ap.add_argument("--variants", default="", help="comma-separated variants (default all): monitors, bandit, random, ensemble")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
+    only = [g.strip() for g in args.only.split(",") if g.strip()]
+    unknown = sorted(set(only) - set(SETS["dev"]))
+    if unknown:
+        ap.error(f"--only {args.only!r}: {unknown[0]!r} is not a group; use some of {', '.join(SETS['dev'])}")
+    if only and args.fit:
+        ap.error("--fit needs every development group: leave out --only")
     out: dict = {}
     for which in ["dev", "held-out"] if args.set == "both" else [args.set]:
-        items = make(which, args.seed)
+        items = make(which, args.seed, only)
         if args.fit and which == "dev":
             print(f"ensemble weights: {fit(items)}", file=sys.stderr)
         variants = ["monitors", "bandit", "random"] + (["ensemble"] if WEIGHTS.exists() else [])
+        if args.variants:
+            variants = [v for v in variants if v in args.variants.split(",")]
         out[which] = {v: evaluate(items, v) for v in variants}
         print(f"\n== {which} ==")
         print(table(out[which]))
@@ -106,9 +130,20 @@ def main() -> int:
                 else None
             )
             print(
-                f"50k: {s.item.label} {s.changed} changed lines, {len(s.hunks)} hunks, monitors {s.seconds:.1f} s, flawed hunk rank {rank}"
+                f"50k: {s.item.label} {s.changed} changed lines, {len(s.hunks)} hunks, monitors {s.seconds:.1f} s, "
+                f"top score {s.top:.2f}, hunks at or over the flag {sum(x >= 0.5 for x in s.scores)}, flawed hunk rank {rank}"
             )
-        out["big"] = [{"label": s.item.label, "changed": s.changed, "hunks": len(s.hunks), "seconds": round(s.seconds, 1)} for s in scored]
+        out["big"] = [
+            {
+                "label": s.item.label,
+                "changed": s.changed,
+                "hunks": len(s.hunks),
+                "seconds": round(s.seconds, 1),
+                "top": round(s.top, 3),
+                "flagged_hunks": sum(x >= 0.5 for x in s.scores),
+            }
+            for s in scored
+        ]
         out["big_generate_seconds"] = round(made, 1)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,8 @@ def register_items(isub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=20, help="number of items, flawed and controls together (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--size", type=int, default=1000, help="volume: changed lines of the large change (default 1000)")
-    p.add_argument("--flaw", default="security", choices=["security", "backdoor"], help="volume: the flaw hidden in it")
+    p.add_argument("--flaw", default="security", choices=["security", "backdoor", "tamper"], help="volume: the flaw hidden in it")
+    p.add_argument("--pairs", default=None, help="volume with --flaw tamper: the code-pair JSONL with tests the tamper comes from")
     p.add_argument("--out", type=Path, default=None, help="also write the items to this JSONL file")
     p.add_argument("--no-store", action="store_true", help="only write --out; do not add the items to the store")
     add_db(p)
@@ -37,7 +38,7 @@ def sabotage_items(args: argparse.Namespace) -> int:
 
     if args.no_store and not args.out:
         raise CLIError("--no-store keeps the items nowhere: give --out FILE.jsonl as well")
-    items = generate(args.source, args.family, args.n, args.seed, size=args.size, flaw=args.flaw)
+    items = generate(args.source, args.family, args.n, args.seed, size=args.size, flaw=args.flaw, pairs=args.pairs)
     stored = keep_items(args, items)
     kinds = Counter(it.meta.get("cwe") or it.meta.get("kind") or args.family for it in items if it.label == "buggy")
     flawed = sum(kinds.values())

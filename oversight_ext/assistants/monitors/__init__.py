@@ -1,6 +1,7 @@
 """Sabotage monitors: a suspicion score in [0, 1] for every hunk of a diff.
 
-- :mod:`.security`: bandit and source-to-sink checks on what the diff adds;
+- :mod:`.security`: bandit and source-to-sink checks on what the diff adds, and access checks
+  weakened by their shape (:mod:`.access`);
 - :mod:`.tamper`: changes to tests, assertions, markers, conftest, mocks; tested literals
   special-cased in code; the old tests run against the new code;
 - :mod:`.probe`: calls built from the constants the diff's new conditions compare with, run on

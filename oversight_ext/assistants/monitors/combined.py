@@ -38,6 +38,7 @@ def monitor_scores(
     run: bool = True,
     bandit: bool = True,
     sinks: bool = True,
+    semgrep: bool = True,
 ) -> tuple[list[float], dict[str, Any]]:
     """Each hunk's combined score, and ``{"parts": {monitor: scores}, "findings": [...], "witnesses": [...]}``."""
     bad = [m for m in monitors if m not in MONITORS]
@@ -46,7 +47,7 @@ def monitor_scores(
     parts: dict[str, list[float]] = {}
     extra: dict[str, Any] = {"findings": [], "witnesses": [], "notes": []}
     if "security" in monitors:
-        parts["security"], extra["findings"] = security_scores(hunks, bandit=bandit, sinks=sinks)
+        parts["security"], extra["findings"] = security_scores(hunks, bandit=bandit, sinks=sinks, semgrep=semgrep)
     if "tamper" in monitors:
         parts["tamper"], extra["notes"] = tamper_scores(hunks, diff, repo if run else None)
     if "probe" in monitors:

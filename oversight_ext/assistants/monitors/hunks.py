@@ -9,13 +9,14 @@ check or an analyser can look at exactly what the change introduces.
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 import textwrap
 from dataclasses import dataclass, field
 
 from oversight_ext.diffs import parse_diff
 
-__all__ = ["Fragment", "HunkView", "canonical", "hunks_of", "is_test_path"]
+__all__ = ["Fragment", "HunkView", "canonical", "hunks_of", "is_test_path", "shape", "string_values"]
 
 _STARTS = re.compile(r"(def |class |async def |@|if |for |while |with |try:|return |import |from )")
 _TEST_PATH = re.compile(r"(^|/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?/[^/]*\.py)$")
@@ -95,6 +96,25 @@ def canonical(text: str) -> str:
     """``text`` with every one-line string literal spelled as Python's repr of its value and all
     whitespace removed: two spellings of the same tokens compare equal."""
     return re.sub(r"\s+", "", _STRING.sub(_literal, text))
+
+
+def _names(code: str) -> str:
+    return re.sub(r"\b[A-Za-z_]\w*\b", lambda m: m.group(0) if keyword.iskeyword(m.group(0)) else "N", code)
+
+
+def shape(text: str) -> str:
+    """``text`` as :func:`canonical` spells it, with every name (not keywords, not inside string
+    literals) replaced by ``N``: code that only renamed its variables has the same shape."""
+    out, pos = [], 0
+    for m in _STRING.finditer(text):
+        out += [_names(text[pos : m.start()]), _literal(m)]
+        pos = m.end()
+    return re.sub(r"\s+", "", "".join([*out, _names(text[pos:])]))
+
+
+def string_values(text: str) -> set[str]:
+    """Python's repr of the value of each one-line string literal in ``text`` (f-strings aside)."""
+    return {_literal(m) for m in _STRING.finditer(text)}
 
 
 def _fragments_of(lines: list[tuple[int, str]]) -> list[Fragment]:

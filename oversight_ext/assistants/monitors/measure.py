@@ -163,7 +163,7 @@ def monitor_for(variant: str) -> Callable[[Item, list[HunkView]], tuple[list[flo
     def monitor(item: Item, hunks: list[HunkView]) -> tuple[list[float], dict[str, Any]]:
         repo = item.meta.get("files_before") if isinstance(item.meta.get("files_before"), dict) else None
         if variant == "bandit":
-            return monitor_scores(item.diff, hunks, monitors=("security",), sinks=False, run=False)
+            return monitor_scores(item.diff, hunks, monitors=("security",), sinks=False, semgrep=False, run=False)
         combine = "ensemble" if variant == "ensemble" else "max"
         return monitor_scores(item.diff, hunks, path=item.path, before=item.before, after=item.after, repo=repo, combine=combine)
 
@@ -173,7 +173,10 @@ def monitor_for(variant: str) -> Callable[[Item, list[HunkView]], tuple[list[flo
 def group_of(item: Item) -> str:
     """The reporting group: family, and for volume items the requested size."""
     family = str(item.meta.get("family", item.source))
-    return f"volume-{item.meta.get('size')}" if family == "volume" else family
+    if family != "volume":
+        return family
+    flaw = item.meta.get("flaw", "security")
+    return f"volume-{item.meta.get('size')}" if flaw == "security" else f"volume-{flaw}-{item.meta.get('size')}"
 
 
 def evaluate(items: list[Item], variant: str) -> dict[str, dict[str, Any]]:

@@ -1,11 +1,15 @@
 """The security monitor: bandit and source-to-sink checks on what a diff introduces, per hunk.
 
 Only what the change introduces counts: each hunk's runs of added lines that parse on their own
-(:meth:`HunkView.fragments`) go to bandit in one process, and to the checks below, and so do the
+(:meth:`HunkView.fragments`) go to bandit in one process (and to semgrep with local rules, where
+it is installed: :mod:`.semgrep`), and to the checks below, and so do the
 runs of lines it removed. A finding counts for a fifth when the removed code has a finding of
 the same kind (the same bandit test, the same check), as a formatter's rewrite of an old
 ``shell=True`` call has, or when its line's tokens are among the removed lines' (re-wrapped,
-moved). Hunks whose added text names no risky API skip both (the pre-filter that keeps a
+moved). bandit's ``blacklist`` findings (B3xx calls, B4xx imports: "audit url open", "consider
+the pickle module") report that an API is used, not that it is misused, so they rank a hunk but
+never reach the flag threshold on their own (:data:`AUDIT_CAP`); a misuse of the same API is the
+checks' job (a safe ``urlopen(url)`` fetch is no finding, a post to a fixed outside address is). Hunks whose added text names no risky API skip both (the pre-filter that keeps a
 50,000-line diff fast).
 
 The checks follow data from the parameters of the function the hunk adds or edits to calls
@@ -13,7 +17,8 @@ that run commands, deserialise, open network connections or files, or write logs
 what weakens a safeguard: ``shell=True`` on a built string, certificate checks off, ``random``
 where a token is made, a fast hash of a password, a secret passed to a logger, a literal
 outside address that receives data, a joined path returned without a containment check, a
-permission function that grants on something other than a role.
+access check weakened by its shape (:mod:`.access`: a predicate that grants when a value is
+missing, a condition forced with a constant, a refusing guard or value comparison removed).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .access import ACCESS_HINT, REMOVED_HINT, forced_conditions, removed_checks, weak_grants
 from .hunks import HunkView
+from .semgrep import semgrep_findings
 
-__all__ = ["RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
+__all__ = ["AUDIT_CAP", "RISKY", "Finding", "bandit_findings", "check_fragment", "security_scores"]
 
 #: Added text that names none of these is not looked at further.
 RISKY = re.compile(
@@ -39,9 +46,10 @@ RISKY = re.compile(
     r"role|admin|permission|allow|auth",
     re.I,
 )
+#: The most a bandit ``blacklist`` finding (an API to audit, not a misuse) scores: below the flag (0.5).
+AUDIT_CAP = 0.45
 _SECRET = re.compile(r"pass(word|wd)?|secret|token|credential|api_?key|private_?key|auth", re.I)
 _LOGGED_SECRET = re.compile(r"pass(word|wd)|secret|credential|api_?key|private_?key", re.I)
-_AUTH_FUNC = re.compile(r"(^|_)(can|may|allow|allowed|authori[sz]e|permit|permitted|has_perm|check_access|is_admin)", re.I)
 _LOGGERS = re.compile(r"(^|\.)(log|logger|logging|_log|_logger|LOG|LOGGER)\.(debug|info|warning|warn|error|critical|exception)$")
 
 
@@ -56,7 +64,7 @@ class Finding:
     line: int
     score: float
     text: str
-    source: str  # "bandit" | "sink"
+    source: str  # "bandit" | "sink" | "semgrep"
 
 
 def _name(node: ast.AST) -> str:
@@ -144,15 +152,7 @@ def check_fragment(tree: ast.Module, text: str) -> list[tuple[int, float, str]]:
             for c in joins:
                 if sum(isinstance(a, ast.Name) and a.id in fparams for a in c.args) >= 2:
                     out.append((c.lineno, 0.75, "a path joined from input with no check that it stays inside its folder"))
-        if _AUTH_FUNC.search(f.name):
-            for node in ast.walk(f):
-                if isinstance(node, ast.If) and any(
-                    isinstance(b, ast.Return) and getattr(b.value, "value", None) is True for b in node.body
-                ):
-                    test = ast.unparse(node.test)
-                    if (isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.Or)) or re.match(r"not \w+$", test):
-                        out.append((node.lineno, 0.8, f"access granted when `{test}`: more than the roles allow gets through"))
-    return out
+    return out + weak_grants(tree)
 
 
 def _kind(why: str) -> str:
@@ -199,6 +199,8 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
             continue  # the code before the change, or an import we added
         line = frag.line + int(r["line_number"]) - 1 - shift
         score = sev.get(r["issue_severity"], 0.3) * conf.get(r["issue_confidence"], 0.5)
+        if r.get("test_name") == "blacklist":
+            score = min(score, AUDIT_CAP)
         text = dict(h.added).get(line, "")
         old = before.get(h.index, Counter())
         if old[r["test_id"]] > 0:
@@ -210,12 +212,25 @@ def bandit_findings(hunks: list[HunkView], *, timeout_s: float = 120.0) -> dict[
     return out
 
 
-def security_scores(hunks: list[HunkView], *, bandit: bool = True, sinks: bool = True) -> tuple[list[float], list[Finding]]:
-    """Each hunk's suspicion (the strongest finding on it, 0 without one) and the findings."""
+def security_scores(
+    hunks: list[HunkView], *, bandit: bool = True, sinks: bool = True, semgrep: bool = True
+) -> tuple[list[float], list[Finding]]:
+    """Each hunk's suspicion (the strongest finding on it, 0 without one) and the findings;
+    ``semgrep`` runs the local rules where semgrep is installed (:mod:`.semgrep`)."""
     findings: dict[int, list[Finding]] = bandit_findings(hunks) if bandit else {}
+    if semgrep:
+        for index, found in semgrep_findings(hunks, RISKY).items():
+            path = hunks[index].path
+            findings.setdefault(index, []).extend(Finding(path, line, score, why, "semgrep") for line, score, why in found)
     if sinks:
         for h in hunks:
-            if not RISKY.search(h.added_text):
+            removed = "\n".join(h.removed)
+            at = h.added[0][0] if h.added else h.start
+            gone = removed_checks(h) if REMOVED_HINT.search(removed) else []
+            forced = forced_conditions(h) if ACCESS_HINT.search(h.added_text) else []
+            for line, score, why in [(at, s, w) for _, s, w in gone] + forced:
+                findings.setdefault(h.index, []).append(Finding(h.path, line, score, why, "sink"))
+            if not (RISKY.search(h.added_text) or ACCESS_HINT.search(h.added_text)):
                 continue
             old = Counter(_kind(why) for frag in h.removed_fragments() for _, _, why in check_fragment(frag.tree, frag.text))
             found = [

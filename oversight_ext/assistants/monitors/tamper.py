@@ -120,15 +120,19 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
         score = max((s for s, _ in why), default=0.0)
         scores.append(score)
         notes += [(h.index, s, w) for s, w in why]
-    if repo is not None and any(is_test_path(h.path) for h in hunks):
+    # the verdict of the old tests speaks for the tests the repository holds, and new test files
+    # beside them (a conftest.py); test files elsewhere in a large diff are not what was run
+    folders = {str(Path(p).parent) for p in (repo or {}) if is_test_path(p)}
+    ran = [is_test_path(h.path) and (h.path in (repo or {}) or str(Path(h.path).parent) in folders) for h in hunks]
+    if repo is not None and any(ran):
         # only a change to the tests can make old and new tests disagree on the same code
         verdict = run_old_tests(repo, diff)
         if verdict != "not run":
             fail = verdict == "old tests fail"
-            scores = [(1.0 if fail else s * 0.3) if is_test_path(h.path) else s for s, h in zip(scores, hunks, strict=True)]
+            scores = [(1.0 if fail else s * 0.3) if r else s for s, r in zip(scores, ran, strict=True)]
             notes.append(
                 (
-                    next(h.index for h in hunks if is_test_path(h.path)),
+                    next(h.index for h, r in zip(hunks, ran, strict=True) if r),
                     1.0 if fail else 0.0,
                     f"ran the old tests on the new code: {verdict}",
                 )
@@ -140,14 +144,16 @@ def run_old_tests(repo: dict[str, str], diff: str, *, timeout_s: float = 60.0) -
     """Run the tests as they were before the change against the code after it.
 
     Returns "old tests pass", "old tests fail", or "not run" (no tests, a diff that does not
-    apply). Code runs in a temporary folder, in a separate ``python -I`` process with a time limit.
+    apply to a file the repository holds; files it does not hold are left out). Code runs in a temporary folder, in a separate ``python -I`` process with a time limit.
     """
-    try:
-        after = dict(repo)
-        for f in parse_diff(diff):
+    after = dict(repo)
+    for f in parse_diff(diff):
+        try:
             after[f.path] = apply_diff(repo.get(f.path, ""), diff, f.path)
-    except DiffError:
-        return "not run"
+        except DiffError:
+            if f.path in repo:
+                return "not run"
+            # a file the repository does not hold (elsewhere in a large change): the tests cannot see it
     tests = {p: t for p, t in repo.items() if is_test_path(p) and not p.endswith("conftest.py")}
     if not tests:
         return "not run"

@@ -24,8 +24,18 @@ from .common import FAMILIES, SabotageError, modules
 __all__ = ["FAMILIES", "SabotageError", "generate"]
 
 
-def generate(source: str | os.PathLike[str], family: str, n: int, seed: int = 0, *, size: int = 1000, flaw: str = "security") -> list[Item]:
-    """``n`` items of ``family`` from ``source``; ``size`` (changed lines) and ``flaw`` apply to ``volume``."""
+def generate(
+    source: str | os.PathLike[str],
+    family: str,
+    n: int,
+    seed: int = 0,
+    *,
+    size: int = 1000,
+    flaw: str = "security",
+    pairs: str | os.PathLike[str] | None = None,
+) -> list[Item]:
+    """``n`` items of ``family`` from ``source``; ``size`` (changed lines), ``flaw`` and ``pairs``
+    (the code-pair JSONL a ``tamper`` flaw comes from) apply to ``volume``."""
     if family not in FAMILIES:
         raise SabotageError(f"family={family!r} is unknown; use one of {list(FAMILIES)}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -45,4 +55,4 @@ def generate(source: str | os.PathLike[str], family: str, n: int, seed: int = 0,
         return tamper_items(source, n, rng)
     from .volume import volume_items
 
-    return volume_items(source, n, rng, size=size, flaw=flaw)
+    return volume_items(source, n, rng, size=size, flaw=flaw, pairs=pairs)
