@@ -32,7 +32,7 @@ import doctest
 import hashlib
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from oversight_ext.diffs import changed_lines, make_diff
 from oversight_ext.records import Item
@@ -274,7 +274,11 @@ def package_module_items(package: str, n: int, seed: int) -> list[Item]:
             "provenance": {"module": f.module, "path": f.rel, "function": name},
             "meta": {"generator": "oversight_ext.items.reshape.package_module_items", "edit": change.operator},
         }
-        for before, after, label, direction in ((code, mutated, "buggy", "introduce_bug"), (mutated, code, "correct", "fix_bug")):
+        versions: tuple[tuple[str, str, Literal["buggy", "correct"], str], ...] = (
+            (code, mutated, "buggy", "introduce_bug"),
+            (mutated, code, "correct", "fix_bug"),
+        )
+        for before, after, label, direction in versions:
             diff = make_diff(before, after, f.rel)
             items.append(
                 Item(
