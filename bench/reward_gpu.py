@@ -11,6 +11,13 @@ same pairs; MFU counts only real (unpadded) tokens:
 divided by time and the card's dense bf16 peak (H100/H200 SXM: 989 TFLOP/s; override with
 --peak-tflops). Padding, collation and idle time all lower MFU, which is the point.
 
+Then the parameter-efficient rows, this trainer only, on 0.5B-class shapes (Qwen2.5-0.5B's widths
+as a Llama config, saved to a temporary folder so it loads by path like a downloaded model):
+LoRA (rank 16, bf16 weights) and QLoRA (``quantization = '4bit'``: NF4 weights through
+bitsandbytes, which must be installed). Frozen weights need no weight gradients, so their
+FLOPs count 4 * N * L per sequence instead of 6 * N * L (the adapters' own FLOPs are left out).
+Peak memory is the figure QLoRA is for.
+
     python bench/reward_gpu.py                  # 360M shapes, on a GPU
     python bench/reward_gpu.py --quick          # 135M shapes, fewer steps
     python bench/reward_gpu.py --cpu-check      # tiny shapes on the CPU: checks the script, no MFU figure
@@ -31,6 +38,7 @@ DATA = ROOT.parent / "shared" / "data" / "humanevalfix.jsonl"
 SHAPES = {
     "tiny": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2, "intermediate_size": 128},
     "135m": {"hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3, "intermediate_size": 1536},
+    "500m": {"hidden_size": 896, "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2, "intermediate_size": 4864},
     "360m": {"hidden_size": 960, "num_hidden_layers": 32, "num_attention_heads": 15, "num_key_value_heads": 5, "intermediate_size": 2560},
 }
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "GH200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
@@ -48,10 +56,57 @@ def build(shape: str, tok: Any, attn: str) -> Any:
     return AutoModelForSequenceClassification.from_config(cfg, attn_implementation=attn)
 
 
-def flops(model: Any, lengths: list[int]) -> float:
+def flops(model: Any, lengths: list[int], *, frozen: bool = False) -> float:
+    """Training FLOPs of the sequences: 6 per parameter and token, 4 when the weights are frozen (LoRA)."""
     c = model.config
-    n = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
-    return float(sum(6 * n * L + 6 * c.num_hidden_layers * c.hidden_size * L * L for L in lengths))
+    n = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name and "lora_" not in name)
+    k = 4 if frozen else 6
+    return float(sum(k * n * L + k * c.num_hidden_layers * c.hidden_size * L * L for L in lengths))
+
+
+def peft_rows(args: Any, tok: Any, pairs: Any, lengths: list[int], peak: float | None, cuda: bool) -> dict[str, dict[str, Any]]:
+    """LoRA and QLoRA rows of this trainer on the --peft-shape backbone, loaded from a saved folder."""
+    import torch
+
+    from oversight_ext.reward import RewardTrainingConfig
+    from oversight_ext.reward.lora import QuantizationError
+    from oversight_ext.reward.train import train_reward_model
+
+    shape = "tiny" if args.cpu_check else args.peft_shape
+    steps = len(pairs) // (4 if args.cpu_check else args.batch_size)
+    rows: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        build(shape, tok, "sdpa").save_pretrained(folder)
+        tok.save_pretrained(folder)
+        for name, quant in (("lora", "none"), ("qlora", "4bit")):
+            if cuda:
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            cfg = RewardTrainingConfig(
+                batch_size=4 if args.cpu_check else args.batch_size, max_steps=steps, learning_rate=1e-4, max_length=args.max_length,
+                warmup_ratio=0.0, lora_r=16, lora_alpha=32, quantization=quant,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            try:
+                res = train_reward_model(pairs, cfg, backbone=folder, progress=False)
+            except QuantizationError as exc:
+                rows[name] = {"error": str(exc)}
+                continue
+            if cuda:
+                torch.cuda.synchronize()
+            sec = time.perf_counter() - t0  # includes loading (and quantising) the backbone
+            f = flops(res.model, lengths, frozen=True)
+            rows[name] = {
+                "shape": shape,
+                "seconds": sec,
+                "pairs_per_s": len(pairs) / sec,
+                "tflops": f / sec / 1e12,
+                "mfu": f / sec / (peak * 1e12) if peak else None,
+                "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+                "final_loss": res.losses[-1] if res.losses else None,
+            }
+            del res
+    return rows
 
 
 def main() -> int:
@@ -63,6 +118,9 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     p.add_argument("--max-length", type=int, default=1024)
     p.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak (default: from its name)")
+    p.add_argument("--peft-shape", default="500m", choices=sorted(SHAPES), help="backbone shapes of the LoRA and QLoRA rows")
+    p.add_argument("--peft-steps", type=int, default=None, help="optimiser steps of each LoRA row (default 60, cpu-check 4)")
+    p.add_argument("--no-peft", action="store_true", help="leave out the LoRA and QLoRA rows")
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args()
 
@@ -150,8 +208,23 @@ def main() -> int:
         mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "n/a"
         print(f"{k:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}")
     print(f"speed ratio oversight/TRL: {results['oversight']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}x (MFU target >= 40%)")
+    peft: dict[str, dict[str, Any]] = {}
+    if not args.no_peft:
+        n_peft = (args.peft_steps or (4 if args.cpu_check else 60)) * batch
+        sub = pl.concat([pairs] * (n_peft // pairs.height + 1)).head(n_peft)
+        peft = peft_rows(args, tok, sub, sub["nc"].to_list() + sub["nr"].to_list(), peak, cuda)
+        print(f"parameter-efficient, this trainer, Llama {'tiny' if args.cpu_check else args.peft_shape} shapes, {n_peft // batch} steps:")
+        for k, r in peft.items():
+            if "error" in r:
+                print(f"{k:<12}not run: {r['error']}")
+                continue
+            mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
+            mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "n/a"
+            print(f"{k:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}")
+        if "peak_mib" in peft.get("qlora", {}) and peft["qlora"]["peak_mib"] and peft["lora"].get("peak_mib"):
+            print(f"peak memory QLoRA/LoRA: {peft['qlora']['peak_mib'] / peft['lora']['peak_mib']:.2f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "steps": steps, "results": results}, indent=2))
+        Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "steps": steps, "results": results, "peft": peft}, indent=2))
     return 0
 
 

@@ -11,13 +11,16 @@ held-out pairs (not looked at before this run), each with a 95 % Wilson interval
     python bench/reward_lm.py --data humaneval_llm_samples.jsonl --max-pairs-per-group 1
     python bench/reward_lm.py --backbone tiny-llama --steps 4   # the plumbing only, in seconds
 
-Prints one line per method (zero-shot LR is the baseline) and, with ``--json``, writes the figures.
+Prints one line per method (zero-shot LR is the baseline) and, with ``--json``, writes the figures;
+``--save`` writes results/reward-lm.json for docs/results/reward.md (``--rows-from FILE`` does so
+from an earlier run's ``--json`` file without running again).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,44 @@ def figure(acc: dict[str, Any]) -> str:
     return f"{acc['accuracy']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}] n={acc['n']}"
 
 
+NAMES = {"zero-shot": "zero-shot likelihood ratio (untrained)", "implicit": "implicit (DPO) reward, LoRA", "head": "classifier head, LoRA"}
+
+
+def save_results(run: dict[str, Any], command: str) -> Path:
+    """results/reward-lm.json: each method's held-out accuracy beside the zero-shot baseline, development figure in the row."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from figures import save
+
+    rows = {r["method"]: r for r in run["rows"]}
+    base = rows.get("zero-shot")
+
+    def acc(r: dict[str, Any], part: str) -> str:
+        return f"{r[part + '_accuracy']:.3f} [{r[part + '_ci_low']:.3f}, {r[part + '_ci_high']:.3f}]"
+
+    out = []
+    for m, r in rows.items():
+        case = f"{run['backbone']}, {NAMES.get(m, m)}: held-out {r['held_n']} pairs (development {r['dev_n']}: {acc(r, 'dev')})"
+        if m == "zero-shot" or base is None:
+            baseline, ratio = "chance 0.500", f"{r['held_accuracy'] / 0.5:.2f}x"
+        else:
+            baseline, ratio = f"zero-shot: {acc(base, 'held')}", f"{r['held_accuracy'] / base['held_accuracy']:.2f}x"
+        out.append({"case": case, "figure": acc(r, "held"), "baseline": baseline, "ratio": ratio})
+    trained = [k for k, m in enumerate(rows) if m != "zero-shot"]
+    return save(
+        "reward-lm",
+        command=command,
+        page="reward",
+        rows=out,
+        headline=trained[0] if trained else 0,
+        conditions=(
+            f"{run['data']} Python, full programs after the change (code alone); pair_ids split once (seed 0) into "
+            f"{run.get('train_pairs', 48)} training, {run.get('dev_pairs', 24)} development and {run.get('eval_pairs', 64)} held-out; "
+            f"trained methods {run['steps']} optimiser steps of 4 pairs, LoRA rank 8, lr 5e-4, beta 0.1, fixed before the held-out run"
+        ),
+        notes=["Seconds per method (training and scoring): " + ", ".join(f"{m} {r['seconds']:.0f}" for m, r in rows.items()) + "."],
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backbone", default="smollm2")
@@ -60,7 +101,12 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=384)
     ap.add_argument("--methods", default="zero-shot,implicit,head")
     ap.add_argument("--json", default=None, help="write the figures to this JSON file")
+    ap.add_argument("--save", action="store_true", help="also write results/reward-lm.json (a full run's figures)")
+    ap.add_argument("--rows-from", default=None, help="write results/reward-lm.json from this earlier --json file and stop")
     args = ap.parse_args()
+    if args.rows_from:
+        print(save_results(json.loads(Path(args.rows_from).read_text()), "python bench/reward_lm.py --save"))
+        return
 
     import torch
 
@@ -107,8 +153,14 @@ def main() -> None:
         }
         rows.append(row)
         print(f"{method:10s} development {figure(acc['dev'])}   held-out {figure(acc['held'])}   ({seconds:.0f} s)", flush=True)
+    run = {
+        "backbone": args.backbone, "data": args.data, "steps": args.steps, "train_pairs": args.train_pairs, "dev_pairs": args.dev_pairs,
+        "eval_pairs": args.eval_pairs, "rows": rows,
+    }  # fmt: skip
     if args.json:
-        Path(args.json).write_text(json.dumps({"backbone": args.backbone, "data": args.data, "steps": args.steps, "rows": rows}, indent=2))
+        Path(args.json).write_text(json.dumps(run, indent=2))
+    if args.save:
+        print(save_results(run, "python bench/reward_lm.py --save"))
 
 
 if __name__ == "__main__":

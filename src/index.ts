@@ -7,6 +7,7 @@ import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import dashboardPlugin from './dashboard';
+import heatStripPlugin from './heatstrip';
 import { Outbox } from './outbox';
 import { ReviewPanel, StudiesSidebar, errorText } from './panel';
 import { ReviewApi } from './rest';
@@ -165,4 +166,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, dashboardPlugin];
+export default [plugin, dashboardPlugin, heatStripPlugin];

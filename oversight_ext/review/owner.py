@@ -85,3 +85,21 @@ class OwnerService:
             "assignments": [a.to_dict() for a in self.store.assignments(study)],
             "judgments": [j.to_dict() for j in judgments],
         }
+
+    def attribution(self, user: str, study: str, item_id: str, model_folder: str) -> dict[str, Any]:
+        """Per-line attributions of the configured reward model for one item of the study (owners only)."""
+        from oversight_ext.reward.heatstrip import CACHE
+
+        self._owner(user, study, "see reward-model attributions")
+        if not model_folder:
+            raise NotFound(
+                "no reward model is configured on this server: set c.ServerApp.tornado_settings = "
+                "{'oversight_reward_model': FOLDER} or $OVERSIGHT_REWARD_MODEL to a folder `oversight train-rm` wrote",
+                field="model",
+            )
+        if item_id not in {a.item_id for a in self.store.assignments(study)}:
+            raise NotFound(f"study {study!r} has no item {item_id!r}: give the id of an item its raters judge", field="item")
+        try:
+            return CACHE.item(model_folder, self.store.get_item(item_id))
+        except ValueError as exc:  # a folder without a model, or an item with no single program after the change
+            raise BadRequest(str(exc), field="item") from None

@@ -33,6 +33,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "distributed": ("ddp", "fsdp"),
     "reward": ("head", "implicit"),
     "compile": ("auto", "on", "off"),
+    "quantization": ("none", "4bit", "8bit"),
 }
 
 
@@ -53,6 +54,11 @@ class RewardTrainingConfig:
     lora_dropout: float = option("dropout on the LoRA branch", 0.0)
     lora_target_modules: list = option(
         "module names LoRA adapts, e.g. ['q_proj', 'v_proj']; empty: every linear layer but the head", default_factory=list
+    )
+    quantization: str = option(
+        "QLoRA: load the backbone's weights quantised by bitsandbytes and train LoRA adapters on top: 4bit (NF4, double "
+        "quantisation, bf16 compute), 8bit (LLM.int8), or none; needs a CUDA GPU and lora_r > 0",
+        "none",
     )
     compile: str = option("torch.compile the scoring module: auto (on a CUDA GPU only, where it pays), on, off", "auto")
     text_format: str = option("what the model reads of an item: spec+diff (what a rater sees), diff, spec+after, after", "spec+diff")
@@ -118,6 +124,11 @@ class RewardTrainingConfig:
         if self.reward == "implicit" and self.objective != "pairwise":
             raise ValueError(
                 "RewardTrainingConfig.reward = 'implicit' needs objective = 'pairwise': the DPO reward is learnt from preferences"
+            )
+        if self.quantization != "none" and not self.lora_r:
+            raise ValueError(
+                f"RewardTrainingConfig.quantization = {self.quantization!r} needs lora_r > 0: quantised weights are frozen and only "
+                "LoRA adapters train; set lora_r (e.g. 16) or quantization = 'none'"
             )
         if not (isinstance(self.beta, (int, float)) and self.beta > 0):
             raise ValueError(f"RewardTrainingConfig.beta = {self.beta!r} is invalid: give a positive number, e.g. 0.1")

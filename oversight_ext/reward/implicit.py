@@ -33,13 +33,18 @@ class ImplicitRewardTrainer(RewardTrainer):
 
     def setup_model(self) -> None:
         if self.model is None:
-            self.model, self.tokenizer = load_causal_lm(self.backbone, seed=self.cfg.seed, device=self.device.type)
+            self.model, self.tokenizer = load_causal_lm(
+                self.backbone, seed=self.cfg.seed, device=str(self.device), quantization=self.cfg.quantization
+            )
         if self.cfg.batching == "packed":
             raise ValueError("batching = 'packed' is for the classifier head: the implicit reward reads padded batches ('bucketed')")
         super().setup_model()
 
     def make_scorer(self, model: Any) -> torch.nn.Module:
         return LogLikelihood(model)
+
+    def load_full_precision(self) -> tuple[Any, Any]:
+        return load_causal_lm(self.backbone, seed=self.cfg.seed, device="cpu")
 
     def tokenize(self) -> None:
         super().tokenize()

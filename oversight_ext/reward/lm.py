@@ -68,14 +68,25 @@ def cached_gguf_folder(folder: str, gguf_file: str) -> str:
     return str(out)
 
 
-def load_causal_lm(name: str, *, seed: int = 0, device: str = "cpu", attn_implementation: str = "sdpa") -> tuple[Any, Any]:
+def load_causal_lm(
+    name: str, *, seed: int = 0, device: str = "cpu", attn_implementation: str = "sdpa", quantization: str = "none"
+) -> tuple[Any, Any]:
     """(causal LM, tokenizer) for a backbone name: ``tiny-llama`` / ``tiny-gpt2`` (built from a config),
     ``smollm2`` (its GGUF converted once to a cached fp32 folder), a ``.gguf`` file, or any
-    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16."""
+    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16, or quantised with
+    ``quantization`` 4bit/8bit (QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
+
+    from .lora import QuantizationError, quantization_kwargs
 
     src = backbone_source(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quantized = quantization_kwargs(quantization, device)
+    if quantized and src["kind"] == "tiny":
+        raise QuantizationError(
+            f"quantization = {quantization!r} loads pretrained weights quantised, and backbone = {name!r} is built from a config: "
+            "save it with save_pretrained and give its folder, or set quantization = 'none'"
+        )
     if src["kind"] == "tiny":
         if src["arch"] == "bert":
             raise ValueError(f"backbone = {name!r} is an encoder with no language-model head: use tiny-llama or tiny-gpt2")
@@ -96,13 +107,13 @@ def load_causal_lm(name: str, *, seed: int = 0, device: str = "cpu", attn_implem
     tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(path))
     dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
     try:
-        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation, **quantized)
     except (ValueError, KeyError) as exc:
         raise ValueError(
             f"backbone = {name!r} cannot load as a causal language model ({exc}): give a decoder (Llama, Qwen, GPT-2, ...) folder"
         ) from None
     model.config.pad_token_id = tok.pad_token_id
-    return model.to(device), tok
+    return (model if quantized else model.to(device)), tok
 
 
 class LogLikelihood(torch.nn.Module):

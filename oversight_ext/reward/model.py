@@ -107,12 +107,25 @@ def _check_head(name: str, path: str, extra: dict[str, Any]) -> None:
         )
 
 
-def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto", device: str = "cpu") -> tuple[Any, Any]:
-    """(model, tokenizer) for a backbone name or folder, with a one-output classification head."""
+def load_backbone(
+    name: str, *, seed: int = 0, attn_implementation: str = "auto", device: str = "cpu", quantization: str = "none"
+) -> tuple[Any, Any]:
+    """(model, tokenizer) for a backbone name or folder, with a one-output classification head;
+    ``quantization`` 4bit/8bit loads its weights quantised (QLoRA, CUDA only) onto ``device``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .lora import quantization_kwargs
 
     src = backbone_source(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quantized = quantization_kwargs(quantization, device)
+    if quantized and src["kind"] == "tiny":
+        from .lora import QuantizationError
+
+        raise QuantizationError(
+            f"quantization = {quantization!r} loads pretrained weights quantised, and backbone = {name!r} is built from a config: "
+            "save it with save_pretrained and give its folder, or set quantization = 'none'"
+        )
     if src["kind"] == "tiny":
         tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
         model: Any = _tiny(src["arch"], tok, seed)
@@ -131,7 +144,7 @@ def load_backbone(name: str, *, seed: int = 0, attn_implementation: str = "auto"
                 f"backbone = {name!r} has no usable tokenizer ({exc}); save one beside the model with tokenizer.save_pretrained"
             ) from None
         torch.manual_seed(seed)
-        kw: dict[str, Any] = {"num_labels": 1, "ignore_mismatched_sizes": True, **extra}
+        kw: dict[str, Any] = {"num_labels": 1, "ignore_mismatched_sizes": True, **extra, **quantized}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -246,13 +259,15 @@ def save_reward_model(
     extra_files: dict[str, Path] | None = None,
     state_dict: dict[str, Any] | None = None,
     merged: bool = False,
+    merged_model: Any = None,
 ) -> Path:
     """Save with ``save_pretrained`` into a temporary folder, then rename it into place.
 
     A crash leaves at most a hidden ``.<name>.tmp-*`` folder, never a complete-looking model.
     An existing reward-model folder is replaced; any other non-empty folder is refused.
     ``state_dict`` overrides the model's own (FSDP gathers the full one first). A LoRA model
-    saves its adapters; with ``merged`` also ``merged/``, the adapters folded into the weights.
+    saves its adapters; with ``merged`` also ``merged/``, the adapters folded into the weights
+    (``merged_model`` when given: a QLoRA run's adapters folded into full-precision weights).
     """
     out = Path(out_dir)
     check_out_dir(out)
@@ -279,7 +294,7 @@ def save_reward_model(
     if merged:
         from .lora import merged_copy
 
-        merged_copy(model).save_pretrained(tmp / "merged")
+        (merged_model if merged_model is not None else merged_copy(model)).save_pretrained(tmp / "merged")
         tok.save_pretrained(tmp / "merged")
     for name, src in (extra_files or {}).items():
         if Path(src).is_file():

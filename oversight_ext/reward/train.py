@@ -38,7 +38,7 @@ from .batching import Batch, collate, collate_buckets, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
 from .dataset import RewardDataset
-from .lora import with_lora
+from .lora import QuantizationError, merged_onto, prepare_quantized, with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
 from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
 
@@ -147,15 +147,25 @@ class RewardTrainer:
         cfg, device = self.cfg, self.device
         if self.model is None:
             self.model, self.tokenizer = load_backbone(
-                self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=device.type
+                self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=str(device),
+                quantization=cfg.quantization,
+            )  # fmt: skip
+        elif cfg.quantization != "none":
+            raise QuantizationError(
+                f"quantization = {cfg.quantization!r} loads the backbone quantised, and a model object was passed in: "
+                "give the backbone by name or folder, or set quantization = 'none'"
             )
         if cfg.disable_dropout:
             for m in self.model.modules():
                 if isinstance(m, torch.nn.Dropout):
                     m.p = 0.0
+        if cfg.quantization != "none":
+            self.model = prepare_quantized(self.model)
         if cfg.lora_r:
             self.model = with_lora(self.model, cfg)
-        self.model.to(device).train()
+        if cfg.quantization == "none":  # a quantised model was placed on its device as it loaded
+            self.model.to(device)
+        self.model.train()
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
         attn = getattr(self.model.config, "_attn_implementation", "")
         model_type = self.model.config.model_type
@@ -332,9 +342,18 @@ class RewardTrainer:
             extra_files={"metrics.jsonl": work / "metrics.jsonl"} if work else None,
             state_dict=full,
             merged=self.cfg.lora_r > 0,
+            merged_model=self.full_precision_merge() if self.cfg.quantization != "none" else None,
         )
         shutil.rmtree(work, ignore_errors=True)  # type: ignore[arg-type]
         return out
+
+    def full_precision_merge(self) -> Any:
+        """QLoRA's merged export: the adapters folded into a full-precision copy of the backbone on the CPU."""
+        base, _ = self.load_full_precision()
+        return merged_onto(base, self.model)
+
+    def load_full_precision(self) -> tuple[Any, Any]:
+        return load_backbone(self.backbone, seed=self.cfg.seed, device="cpu")
 
     # -- the loop --------------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@
 - GET  ``/oversight/api/studies/{study}/my-results`` the caller's own judgments against gold,
   only after the owner revealed them (403 before)
 - GET  ``/oversight/api/studies/{study}/export``     every judgment of the study (owners only)
+- GET  ``/oversight/api/studies/{study}/items/{item}/attribution``  the per-line attributions of the
+  server's reward model (the tornado setting ``oversight_reward_model`` or ``$OVERSIGHT_REWARD_MODEL``)
+  for one item (owners only; computed in a worker thread, cached)
 
 The caller is always the identity layer's rater (:class:`~.handlers.OversightHandler`); an
 owner is the study's named owner or a rater with the store role "owner"
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 from jupyter_server.utils import url_path_join
@@ -76,6 +80,13 @@ class ExportHandler(_OwnerHandler):
         await self.reply(self.owner_service.export, self.rater, study)
 
 
+class AttributionHandler(_OwnerHandler):
+    @web.authenticated
+    async def get(self, study: str, item: str) -> None:
+        folder = self.settings.get("oversight_reward_model") or os.environ.get("OVERSIGHT_REWARD_MODEL", "")
+        await self.reply(self.owner_service.attribution, self.rater, study, item, folder)
+
+
 def owner_routes(base_url: str, base: type = OversightHandler) -> list[tuple[str, type]]:
     """The owner routes under ``base_url``, served by handlers built on ``base``."""
     studies = url_path_join(base_url, "oversight", "api", "studies", "([^/]+)")
@@ -84,4 +95,5 @@ def owner_routes(base_url: str, base: type = OversightHandler) -> list[tuple[str
         (url_path_join(studies, "reveal"), concrete(RevealHandler, base)),
         (url_path_join(studies, "my-results"), concrete(MyResultsHandler, base)),
         (url_path_join(studies, "export"), concrete(ExportHandler, base)),
+        (url_path_join(studies, "items", "([^/]+)", "attribution"), concrete(AttributionHandler, base)),
     ]
