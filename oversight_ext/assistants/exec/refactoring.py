@@ -116,9 +116,7 @@ def _differing(before: str, after: str, trees: list[ast.Module]) -> list[tuple[s
         return None
     # the same text is the same tree; only statements whose text differs are compared as trees
     keep = [
-        k
-        for k, (a, b) in enumerate(zip(trees[0].body, trees[1].body, strict=True))
-        if cut[0][k] != cut[1][k] and _strip(a) != _strip(b)
+        k for k, (a, b) in enumerate(zip(trees[0].body, trees[1].body, strict=True)) if cut[0][k] != cut[1][k] and _strip(a) != _strip(b)
     ]
     return [(cut[0][k], cut[1][k]) for k in keep]
 
