@@ -143,17 +143,11 @@ export function verdictOfLikert(likert: number): 'buggy' | 'correct' {
   return likert >= 4 ? 'buggy' : 'correct';
 }
 
-/** The POST body for a complete draft. */
-export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload {
-  const verdict = scale === 'likert' && d.likert !== null ? verdictOfLikert(d.likert) : d.verdict;
-  if (verdict === null || d.confidence === null) {
-    throw new Error(`cannot submit: choose ${missingFields(d, scale).join(' and ')}`);
-  }
+/** What every POST body of a draft carries, whatever the rater concluded. */
+function common(d: Draft) {
   return {
     submission_id: d.submission_id,
     assignment_id: d.assignment_id,
-    verdict,
-    confidence: d.confidence,
     time_on_task_s: Math.round(d.active_s * 10) / 10,
     flags: d.flags.map(f => ({ ...f })),
     dispositions: Object.values(d.dispositions).map(x => ({
@@ -162,7 +156,6 @@ export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload
       reason: x.reason,
       edited_text: x.action === 'edit' ? x.edited_text : null
     })),
-    likert: scale === 'likert' ? d.likert : null,
     comment: d.comment,
     supersedes: d.supersedes,
     started_at: d.started_at,
@@ -171,31 +164,22 @@ export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload
   };
 }
 
+/** The POST body for a complete draft. */
+export function toPayload(d: Draft, scale: 'binary' | 'likert'): JudgmentPayload {
+  const verdict = scale === 'likert' && d.likert !== null ? verdictOfLikert(d.likert) : d.verdict;
+  if (verdict === null || d.confidence === null) {
+    throw new Error(`cannot submit: choose ${missingFields(d, scale).join(' and ')}`);
+  }
+  return { ...common(d), verdict, confidence: d.confidence, likert: scale === 'likert' ? d.likert : null };
+}
+
 /** The POST body saying the rater cannot judge the item, and why: no verdict, confidence or Likert. */
 export function toCannotJudgePayload(d: Draft, why: CannotJudge): JudgmentPayload {
   const note = (why.note ?? '').trim();
   if (why.reason === 'other' && !note) {
     throw new Error('cannot submit: say why the item cannot be judged');
   }
-  return {
-    submission_id: d.submission_id,
-    assignment_id: d.assignment_id,
-    time_on_task_s: Math.round(d.active_s * 10) / 10,
-    flags: d.flags.map(f => ({ ...f })),
-    dispositions: Object.values(d.dispositions).map(x => ({
-      comment_id: x.comment_id,
-      action: x.action,
-      reason: x.reason,
-      edited_text: x.action === 'edit' ? x.edited_text : null
-    })),
-    likert: null,
-    comment: d.comment,
-    supersedes: d.supersedes,
-    started_at: d.started_at,
-    submitted_at: new Date().toISOString(),
-    attention: d.attention ? (JSON.parse(JSON.stringify(d.attention)) as AttentionRecord) : null,
-    cannot_judge: note ? { reason: why.reason, note } : { reason: why.reason }
-  };
+  return { ...common(d), likert: null, cannot_judge: note ? { reason: why.reason, note } : { reason: why.reason } };
 }
 
 /**

@@ -39,7 +39,7 @@ from oversight_ext.records import Assignment, Critique, Disposition, Item, Judgm
 if TYPE_CHECKING:
     from .simulate import RaterParams, SimulatedRaterConfig
 
-__all__ = ["audit_judge", "hunk_order", "pointed_hunks"]
+__all__ = ["audit_judge", "hunk_order", "pointed_hunks", "simulated_judgment"]
 
 Hunk = tuple[int, int]  # (file index, hunk index in the file)
 
@@ -176,21 +176,42 @@ def audit_judge(
     time_on_task = max(1.0, min(time_s, used))
     attention = _record(files, opened, time_on_task, cfg.screen_lines)
     conf = min(levels, key=lambda c: abs(c - belief))
+    return simulated_judgment(
+        assignment, params.id, verdict, conf, levels, round(time_on_task, 3), flags, dispositions, likert, seed, started_at, attention
+    )
+
+
+def simulated_judgment(
+    assignment: Assignment,
+    rater: str,
+    verdict: str,
+    conf: float,
+    levels: Sequence[float],
+    time_s: float,
+    flags: Sequence[LineFlag],
+    dispositions: Sequence[Disposition],
+    likert: bool,
+    seed: int,
+    started_at: dt.datetime,
+    attention: dict[str, Any] | None,
+) -> Judgment:
+    """The judgment a simulated rater submits: its id derives from the seed and assignment (so a
+    rerun stores nothing new), a Likert answer from the verdict and how sure the rater is."""
     strength = 1 + round(2 * (conf - min(levels)) / (max(levels) - min(levels)))
     digest = hashlib.sha256(f"{seed}:{assignment.id}".encode()).hexdigest()[:32]
     return Judgment(
         submission_id=f"sim-{digest}",
         assignment_id=assignment.id,
-        rater=params.id,
+        rater=rater,
         verdict=verdict,  # type: ignore[arg-type]
         confidence=conf,
-        time_on_task_s=round(time_on_task, 3),
+        time_on_task_s=round(time_s, 3),
         flags=tuple(flags),
         dispositions=tuple(dispositions),
         likert=(4 + strength if verdict == "buggy" else 4 - strength) if likert else None,
         simulated=True,
         started_at=started_at,
-        submitted_at=started_at + dt.timedelta(seconds=round(time_on_task, 3)),
+        submitted_at=started_at + dt.timedelta(seconds=time_s),
         attention=attention,
     )
 

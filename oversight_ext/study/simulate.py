@@ -52,7 +52,7 @@ from oversight_ext.store import Store
 
 from .config import SLOT_PREFIX
 from .creation import enroll
-from .inspection import audit_judge
+from .inspection import audit_judge, simulated_judgment
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters", "judge", "reading", "simulate"]
 
@@ -268,7 +268,6 @@ def judge(
     if assignment.time_limit_s is not None:
         time_s = min(time_s, assignment.time_limit_s)
     conf = _confidence(belief, levels)
-    strength = 1 + round(2 * (conf - min(levels)) / (max(levels) - min(levels)))
     start = started_at or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     first: list[tuple[str, str, int, int]] = []  # (path, side, from, to): what the rater reads before the rest
     if shown is not None and assignment.display == "evidence":
@@ -293,21 +292,7 @@ def judge(
             attention=attention,
             cannot_judge=CannotJudge("too_large", "simulated: the rater's own reading was wrong"),
         )
-    return Judgment(
-        submission_id=f"sim-{digest}",
-        assignment_id=assignment.id,
-        rater=params.id,
-        verdict=verdict,  # type: ignore[arg-type]
-        confidence=conf,
-        time_on_task_s=round(time_s, 3),
-        flags=tuple(flags),
-        dispositions=tuple(dispositions),
-        likert=(4 + strength if verdict == "buggy" else 4 - strength) if likert else None,
-        simulated=True,
-        started_at=start,
-        submitted_at=start + dt.timedelta(seconds=time_s),
-        attention=attention,
-    )
+    return simulated_judgment(assignment, params.id, verdict, conf, levels, time_s, flags, dispositions, likert, seed, start, attention)
 
 
 @functools.lru_cache(maxsize=256)
