@@ -96,3 +96,60 @@ def test_shared_data_diffs_apply_exactly(shared_data: Path) -> None:
             assert apply_diff(rec["before"], rec["unified_diff"]) == rec["after"], rec["id"]
             n += 1
     assert n == 2128
+
+
+PLAIN_CASES = [
+    make_diff("a\nb\nc", "a\nB\nc", "x.py"),
+    make_diff("", "new\n", "n.py"),
+    make_diff("old\n", "", "o.py"),
+    "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n\n",  # an empty context line, as editors leave them
+    "--- a/x\r\n+++ b/x\r\n@@ -1 +1 @@ sec\r\n-a\r\n+b\r\n",
+    "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1,2 @@\n+x\n+y\n",
+    "--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n",
+    "--- a/p.py\t2020-01-01\n+++ b/q.py\t2020-01-02\n@@ -1,2 +1,2 @@ def f():\n-x\n+y\n z\n\\ No newline at end of file\n",
+    "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n--- a/y\n+++ b/y\n@@ -3 +3,2 @@\n-q\n+r\n+s\n",
+]
+
+
+def _by_unidiff(text: str, monkeypatch: pytest.MonkeyPatch) -> list | tuple:
+    from oversight_ext import diffs
+
+    with monkeypatch.context() as m:
+        m.setattr(diffs, "_plain", lambda lines: None)
+        try:
+            return parse_diff(text)
+        except DiffError as exc:
+            return ("error", str(exc))
+
+
+@pytest.mark.parametrize("text", PLAIN_CASES)
+def test_the_one_pass_parser_gives_unidiffs_answer(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oversight_ext import diffs
+
+    fast = diffs._plain(text.splitlines(keepends=True))
+    assert fast is not None and fast == _by_unidiff(text, monkeypatch)
+
+
+def test_the_one_pass_parser_leaves_what_it_does_not_know_to_unidiff(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oversight_ext import diffs
+
+    git = "diff --git a/x b/y\nsimilarity index 90%\nrename from x\nrename to y\n--- a/x\n+++ b/y\n@@ -1 +1 @@\n-a\n+b\n"
+    short = "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n"  # fewer lines than its header says
+    long = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n+c\n"  # more
+    for text in (git, short, long, "just words\n"):
+        assert diffs._plain(text.splitlines(keepends=True)) is None
+    assert parse_diff(git)[0].status == "renamed"
+    for bad in (short, "just words\n"):
+        with pytest.raises(DiffError):
+            parse_diff(bad)
+    assert parse_diff(long) == _by_unidiff(long, monkeypatch)
+
+
+def test_the_one_pass_parser_agrees_with_unidiff_on_every_shared_diff(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oversight_ext import diffs
+
+    for name in ("humanevalfix.jsonl", "quixbugs.jsonl"):
+        for line in (shared_data / name).open():
+            text = json.loads(line)["unified_diff"]
+            fast = diffs._plain(text.splitlines(keepends=True))
+            assert fast is not None and fast == _by_unidiff(text, monkeypatch), text[:200]
