@@ -132,6 +132,9 @@ def _check_time(rec: str, name: str, value: Any, *, optional: bool = True) -> No
         raise RecordError(rec, name, value, "give a timezone-aware datetime (UTC)")
 
 
+R = TypeVar("R")
+
+
 def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -139,8 +142,21 @@ def _as_tuple(value: Any) -> Any:
 # --------------------------------------------------------------------------- records
 
 
+class _Record:
+    """What every record shares: a JSON-ready dict and back, validated by the record's own checks."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        return _from_dict(cls, data)
+
+
 @dataclass(frozen=True, slots=True)
-class Item:
+class Item(_Record):
     """Something a rater judges: a code diff, its task statement and its gold truth.
 
     ``label``, ``bug_lines``, ``bug_lines_before``, ``bug_type``, ``explanation`` and
@@ -241,13 +257,6 @@ class Item:
             "path": self.path,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Item:
-        return _from_dict(cls, data)
-
 
 #: Names items give a language, by the name critics know it by (lower case).
 LANGUAGE_ALIASES: dict[str, str] = {"python3": "python", "py": "python", "py3": "python", "cpython": "python"}
@@ -308,7 +317,7 @@ class Gold:
 
 
 @dataclass(frozen=True, slots=True)
-class Comment:
+class Comment(_Record):
     """One line-anchored claim of a critique."""
 
     id: str
@@ -346,16 +355,9 @@ class Comment:
         d.pop("planted")
         return d
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Comment:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class Critique:
+class Critique(_Record):
     """An assistant's critique of one item: line comments plus an overall verdict."""
 
     id: str
@@ -417,16 +419,9 @@ class Critique:
             "summary": self.summary,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Critique:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class Assignment:
+class Assignment(_Record):
     """One rater is to judge one item under one condition, at one position in their queue."""
 
     id: str
@@ -451,16 +446,9 @@ class Assignment:
         _check_number(r, "time_limit_s", self.time_limit_s, 1.0, 86400.0, optional=True)
         _check_choice(r, "display", self.display, DISPLAYS)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Assignment:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class LineFlag:
+class LineFlag(_Record):
     """A line (or lines ``line..end_line``) the rater flagged, with their own comment and, where
     they gave them, a severity (the critique comments' scale) and a category."""
 
@@ -492,16 +480,9 @@ class LineFlag:
         """The flag's last line (``line`` for a one-line flag)."""
         return self.line if self.end_line is None else self.end_line
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LineFlag:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class Disposition:
+class Disposition(_Record):
     """What the rater did with one AI comment: keep, edit (with new text) or reject, and why."""
 
     comment_id: str
@@ -518,16 +499,9 @@ class Disposition:
             raise RecordError(r, "edited_text", self.edited_text, "an 'edit' disposition needs the edited text")
         _check_opt_str(r, "edited_text", self.edited_text)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Disposition:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class CannotJudge:
+class CannotJudge(_Record):
     """The rater's reason for giving no verdict: one of a short fixed list, and a note ("other" needs one)."""
 
     reason: CannotJudgeReason
@@ -542,16 +516,9 @@ class CannotJudge:
         if self.reason == "other" and not self.note.strip():
             raise RecordError(r, "note", self.note, "reason 'other' needs a note saying why the item cannot be judged")
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CannotJudge:
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
-class Judgment:
+class Judgment(_Record):
     """A rater's judgment of one assignment. Never updated: a correction supersedes it.
 
     ``submission_id`` is made by the client; submitting the same id twice stores one row.
@@ -652,17 +619,8 @@ class Judgment:
         if self.likert is not None and (isinstance(self.likert, bool) or not isinstance(self.likert, int) or not 1 <= self.likert <= 7):
             raise RecordError(r, "likert", self.likert, "give an integer from 1 to 7, or None")
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Judgment:
-        return _from_dict(cls, data)
-
 
 # --------------------------------------------------------------------------- (de)serialisation
-
-R = TypeVar("R")
 
 
 def _jsonable(value: Any) -> Any:
