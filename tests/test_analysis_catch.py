@@ -71,3 +71,54 @@ def test_brier_score_equals_scikit_learn() -> None:
         worst = max(worst, abs(got.filter(pl.col("condition") == cond)["brier_score"][0] - ref))
     print(f"Brier score vs scikit-learn: max abs diff {worst:.2e}")
     assert worst < 1e-12
+
+
+def test_flaw_counts_equal_a_plain_python_count_on_random_rows() -> None:
+    """Runs of consecutive gold lines, counted per row: adjacent rows whose lines continue each
+    other (row 1 ends at 21, row 2 starts at 22) still hold separate flaws."""
+    import random
+
+    from oversight_ext.analysis.metrics import outcomes
+
+    rnd = random.Random(7)
+    rows = []
+    for k in range(400):
+        lines = sorted(rnd.sample(range(1, 30), rnd.randint(0, 6)))
+        flags = [flag(rnd.randint(1, 32)) for _ in range(rnd.randint(0, 3))]
+        rows.append({"rater": f"r{k % 9}", "item_id": f"i{k}", "condition": "c", "label": "buggy" if lines else "correct"})
+        rows[-1].update({"bug_lines": lines, "verdict": rnd.choice(["buggy", "correct"]), "flags": flags, "gold_path": "m.py"})
+    rows += [
+        {
+            "rater": "x",
+            "item_id": "a",
+            "condition": "c",
+            "label": "buggy",
+            "bug_lines": [20, 21],
+            "verdict": "buggy",
+            "flags": [flag(21)],
+            "gold_path": "m.py",
+        },
+        {
+            "rater": "x",
+            "item_id": "b",
+            "condition": "c",
+            "label": "buggy",
+            "bug_lines": [22],
+            "verdict": "buggy",
+            "flags": [],
+            "gold_path": "m.py",
+        },
+    ]
+    got = outcomes(pl.DataFrame(rows))
+    for row, out in zip(rows, got.iter_rows(named=True), strict=True):
+        runs: list[list[int]] = []
+        for line in row["bug_lines"]:
+            if runs and line == runs[-1][-1] + 1:
+                runs[-1].append(line)
+            else:
+                runs.append([line])
+        hit = sum(any(r[0] - 1 <= f["line"] <= r[-1] + 1 for f in row["flags"]) for r in runs)
+        if row["label"] == "buggy":
+            assert out["n_flaws"] == len(runs), row
+            assert out["flaws_caught"] == (hit if row["verdict"] == "buggy" else 0), row
+    assert got["n_flaws"].to_list()[-2:] == [1, 1] and got["flaws_caught"].to_list()[-2:] == [1, 0]

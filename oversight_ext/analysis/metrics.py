@@ -101,7 +101,11 @@ def _flaw_hits(frame: pl.DataFrame, tolerance: int) -> pl.DataFrame:
     rows = frame.with_row_index("_row").select("_row", "flags", "bug_lines", gold_path.fill_null("").alias("_gold_path"))
     lines = rows.select("_row", "bug_lines").explode("bug_lines").drop_nulls("bug_lines").unique().sort("_row", "bug_lines")
     flaws = (
-        lines.with_columns((pl.col("bug_lines").diff().over("_row").fill_null(2) > 1).cum_sum().over("_row").alias("_flaw"))
+        # Sorted by row and line, a flaw starts where the row changes or the line jumps by more than one.
+        # One flat cumulative sum numbers them (a nested per-row window was quadratic: 25 s at 1M rows).
+        lines.with_columns(
+            ((pl.col("_row").diff().fill_null(1) != 0) | (pl.col("bug_lines").diff().fill_null(2) > 1)).cum_sum().alias("_flaw")
+        )
         .group_by("_row", "_flaw")
         .agg(pl.col("bug_lines").min().alias("_start"), pl.col("bug_lines").max().alias("_end"))
     )
