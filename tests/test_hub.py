@@ -9,6 +9,7 @@ one user with the other's ids (or at the other's server) must be refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -64,13 +65,14 @@ class HubUser:
         return self.http.request(method, f"{prefix}/oversight/api{path}", json=body, headers={"X-XSRFToken": xsrf}, follow_redirects=False)
 
 
-@pytest.fixture
-def hub(pg_cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    if shutil.which("configurable-http-proxy") is None:
-        missing("configurable-http-proxy not found: pip install configurable-http-proxy (or npm install -g configurable-http-proxy)")
-    url = pg_cluster.create_database(f"hub_{uuid.uuid4().hex[:8]}")
-    store = Store(url)
-    practice_study(store, "class", raters=["alice", "bob"], n_items=6, owner="prof", seed=2)
+@contextlib.contextmanager
+def running_hub(url: str, tmp_path: Path, settings: dict[str, str]) -> Iterator[tuple[str, Path, Path]]:
+    """A JupyterHub of deploy/jupyterhub_config.py over the store at ``url``, on free ports.
+
+    The URL reaches the hub only through a 0600 file, as in a deployment; ``settings`` adds or
+    overrides ``OVERSIGHT_*`` variables. Yields the base URL, the URL file and the hub's log, and
+    stops the hub (which stops the users' servers and the proxy) on exit.
+    """
     url_file = tmp_path / "db-url"
     url_file.write_text(url + "\n")
     url_file.chmod(0o600)
@@ -81,16 +83,18 @@ def hub(pg_cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Store]]:
         "OVERSIGHT_HUB_DIR": str(tmp_path / "hub"),
         "OVERSIGHT_HUB_AUTH": "dummy",
         "OVERSIGHT_HUB_PASSWORD": PASSWORD,
-        "OVERSIGHT_HUB_USERS": "alice,bob,prof",
         "OVERSIGHT_OWNERS": "prof",
         "OVERSIGHT_HUB_PORT": str(port),
         "OVERSIGHT_HUB_API_PORT": str(free_port()),
         "OVERSIGHT_PROXY_API_PORT": str(free_port()),
         "OVERSIGHT_SERVICE_PORT": str(free_port()),
         "OVERSIGHT_LAB": "0",
+        **settings,
     }
-    env.pop("OVERSIGHT_DB", None)  # the URL must come from the 0600 file
-    env.pop("JUPYTERHUB_USER", None)
+    for name in ("OVERSIGHT_DB", "JUPYTERHUB_USER"):  # the URL must come from the 0600 file
+        env.pop(name, None)
+    if "OVERSIGHT_HUB_USERS" not in settings:
+        env.pop("OVERSIGHT_HUB_USERS", None)
     log = tmp_path / "hub.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -99,23 +103,36 @@ def hub(pg_cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Store]]:
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
+        while True:
             assert proc.poll() is None, f"jupyterhub exited: {log.read_text()[-2000:]}"
             try:
                 if httpx.get(f"{base}/hub/api", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jupyterhub did not answer: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-        else:
-            raise TimeoutError(f"jupyterhub did not answer: {log.read_text()[-2000:]}")
-        yield base, store
+        yield base, url_file, log
     finally:
-        proc.terminate()  # the hub stops the users' servers and the proxy on SIGTERM
+        proc.terminate()
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def hub(pg_cluster: Any, tmp_path: Path) -> Iterator[tuple[str, Store]]:
+    if shutil.which("configurable-http-proxy") is None:
+        missing("configurable-http-proxy not found: pip install configurable-http-proxy (or npm install -g configurable-http-proxy)")
+    url = pg_cluster.create_database(f"hub_{uuid.uuid4().hex[:8]}")
+    store = Store(url)
+    practice_study(store, "class", raters=["alice", "bob"], n_items=6, owner="prof", seed=2)
+    try:
+        with running_hub(url, tmp_path, {"OVERSIGHT_HUB_USERS": "alice,bob,prof"}) as (base, _, _):
+            yield base, store
+    finally:
         store.close()
 
 

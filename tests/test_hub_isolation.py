@@ -33,10 +33,10 @@ import pytest
 import websocket
 
 from oversight_ext.store import Store
-from oversight_ext.testing.throwaway import ThrowawayPostgres, free_port, pg_bindir
+from oversight_ext.testing.throwaway import ThrowawayPostgres, pg_bindir
 from oversight_ext.workshop.practice import practice_study
 from tests.conftest import missing
-from tests.test_hub import PASSWORD, HubUser, _judge_queue
+from tests.test_hub import HubUser, _judge_queue, running_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = (Path(__file__).parent / "hub_probe.py").read_text()
@@ -115,68 +115,22 @@ def isolated_hub(system_users: tuple[list[str], Path], tmp_path: Path) -> Iterat
     db_password = secrets.token_urlsafe(18)
     pg = ThrowawayPostgres(password=db_password).start()
     store = None
-    proc = None
     try:
         url = pg.create_database("hub")
         store = Store(url)
         practice_study(store, "class", raters=[alice, bob], n_items=6, owner="prof", seed=2)
-        url_file = tmp_path / "db-url"
-        url_file.write_text(url + "\n")
-        url_file.chmod(0o600)
-        port = free_port()
-        env = {
-            **os.environ,
-            "OVERSIGHT_DB_FILE": str(url_file),
-            "OVERSIGHT_HUB_DIR": str(tmp_path / "hub"),
-            "OVERSIGHT_HUB_AUTH": "dummy",
-            "OVERSIGHT_HUB_SPAWNER": "local",
-            "OVERSIGHT_HUB_PASSWORD": PASSWORD,
-            "OVERSIGHT_OWNERS": "prof",
-            "OVERSIGHT_HUB_PORT": str(port),
-            "OVERSIGHT_HUB_API_PORT": str(free_port()),
-            "OVERSIGHT_PROXY_API_PORT": str(free_port()),
-            "OVERSIGHT_SERVICE_PORT": str(free_port()),
-            "OVERSIGHT_LAB": "0",
-            "OVERSIGHT_SERVER_PYTHON": server_python,
-        }
-        for name in ("OVERSIGHT_DB", "JUPYTERHUB_USER", "OVERSIGHT_HUB_USERS"):
-            env.pop(name, None)
-        log = tmp_path / "hub.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                ["jupyterhub", "-f", str(ROOT / "deploy" / "jupyterhub_config.py")],
-                cwd=tmp_path,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"jupyterhub exited: {log.read_text()[-2000:]}"
-            try:
-                if httpx.get(f"{base}/hub/api", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"jupyterhub did not answer: {log.read_text()[-2000:]}"
-            time.sleep(0.3)
-        yield {
-            "base": base,
-            "store": store,
-            "raters": (alice, bob),
-            "secret": db_password,
-            "pg_port": pg.port,
-            "watch": {"db-url file": str(url_file), "hub state": str(tmp_path / "hub"), "bob's home": str(homes / bob)},
-            "log": log,
-        }
+        settings = {"OVERSIGHT_HUB_SPAWNER": "local", "OVERSIGHT_SERVER_PYTHON": server_python}
+        with running_hub(url, tmp_path, settings) as (base, url_file, log):
+            yield {
+                "base": base,
+                "store": store,
+                "raters": (alice, bob),
+                "secret": db_password,
+                "pg_port": pg.port,
+                "watch": {"db-url file": str(url_file), "hub state": str(tmp_path / "hub"), "bob's home": str(homes / bob)},
+                "log": log,
+            }
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         if store is not None:
             store.close()
         pg.stop()
