@@ -287,3 +287,31 @@ def test_a_check_whose_local_was_renamed_is_not_gone() -> None:
     removed = "def kind(type_, doc):\n    return doc\n"
     scores, findings = security_scores(hunks_of(make_diff(before, removed, "m.py")))
     assert max(scores) >= 0.5, findings
+
+
+def test_a_skip_whose_reason_a_formatter_joined_is_not_a_new_skip() -> None:
+    # found on the development 50,000-line pair: ruff format joins a skip's reason string that was
+    # split over two lines, and the tamper monitor called the re-wrapped skip a new one
+    before = (
+        "import unittest\n\n\nclass T(unittest.TestCase):\n"
+        '    @unittest.skip("cannot fix because of backward compat, "\n'
+        '        "will fix later")\n'
+        "    def test_a(self):\n        self.assertEqual(f(1), 2)\n"
+    )
+    after = before.replace(
+        '"cannot fix because of backward compat, "\n        "will fix later"', '"cannot fix because of backward compat, will fix later"'
+    )
+    diff = make_diff(before, after, "tests/test_m.py")
+    scores, notes = tamper_scores(hunks_of(diff), diff)
+    assert scores[0] < 0.5 and not any("skipped" in why for _, _, why in notes)
+    # a skip added beside the re-wrapped one is still a new skip
+    added = after.replace("    def test_a", '    @unittest.skip("flaky")\n    def test_a')
+    diff = make_diff(before, added, "tests/test_m.py")
+    assert tamper_scores(hunks_of(diff), diff)[0] == [0.9]
+
+
+def test_canonical_joins_adjacent_string_literals_as_python_does() -> None:
+    from oversight_ext.assistants.monitors.hunks import canonical
+
+    assert canonical('f("a, "\n    "b")') == canonical("f('a, b')")
+    assert canonical("x = 'a' + 'b'") != canonical("x = 'ab'")  # an operator between them is code

@@ -83,6 +83,10 @@ class HunkView:
 
 #: A one-line string literal with an optional prefix (not f-strings: their braces hold code).
 _STRING = re.compile(r"""(?<![\w'"])([rRbBuU]{0,2})('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+_ONE = r"""(?<![\w'"])[rRbBuU]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+#: Adjacent string literals (``"a, " "b"``), which Python joins into one: a formatter joins a
+#: reason string split over two lines into one literal, the same value in one spelling.
+_JOINED = re.compile(rf"{_ONE}(?:\s*{_ONE})+")
 
 
 def _literal(m: re.Match[str]) -> str:
@@ -92,10 +96,18 @@ def _literal(m: re.Match[str]) -> str:
         return m.group(0)
 
 
+def _joined(m: re.Match[str]) -> str:
+    try:  # in brackets: the literals may stand on lines of their own
+        return repr(ast.literal_eval(f"({m.group(0)})"))
+    except (SyntaxError, ValueError, TypeError):
+        return m.group(0)  # bytes beside str, say: not Python, left as written
+
+
 def canonical(text: str) -> str:
-    """``text`` with every one-line string literal spelled as Python's repr of its value and all
-    whitespace removed: two spellings of the same tokens compare equal."""
-    return re.sub(r"\s+", "", _STRING.sub(_literal, text))
+    """``text`` with every one-line string literal (adjacent ones joined, as Python joins them)
+    spelled as Python's repr of its value and all whitespace removed: two spellings of the same
+    tokens compare equal."""
+    return re.sub(r"\s+", "", _STRING.sub(_literal, _JOINED.sub(_joined, text)))
 
 
 def _names(code: str) -> str:
