@@ -44,6 +44,7 @@ class HunkView:
     added: list[tuple[int, str]] = field(default_factory=list)  # (new line, text)
     removed: list[str] = field(default_factory=list)
     removed_at: list[tuple[int, str]] = field(default_factory=list)  # (old line, text)
+    body: list[tuple[str, str]] = field(default_factory=list)  # ("context" | "add" | "del", text), in order
     _fragments: list[Fragment] | None = None
     _removed_fragments: list[Fragment] | None = None
     _removed_canonical: str | None = None
@@ -69,11 +70,28 @@ class HunkView:
             self._removed_fragments = _fragments_of(self.removed_at)
         return self._removed_fragments
 
+    def sides(self) -> tuple[str, str, list[int], list[int]]:
+        """The hunk's text before and after the change (its context lines with the removed, or
+        the added, ones) and the 0-based lines of each that the change touches."""
+        old: list[str] = []
+        new: list[str] = []
+        old_at: list[int] = []
+        new_at: list[int] = []
+        for kind, text in self.body:
+            if kind != "add":
+                old_at += [len(old)] if kind == "del" else []
+                old.append(text)
+            if kind != "del":
+                new_at += [len(new)] if kind == "add" else []
+                new.append(text)
+        return "\n".join(old) + "\n", "\n".join(new) + "\n", old_at, new_at
+
     def is_moved(self, line_text: str) -> bool:
         """Whether ``line_text`` (an added line) only moved or was re-wrapped: its tokens, with each
         string literal in one canonical spelling, are among the removed lines'. A formatter's
-        work (re-indenting, re-wrapping, ``'x'`` to ``"x"``) is no new code."""
-        squeezed = canonical(line_text)
+        work (re-indenting, re-wrapping, ``'x'`` to ``"x"``, a trailing comma) is no new code."""
+        # a formatter that splits a call or signature one argument a line adds a trailing comma
+        squeezed = canonical(line_text).removesuffix(",")
         if not squeezed:
             return False
         if self._removed_canonical is None:
@@ -172,6 +190,8 @@ def hunks_of(diff: str) -> list[HunkView]:
         for h in f.hunks:
             view = HunkView(len(out), f.path, h.new_start, max(h.new_start, h.new_start + h.new_len - 1))
             for ln in h.lines:
+                if ln.kind in ("context", "add", "del"):
+                    view.body.append((ln.kind, ln.text))
                 if ln.kind == "add" and ln.new is not None:
                     view.added.append((ln.new, ln.text))
                 elif ln.kind == "del":
