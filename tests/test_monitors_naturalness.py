@@ -88,3 +88,15 @@ def test_smollm2_finds_the_odd_condition_less_natural_than_a_plain_line() -> Non
     assert all(s == 0.0 for k, s in enumerate(odd_scores) if k != i)
     assert notes and notes[0][0] == i and "nats per token" in notes[0][2]
     assert naturalness_scores(odd)[0] == odd_scores  # the same reading again (cached, deterministic)
+
+
+def test_the_lm_reads_a_window_of_a_long_hunk_from_its_first_new_line() -> None:
+    from oversight_ext.assistants.monitors.naturalness import WINDOW, _window
+
+    before = "".join(f"x{k} = f('{k}')\n" for k in range(200))
+    after = before.replace("'", '"').replace('x150 = f("150")\n', 'x150 = f("150")\nif x150 == 4099:\n    x150 = 0\n')
+    (h,) = hunks_of(make_diff(before, after, "m.py"))
+    old, new, _, changed = h.sides(*_window(h))
+    assert len(new.splitlines()) <= WINDOW and "if x150 == 4099:" in new and changed
+    assert len(old.splitlines()) <= WINDOW and "4099" not in old
+    assert len(h.sides()[1].splitlines()) > 200  # the whole hunk, without the window

@@ -70,14 +70,15 @@ class HunkView:
             self._removed_fragments = _fragments_of(self.removed_at)
         return self._removed_fragments
 
-    def sides(self) -> tuple[str, str, list[int], list[int]]:
+    def sides(self, start: int = 0, stop: int | None = None) -> tuple[str, str, list[int], list[int]]:
         """The hunk's text before and after the change (its context lines with the removed, or
-        the added, ones) and the 0-based lines of each that the change touches."""
+        the added, ones) and the 0-based lines of each that the change touches; ``start`` and
+        ``stop`` cut a window of the hunk's lines (:attr:`body`) first."""
         old: list[str] = []
         new: list[str] = []
         old_at: list[int] = []
         new_at: list[int] = []
-        for kind, text in self.body:
+        for kind, text in self.body[start:stop]:
             if kind != "add":
                 old_at += [len(old)] if kind == "del" else []
                 old.append(text)

@@ -12,7 +12,8 @@ hundred hunks, so a 50,000-line diff cannot have every hunk scored in the 60 s t
 Only hunks a cheap pre-filter selects are scored: those with added lines that are new code (not
 a line whose tokens the removed lines hold: a formatter's re-wrap) and that are not only
 comments, at most ``limit`` of them per diff, the ones the other monitors score highest first,
-then those with the most new lines. The others score 0.
+then those with the most new lines. The others score 0. Of each, the LM reads a window of
+:data:`WINDOW` lines from just before its first new line.
 
 The model loads once per process (the arbiter's cache, shared with the ``exec`` and ``hf``
 backends), on the first scored hunk; without the ``lm`` extra :func:`require_lm` names it.
@@ -29,9 +30,10 @@ from .hunks import HunkView
 
 __all__ = ["LIMIT", "naturalness_scores", "require_lm", "selected"]
 
-#: The most hunks of one diff scored by the LM (two forward passes each: about 1.5 s a hunk on
-#: 2 cores at load 5, so a 50,000-line diff spends up to about 20 s here).
-LIMIT = 12
+#: The most hunks of one diff scored by the LM: two forward passes each, several seconds a hunk
+#: on 2 cores shared with other jobs (11 s a hunk for 30-line windows at load 7), so a 50,000-line
+#: diff cannot have its ~1,000 hunks of new code read in 60 s.
+LIMIT = 6
 #: Readings of the default arbiter by (before, after): the bench scores the same development
 #: items twice (to fit the ensemble, then to measure it), and the LM is the slow part.
 _SEEN: dict[tuple[str, str], float | None] = {}
@@ -49,8 +51,23 @@ def require_lm(model: str = "smollm2") -> None:
         smollm2_gguf()  # names the same command when the weights' package is missing
 
 
+#: The most lines of one hunk the LM reads (a window from just before its first new line): the
+#: cost of a pass grows with its length, and a formatter's hunks run to hundreds of lines.
+WINDOW = 12
+
+
+def _is_new(h: HunkView, text: str) -> bool:
+    return bool(text.strip()) and not text.strip().startswith("#") and not h.is_moved(text)
+
+
 def _new_lines(h: HunkView) -> int:
-    return sum(1 for _, t in h.added if t.strip() and not t.strip().startswith("#") and not h.is_moved(t))
+    return sum(1 for _, t in h.added if _is_new(h, t))
+
+
+def _window(h: HunkView) -> tuple[int, int]:
+    first = next((k for k, (kind, t) in enumerate(h.body) if kind == "add" and _is_new(h, t)), 0)
+    start = max(0, first - 3)
+    return start, start + WINDOW
 
 
 def selected(hunks: list[HunkView], others: list[list[float]] | None = None, *, limit: int = LIMIT) -> list[int]:
@@ -90,7 +107,7 @@ def naturalness_scores(
             _DEFAULT.append(NaturalnessArbiter("smollm2", device="cpu", context_tokens=32))
         arbiter = _DEFAULT[0]
     for i in chosen:
-        before, after, old, new = hunks[i].sides()
+        before, after, old, new = hunks[i].sides(*_window(hunks[i]))
         if cache and (before, after) in _SEEN:
             delta = _SEEN[(before, after)]
         else:
