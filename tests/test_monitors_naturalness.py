@@ -100,3 +100,15 @@ def test_the_lm_reads_a_window_of_a_long_hunk_from_its_first_new_line() -> None:
     assert len(new.splitlines()) <= WINDOW and "if x150 == 4099:" in new and changed
     assert len(old.splitlines()) <= WINDOW and "4099" not in old
     assert len(h.sides()[1].splitlines()) > 200  # the whole hunk, without the window
+
+
+def test_the_ensemble_refuses_to_run_without_a_monitor_it_was_fitted_on() -> None:
+    from oversight_ext.assistants.monitors.combined import frozen_weights
+
+    fitted = frozen_weights()["monitors"]
+    left = tuple(m for m in fitted if m != "security")
+    diff = make_diff(BEFORE, REWRAP, "m.py")
+    with pytest.raises(ValueError, match="the ensemble was fitted on"):
+        monitor_scores(diff, hunks_of(diff), monitors=left, combine="ensemble")
+    with pytest.raises(ValueError, match="combine='mean' is unknown"):
+        monitor_scores(diff, hunks_of(diff), combine="mean")
