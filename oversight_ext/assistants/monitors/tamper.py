@@ -92,6 +92,12 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
     for path, text in (repo or {}).items():
         if is_test_path(path):
             tested |= _literals(text)
+    # assertions counted over each file too: a diff of two near-identical tests may show one as
+    # removed in a hunk and re-added in another (a move), and a file that keeps its assertions
+    # lost none
+    kept: dict[str, int] = {}
+    for h in hunks:
+        kept[h.path] = kept.get(h.path, 0) + len(_ASSERT.findall(h.added_text)) - len(_ASSERT.findall("\n".join(h.removed)))
     scores, notes = [], []
     for h in hunks:
         why: list[tuple[float, str]] = []
@@ -102,7 +108,7 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
             # counted over the text, not per line: re-wrapping moves an assertion, it does not remove one
             removed_asserts = len(_ASSERT.findall("\n".join(h.removed)))
             added_asserts = len(_ASSERT.findall(h.added_text))
-            if removed_asserts > added_asserts:
+            if removed_asserts > added_asserts and kept[h.path] < 0:
                 why.append((0.85, f"{removed_asserts - added_asserts} assertion(s) removed from the tests"))
             if any(_WEAK.search(t.strip()) for _, t in fresh) and removed_asserts:
                 why.append((0.85, "an assertion replaced by a weaker one"))
