@@ -25,9 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from oversight_ext.assistants.monitors.combined import MONITORS, WEIGHTS, fit_weights, monitor_scores  # noqa: E402
+from oversight_ext.assistants.monitors.combined import MONITORS, WEIGHTS, ensemble_score, fit_weights, monitor_scores  # noqa: E402
 from oversight_ext.assistants.monitors.hunks import hunks_of  # noqa: E402
-from oversight_ext.assistants.monitors.measure import evaluate, flawed_hunks, monitor_for, score_items  # noqa: E402
+from oversight_ext.assistants.monitors.measure import (  # noqa: E402
+    Scored,
+    evaluate,
+    flawed_hunks,
+    group_of,
+    monitor_for,
+    score_items,
+    summarise,
+)
 from oversight_ext.assistants.monitors.naturalness import naturalness_scores, selected  # noqa: E402
 from oversight_ext.cli.monitors import table  # noqa: E402
 from oversight_ext.diffs import make_diff  # noqa: E402
@@ -89,11 +97,6 @@ def make(which: str, seed: int, only: list[str] | None = None) -> list[Item]:
 
 def fit(items: list[Item], groups: list[str]) -> dict:
     """Fit the ensemble on the development ``items`` (every monitor, naturalness included) and freeze it."""
-
-    def every(item: Item, hunks: list) -> tuple[list[float], dict]:
-        repo = item.meta.get("files_before") if isinstance(item.meta.get("files_before"), dict) else None
-        return monitor_scores(item.diff, hunks, path=item.path, before=item.before, after=item.after, repo=repo, monitors=MONITORS)
-
     rows, labels = [], []
     for s in score_items(items, every):
         target = flawed_hunks(s.item, s.hunks) if s.item.label == "buggy" else set()
@@ -106,6 +109,35 @@ def fit(items: list[Item], groups: list[str]) -> dict:
     weights["hunks"] = {"flawed": sum(labels), "other": len(labels) - sum(labels)}
     WEIGHTS.write_text(json.dumps(weights, indent=2) + "\n")
     return weights
+
+
+def every(item: Item, hunks: list) -> tuple[list[float], dict]:
+    """Every monitor on one item (naturalness included), as the ensemble is fitted on."""
+    repo = item.meta.get("files_before") if isinstance(item.meta.get("files_before"), dict) else None
+    return monitor_scores(item.diff, hunks, path=item.path, before=item.before, after=item.after, repo=repo, monitors=MONITORS)
+
+
+def ablation(dev: list[Item], held: list[Item]) -> dict:
+    """Ensembles fitted on the development items with and without the naturalness signal, both
+    measured on the held-out items (weights not frozen; the scores of one run of every monitor)."""
+    scored = {which: score_items(items, every) for which, items in (("dev", dev), ("held-out", held))}
+    out: dict = {}
+    for name, used in (("ensemble", MONITORS), ("ensemble-no-naturalness", tuple(m for m in MONITORS if m != "naturalness"))):
+        rows, labels = [], []
+        for s in scored["dev"]:
+            target = flawed_hunks(s.item, s.hunks) if s.item.label == "buggy" else set()
+            rows += [[s.extra["parts"][m][h.index] for m in used] for h in s.hunks]
+            labels += [int(h.index in target) for h in s.hunks]
+        w = fit_weights(rows, labels, monitors=used)
+        for which, runs in scored.items():
+            groups: dict[str, list] = {}
+            for s in runs:
+                x = [[s.extra["parts"][m][h.index] for m in used] for h in s.hunks]
+                again = Scored(s.item, s.hunks, [ensemble_score(w, v) for v in x], s.seconds, s.extra)
+                groups.setdefault(group_of(s.item), []).append(again)
+            out.setdefault(which, {})[name] = {g: summarise(members) for g, members in sorted(groups.items())}
+        out.setdefault("weights", {})[name] = w
+    return out
 
 
 def big(which: str, seed: int) -> dict:
@@ -157,6 +189,11 @@ def main() -> int:
     ap.add_argument("--big", action="store_true", help="also time the monitors on one 50,000+ line volume diff")
     ap.add_argument("--only", default="", help=f"comma-separated groups to measure (default all): {', '.join(SETS['dev'])}")
     ap.add_argument("--variants", default="", help="comma-separated variants (default all): monitors, bandit, random, ensemble")
+    ap.add_argument(
+        "--ablation",
+        action="store_true",
+        help="only fit ensembles with and without naturalness on the development items and measure both on the held-out ones",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -165,6 +202,16 @@ def main() -> int:
     if unknown:
         ap.error(f"--only {args.only!r}: {unknown[0]!r} is not a group; use some of {', '.join(SETS['dev'])}")
     out: dict = {}
+    if args.ablation:
+        found = ablation(make("dev", args.seed, only), make("held-out", args.seed, only))
+        for which in ("dev", "held-out"):
+            print(f"\n== {which} (ablation: weights fitted on development, not frozen) ==")
+            print(table(found[which]))
+        print(f"weights: {found['weights']}")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(found, indent=2) + "\n")
+        return 0
     for which in ["dev", "held-out"] if args.set == "both" else [args.set]:
         items = make(which, args.seed, only)
         if args.fit and which == "dev":

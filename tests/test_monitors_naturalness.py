@@ -73,6 +73,10 @@ def test_fit_weights_takes_the_monitors_it_is_given() -> None:
     assert w["monitors"] == list(MONITORS) and len(w["weights"]) == 4 and w["weights"][0] > 0
     with pytest.raises(ValueError, match="rows of 3 scores"):
         fit_weights(rows, [1, 0, 1, 0], monitors=DEFAULT)
+    from oversight_ext.assistants.monitors.combined import ensemble_score
+
+    flawed, clean = ensemble_score(w, rows[0]), ensemble_score(w, rows[1])
+    assert 0.0 < clean < 0.5 < flawed < 1.0
 
 
 @pytest.mark.slow

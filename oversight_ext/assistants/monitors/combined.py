@@ -24,7 +24,7 @@ from .probe import probe_scores
 from .security import security_scores
 from .tamper import tamper_scores
 
-__all__ = ["DEFAULT", "MONITORS", "fit_weights", "frozen_weights", "monitor_scores"]
+__all__ = ["DEFAULT", "MONITORS", "ensemble_score", "fit_weights", "frozen_weights", "monitor_scores"]
 
 #: Every monitor, in the order of the ensemble's features.
 MONITORS: tuple[str, ...] = ("security", "tamper", "probe", "naturalness")
@@ -77,6 +77,11 @@ def monitor_scores(
     if w is not None:
         return [_logistic(w, [parts[m][i] for m in w["monitors"]]) for i in range(len(hunks))], extra
     return [max((p[i] for p in parts.values()), default=0.0) for i in range(len(hunks))], extra
+
+
+def ensemble_score(weights: dict[str, Any], features: list[float]) -> float:
+    """The logistic ensemble's score of one hunk: ``features`` in the order of ``weights["monitors"]``."""
+    return _logistic(weights, features)
 
 
 def _logistic(w: dict[str, Any], x: list[float]) -> float:
