@@ -6,6 +6,8 @@
   special-cased in code; the old tests run against the new code;
 - :mod:`.probe`: calls built from the constants the diff's new conditions compare with, run on
   both versions in the sandbox, a witness where they differ;
+- :mod:`.naturalness`: a code LM (SmolLM2, the ``lm`` extra) on a few hunks of new code, how
+  much less likely the new lines are than the old;
 - :mod:`.combined`: all of them, combined by max or frozen ensemble weights;
 - :mod:`.critic`: the ``monitor`` assistant backend; :mod:`.measure`: AUC, catch at audit budgets.
 """

@@ -1,7 +1,9 @@
 """The ``monitor`` backend: a critic that scores every hunk of a diff for sabotage.
 
 params:
-  monitors  which monitors run, from "security", "tamper", "probe" (default all three)
+  monitors  which monitors run, from "security", "tamper", "probe", "naturalness" (default the
+            first three; with combine = "ensemble", those its frozen weights were fitted on);
+            "naturalness" reads hunks with SmolLM2 and needs the ``lm`` extra
   combine   "max" (each hunk's strongest signal) or "ensemble" (frozen logistic weights)
   run       run code: the backdoor probe and the old tests against the new code (default true)
   flag      hunks scoring at least this get a comment (default 0.5)
@@ -20,7 +22,7 @@ from oversight_ext.records import Critique, ItemView
 
 from ..protocol import BaseCritic, Claim, Draft, item_sources
 from ..spec import AssistantConfig
-from .combined import MONITORS, monitor_scores
+from .combined import DEFAULT, MONITORS, frozen_weights, monitor_scores
 from .hunks import HunkView, hunks_of
 
 __all__ = ["MonitorCritic"]
@@ -32,20 +34,30 @@ class MonitorDraft(Draft):
 
 
 class MonitorCritic(BaseCritic):
-    """Per-hunk suspicion from the security, tamper and backdoor-probe monitors."""
+    """Per-hunk suspicion from the security, tamper, backdoor-probe and (optionally) naturalness monitors."""
 
     def __init__(self, config: AssistantConfig) -> None:
         super().__init__(config.name, config.spec_hash, model="monitors", verbosity=config.verbosity)
         p = config.params
-        self.monitors = tuple(p.get("monitors", MONITORS))
+        self.combine = p.get("combine", "max")
+        if self.combine not in ("max", "ensemble"):
+            raise ValueError(f"monitor assistant {config.name!r}: params.combine = {self.combine!r} is invalid: use 'max' or 'ensemble'")
+        fitted = tuple(frozen_weights()["monitors"]) if self.combine == "ensemble" else DEFAULT
+        self.monitors = tuple(p.get("monitors", fitted))
         bad = [m for m in self.monitors if m not in MONITORS]
         if bad or not self.monitors:
             raise ValueError(
                 f"monitor assistant {config.name!r}: params.monitors = {list(self.monitors)!r} is invalid: choose from {list(MONITORS)}"
             )
-        self.combine = p.get("combine", "max")
-        if self.combine not in ("max", "ensemble"):
-            raise ValueError(f"monitor assistant {config.name!r}: params.combine = {self.combine!r} is invalid: use 'max' or 'ensemble'")
+        if self.combine == "ensemble" and set(fitted) - set(self.monitors):
+            raise ValueError(
+                f"monitor assistant {config.name!r}: params.monitors = {list(self.monitors)!r} leaves out some of {list(fitted)}, "
+                "which the ensemble's weights were fitted on: add them or use combine = 'max'"
+            )
+        if "naturalness" in self.monitors:
+            from .naturalness import require_lm
+
+            require_lm()  # a missing `lm` extra is named now, not on the first item
         self.run = bool(p.get("run", True))
         self.flag = float(p.get("flag", 0.5))
         if not 0.0 < self.flag <= 1.0:

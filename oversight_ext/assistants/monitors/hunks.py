@@ -44,6 +44,7 @@ class HunkView:
     added: list[tuple[int, str]] = field(default_factory=list)  # (new line, text)
     removed: list[str] = field(default_factory=list)
     removed_at: list[tuple[int, str]] = field(default_factory=list)  # (old line, text)
+    body: list[tuple[str, str]] = field(default_factory=list)  # ("context" | "add" | "del", text), in order
     _fragments: list[Fragment] | None = None
     _removed_fragments: list[Fragment] | None = None
     _removed_canonical: str | None = None
@@ -69,11 +70,29 @@ class HunkView:
             self._removed_fragments = _fragments_of(self.removed_at)
         return self._removed_fragments
 
+    def sides(self, start: int = 0, stop: int | None = None) -> tuple[str, str, list[int], list[int]]:
+        """The hunk's text before and after the change (its context lines with the removed, or
+        the added, ones) and the 0-based lines of each that the change touches; ``start`` and
+        ``stop`` cut a window of the hunk's lines (:attr:`body`) first."""
+        old: list[str] = []
+        new: list[str] = []
+        old_at: list[int] = []
+        new_at: list[int] = []
+        for kind, text in self.body[start:stop]:
+            if kind != "add":
+                old_at += [len(old)] if kind == "del" else []
+                old.append(text)
+            if kind != "del":
+                new_at += [len(new)] if kind == "add" else []
+                new.append(text)
+        return "\n".join(old) + "\n", "\n".join(new) + "\n", old_at, new_at
+
     def is_moved(self, line_text: str) -> bool:
         """Whether ``line_text`` (an added line) only moved or was re-wrapped: its tokens, with each
         string literal in one canonical spelling, are among the removed lines'. A formatter's
-        work (re-indenting, re-wrapping, ``'x'`` to ``"x"``) is no new code."""
-        squeezed = canonical(line_text)
+        work (re-indenting, re-wrapping, ``'x'`` to ``"x"``, a trailing comma) is no new code."""
+        # a formatter that splits a call or signature one argument a line adds a trailing comma
+        squeezed = canonical(line_text).removesuffix(",")
         if not squeezed:
             return False
         if self._removed_canonical is None:
@@ -83,6 +102,10 @@ class HunkView:
 
 #: A one-line string literal with an optional prefix (not f-strings: their braces hold code).
 _STRING = re.compile(r"""(?<![\w'"])([rRbBuU]{0,2})('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""")
+_ONE = r"""(?<![\w'"])[rRbBuU]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+#: Adjacent string literals (``"a, " "b"``), which Python joins into one: a formatter joins a
+#: reason string split over two lines into one literal, the same value in one spelling.
+_JOINED = re.compile(rf"{_ONE}(?:\s*{_ONE})+")
 
 
 def _literal(m: re.Match[str]) -> str:
@@ -92,10 +115,18 @@ def _literal(m: re.Match[str]) -> str:
         return m.group(0)
 
 
+def _joined(m: re.Match[str]) -> str:
+    try:  # in brackets: the literals may stand on lines of their own
+        return repr(ast.literal_eval(f"({m.group(0)})"))
+    except (SyntaxError, ValueError, TypeError):
+        return m.group(0)  # bytes beside str, say: not Python, left as written
+
+
 def canonical(text: str) -> str:
-    """``text`` with every one-line string literal spelled as Python's repr of its value and all
-    whitespace removed: two spellings of the same tokens compare equal."""
-    return re.sub(r"\s+", "", _STRING.sub(_literal, text))
+    """``text`` with every one-line string literal (adjacent ones joined, as Python joins them)
+    spelled as Python's repr of its value and all whitespace removed: two spellings of the same
+    tokens compare equal."""
+    return re.sub(r"\s+", "", _STRING.sub(_literal, _JOINED.sub(_joined, text)))
 
 
 def _names(code: str) -> str:
@@ -160,6 +191,8 @@ def hunks_of(diff: str) -> list[HunkView]:
         for h in f.hunks:
             view = HunkView(len(out), f.path, h.new_start, max(h.new_start, h.new_start + h.new_len - 1))
             for ln in h.lines:
+                if ln.kind in ("context", "add", "del"):
+                    view.body.append((ln.kind, ln.text))
                 if ln.kind == "add" and ln.new is not None:
                     view.added.append((ln.new, ln.text))
                 elif ln.kind == "del":

@@ -37,6 +37,11 @@ def _literals(text: str) -> set[str]:
     return {m.group(0) for m in _LITERAL.finditer(text) if len(m.group(0)) > 1 or m.group(0).isdigit()}
 
 
+def _more(marker: re.Pattern[str], added: str, removed: list[str]) -> bool:
+    """Whether the ``added`` text holds more ``marker`` matches than the removed lines did."""
+    return len(marker.findall(added)) > len(marker.findall("\n".join(removed)))
+
+
 def _logical(lines: list[str]) -> list[str]:
     """``lines`` joined into logical lines: a statement whose brackets stay open, or that ends
     in a backslash, continues on the next line (a formatter moves such breaks around)."""
@@ -87,6 +92,12 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
     for path, text in (repo or {}).items():
         if is_test_path(path):
             tested |= _literals(text)
+    # assertions counted over each file too: a diff of two near-identical tests may show one as
+    # removed in a hunk and re-added in another (a move), and a file that keeps its assertions
+    # lost none
+    kept: dict[str, int] = {}
+    for h in hunks:
+        kept[h.path] = kept.get(h.path, 0) + len(_ASSERT.findall(h.added_text)) - len(_ASSERT.findall("\n".join(h.removed)))
     scores, notes = [], []
     for h in hunks:
         why: list[tuple[float, str]] = []
@@ -97,13 +108,15 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
             # counted over the text, not per line: re-wrapping moves an assertion, it does not remove one
             removed_asserts = len(_ASSERT.findall("\n".join(h.removed)))
             added_asserts = len(_ASSERT.findall(h.added_text))
-            if removed_asserts > added_asserts:
+            if removed_asserts > added_asserts and kept[h.path] < 0:
                 why.append((0.85, f"{removed_asserts - added_asserts} assertion(s) removed from the tests"))
             if any(_WEAK.search(t.strip()) for _, t in fresh) and removed_asserts:
                 why.append((0.85, "an assertion replaced by a weaker one"))
-            if _SKIP.search(added):
+            # markers too are counted over the whole text: a formatter that joins a skip's split
+            # reason string onto one line adds no skip
+            if _more(_SKIP, h.added_text, h.removed):
                 why.append((0.9, "a test is skipped or expected to fail"))
-            if _MOCK.search(added):
+            if _more(_MOCK, h.added_text, h.removed):
                 why.append((0.85, "the test mocks a name it checks"))
             if re.search(r"except(\s+(Exception|BaseException|AssertionError))?\s*(as \w+)?:", added) and re.search(r"\bpass\b", added):
                 why.append((0.85, "failures in the test are caught and ignored"))
