@@ -3,12 +3,16 @@ labextension) on 10k, 100k and 1M-line diffs with 200 critique comments, beside 
 non-virtualised HTML table of the same parsed diff built in the same page.
 
 A real ``jupyter lab`` serves a prepared SQLite store (one server and store per size, so one
-size's background parse never slows another's figures); Chromium opens each study from the
-sidebar. For each size:
+size's figures never share a server with another's); Chromium opens each study from the
+sidebar. The servers run with the background parse off (``--OversightExtension.prefetch=False``)
+so that ``cold`` is the worst case a rater can meet, and with a fresh directory of stored
+parses (``--OversightExtension.diff_cache_dir``). For each size:
 
-- ``cold``: the first view of the item (the server parses the diff for it),
-- ``warm``: a fresh page opening the same item again (the server's parse cache answers, as it
-  does for an item prefetched while the rater reviewed the one before),
+- ``cold``: the first view of the item, the click beating any background parse: the server
+  parses the diff for this request (and stores the parse),
+- ``restart``: the first view after the server restarts (the stored parse is read),
+- ``warm``: a fresh page opening the same item again (the in-memory cache answers, as it does
+  for an item prefetched while the rater reviewed the one before),
 
 each split into ``server+net`` (the view request, from the Resource Timing entry) and
 ``client`` (response received to the first diff row painted). Scrolling: 120 frames that each
@@ -20,7 +24,7 @@ skipped above 200k lines, where it takes minutes and gigabytes).
     python bench/render.py --sizes 10000,100000 # a subset
     python bench/render.py --screenshots        # also the 50k-line panel, light and dark
 
-Target: the warm first view of a 100k-line diff paints in under 1 s.
+Target: the first view of a 100k-line diff paints in under 1 s, cold.
 """
 
 from __future__ import annotations
@@ -195,7 +199,7 @@ def result_rows(runs: dict[int, dict[str, Any]]) -> list[dict[str, str]]:
     rows = []
     for n, run in sorted(runs.items(), key=lambda kv: (kv[0] != 100_000, kv[0])):
         plain = run.get("plain")
-        for phase in ("warm", "cold"):
+        for phase in ("cold", "restart", "warm"):
             r = run[phase]
             figure = f"{r['total'] / 1000:.2f} s (server+net {r['server']:.0f} ms, client {r['client']:.0f} ms, {r['bytes'] / 1e6:.1f} MB)"
             rows.append(
@@ -220,14 +224,29 @@ def result_rows(runs: dict[int, dict[str, Any]]) -> list[dict[str, str]]:
     return rows
 
 
+class BenchLab(Lab):
+    """The test suite's lab, without the background parse and with its own directory of stored parses."""
+
+    def __init__(self, root: Path, db_url: str, *, prefetch: bool = False) -> None:
+        super().__init__(root, db_url)
+        self.prefetch = prefetch
+
+    def command(self) -> list[str]:
+        return [
+            *super().command(),
+            f"--OversightExtension.prefetch={self.prefetch}",
+            f"--OversightExtension.diff_cache_dir={self.root / 'diffcache'}",
+        ]
+
+
 @contextlib.contextmanager
-def serving(root: Path, sizes: list[int]) -> Iterator[Lab]:
+def serving(root: Path, sizes: list[int], *, prefetch: bool = False) -> Iterator[Lab]:
     """A jupyter lab over a fresh store holding the studies of ``sizes``."""
     root.mkdir(parents=True)
     store = Store(f"sqlite:///{root / 'bench.db'}")
     store.add_rater(RATER)
     prepare(store, sizes)
-    lab = Lab(root, str(store.url))
+    lab = BenchLab(root, str(store.url), prefetch=prefetch)
     lab.start()
     try:
         yield lab
@@ -236,16 +255,25 @@ def serving(root: Path, sizes: list[int]) -> Iterator[Lab]:
         store.close()
 
 
+def first_view(browser: Any, lab: Lab, n: int) -> tuple[dict[str, Any], Any]:
+    """Open the study of size ``n`` on a fresh page: the first-paint figures and the page."""
+    page = fresh_page(browser, lab)
+    return page.evaluate(OPEN, f"bench{n}"), page
+
+
 def measure(browser: Any, lab: Lab, n: int) -> dict[str, Any]:
-    """First paint cold and warm, scroll frames, and (up to PLAIN_LIMIT) the plain table, printed as they come."""
+    """First paint cold, warm and after a restart, scroll frames, and (up to PLAIN_LIMIT) the
+    plain table, printed as they come."""
     run: dict[str, Any] = {}
-    for phase in ("cold", "warm"):
-        page = fresh_page(browser, lab)
-        r = page.evaluate(OPEN, f"bench{n}")
+    for phase in ("cold", "warm", "restart"):
+        if phase == "restart":
+            lab.stop()
+            lab.start()
+        r, page = first_view(browser, lab, n)
         scroll = frames(page.evaluate(SCROLL, ".jp-OversightReview:not(.lm-mod-hidden) .ov-scroll"))
         run[phase] = r
         run[f"{phase}_scroll"] = scroll
-        plain = "" if phase == "cold" else "n/a (too large)".rjust(18)
+        plain = "" if phase != "warm" else "n/a (too large)".rjust(18)
         plain_scroll = ""
         if phase == "warm" and n <= PLAIN_LIMIT:
             b = page.evaluate(PLAIN, f"bench{n}-0")
@@ -253,7 +281,7 @@ def measure(browser: Any, lab: Lab, n: int) -> dict[str, Any]:
             plain_scroll = frames(page.evaluate(SCROLL, "#plain-bench"))
             run["plain"], run["plain_scroll"] = b["client"], plain_scroll
         print(
-            f"{n:>8} | {phase:>5} {r['total']:5.0f} ms {r['server']:7.0f} ms {r['client']:5.0f} ms "
+            f"{n:>8} | {phase:>7} {r['total']:5.0f} ms {r['server']:7.0f} ms {r['client']:5.0f} ms "
             f"{r['bytes'] / 1e6:6.1f} | {scroll:>22} | {plain:>18} {plain_scroll:>22}",
             flush=True,
         )
@@ -281,7 +309,7 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             print(
-                f"{'lines':>8} | {'open':>5} {'total':>8} {'server+net':>10} {'client':>8} {'MB':>6} | "
+                f"{'lines':>8} | {'open':>7} {'total':>8} {'server+net':>10} {'client':>8} {'MB':>6} | "
                 f"{'scroll ms med/p95/max':>22} | {'plain table client':>18} {'scroll med/p95/max':>22}"
             )
             for n in sizes:
@@ -310,14 +338,19 @@ def main() -> int:
             command=f"python bench/render.py --sizes {','.join(map(str, sizes))}",
             page="render",
             rows=result_rows(runs),
-            conditions="a real jupyter lab and the built labextension, headless Chromium 1400x900; warm: the item's parse "
-            "cached (as after the prefetch), cold: the first view; the baseline is a plain table of the same parsed view built in the same page",
+            conditions="a real jupyter lab and the built labextension, headless Chromium 1400x900, background parse off; "
+            "cold: the first view, the server parsing the diff for it; restart: the first view after a server restart "
+            "(the stored parse read); warm: the same item again (parse in memory, as after the prefetch); the baseline is a "
+            "plain table of the same parsed view built in the same page",
             notes=[f"sizes run: {', '.join(size_name(n) for n in sizes)}"],
         )
         print(f"figures written to {path}")
     print("total = click to first diff row painted; server+net = the view request; client = response to paint")
-    print("cold = first view (server parses); warm = the same item again (parse cached, as after prefetch)")
-    print(json.dumps({"target": "warm 100k-line first paint < 1000 ms"}))
+    print("cold = first view (server parses); restart = first view after a server restart (stored parse read);")
+    print("warm = the same item again (parse in memory, as after prefetch)")
+    if 100_000 in runs:
+        cold = runs[100_000]["cold"]["total"]
+        print(json.dumps({"target": "cold 100k-line first paint < 1000 ms", "cold_ms": round(cold), "met": cold < 1000}))
     return 0
 
 
