@@ -13,7 +13,7 @@ import { anchorKey, buildRows, filePath, hunkKey, Layout, lineDigits, Row, RowMo
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
-import { findHits, Hit, MAX_HITS } from './search';
+import { findHits, Hit, MAX_HITS, SealedMatches, sealedSummary, splitSealed } from './search';
 import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
@@ -50,6 +50,9 @@ export class ReviewView {
   private auditCounter = el('span', 'ov-audits');
   private query = '';
   private hits: Hit[] = [];
+  /** Under an audit budget: per sealed hunk, how many matches it holds (never their text). */
+  private sealedHits: SealedMatches[] = [];
+  private hitsCapped = false;
   private hitIndex = -1;
   private pin: { file: number; hunk: number; idx: number } | null = null;
   private layout: Layout = { wrap: true, cols: 80, noteCols: 80 };
@@ -139,6 +142,8 @@ export class ReviewView {
     this.collapsed.clear();
     this.query = '';
     this.hits = [];
+    this.sealedHits = [];
+    this.hitsCapped = false;
     this.hitIndex = -1;
     this.pin = null;
     this.charPx = 0;
@@ -331,9 +336,7 @@ export class ReviewView {
   /** Search the whole diff (folded and collapsed lines too) and go to the first hit. */
   search(query: string): void {
     this.query = query;
-    // Under an audit budget a sealed hunk's lines are not searchable: a hit would show them.
-    const sealed = this.budget() === null ? null : this.opened;
-    this.hits = findHits(this.view?.files ?? [], query).filter(h => !sealed || sealed.has(hunkKey(h.file, h.hunk)));
+    this.findAll();
     this.hitIndex = -1;
     if (this.hits.length) {
       this.gotoHit(0);
@@ -347,6 +350,20 @@ export class ReviewView {
       }
       this.renderHitCount();
     }
+  }
+
+  /**
+   * The hits of the query. Under an audit budget a sealed hunk's hits are not gone to (that
+   * would show its lines): they are counted per hunk instead ("3 matches in 2 sealed hunks"),
+   * so the rater can decide where to spend an audit.
+   */
+  private findAll(): void {
+    const all = findHits(this.view?.files ?? [], this.query);
+    const sealed = this.budget() === null ? null : this.opened;
+    const split = splitSealed(all, (f, h) => !sealed || sealed.has(hunkKey(f, h)));
+    this.hits = split.open;
+    this.sealedHits = split.sealed;
+    this.hitsCapped = all.length >= MAX_HITS;
   }
 
   /** Go to the next (+1) or previous (-1) search hit, revealing its line. */
@@ -384,6 +401,16 @@ export class ReviewView {
     this.attention?.event('audit', file, hunk);
     this.changed();
     this.renderAuditCounter();
+    if (this.query) {
+      // The opened hunk's matches become hits: go to its first one.
+      this.findAll();
+      const first = this.hits.findIndex(h => h.file === file && h.hunk === hunk);
+      if (first >= 0) {
+        this.gotoHit(first);
+        return;
+      }
+      this.renderHitCount();
+    }
     this.rebuild();
   }
 
@@ -422,7 +449,51 @@ export class ReviewView {
     if (out) {
       const n = this.hits.length;
       const total = n >= MAX_HITS ? `${MAX_HITS}+` : String(n);
-      out.textContent = !this.query ? '' : n ? `${this.hitIndex + 1} of ${total}` : 'no match';
+      out.textContent = !this.query ? '' : n ? `${this.hitIndex + 1} of ${total}` : this.sealedHits.length ? 'no open match' : 'no match';
+    }
+    this.renderSealedHits();
+  }
+
+  /** The button "N matches in M sealed hunks" and its list of those hunks (headers only, diff order). */
+  private renderSealedHits(): void {
+    const button = this.toolbar.querySelector<HTMLButtonElement>('.ov-sealed-hits');
+    const list = this.toolbar.querySelector<HTMLElement>('.ov-sealed-hit-list');
+    if (!button || !list) {
+      return;
+    }
+    const summary = this.query ? sealedSummary(this.sealedHits, this.hitsCapped) : '';
+    button.hidden = !summary;
+    button.textContent = summary;
+    button.setAttribute('aria-expanded', String(!list.hidden && !!summary));
+    list.replaceChildren();
+    if (!summary) {
+      list.hidden = true;
+      return;
+    }
+    const files = this.view?.files ?? [];
+    for (const m of this.sealedHits) {
+      const f = files[m.file];
+      const h = f?.hunks[m.hunk];
+      if (!h) {
+        continue;
+      }
+      const entry = el('button', 'ov-btn ov-sealed-hit');
+      entry.type = 'button';
+      entry.dataset.file = String(m.file);
+      entry.dataset.hunk = String(m.hunk);
+      const where = `@@ -${h.old_start},${h.old_len} +${h.new_start},${h.new_len} @@${h.header ? ' ' + h.header : ''}`;
+      entry.append(
+        ...(files.length > 1 ? [el('span', 'ov-sealed-hit-path', filePath(f))] : []),
+        el('span', 'ov-sealed-hit-header', where),
+        el('span', 'ov-sealed-hit-count', `${m.count} match${m.count === 1 ? '' : 'es'}`)
+      );
+      entry.title = 'Go to this sealed hunk; opening it uses an audit';
+      entry.addEventListener('click', () => {
+        list.hidden = true;
+        button.setAttribute('aria-expanded', 'false');
+        this.gotoHunk(m.file, m.hunk);
+      });
+      list.append(entry);
     }
   }
 
@@ -673,7 +744,14 @@ export class ReviewView {
         this.changed();
         this.rebuild();
       },
-      audit: this.budget() === null ? null : { left: this.auditsLeft(), open: (f, h) => this.openHunk(f, h) }
+      audit:
+        this.budget() === null
+          ? null
+          : {
+              left: this.auditsLeft(),
+              open: (f, h) => this.openHunk(f, h),
+              matches: new Map(this.sealedHits.map(m => [hunkKey(m.file, m.hunk), m.count]))
+            }
     };
   }
 
@@ -952,7 +1030,18 @@ export class ReviewView {
     next.type = 'button';
     next.title = 'Next match (Enter)';
     next.addEventListener('click', () => this.stepHit(1));
-    find.append(input, el('span', 'ov-search-count'), prev, next);
+    const sealedHits = el('button', 'ov-btn ov-sealed-hits');
+    sealedHits.type = 'button';
+    sealedHits.hidden = true;
+    sealedHits.title = 'Matches inside hunks you have not opened in depth: their text stays hidden until you open one (one audit)';
+    const sealedList = el('div', 'ov-sealed-hit-list');
+    sealedList.hidden = true;
+    sealedList.setAttribute('role', 'list');
+    sealedHits.addEventListener('click', () => {
+      sealedList.hidden = !sealedList.hidden;
+      sealedHits.setAttribute('aria-expanded', String(!sealedList.hidden));
+    });
+    find.append(input, el('span', 'ov-search-count'), prev, next, sealedHits, sealedList);
     const nav = el('span', 'ov-comment-nav');
     const triage = el('span', 'ov-triage-nav');
     if (this.view?.critique?.hunk_scores?.length) {
