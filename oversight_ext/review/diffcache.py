@@ -95,7 +95,7 @@ def files_view(files: list[DiffFile]) -> FilesView:
                     "old_len": h.old_len,
                     "new_start": h.new_start,
                     "new_len": h.new_len,
-                    "lines": [[ln.kind, ln.old, ln.new, ln.text] for ln in h.lines],
+                    "lines": [[kind, old, new, text] for kind, text, old, new in h.lines],
                 }
                 for h in f.hunks
             ],
