@@ -17,6 +17,19 @@ import { findHits, Hit, MAX_HITS, SealedMatches, sealedSummary, splitSealed } fr
 import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
 
+/** File-list entries built before the first paint; the rest follow in slices of FILE_LIST_SLICE. */
+const FILE_LIST_FIRST = 200;
+const FILE_LIST_SLICE = 250;
+
+/** Run `fn` when the page is idle (or soon, where requestIdleCallback is missing). */
+function later(fn: () => void): void {
+  if (typeof window.requestIdleCallback === 'function') {
+    window.requestIdleCallback(fn, { timeout: 1000 });
+  } else {
+    window.setTimeout(fn, 16);
+  }
+}
+
 /** Keys the view answers to (Ctrl/Cmd+Enter always submits). Configurable in the settings. */
 export interface KeyMap {
   nextComment: string;
@@ -37,6 +50,8 @@ export class ReviewView {
   private fileList = el('div', 'ov-files');
   private sticky = el('div', 'ov-sticky');
   private stickyFile = -1;
+  /** Bumped by each render of the file list: its slices still to come check they are current. */
+  private fileListJob = 0;
   private form: JudgmentForm;
   private view: ItemView | null = null;
   private draft: Draft | null = null;
@@ -1069,6 +1084,7 @@ export class ReviewView {
   private renderFileList(): void {
     const v = this.view as ItemView;
     const box = this.fileList;
+    const job = ++this.fileListJob;
     box.hidden = v.files.length < 2;
     if (box.hidden || !this.ctx) {
       return;
@@ -1076,10 +1092,11 @@ export class ReviewView {
     const viewed = new Set(this.draft?.viewed ?? []);
     const n = v.files.filter(f => viewed.has(filePath(f))).length;
     const head = el('div', 'ov-files-head', `${v.files.length} files · ${n} viewed`);
-    const entries = v.files.map((f, i) => {
-      const entry = el('div', 'ov-file-entry');
+    const entry = (i: number): HTMLElement => {
+      const f = v.files[i];
+      const e = el('div', 'ov-file-entry');
       if (viewed.has(filePath(f))) {
-        entry.classList.add('ov-is-viewed');
+        e.classList.add('ov-is-viewed');
       }
       const b = el('button', 'ov-btn ov-file', `${filePath(f)} +${f.added} −${f.removed}`);
       b.type = 'button';
@@ -1092,10 +1109,27 @@ export class ReviewView {
         this.list.node.scrollTop = this.offsets[this.model.fileRows[i]];
         this.list.update();
       });
-      entry.append(viewedBox(this.ctx as RowContext, i), b);
-      return entry;
-    });
-    box.replaceChildren(head, ...entries);
+      e.append(viewedBox(this.ctx as RowContext, i), b);
+      return e;
+    };
+    // A diff of thousands of files would build tens of thousands of nodes before the first
+    // paint: the first entries now, the rest in slices after it (a newer render cancels them).
+    let next = Math.min(v.files.length, FILE_LIST_FIRST);
+    box.replaceChildren(head, ...Array.from({ length: next }, (_, i) => entry(i)));
+    const more = (): void => {
+      if (job !== this.fileListJob || next >= v.files.length) {
+        return;
+      }
+      const end = Math.min(v.files.length, next + FILE_LIST_SLICE);
+      const slice = document.createDocumentFragment();
+      for (; next < end; next++) {
+        slice.append(entry(next));
+      }
+      box.append(slice);
+      later(more);
+    };
+    // After the first paint, and in idle time, so that neither it nor scrolling waits for them.
+    requestAnimationFrame(() => later(more));
   }
 
   private renderCommentNav(): void {
