@@ -83,7 +83,7 @@ def _strip_prefix(path: str | None) -> str:
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@[ ]?(.*)")
 _FILE = re.compile(r"^(?:---|\+\+\+) ([^\t\n]+)")
-_BODY = {"+": "add", "-": "del", " ": "context", "\\": "meta"}
+_new = tuple.__new__
 
 
 def _plain(lines: list[str]) -> list[DiffFile] | None:
@@ -114,29 +114,38 @@ def _plain(lines: list[str]) -> list[DiffFile] | None:
             header = m[5]
             k += 1
             body: list[DiffLine] = []
+            add = body.append
             old, new, left_old, left_new = o0, n0, ol, nl
+            # The hot loop of a huge diff: branch on the first character, build the tuples with
+            # tuple.__new__ (a C call; the NamedTuple's own __new__ is a Python function).
             while k < n and (left_old > 0 or left_new > 0 or lines[k].startswith("\\")):
                 raw = lines[k]
-                kind = _BODY.get(raw[:1], "context" if raw in ("\n", "\r\n") else "")
-                value = raw[1:] if raw[:1] in _BODY else raw
-                text = value[:-1] if value.endswith("\n") else value
-                if kind == "context":
+                c = raw[0]
+                text = raw[1:-1] if raw[-1] == "\n" else raw[1:]
+                if c == " " or raw == "\n" or raw == "\r\n":
                     if left_old <= 0 or left_new <= 0:
                         return None
-                    body.append(DiffLine("context", text, old, new))
-                    old, new, left_old, left_new = old + 1, new + 1, left_old - 1, left_new - 1
-                elif kind == "del":
+                    if c != " ":  # an empty context line, its space stripped by an editor
+                        text = raw[:-1]
+                    add(_new(DiffLine, ("context", text, old, new)))
+                    old += 1
+                    new += 1
+                    left_old -= 1
+                    left_new -= 1
+                elif c == "-":
                     if left_old <= 0:
                         return None
-                    body.append(DiffLine("del", text, old, None))
-                    old, left_old = old + 1, left_old - 1
-                elif kind == "add":
+                    add(_new(DiffLine, ("del", text, old, None)))
+                    old += 1
+                    left_old -= 1
+                elif c == "+":
                     if left_new <= 0:
                         return None
-                    body.append(DiffLine("add", text, None, new))
-                    new, left_new = new + 1, left_new - 1
-                elif kind == "meta":
-                    body.append(DiffLine("meta", text, None, None))
+                    add(_new(DiffLine, ("add", text, None, new)))
+                    new += 1
+                    left_new -= 1
+                elif c == "\\":
+                    add(_new(DiffLine, ("meta", text, None, None)))
                 else:
                     return None
                 k += 1

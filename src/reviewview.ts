@@ -13,9 +13,22 @@ import { anchorKey, buildRows, filePath, hunkKey, Layout, lineDigits, Row, RowMo
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
-import { findHits, Hit, MAX_HITS } from './search';
+import { findHits, Hit, MAX_HITS, SealedMatches, sealedSummary, splitSealed } from './search';
 import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
 import { VirtualList } from './virtual';
+
+/** File-list entries built before the first paint; the rest follow in slices of FILE_LIST_SLICE. */
+const FILE_LIST_FIRST = 200;
+const FILE_LIST_SLICE = 250;
+
+/** Run `fn` when the page is idle (or soon, where requestIdleCallback is missing). */
+function later(fn: () => void): void {
+  if (typeof window.requestIdleCallback === 'function') {
+    window.requestIdleCallback(fn, { timeout: 1000 });
+  } else {
+    window.setTimeout(fn, 16);
+  }
+}
 
 /** Keys the view answers to (Ctrl/Cmd+Enter always submits). Configurable in the settings. */
 export interface KeyMap {
@@ -37,6 +50,8 @@ export class ReviewView {
   private fileList = el('div', 'ov-files');
   private sticky = el('div', 'ov-sticky');
   private stickyFile = -1;
+  /** Bumped by each render of the file list: its slices still to come check they are current. */
+  private fileListJob = 0;
   private form: JudgmentForm;
   private view: ItemView | null = null;
   private draft: Draft | null = null;
@@ -50,6 +65,9 @@ export class ReviewView {
   private auditCounter = el('span', 'ov-audits');
   private query = '';
   private hits: Hit[] = [];
+  /** Under an audit budget: per sealed hunk, how many matches it holds (never their text). */
+  private sealedHits: SealedMatches[] = [];
+  private hitsCapped = false;
   private hitIndex = -1;
   private pin: { file: number; hunk: number; idx: number } | null = null;
   private layout: Layout = { wrap: true, cols: 80, noteCols: 80 };
@@ -139,6 +157,8 @@ export class ReviewView {
     this.collapsed.clear();
     this.query = '';
     this.hits = [];
+    this.sealedHits = [];
+    this.hitsCapped = false;
     this.hitIndex = -1;
     this.pin = null;
     this.charPx = 0;
@@ -331,9 +351,7 @@ export class ReviewView {
   /** Search the whole diff (folded and collapsed lines too) and go to the first hit. */
   search(query: string): void {
     this.query = query;
-    // Under an audit budget a sealed hunk's lines are not searchable: a hit would show them.
-    const sealed = this.budget() === null ? null : this.opened;
-    this.hits = findHits(this.view?.files ?? [], query).filter(h => !sealed || sealed.has(hunkKey(h.file, h.hunk)));
+    this.findAll();
     this.hitIndex = -1;
     if (this.hits.length) {
       this.gotoHit(0);
@@ -347,6 +365,20 @@ export class ReviewView {
       }
       this.renderHitCount();
     }
+  }
+
+  /**
+   * The hits of the query. Under an audit budget a sealed hunk's hits are not gone to (that
+   * would show its lines): they are counted per hunk instead ("3 matches in 2 sealed hunks"),
+   * so the rater can decide where to spend an audit.
+   */
+  private findAll(): void {
+    const all = findHits(this.view?.files ?? [], this.query);
+    const sealed = this.budget() === null ? null : this.opened;
+    const split = splitSealed(all, (f, h) => !sealed || sealed.has(hunkKey(f, h)));
+    this.hits = split.open;
+    this.sealedHits = split.sealed;
+    this.hitsCapped = all.length >= MAX_HITS;
   }
 
   /** Go to the next (+1) or previous (-1) search hit, revealing its line. */
@@ -384,6 +416,16 @@ export class ReviewView {
     this.attention?.event('audit', file, hunk);
     this.changed();
     this.renderAuditCounter();
+    if (this.query) {
+      // The opened hunk's matches become hits: go to its first one.
+      this.findAll();
+      const first = this.hits.findIndex(h => h.file === file && h.hunk === hunk);
+      if (first >= 0) {
+        this.gotoHit(first);
+        return;
+      }
+      this.renderHitCount();
+    }
     this.rebuild();
   }
 
@@ -422,7 +464,51 @@ export class ReviewView {
     if (out) {
       const n = this.hits.length;
       const total = n >= MAX_HITS ? `${MAX_HITS}+` : String(n);
-      out.textContent = !this.query ? '' : n ? `${this.hitIndex + 1} of ${total}` : 'no match';
+      out.textContent = !this.query ? '' : n ? `${this.hitIndex + 1} of ${total}` : this.sealedHits.length ? 'no open match' : 'no match';
+    }
+    this.renderSealedHits();
+  }
+
+  /** The button "N matches in M sealed hunks" and its list of those hunks (headers only, diff order). */
+  private renderSealedHits(): void {
+    const button = this.toolbar.querySelector<HTMLButtonElement>('.ov-sealed-hits');
+    const list = this.toolbar.querySelector<HTMLElement>('.ov-sealed-hit-list');
+    if (!button || !list) {
+      return;
+    }
+    const summary = this.query ? sealedSummary(this.sealedHits, this.hitsCapped) : '';
+    button.hidden = !summary;
+    button.textContent = summary;
+    button.setAttribute('aria-expanded', String(!list.hidden && !!summary));
+    list.replaceChildren();
+    if (!summary) {
+      list.hidden = true;
+      return;
+    }
+    const files = this.view?.files ?? [];
+    for (const m of this.sealedHits) {
+      const f = files[m.file];
+      const h = f?.hunks[m.hunk];
+      if (!h) {
+        continue;
+      }
+      const entry = el('button', 'ov-btn ov-sealed-hit');
+      entry.type = 'button';
+      entry.dataset.file = String(m.file);
+      entry.dataset.hunk = String(m.hunk);
+      const where = `@@ -${h.old_start},${h.old_len} +${h.new_start},${h.new_len} @@${h.header ? ' ' + h.header : ''}`;
+      entry.append(
+        ...(files.length > 1 ? [el('span', 'ov-sealed-hit-path', filePath(f))] : []),
+        el('span', 'ov-sealed-hit-header', where),
+        el('span', 'ov-sealed-hit-count', `${m.count} match${m.count === 1 ? '' : 'es'}`)
+      );
+      entry.title = 'Go to this sealed hunk; opening it uses an audit';
+      entry.addEventListener('click', () => {
+        list.hidden = true;
+        button.setAttribute('aria-expanded', 'false');
+        this.gotoHunk(m.file, m.hunk);
+      });
+      list.append(entry);
     }
   }
 
@@ -673,7 +759,14 @@ export class ReviewView {
         this.changed();
         this.rebuild();
       },
-      audit: this.budget() === null ? null : { left: this.auditsLeft(), open: (f, h) => this.openHunk(f, h) }
+      audit:
+        this.budget() === null
+          ? null
+          : {
+              left: this.auditsLeft(),
+              open: (f, h) => this.openHunk(f, h),
+              matches: new Map(this.sealedHits.map(m => [hunkKey(m.file, m.hunk), m.count]))
+            }
     };
   }
 
@@ -952,7 +1045,18 @@ export class ReviewView {
     next.type = 'button';
     next.title = 'Next match (Enter)';
     next.addEventListener('click', () => this.stepHit(1));
-    find.append(input, el('span', 'ov-search-count'), prev, next);
+    const sealedHits = el('button', 'ov-btn ov-sealed-hits');
+    sealedHits.type = 'button';
+    sealedHits.hidden = true;
+    sealedHits.title = 'Matches inside hunks you have not opened in depth: their text stays hidden until you open one (one audit)';
+    const sealedList = el('div', 'ov-sealed-hit-list');
+    sealedList.hidden = true;
+    sealedList.setAttribute('role', 'list');
+    sealedHits.addEventListener('click', () => {
+      sealedList.hidden = !sealedList.hidden;
+      sealedHits.setAttribute('aria-expanded', String(!sealedList.hidden));
+    });
+    find.append(input, el('span', 'ov-search-count'), prev, next, sealedHits, sealedList);
     const nav = el('span', 'ov-comment-nav');
     const triage = el('span', 'ov-triage-nav');
     if (this.view?.critique?.hunk_scores?.length) {
@@ -980,6 +1084,7 @@ export class ReviewView {
   private renderFileList(): void {
     const v = this.view as ItemView;
     const box = this.fileList;
+    const job = ++this.fileListJob;
     box.hidden = v.files.length < 2;
     if (box.hidden || !this.ctx) {
       return;
@@ -987,10 +1092,11 @@ export class ReviewView {
     const viewed = new Set(this.draft?.viewed ?? []);
     const n = v.files.filter(f => viewed.has(filePath(f))).length;
     const head = el('div', 'ov-files-head', `${v.files.length} files · ${n} viewed`);
-    const entries = v.files.map((f, i) => {
-      const entry = el('div', 'ov-file-entry');
+    const entry = (i: number): HTMLElement => {
+      const f = v.files[i];
+      const e = el('div', 'ov-file-entry');
       if (viewed.has(filePath(f))) {
-        entry.classList.add('ov-is-viewed');
+        e.classList.add('ov-is-viewed');
       }
       const b = el('button', 'ov-btn ov-file', `${filePath(f)} +${f.added} −${f.removed}`);
       b.type = 'button';
@@ -1003,10 +1109,27 @@ export class ReviewView {
         this.list.node.scrollTop = this.offsets[this.model.fileRows[i]];
         this.list.update();
       });
-      entry.append(viewedBox(this.ctx as RowContext, i), b);
-      return entry;
-    });
-    box.replaceChildren(head, ...entries);
+      e.append(viewedBox(this.ctx as RowContext, i), b);
+      return e;
+    };
+    // A diff of thousands of files would build tens of thousands of nodes before the first
+    // paint: the first entries now, the rest in slices after it (a newer render cancels them).
+    let next = Math.min(v.files.length, FILE_LIST_FIRST);
+    box.replaceChildren(head, ...Array.from({ length: next }, (_, i) => entry(i)));
+    const more = (): void => {
+      if (job !== this.fileListJob || next >= v.files.length) {
+        return;
+      }
+      const end = Math.min(v.files.length, next + FILE_LIST_SLICE);
+      const slice = document.createDocumentFragment();
+      for (; next < end; next++) {
+        slice.append(entry(next));
+      }
+      box.append(slice);
+      later(more);
+    };
+    // After the first paint, and in idle time, so that neither it nor scrolling waits for them.
+    requestAnimationFrame(() => later(more));
   }
 
   private renderCommentNav(): void {

@@ -6,7 +6,7 @@
  * form control's value, never innerHTML, so a payload in any field stays inert text.
  */
 import { Draft } from './draft';
-import { filePath, LineRef, Row } from './diffmodel';
+import { filePath, hunkKey, LineRef, Row } from './diffmodel';
 import { languageOf, Mark, renderCode } from './highlight';
 import { Hit, hitMarks } from './search';
 import { Action, CommentView, FileView, Reason, Side } from './types';
@@ -42,8 +42,11 @@ export interface RowContext {
   setFlagText(flag: number, text: string): void;
   setFlagField(flag: number, field: 'severity' | 'category', value: string | null): void;
   removeFlag(flag: number): void;
-  /** Under an audit budget: audits left, and opening a sealed hunk in depth. Null: no budget. */
-  audit: { left: number; open(file: number, hunk: number): void } | null;
+  /**
+   * Under an audit budget: audits left, opening a sealed hunk in depth, and the search matches
+   * inside each sealed hunk (by `file:hunk`; counts only). Null: no budget.
+   */
+  audit: { left: number; open(file: number, hunk: number): void; matches?: Map<string, number> } | null;
 }
 
 export const REASONS: Reason[] = ['valid', 'nitpick', 'wrong'];
@@ -337,6 +340,10 @@ function renderSealed(ctx: RowContext, row: Extract<Row, { t: 'sealed' }>): HTML
   box.dataset.hunk = String(row.hunk);
   box.append(el('span', 'ov-sealed-text', `${row.hidden} more line${row.hidden === 1 ? '' : 's'} of this hunk`));
   const audit = ctx.audit;
+  const matches = audit?.matches?.get(hunkKey(row.file, row.hunk)) ?? 0;
+  if (matches) {
+    box.append(el('span', 'ov-sealed-matches', `${matches} search match${matches === 1 ? '' : 'es'} inside`));
+  }
   if (audit && audit.left > 0 && !ctx.draft.submitted) {
     const b = el('button', 'ov-btn ov-audit-open', `Open in depth (uses 1 of ${audit.left} audit${audit.left === 1 ? '' : 's'} left)`);
     b.type = 'button';

@@ -65,3 +65,44 @@ export function hitMarks(text: string, query: string, current: Hit | null, at: {
   }
   return out;
 }
+
+/** The matches inside one hunk the rater has not opened in depth: where, and how many. */
+export interface SealedMatches {
+  file: number;
+  hunk: number;
+  count: number;
+}
+
+/**
+ * Split `hits` under an audit budget: the hits a rater may go to (in hunks open to them, per
+ * `isOpen`), and per sealed hunk only its match count, in diff order. The sealed ones say where
+ * to spend an audit without showing a line of text; they carry nothing but positions, so no
+ * ranking or suspicion data can enter through them (the order is the diff's in every condition).
+ */
+export function splitSealed(hits: Hit[], isOpen: (file: number, hunk: number) => boolean): { open: Hit[]; sealed: SealedMatches[] } {
+  const open: Hit[] = [];
+  const sealed: SealedMatches[] = [];
+  for (const h of hits) {
+    if (isOpen(h.file, h.hunk)) {
+      open.push(h);
+      continue;
+    }
+    const last = sealed[sealed.length - 1];
+    if (last && last.file === h.file && last.hunk === h.hunk) {
+      last.count += 1;
+    } else {
+      sealed.push({ file: h.file, hunk: h.hunk, count: 1 });
+    }
+  }
+  return { open, sealed };
+}
+
+/** "3 matches in 2 sealed hunks" (empty for none). */
+export function sealedSummary(sealed: SealedMatches[], capped = false): string {
+  if (!sealed.length) {
+    return '';
+  }
+  const n = sealed.reduce((s, m) => s + m.count, 0);
+  const plus = capped ? '+' : '';
+  return `${n}${plus} match${n === 1 && !capped ? '' : 'es'} in ${sealed.length} sealed hunk${sealed.length === 1 ? '' : 's'}`;
+}

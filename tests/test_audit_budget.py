@@ -81,3 +81,38 @@ def test_without_a_budget_audit_events_are_not_counted(sqlite_url: str) -> None:
         assert svc.view("ada", a)["assignment"]["audit_budget_hunks"] is None
         stored, created = svc.submit("ada", body(a, [(0, h) for h in range(N_HUNKS)]))
         assert created and len(audited_hunks(stored["attention"])) == N_HUNKS
+
+
+def test_simulated_records_carry_an_audit_per_opened_hunk_and_meet_the_same_check(sqlite_url: str) -> None:
+    """A simulated rater's record says what it opened the way the panel does (one ``audit`` event
+    per hunk opened), so the server's budget check reads it as it reads a real one."""
+    import datetime as dt
+
+    import numpy as np
+
+    from oversight_ext.attention import lines_seen
+    from oversight_ext.study import RaterParams, SimulatedRaterConfig, judge
+
+    rater = RaterParams(id="sim-001", skill=0.8, trust=0.7, misled=0.3, speed_s=600.0)
+    config = SimulatedRaterConfig(item_sd=0.0, time_sd=0.0, inspect_first=1.0, rank_decay=1.0, time_weight=0.0)
+    start = dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+    with Store(sqlite_url) as s:
+        a_id = seed(s, 2)
+        a = s.assignments("aud")[0]
+        svc = ReviewService(s, prefetch=False)
+        for budget, allowed in ((2, True), (N_HUNKS, False)):
+            sim = judge(rater, item(), a, None, np.random.default_rng(budget), config=config, audit_budget=budget, started_at=start,
+                        levels=s.study("aud").confidence_levels)  # fmt: skip
+            opened = audited_hunks(sim.attention)
+            assert opened == set(lines_seen(sim.attention)) and len(opened) == budget  # inspect_first=1: every hunk it may
+            events = (sim.attention or {})["events"]
+            assert [e[1] for e in events] == ["audit"] * budget and all(0 <= e[0] <= sim.time_on_task_s * 1000 for e in events)
+            sent = body(a_id, [], attention=sim.attention, verdict=sim.verdict, confidence=sim.confidence,
+                        time_on_task_s=sim.time_on_task_s, started_at=start.isoformat(),
+                        submitted_at=sim.submitted_at.isoformat())  # fmt: skip
+            if allowed:
+                stored, created = svc.submit("ada", sent)
+                assert created and audited_hunks(stored["attention"]) == opened
+            else:  # opened all four hunks: over the study's budget of two, refused like a real record
+                with pytest.raises(BadRequest, match="audit budget is 2"):
+                    svc.submit("ada", sent)

@@ -91,3 +91,69 @@ def test_the_view_as_json_splices_the_encoded_diff_encoded_once(sqlite_store: St
     assert json.loads(small.encoded(a)) == small.files(a)
     small.encoded(b)
     assert list(small._json) == [("b", hash(b.diff))]
+
+
+def test_parses_are_stored_by_content_hash_and_read_after_a_restart(tmp_path: Any, counted: list[str]) -> None:
+    import json
+
+    first = DiffCache(4, prefetch=False, directory=tmp_path / "parses")
+    item = Item(id="x", diff=DIFF)
+    parsed = first.files(item)
+    (stored,) = (tmp_path / "parses").glob("*.json")
+    assert stored == first.path_of(item.diff) and stored.name.endswith(f".v{diffcache.FORMAT}.json")
+    assert json.loads(stored.read_text()) == parsed and len(counted) == 1
+    # A new server (a new cache over the same directory): the same answer, and no parse.
+    again = DiffCache(4, prefetch=False, directory=tmp_path / "parses")
+    assert again.files(Item(id="y", diff=DIFF)) == parsed and again.encoded(item) == stored.read_text()
+    assert len(counted) == 1
+    # Keyed by the diff text, not the item id: an edited item is parsed anew, never served stale.
+    edited = Item(id="x", diff=DIFF.replace("sum", "max"))
+    assert again.files(edited) != parsed and len(counted) == 2 and len(list((tmp_path / "parses").glob("*.json"))) == 2
+    # A stored file of another format version is never read.
+    other = DiffCache(4, prefetch=False, directory=tmp_path / "parses")
+    stored.rename(stored.with_name(stored.name.replace(f".v{diffcache.FORMAT}.", ".v0.")))
+    assert other.files(item) == parsed and len(counted) == 3
+
+
+def test_the_stored_parses_are_pruned_oldest_first_and_a_bad_directory_only_costs_speed(tmp_path: Any, counted: list[str]) -> None:
+    import os
+
+    cache = DiffCache(8, prefetch=False, directory=tmp_path / "parses")
+    items = [Item(id=f"i{n}", diff=DIFF.replace("total", f"total{n}")) for n in range(3)]
+    cache.files(items[0])
+    size = cache.path_of(items[0].diff).stat().st_size  # type: ignore[union-attr]
+    os.utime(cache.path_of(items[0].diff), (1, 1))  # type: ignore[arg-type]
+    small = DiffCache(8, prefetch=False, directory=tmp_path / "parses", disk_bytes=2 * size + 10)
+    small.files(items[1])
+    small.files(items[2])
+    assert [p.exists() for p in map(small.path_of, (it.diff for it in items))] == [False, True, True]  # type: ignore[union-attr]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    broken = DiffCache(2, prefetch=False, directory=blocked / "parses")
+    assert broken.files(items[0]) == cache.files(items[0])  # parsed and kept in memory; the error logged
+    with pytest.raises(ValueError, match="disk_bytes"):
+        DiffCache(2, directory=tmp_path, disk_bytes=-1)
+
+
+def test_the_collector_is_paused_only_inside_parses_and_nested_pauses_resume_it_once() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with diffcache.paused_gc():
+        with diffcache.paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with diffcache.paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+    seen: list[bool] = []
+    real = diffcache.parse_diff
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(diffcache, "parse_diff", lambda text: seen.append(gc.isenabled()) or real(text))
+        DiffCache(1, prefetch=False).files(Item(id="g", diff=DIFF))
+    assert seen == [False] and gc.isenabled()

@@ -4,7 +4,9 @@ missed flaw's lines were ever on screen.
 Reads the attention record each judgment carries (:mod:`oversight_ext.attention`). A miss (a
 buggy item judged correct) is "never looked" when no line of the gold flaw was ever on
 screen, "looked and missed" when one was, and "outside the diff" when the gold lines are not
-lines of the diff at all (the flaw is in code the change leaves out). Judgments without a
+lines of the diff at all (the flaw is in code the change leaves out). A "cannot judge" answer
+is its own outcome: it counts in ``n`` and ``cannot_judge`` and its record in the share seen and
+time per hunk (where the rater looked before giving up), never as a miss. Judgments without a
 record (older clients) count in ``n`` but in none of the attention figures.
 """
 
@@ -39,6 +41,7 @@ _FRAME_SCHEMA = {
     "simulated": pl.Boolean,
     "is_qc": pl.Boolean,
     "recorded": pl.Boolean,
+    "cannot_judge": pl.Boolean,
     "lines": pl.Int64,
     "hunks": pl.Int64,
     "share_seen": pl.Float64,
@@ -71,11 +74,12 @@ def _parsed(item: Item) -> list[DiffFile]:
 
 
 def attention_frame(store: Store, study: str) -> pl.DataFrame:
-    """One row per current judgment of ``study``: the share of the diff's lines ever on screen,
-    the mean seconds each hunk was on screen (hunks never shown count 0), and for a missed
-    flaw whether its lines were on screen (``flaw_seen``; null for judgments that missed nothing)."""
+    """One row per current judgment of ``study``, "cannot judge" answers included (``cannot_judge``
+    true, never ``missed``): the share of the diff's lines ever on screen, the mean seconds each
+    hunk was on screen (hunks never shown count 0), and for a missed flaw whether its lines were
+    on screen (``flaw_seen``; null for judgments that missed nothing)."""
     s = store.study(study)
-    judgments = store.judgments(study=study)
+    judgments = store.judgments(study=study, cannot_judge=True)
     assignments = {a.id: a for a in store.assignments(study)}
     items = {it.id: it for it in store.iter_items(ids=sorted({j.item_id for j in judgments}))}
     files = {i: _parsed(it) for i, it in items.items()}
@@ -84,7 +88,7 @@ def attention_frame(store: Store, study: str) -> pl.DataFrame:
         item, parsed = items[j.item_id], files[j.item_id]
         sizes = {(fi, hi): len(h.lines) for fi, f in enumerate(parsed) for hi, h in enumerate(f.hunks)}
         total = sum(sizes.values())
-        missed = item.label == "buggy" and j.verdict == "correct"
+        missed = item.label == "buggy" and j.verdict == "correct"  # a cannot-judge answer has no verdict
         row: dict[str, Any] = {
             "submission_id": j.submission_id,
             "rater": j.rater,
@@ -94,6 +98,7 @@ def attention_frame(store: Store, study: str) -> pl.DataFrame:
             "simulated": j.simulated,
             "is_qc": assignments[j.assignment_id].is_qc,
             "recorded": j.attention is not None,
+            "cannot_judge": j.is_cannot_judge,
             "lines": total,
             "hunks": len(sizes),
             "share_seen": None,
@@ -119,14 +124,17 @@ def attention_frame(store: Store, study: str) -> pl.DataFrame:
 
 @drops_qc
 def attention_report(frame: pl.DataFrame, by: Iterable[str] = ("condition",)) -> pl.DataFrame:
-    """Per group of ``by`` (QC judgments left out, as from every estimate): judgments, those with a record, mean share of the diff seen, mean
-    seconds per hunk, misses, and the misses whose flaw was never on screen, looked at and
-    missed, or outside the diff."""
+    """Per group of ``by`` (QC judgments left out, as from every estimate): answers (``n``), of them
+    verdicts (``judged``) and "cannot judge" answers (``cannot_judge``), those with a record, mean
+    share of the diff seen, mean seconds per hunk, misses (verdicts only), and the misses whose
+    flaw was never on screen, looked at and missed, or outside the diff."""
     keys = list(by)
     return (
         frame.group_by(keys, maintain_order=True)
         .agg(
             pl.len().alias("n"),
+            (~pl.col("cannot_judge")).sum().alias("judged"),
+            pl.col("cannot_judge").sum().alias("cannot_judge"),
             pl.col("recorded").sum().alias("recorded"),
             pl.col("share_seen").mean().alias("share_seen"),
             pl.col("seconds_per_hunk").mean().alias("seconds_per_hunk"),

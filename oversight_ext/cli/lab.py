@@ -45,10 +45,15 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CLIError(str(exc)) from None
         url = store.url
-        done = sum(1 for j in store.judgments(study=study, rater=config.rater))
+        answers = store.judgments(study=study, rater=config.rater, cannot_judge=True)
+        cannot = sum(1 for j in answers if j.is_cannot_judge)
         total = len(store.assignments(study, rater=config.rater))
     shown = sa.make_url(url).render_as_string(hide_password=True)
-    print(f"study {study!r} on {shown}: {done} of {total} items reviewed by {config.rater}", flush=True)
+    print(
+        f"study {study!r} on {shown}: {len(answers)} of {total} items reviewed by {config.rater} "
+        f"({len(answers) - cannot} judged, {cannot} cannot judge, {total - len(answers)} open)",
+        flush=True,
+    )
     if args.prepare_only:
         return 0
     print(f"JupyterLab with the review panel: {lab_url(config)}", flush=True)

@@ -122,7 +122,7 @@ def status(args: argparse.Namespace) -> int:
         frame = study_status(store, args.name)
     print(f"study {args.name!r}: {config.design}-subject, overlap {config.overlap}, seed {config.seed}, code {config.code_version}")
     done, total = int(frame["judged"].sum()), int(frame["assignments"].sum())
-    print(f"judged {done} of {total} assignments")
+    print(f"judged {done} of {total} assignments, cannot judge {int(frame['cannot_judge'].sum())}, open {int(frame['open'].sum())}")
     if config.open_slots:
         with open_store(args) as store:
             holders = {a.rater for a in store.assignments(args.name)}

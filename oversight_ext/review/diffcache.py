@@ -1,29 +1,81 @@
 """Parsed diffs for the item view: cached, parsed once, and parsed ahead of the rater.
 
-Parsing a 100,000-line diff with :func:`oversight_ext.diffs.parse_diff` takes seconds on a
-busy 2-core machine. The cache keeps recent parses (a rater reloads, resubmits, goes back);
-concurrent requests for the same diff wait for one parse; and ``prefetch`` parses the item a
-rater will open next in a background thread while they review the current one.
+Parsing a 100,000-line diff with :func:`oversight_ext.diffs.parse_diff` makes a few hundred
+thousand small objects; with the collector running the parse took three times as long as
+without it (each full collection walks the whole heap of a JupyterLab server), so the parse
+runs with collection paused (:func:`paused_gc`). The cache keeps recent parses (a rater
+reloads, resubmits, goes back); concurrent requests for the same diff wait for one parse;
+``prefetch`` parses the item a rater will open next in a background thread while they review
+the current one; and with a ``directory`` each parse is also kept on disk as the view's JSON
+text, under the SHA-256 of the diff text and the format version, so the first view after a
+server restart reads it instead of parsing again (content-addressed: an edited item is a new
+file, never a stale answer).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import hashlib
 import json
 import logging
+import os
+import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from oversight_ext.diffs import DiffError, DiffFile, parse_diff
 from oversight_ext.records import Item
 
-__all__ = ["DiffCache", "files_view"]
+__all__ = ["FORMAT", "DiffCache", "default_directory", "files_view", "paused_gc"]
 
 log = logging.getLogger(__name__)
 
 FilesView = list[dict[str, Any]]
+
+#: Version of the stored view JSON; a change to :func:`files_view` or the parser bumps it, and
+#: files of other versions are never read.
+FORMAT = 1
+#: Stored parses kept on disk at most (the oldest used go first); a 100k-line diff is about 6 MB.
+DISK_BYTES = 2 * 1024**3
+
+
+def default_directory() -> str:
+    """Where a server keeps stored parses: ``$OVERSIGHT_DIFF_CACHE`` ("" for nowhere), else
+    ``oversight_ext/diffs`` under ``$XDG_CACHE_HOME`` (default ``~/.cache``)."""
+    if "OVERSIGHT_DIFF_CACHE" in os.environ:
+        return os.environ["OVERSIGHT_DIFF_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "oversight_ext" / "diffs")
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # blocks inside paused_gc now
+_gc_was_enabled = True  # whether collection was on when the first of them began
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a block makes many small acyclic objects (a
+    parse): reference counting frees them as usual; only the heap walks are skipped. Nested and
+    concurrent pauses are counted, and collection resumes after the last one if it was on."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def files_view(files: list[DiffFile]) -> FilesView:
@@ -43,7 +95,7 @@ def files_view(files: list[DiffFile]) -> FilesView:
                     "old_len": h.old_len,
                     "new_start": h.new_start,
                     "new_len": h.new_len,
-                    "lines": [[ln.kind, ln.old, ln.new, ln.text] for ln in h.lines],
+                    "lines": [[kind, old, new, text] for kind, text, old, new in h.lines],
                 }
                 for h in f.hunks
             ],
@@ -53,12 +105,19 @@ def files_view(files: list[DiffFile]) -> FilesView:
 
 
 class DiffCache:
-    """The ``size`` most recently used parsed diffs, keyed by item id and diff text."""
+    """The ``size`` most recently used parsed diffs, keyed by item id and diff text; with a
+    ``directory``, every parse also stored there by content hash (at most ``disk_bytes``)."""
 
-    def __init__(self, size: int = 32, *, prefetch: bool = True) -> None:
+    def __init__(
+        self, size: int = 32, *, prefetch: bool = True, directory: str | os.PathLike[str] | None = None, disk_bytes: int = DISK_BYTES
+    ) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"DiffCache(size={size!r}): give the number of parsed diffs to keep, >= 1")
+        if isinstance(disk_bytes, bool) or not isinstance(disk_bytes, int) or disk_bytes < 0:
+            raise ValueError(f"DiffCache(disk_bytes={disk_bytes!r}): give the most bytes of stored parses to keep, >= 0")
         self.size = size
+        self.directory = None if directory is None or str(directory) == "" else Path(directory)
+        self.disk_bytes = disk_bytes
         self._done: OrderedDict[tuple[str, int], FilesView] = OrderedDict()
         # The JSON text of a cached parse, made on first use: encoding a 100k-line view again
         # for every request costs more than the rest of the request together.
@@ -81,11 +140,20 @@ class DiffCache:
                 self._parsing[key] = mine
         if pending is not None:
             return pending.result()
+        text: str | None = None
         try:
-            try:
-                parsed = files_view(parse_diff(item.diff))
-            except DiffError:
-                parsed = []
+            stored = self._read(item.diff)
+            with paused_gc():
+                if stored is not None:
+                    parsed, text = json.loads(stored), stored
+                else:
+                    try:
+                        parsed = files_view(parse_diff(item.diff))
+                    except DiffError:
+                        parsed = []
+            if stored is None and self.directory is not None:
+                text = json.dumps(parsed)
+                self._write(item.diff, text)
         except BaseException as exc:
             with self._lock:
                 self._parsing.pop(key, None)
@@ -93,12 +161,74 @@ class DiffCache:
             raise
         with self._lock:
             self._done[key] = parsed
+            if text is not None:
+                self._json[key] = text
             self._parsing.pop(key, None)
             while len(self._done) > self.size:
                 gone, _ = self._done.popitem(last=False)
                 self._json.pop(gone, None)
         mine.set_result(parsed)
         return parsed
+
+    # ------------------------------------------------------------------ on disk
+
+    def path_of(self, diff: str) -> Path | None:
+        """Where the parse of ``diff`` is stored (None without a directory)."""
+        if self.directory is None:
+            return None
+        digest = hashlib.sha256(diff.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.directory / f"{digest}.v{FORMAT}.json"
+
+    def _read(self, diff: str) -> str | None:
+        path = self.path_of(diff)
+        if path is None:
+            return None
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError:  # an unreadable cache is only slower: parse instead
+            log.warning("cannot read the stored parse %s; parsing the diff instead", path, exc_info=True)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: the last to be pruned
+        return text
+
+    def _write(self, diff: str, text: str) -> None:
+        """Store ``text`` atomically (a reader sees the whole file or none), then prune the oldest."""
+        path = self.path_of(diff)
+        if path is None:
+            return
+        tmp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".parse-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+            tmp = None
+            self._prune()
+        except OSError:
+            log.warning("cannot store the parse in %s; it stays in memory only", path.parent, exc_info=True)
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        files = []
+        for p in self.directory.glob("*.v*.json"):
+            with contextlib.suppress(OSError):  # another server may prune the same directory
+                st = p.stat()
+                files.append((st.st_mtime, st.st_size, p))
+        total = sum(size for _, size, _ in files)
+        for _, size, p in sorted(files):
+            if total <= self.disk_bytes:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                total -= size
 
     def encoded(self, item: Item) -> str:
         """:meth:`files` as JSON text, encoded once while the parse stays cached."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from typing import Any
 
@@ -59,13 +60,16 @@ class ReviewService:
     """Queues, item views and judgment submission for one rater at a time.
 
     ``cache_size`` parsed diffs are kept in memory and, with ``prefetch``, the item a rater
-    will open next is parsed in the background (see :mod:`.diffcache`).
+    will open next is parsed in the background; with ``diff_cache_dir``, every parse is also
+    kept on disk by content hash, for the first views after a restart (see :mod:`.diffcache`).
     """
 
-    def __init__(self, store: Store, *, cache_size: int = 32, prefetch: bool = True) -> None:
+    def __init__(
+        self, store: Store, *, cache_size: int = 32, prefetch: bool = True, diff_cache_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         self.store = store
         self.prefetch = prefetch
-        self.diffs = DiffCache(cache_size, prefetch=prefetch)
+        self.diffs = DiffCache(cache_size, prefetch=prefetch, directory=diff_cache_dir)
         self._studies: dict[str, Study] = {}
         self._id_keys: dict[str, bytes] = {}
         self._critique_comments: dict[str, set[str]] = {}

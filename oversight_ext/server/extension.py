@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Unicode, default
+from traitlets import Bool, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from oversight_ext.identity import hub_user, os_user, request_rater
+from oversight_ext.review.diffcache import default_directory
 from oversight_ext.review.service import ReviewService
 from oversight_ext.store import Store
 
@@ -50,6 +51,26 @@ class OversightExtension(LoggingConfigurable):
             "server opens no store: it forwards the review API to the service with its hub token. Default: $OVERSIGHT_SERVICE_URL."
         ),
     ).tag(config=True)
+
+    prefetch = Bool(
+        True,
+        help=(
+            "Parse the diff of the item a rater will open next in the background (when the sidebar loads and after each "
+            "view). Off only to measure a first view that beats the parse (bench/render.py)."
+        ),
+    ).tag(config=True)
+
+    diff_cache_dir = Unicode(
+        help=(
+            "Directory keeping each parsed diff as the item view's JSON, by content hash, so the first view after a restart "
+            "reads it instead of parsing (at most 2 GB, the least recently used pruned). '' keeps parses in memory only. "
+            "Default: $OVERSIGHT_DIFF_CACHE, else $XDG_CACHE_HOME/oversight_ext/diffs (~/.cache/oversight_ext/diffs)."
+        ),
+    ).tag(config=True)
+
+    @default("diff_cache_dir")
+    def _diff_cache_dir_default(self) -> str:
+        return default_directory()
 
     @default("service_url")
     def _service_url_default(self) -> str:
@@ -88,7 +109,7 @@ def load_extension(serverapp: Any) -> None:
         return
     store = ext.open_store()
     web_app.settings["oversight_extension"] = ext
-    web_app.settings["oversight_service"] = ReviewService(store)
+    web_app.settings["oversight_service"] = ReviewService(store, prefetch=ext.prefetch, diff_cache_dir=ext.diff_cache_dir or None)
     web_app.add_handlers(".*$", routes(base_url))
     web_app.add_handlers(".*$", owner_routes(base_url))
     serverapp.log.info("oversight_ext: review API at %soversight/api on %r", base_url, store)

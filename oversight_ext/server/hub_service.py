@@ -31,6 +31,7 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuth
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from oversight_ext.review.diffcache import default_directory
 from oversight_ext.review.service import ReviewService
 from oversight_ext.store import Store
 
@@ -85,7 +86,7 @@ def make_app(store: Store, prefix: str, hub_auth: HubOAuth | None = None) -> web
     """The service's tornado application over ``store``, its routes under ``prefix``."""
     auth = hub_auth or HubOAuth(cache_max_age=60)
     settings: dict[str, Any] = {
-        "oversight_service": ReviewService(store),
+        "oversight_service": ReviewService(store, diff_cache_dir=default_directory()),
         "cookie_secret": os.urandom(32),
     }
 

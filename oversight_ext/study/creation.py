@@ -175,18 +175,24 @@ def _keep_one_slot(store: Store, study: str, rater: str, held: list[Assignment] 
 
 
 def study_status(store: Store, study: str) -> pl.DataFrame:
-    """Progress per condition: assignments, enrolled raters, judged (human / simulated), QC."""
+    """Progress per condition: assignments, enrolled raters, QC, and by each assignment's current
+    answer: ``judged`` (a verdict; of them ``human`` / ``simulated``), ``cannot_judge`` (the rater
+    said why not: answered, but no verdict) and ``open`` (no answer yet)."""
     config = load_config(store, study)
     assignments = store.assignments_frame(study)
-    judgments = store.judgments_frame(study=study).select("assignment_id", "simulated").unique("assignment_id", keep="last")
-    frame = assignments.join(judgments, left_on="id", right_on="assignment_id", how="left")
+    answers = store.judgments_frame(study=study, cannot_judge=True)
+    answers = answers.select("assignment_id", "simulated", pl.col("verdict").is_null().alias("_cannot"))
+    frame = assignments.join(answers.unique("assignment_id", keep="last"), left_on="id", right_on="assignment_id", how="left")
     kinds = pl.DataFrame({"condition": config.condition_names, "kind": [c.kind for c in config.conditions]})
+    verdict = pl.col("_cannot") == False  # noqa: E712 - polars expression
     per = frame.group_by("condition").agg(
         pl.len().alias("assignments"),
         pl.col("is_qc").sum().alias("qc"),
         pl.col("rater").filter(~pl.col("rater").str.starts_with(SLOT_PREFIX)).n_unique().alias("raters"),
-        pl.col("simulated").is_not_null().sum().alias("judged"),
-        (pl.col("simulated") == False).sum().alias("human"),  # noqa: E712 - polars expression
-        (pl.col("simulated") == True).sum().alias("simulated"),  # noqa: E712
+        verdict.sum().alias("judged"),
+        (verdict & (pl.col("simulated") == False)).sum().alias("human"),  # noqa: E712
+        (verdict & (pl.col("simulated") == True)).sum().alias("simulated"),  # noqa: E712
+        (pl.col("_cannot") == True).sum().alias("cannot_judge"),  # noqa: E712
+        pl.col("_cannot").is_null().sum().alias("open"),
     )
     return kinds.join(per, on="condition", how="left").fill_null(0)

@@ -17,8 +17,8 @@ The flaw is found only when its hunk was opened, then with the rater's probabili
 right (skill against the item's difficulty); otherwise the verdict follows the rater's prior
 (``prior_buggy``: mostly "looks fine"). The critique's verdict does not move this rater (unlike
 the rater of :mod:`.simulate` without a budget, who may adopt it): assistance acts only through
-where the rater looks. The attention record holds exactly the opened hunks,
-so a miss outside them reads "never looked" in :mod:`oversight_ext.analysis.attention`.
+where the rater looks. The attention record holds exactly the opened hunks (spans, and one
+``audit`` event per hunk opened), so a miss outside them reads "never looked" in :mod:`oversight_ext.analysis.attention`.
 Every parameter lives in :class:`~oversight_ext.study.simulate.SimulatedRaterConfig`.
 """
 
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oversight_ext.attention import MAX_SPANS
+from oversight_ext.attention import MAX_EVENTS, MAX_SPANS
 from oversight_ext.diffs import DiffFile
 from oversight_ext.records import Assignment, Critique, Disposition, Item, Judgment, LineFlag
 
@@ -217,10 +217,15 @@ def simulated_judgment(
 
 
 def _record(files: Sequence[DiffFile], opened: list[tuple[Hunk, float, float]], time_s: float, screen: int) -> dict[str, Any]:
-    """Spans of exactly the opened hunks: each inspection's time split over its screens."""
+    """Spans of exactly the opened hunks, each inspection's time split over its screens, and an
+    ``audit`` event when each is opened, as the panel records them: the server's budget check and
+    the attention report then read simulated and real records alike."""
     spans: list[list[int]] = []
+    events: list[list[Any]] = []
     limit = math.floor(time_s * 1000)
     for (fi, hj), start, end in opened:
+        if len(events) < MAX_EVENTS:
+            events.append([min(limit, round(1000 * start)), "audit", fi, hj])
         n = len(files[fi].hunks[hj].lines)
         screens = list(range(0, n, screen))
         step = (end - start) / max(1, len(screens))
@@ -230,4 +235,4 @@ def _record(files: Sequence[DiffFile], opened: list[tuple[Hunk, float, float]], 
             t0 = min(limit, round(1000 * (start + k * step)))
             t1 = min(limit, max(t0, round(1000 * (start + (k + 1) * step))))
             spans.append([t0, t1, fi, hj, a, min(n, a + screen) - 1])
-    return {"spans": spans, "events": []}
+    return {"spans": spans, "events": events}

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildRows, hunkKey } from '../diffmodel';
 import { freshDraft, toCannotJudgePayload } from '../draft';
+import { findHits, sealedSummary, splitSealed } from '../search';
 import { DiffLineTuple, FileView, JudgmentPayload } from '../types';
 
 function twoHunks(): FileView {
@@ -62,4 +63,30 @@ test('a revision keeps the hunks its judgment opened in depth', () => {
   const prior = { submission_id: 'x', verdict: 'buggy', confidence: 0.75, flags: [], dispositions: [], likert: null, comment: '',
     attention: { spans: [], events: [[5, 'audit', 0, 1], [9, 'expand', 0, 1], [12, 'audit', 1, 0], [20, 'audit', 0, 1]] } } as unknown as JudgmentPayload;
   assert.deepEqual(freshDraft('s:r:1', prior).audits, ['0:1', '1:0']);
+});
+
+test('search under a budget: hits in sealed hunks are counted per hunk, in diff order, never returned as hits', () => {
+  const f = twoHunks();
+  f.hunks[0].lines[4] = ['context', 4, 4, 'needle needle'];
+  f.hunks[1].lines[0] = ['context', 50, 50, 'needle'];
+  const files = [f, { ...twoHunks(), new_path: 'b.py', old_path: 'b.py' }];
+  files[1].hunks[1].lines[1] = ['context', 51, 51, 'a needle'];
+  const all = findHits(files, 'NEEDLE');
+  assert.equal(all.length, 4);
+  const opened = new Set([hunkKey(0, 1)]);
+  const { open, sealed } = splitSealed(all, (fi, hi) => opened.has(hunkKey(fi, hi)));
+  assert.deepEqual(
+    open.map(h => [h.file, h.hunk, h.idx]),
+    [[0, 1, 0]]
+  );
+  assert.deepEqual(sealed, [
+    { file: 0, hunk: 0, count: 2 },
+    { file: 1, hunk: 1, count: 1 }
+  ]);
+  assert.equal(sealedSummary(sealed), '3 matches in 2 sealed hunks');
+  assert.equal(sealedSummary([{ file: 0, hunk: 0, count: 1 }]), '1 match in 1 sealed hunk');
+  assert.equal(sealedSummary(sealed, true), '3+ matches in 2 sealed hunks');
+  assert.equal(sealedSummary([]), '');
+  // without a budget every hunk is open: nothing is sealed
+  assert.deepEqual(splitSealed(all, () => true), { open: all, sealed: [] });
 });

@@ -120,6 +120,8 @@ class Lab:
             OVERSIGHT_DB=self.db_url,
             JUPYTER_CONFIG_DIR=str(self.config_dir),
             JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
+            # The lab's stored parses stay with the lab, not in the user's cache.
+            OVERSIGHT_DIFF_CACHE=str(self.root / "diffcache"),
         )
         return env
 

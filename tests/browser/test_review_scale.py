@@ -38,6 +38,9 @@ def long_diff() -> str:
     )
 
 
+MANY_FILES = 1234
+
+
 def files_diff() -> str:
     """Two files; the second has a 60-line unchanged run with a rare word deep inside it."""
     one = "".join(f"+alpha_{i} = {i}\n" for i in range(1, 301))
@@ -71,6 +74,9 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     s.add_critiques([Critique(id="k-rev", item_id="sc-rev1", assistant="demo-replay", verdict="buggy", confidence=0.9, comments=(crit,))])
     add_study(s, "revise", [("sc-rev1", "critic", "k-rev"), ("sc-rev2", "unassisted", None)])
     add_study(s, "files", [("sc-files", "unassisted", None)])
+    many = "".join(f"--- a/m/f{k}.py\n+++ b/m/f{k}.py\n@@ -1 +1 @@\n-v = {k}\n+v = {k + 1}\n" for k in range(MANY_FILES))
+    s.add_items([Item(id="sc-many", diff=many, path="m/f0.py", task="Review many files.")])
+    add_study(s, "many", [("sc-many", "unassisted", None)])
     yield from start_lab(lab_root, s)
 
 
@@ -235,4 +241,19 @@ def test_comment_actions_lock_with_the_form_after_submit(browser: Any, lab: Lab)
     assert card.locator("select.ov-reason").is_disabled()
     assert panel.locator(".ov-flag-remove").is_disabled()
     assert panel.locator(".ov-flag textarea").evaluate("el => el.readOnly")
+    page.context.close()
+
+
+def test_a_diff_of_many_files_lists_the_first_ones_at_once_and_every_one_soon(browser: Any, lab: Lab) -> None:
+    page = open_lab(browser, lab)
+    panel = open_study(page, "many")
+    panel.locator(".ov-line").first.wait_for()
+    assert panel.locator(".ov-files-head").inner_text() == f"{MANY_FILES} files · 0 viewed"
+    entries = panel.locator(".ov-file-entry")
+    assert entries.count() >= 200
+    page.wait_for_function(f"document.querySelectorAll('.jp-OversightReview:not(.lm-mod-hidden) .ov-file-entry').length === {MANY_FILES}")
+    assert entries.count() == MANY_FILES
+    # The last entry, built in a later slice, still goes to its file.
+    entries.last.locator(".ov-file").click()
+    panel.locator(f'.ov-filehead:has-text("m/f{MANY_FILES - 1}.py")').first.wait_for()
     page.context.close()
