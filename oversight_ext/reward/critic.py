@@ -59,7 +59,7 @@ class RewardModelCritic(BaseCritic):
 
                 meta = json.loads((Path(self.path) / MARKER).read_text()) if (Path(self.path) / MARKER).is_file() else {}
                 cfg = meta.get("config", {})
-                if cfg.get("reward") == "implicit":
+                if cfg.get("reward") in ("implicit", "likelihood"):
                     if self.method != "occlusion":
                         raise ValueError(
                             f"rm assistant {self.name!r}: {self.path} is an implicit (likelihood-ratio) reward, which has no "

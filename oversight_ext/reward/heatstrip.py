@@ -43,7 +43,7 @@ def load_scorer(folder: str) -> Scorer:
             "`oversight train-rm --out FOLDER` and point the server's oversight_reward_model setting at it"
         )
     cfg = json.loads(marker.read_text()).get("config", {})
-    if cfg.get("reward") == "implicit":
+    if cfg.get("reward") in ("implicit", "likelihood"):
         from .implicit import load_implicit_reward_model
 
         implicit, _ = load_implicit_reward_model(folder)
