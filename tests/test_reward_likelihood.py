@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from test_reward_train import FAST, synthetic_pairs
 
 from oversight_ext.reward.batching import collate
+from oversight_ext.reward.heatstrip import load_scorer
 from oversight_ext.reward.implicit import ImplicitReward, load_implicit_reward_model
 from oversight_ext.reward.lm import LogLikelihood, likelihood_pairwise_accuracy, load_causal_lm, pair_logprobs, shared_prefix
+from oversight_ext.reward.loading import ModelFolderError, load_reward
 from oversight_ext.reward.model import encode
 from oversight_ext.reward.train import train_reward_model
 
@@ -105,3 +107,16 @@ def test_likelihood_reward_starts_at_the_zero_shot_ranking_trains_and_round_trip
     own = ImplicitReward(res.model, None, res.tokenizer, 0.5, relative=False).score(texts)
     assert np.allclose(scorer.score(texts), own, atol=1e-4)
     assert scorer.pairwise_accuracy(held)["accuracy"] == res.eval["accuracy"]
+    # The one loader the heat strip and the rm assistant share: an LM reward, no head for gradients.
+    loaded = load_reward(str(tmp_path / "rm"))
+    assert loaded.kind == "likelihood" and loaded.head is None and loaded.text_format == cfg.text_format
+    assert np.allclose(loaded.score(texts), own, atol=1e-4)
+    score, text_format = load_scorer(str(tmp_path / "rm"))
+    assert text_format == cfg.text_format and np.allclose(score(texts), own, atol=1e-4)
+
+
+def test_loading_a_folder_without_a_model_names_the_folder_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ModelFolderError, match=r"holds no finished reward model .*train-rm"):
+        load_reward(str(tmp_path))
+    with pytest.raises(ModelFolderError, match="oversight_reward_model setting"):
+        load_scorer(str(tmp_path))
