@@ -168,9 +168,9 @@ def main() -> None:
 
         rows_out = [
             {
-                "case": f"{args.backbone}, implicit reward scored on {len(ci)} HumanEvalFix-Python pairs (tuned model and reference), LoRA r8",
+                "case": f"{args.backbone}, implicit reward scored on {len(ci)} HumanEvalFix-Python pairs (tuned model; reference margins reused from the zero-shot run), LoRA r8",
                 "figure": f"{t_after_eval:.2f} s",
-                "baseline": f"previous rule (whole sequences, reference rescored): {t_before_eval:.2f} s",
+                "baseline": f"previous rule (whole sequences, tuned model and reference): {t_before_eval:.2f} s",
                 "ratio": f"{t_before_eval / t_after_eval:.2f}x",
             },
             {
