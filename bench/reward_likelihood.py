@@ -13,11 +13,12 @@ mutation pairs from HELD_MODULES. The three module lists share no module.
 
 Two stages, so the held-out pairs are scored only with settings chosen on development pairs:
 
-    python bench/reward_likelihood.py --stage dev --out /tmp/rm-lik   # trains, prints development figures
+    python bench/reward_likelihood.py --stage dev --out /tmp/rm-lik   # trains, prints development figures (5 min quiet)
     python bench/reward_likelihood.py --stage held --model /tmp/rm-lik --save   # the held-out run, once
 
 ``--stage held`` scores the saved model and the zero-shot baseline (the same LM with its
-adapters off) on the held-out and development pairs in one run; ``--save`` writes
+adapters off) on the held-out and development pairs in one run (4 min quiet); the defaults
+are the settings chosen on the development pairs (docs/results/reward.md); ``--save`` writes
 results/reward-likelihood.json. ``--backbone tiny-llama --mutation-pairs 8 --steps 2`` runs the
 plumbing in seconds.
 """
@@ -162,13 +163,13 @@ def main() -> None:
     ap.add_argument("--backbone", default="smollm2")
     ap.add_argument("--out", default=None, help="--stage dev: save the trained model here")
     ap.add_argument("--model", default=None, help="--stage held: the folder --stage dev saved")
-    ap.add_argument("--mutation-pairs", type=int, default=192, help="mutation training pairs (besides HumanEvalFix's 48)")
-    ap.add_argument("--mutation-eval-pairs", type=int, default=64, help="mutation pairs in each of the development and held-out sets")
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--mutation-pairs", type=int, default=48, help="mutation training pairs (besides HumanEvalFix's 48)")
+    ap.add_argument("--mutation-eval-pairs", type=int, default=24, help="mutation pairs in each of the development and held-out sets")
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--beta", type=float, default=0.1)
-    ap.add_argument("--lora-layers", type=int, default=0, help="LoRA on the top K decoder layers only (0: every layer)")
+    ap.add_argument("--lora-layers", type=int, default=10, help="LoRA on the top K decoder layers only (0: every layer)")
     ap.add_argument("--max-length", type=int, default=384)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save", action="store_true")
