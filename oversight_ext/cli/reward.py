@@ -180,7 +180,7 @@ def _is_implicit(folder: str) -> bool:
     from oversight_ext.reward.model import MARKER
 
     marker = Path(folder) / MARKER
-    return marker.is_file() and json.loads(marker.read_text()).get("config", {}).get("reward") == "implicit"
+    return marker.is_file() and json.loads(marker.read_text()).get("config", {}).get("reward") in ("implicit", "likelihood")
 
 
 def eval_rm(args: argparse.Namespace) -> int:
@@ -201,8 +201,9 @@ def eval_rm(args: argparse.Namespace) -> int:
     saved = RewardTrainingConfig.from_dict({**RewardTrainingConfig().to_dict(), **meta.get("config", {})})
     try:
         ds = from_items_file(args.items, saved.replace(objective="pairwise"), language=args.language, on_critique=_announce)
-        if saved.reward == "implicit":
-            acc = {"metric": "pairwise_accuracy", **scorer.pairwise_accuracy(ds.frame)}
+        if saved.reward != "head":
+            found = scorer.pairwise_accuracy(ds.frame)
+            acc = {"metric": "pairwise_accuracy", **{k: v for k, v in found.items() if k != "margin"}}
         else:
             acc = gold_accuracy(model, tok, list((ds.items or {}).values()), saved.text_format, ds.critiques)
     except ValueError as exc:

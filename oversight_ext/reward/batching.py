@@ -57,7 +57,9 @@ class Batch:
 
     ``ends`` (packed only) are the last-token positions. A bucketed batch has no tensors of its
     own: ``parts`` are its sub-batches and ``order[k]`` is where sequence ``k``'s reward lies
-    in the concatenation of the parts' rewards.
+    in the concatenation of the parts' rewards. ``starts`` (padded rows, log-likelihood rules
+    only): the first token position of each row that counts; the tokens before it are a prefix
+    shared with the row's pair partner, whose log-probabilities cancel in any pairwise difference.
     """
 
     input_ids: torch.Tensor | None
@@ -68,6 +70,7 @@ class Batch:
     padded: int
     parts: list[Batch] | None = None
     order: torch.Tensor | None = None
+    starts: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
         def mv(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -76,7 +79,7 @@ class Batch:
         parts = None if self.parts is None else [p.to(device) for p in self.parts]
         return Batch(
             mv(self.input_ids), mv(self.attention_mask), mv(self.position_ids), mv(self.ends), self.tokens, self.padded,
-            parts, mv(self.order),
+            parts, mv(self.order), mv(self.starts),
         )  # fmt: skip
 
 
@@ -105,8 +108,8 @@ def split_by_length(lens: np.ndarray, overhead: int) -> list[np.ndarray]:
     return runs[::-1]
 
 
-def collate(seqs: list[list[int]], pad_id: int, *, packed: bool, multiple: int = 0) -> Batch:
-    """Padded rows (right padding, rounded up to ``multiple``) or one packed row."""
+def collate(seqs: list[list[int]], pad_id: int, *, packed: bool, multiple: int = 0, starts: np.ndarray | None = None) -> Batch:
+    """Padded rows (right padding, rounded up to ``multiple``) or one packed row; ``starts``: see :class:`Batch`."""
     lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     total = int(lens.sum())
     if packed:
@@ -121,13 +124,17 @@ def collate(seqs: list[list[int]], pad_id: int, *, packed: bool, multiple: int =
     ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
     mask = np.arange(width)[None, :] < lens[:, None]
     ids[mask] = np.fromiter((t for s in seqs for t in s), dtype=np.int64, count=total)
-    return Batch(torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64)), None, None, total, len(seqs) * width)
+    first = None if starts is None else torch.from_numpy(np.asarray(starts, dtype=np.int64))
+    return Batch(torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64)), None, None, total, len(seqs) * width, starts=first)
 
 
-def collate_buckets(seqs: list[list[int]], pad_id: int, *, overhead: int, multiple: int = 0) -> Batch:
+def collate_buckets(seqs: list[list[int]], pad_id: int, *, overhead: int, multiple: int = 0, starts: np.ndarray | None = None) -> Batch:
     """One batch as length-sorted padded sub-batches (see :func:`split_by_length`)."""
     runs = split_by_length(np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs)), overhead)
-    parts = [collate([seqs[i] for i in run], pad_id, packed=False, multiple=multiple) for run in runs]
+    parts = [
+        collate([seqs[i] for i in run], pad_id, packed=False, multiple=multiple, starts=None if starts is None else starts[run])
+        for run in runs
+    ]
     order = np.empty(len(seqs), dtype=np.int64)
     order[np.concatenate(runs)] = np.arange(len(seqs))
     return Batch(None, None, None, None, sum(p.tokens for p in parts), sum(p.padded for p in parts), parts, torch.from_numpy(order))

@@ -31,7 +31,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "attn_implementation": ("auto", "sdpa", "eager", "flash_attention_2"),
     "ties": ("drop", "half"),
     "distributed": ("ddp", "fsdp"),
-    "reward": ("head", "implicit"),
+    "reward": ("head", "implicit", "likelihood"),
     "compile": ("auto", "on", "off"),
     "quantization": ("none", "4bit", "8bit"),
 }
@@ -45,10 +45,11 @@ class RewardTrainingConfig:
     reward: str = option(
         "head: a one-output classification head reads the last token; implicit: the causal LM itself is tuned and the "
         "reward is beta * (log p_tuned(text) - log p_start(text)) (DPO), so training starts from what the LM knows "
-        "(needs a decoder backbone and objective = 'pairwise')",
+        "(needs a decoder backbone and objective = 'pairwise'); likelihood: the same without the reference, reward "
+        "beta * log p_tuned(text), so the untrained model ranks pairs exactly as the zero-shot likelihood ratio does",
         "head",
     )
-    beta: float = option("implicit reward: the scale beta of the log-likelihood ratio (DPO's KL strength)", 0.1)
+    beta: float = option("implicit / likelihood reward: the scale beta of the log-likelihood (ratio) (DPO's KL strength)", 0.1)
     lora_r: int = option("LoRA rank through peft (0: train every weight); the head, if any, is trained in full", 0)
     lora_alpha: int = option("LoRA scaling alpha (the update is scaled by alpha / r)", 16)
     lora_dropout: float = option("dropout on the LoRA branch", 0.0)
@@ -121,9 +122,10 @@ class RewardTrainingConfig:
             value = getattr(self, name)
             if value not in choices:
                 raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: use one of {', '.join(map(repr, choices))}")
-        if self.reward == "implicit" and self.objective != "pairwise":
+        if self.reward != "head" and self.objective != "pairwise":
             raise ValueError(
-                "RewardTrainingConfig.reward = 'implicit' needs objective = 'pairwise': the DPO reward is learnt from preferences"
+                f"RewardTrainingConfig.reward = {self.reward!r} needs objective = 'pairwise': a language-model reward is learnt "
+                "from preferences; set objective = 'pairwise' or reward = 'head'"
             )
         if self.quantization != "none" and not self.lora_r:
             raise ValueError(

@@ -52,31 +52,16 @@ class RewardModelCritic(BaseCritic):
     def _load(self) -> tuple[Any, str]:
         with self._lock:
             if self._scorer is None:
-                import json
-                from pathlib import Path
+                from oversight_ext.reward.loading import load_reward
 
-                from oversight_ext.reward.model import MARKER, load_reward_model, score_texts
-
-                meta = json.loads((Path(self.path) / MARKER).read_text()) if (Path(self.path) / MARKER).is_file() else {}
-                cfg = meta.get("config", {})
-                if cfg.get("reward") == "implicit":
-                    if self.method != "occlusion":
-                        raise ValueError(
-                            f"rm assistant {self.name!r}: {self.path} is an implicit (likelihood-ratio) reward, which has no "
-                            "classifier head for integrated gradients: set params.method = 'occlusion'"
-                        )
-                    from oversight_ext.reward.implicit import load_implicit_reward_model
-
-                    implicit, _ = load_implicit_reward_model(self.path)
-                    self._scorer = (implicit.score, cfg.get("text_format", "after"))
-                else:
-                    model, tok, meta = load_reward_model(self.path)
-                    max_length = int(cfg.get("max_length", 512))
-                    self._model = (model, tok, max_length)
-                    self._scorer = (
-                        lambda texts: score_texts(model, tok, texts, max_length=max_length),
-                        cfg.get("text_format", "spec+diff"),
+                loaded = load_reward(self.path)
+                if loaded.head is None and self.method != "occlusion":
+                    raise ValueError(
+                        f"rm assistant {self.name!r}: {self.path} is a language-model ({loaded.kind}) reward, which has no "
+                        "classifier head for integrated gradients: set params.method = 'occlusion'"
                     )
+                self._model = loaded.head
+                self._scorer = (loaded.score, loaded.text_format)
             return self._scorer
 
     def _attributions(self, view: ItemView) -> list[Any]:

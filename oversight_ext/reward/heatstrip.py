@@ -10,7 +10,6 @@ is loaded afresh. Raters never receive any of this: the route is owner-only.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,35 +21,20 @@ import numpy as np
 from oversight_ext.records import Item
 
 from .attribution import occlusion
+from .loading import ModelFolderError, load_reward
 
 __all__ = ["CACHE", "AttributionCache", "ModelFolderError", "load_scorer"]
 
 Scorer = tuple[Callable[[list[str]], np.ndarray], str]
 
 
-class ModelFolderError(ValueError):
-    """The configured reward-model folder is missing or holds no finished model."""
-
-
 def load_scorer(folder: str) -> Scorer:
     """(texts -> rewards, the text format the model was trained on) of a folder ``oversight train-rm`` wrote."""
-    from .model import MARKER, load_reward_model, score_texts
-
-    marker = Path(folder) / MARKER
-    if not marker.is_file():
-        raise ModelFolderError(
-            f"reward model folder {folder!r} holds no finished reward model ({MARKER} missing): train one with "
-            "`oversight train-rm --out FOLDER` and point the server's oversight_reward_model setting at it"
-        )
-    cfg = json.loads(marker.read_text()).get("config", {})
-    if cfg.get("reward") == "implicit":
-        from .implicit import load_implicit_reward_model
-
-        implicit, _ = load_implicit_reward_model(folder)
-        return implicit.score, str(cfg.get("text_format", "after"))
-    model, tok, _ = load_reward_model(folder)
-    max_length = int(cfg.get("max_length", 512))
-    return (lambda texts: score_texts(model, tok, texts, max_length=max_length)), str(cfg.get("text_format", "spec+diff"))
+    try:
+        loaded = load_reward(folder)
+    except ModelFolderError as exc:
+        raise ModelFolderError(f"{exc}, and point the server's oversight_reward_model setting at it") from None
+    return loaded.score, loaded.text_format
 
 
 class AttributionCache:

@@ -4,6 +4,11 @@
 model is a causal LM (optionally with LoRA), the reference log-likelihoods of every training
 text are computed once with the starting weights (so no second model is held in memory),
 and the loss is Bradley-Terry on d = beta * ((log p(c) - log p_ref(c)) - (log p(r) - log p_ref(r))).
+Both log-likelihoods of a pair are summed over the tokens after the pair's shared prefix only:
+the prefix's terms are equal in the two texts and cancel in d.
+
+``reward = "likelihood"`` drops the reference: r(x) = beta * log p_tuned(x), so the untrained
+model's ranking IS the zero-shot likelihood ratio and training moves it from there.
 The saved folder is the tuned LM (or its adapters and a merged copy); :func:`load_implicit_reward_model`
 gives back a scorer with the reference rebuilt from the backbone the metadata names.
 """
@@ -17,15 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import torch
 
 from .batching import Batch, collate
-from .lm import LogLikelihood, load_causal_lm, sequence_logprobs
+from .lm import LogLikelihood, load_causal_lm, pair_logprobs, sequence_logprobs, shared_prefix
 from .model import MARKER, _prepare_tokenizer
 from .objectives import preference_loss
 from .train import RewardTrainer
 
-__all__ = ["ImplicitReward", "ImplicitRewardTrainer", "load_implicit_reward_model"]
+__all__ = ["LM_REWARDS", "ImplicitReward", "ImplicitRewardTrainer", "load_implicit_reward_model"]
+
+#: ``RewardTrainingConfig.reward`` values whose reward is read from the causal LM's log-likelihood.
+LM_REWARDS = ("implicit", "likelihood")
 
 
 class ImplicitRewardTrainer(RewardTrainer):
@@ -48,31 +57,35 @@ class ImplicitRewardTrainer(RewardTrainer):
 
     def tokenize(self) -> None:
         super().tokenize()
-        # The reference is the model as it starts (LoRA's zero-initialised B leaves it unchanged).
-        self.cols["ref_chosen"] = torch.tensor(self._logprobs(self.chosen), dtype=torch.float32)
-        self.cols["ref_rejected"] = torch.tensor(self._logprobs(self.rejected), dtype=torch.float32)
+        # Only the tokens after a pair's shared prefix differ between its two log-likelihoods.
+        self.pair_starts = np.array([shared_prefix(c, r) for c, r in zip(self.chosen, self.rejected, strict=True)])
         self._eval_ref: tuple[np.ndarray, np.ndarray] | None = None
+        if self.cfg.reward == "likelihood":  # no reference: the reward is the tuned model's own log-likelihood
+            self.cols["ref_chosen"] = self.cols["ref_rejected"] = torch.zeros(len(self.chosen))
+        else:
+            # The reference is the model as it starts (LoRA's zero-initialised B leaves it unchanged), scored once per pair.
+            self.cols["ref_chosen"] = torch.tensor(self._logprobs(self.chosen), dtype=torch.float32)
+            self.cols["ref_rejected"] = torch.tensor(self._logprobs(self.rejected), dtype=torch.float32)
         if self.eval_data is not None and "chosen" in self.eval_data.columns:
-            import polars as pl
-
             hard = self.eval_data.filter(~pl.col("tie")) if "tie" in self.eval_data.columns else self.eval_data
-            if hard.height:
-                ml = self.cfg.max_length
-                self._eval_ref = (
-                    sequence_logprobs(self.model, self.tokenizer, hard["chosen"].to_list(), max_length=ml),
-                    sequence_logprobs(self.model, self.tokenizer, hard["rejected"].to_list(), max_length=ml),
+            if hard.height and self.cfg.reward == "likelihood":
+                self._eval_ref = (np.zeros(hard.height), np.zeros(hard.height))
+            elif hard.height:
+                self._eval_ref = pair_logprobs(
+                    self.model, self.tokenizer, hard["chosen"].to_list(), hard["rejected"].to_list(), max_length=self.cfg.max_length
                 )
 
-    @torch.no_grad()
     def _logprobs(self, seqs: list[list[int]]) -> np.ndarray:
         scorer, out = LogLikelihood(self.model), np.zeros(len(seqs))
+        assert self.pair_starts is not None  # set by tokenize before this runs
         order = np.argsort([len(s) for s in seqs], kind="stable")
         was = self.model.training
         self.model.eval()
-        for start in range(0, len(order), self.cfg.eval_batch_size):
-            idx = order[start : start + self.cfg.eval_batch_size]
-            b = collate([seqs[i] for i in idx], self.tokenizer.pad_token_id, packed=False).to(self.device)
-            out[idx] = scorer(b).double().cpu().numpy()
+        with torch.inference_mode():
+            for start in range(0, len(order), self.cfg.eval_batch_size):
+                idx = order[start : start + self.cfg.eval_batch_size]
+                b = collate([seqs[i] for i in idx], self.tokenizer.pad_token_id, packed=False, starts=self.pair_starts[idx])
+                out[idx] = scorer(b.to(self.device)).double().cpu().numpy()
         self.model.train(was)
         return out
 
@@ -91,8 +104,8 @@ class ImplicitRewardTrainer(RewardTrainer):
         if pairs is None or self._eval_ref is None:
             return None
         hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
-        lc, lr = (
-            sequence_logprobs(self.model, self.tokenizer, hard[c].to_list(), max_length=self.cfg.max_length) for c in ("chosen", "rejected")
+        lc, lr = pair_logprobs(
+            self.model, self.tokenizer, hard["chosen"].to_list(), hard["rejected"].to_list(), max_length=self.cfg.max_length
         )
         d = (lc - self._eval_ref[0]) - (lr - self._eval_ref[1])
         k = int((d > 0).sum())
@@ -103,38 +116,60 @@ class ImplicitRewardTrainer(RewardTrainer):
 @dataclass
 class ImplicitReward:
     """Scores texts by beta * (log p_model - log p_reference). ``reference`` None: the model with its
-    LoRA adapters switched off (a LoRA model), else give it to :meth:`score`."""
+    LoRA adapters switched off (a LoRA model), else give it to :meth:`score`. ``relative`` False:
+    the likelihood reward, beta * log p_model, which needs no reference."""
 
     model: Any
     reference: Any
     tokenizer: Any
     beta: float
     max_length: int = 512
+    relative: bool = True
+
+    def _reference(self, reference_model: Any, logprobs: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        ref_model = reference_model or self.reference
+        if ref_model is not None:
+            return logprobs(ref_model)  # type: ignore[no-any-return]
+        if hasattr(self.model, "disable_adapter"):
+            with self.model.disable_adapter():
+                return logprobs(self.model)  # type: ignore[no-any-return]
+        raise ValueError("the implicit reward needs its reference: give reference_model (the untrained backbone) or train with LoRA")
 
     def score(self, texts: list[str], *, reference_model: Any = None) -> np.ndarray:
-        ref_model = reference_model or self.reference
-        lp = sequence_logprobs(self.model, self.tokenizer, texts, max_length=self.max_length)
-        if ref_model is not None:
-            ref = sequence_logprobs(ref_model, self.tokenizer, texts, max_length=self.max_length)
-        elif hasattr(self.model, "disable_adapter"):
-            with self.model.disable_adapter():
-                ref = sequence_logprobs(self.model, self.tokenizer, texts, max_length=self.max_length)
-        else:
-            raise ValueError("the implicit reward needs its reference: give reference_model (the untrained backbone) or train with LoRA")
-        return self.beta * (lp - ref)
+        def logprobs(m: Any) -> np.ndarray:
+            return sequence_logprobs(m, self.tokenizer, texts, max_length=self.max_length)
 
-    def pairwise_accuracy(self, pairs: Any, *, reference_model: Any = None) -> dict[str, float]:
-        """Share of untied pairs the implicit reward ranks right, with a 95 % Wilson interval."""
-        import polars as pl
+        lp = logprobs(self.model)
+        return self.beta * (lp - self._reference(reference_model, logprobs)) if self.relative else self.beta * lp
 
+    def pairwise_accuracy(self, pairs: Any, *, reference_model: Any = None, reference_margin: np.ndarray | None = None) -> dict[str, Any]:
+        """Share of untied pairs the reward ranks right, with a 95 % Wilson interval and the per-pair margins.
+
+        Only the tokens after each pair's shared prefix are scored. ``reference_margin``: the
+        reference's log p(chosen) - log p(rejected) per untied pair, when already known (it is the
+        zero-shot baseline's ``margin``), so the reference is not run again.
+        """
         from .evaluate import _wilson
 
         hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
-        rc = self.score(hard["chosen"].to_list(), reference_model=reference_model)
-        rr = self.score(hard["rejected"].to_list(), reference_model=reference_model)
-        k = int((rc > rr).sum())
+        if reference_margin is not None and len(reference_margin) != hard.height:
+            raise ValueError(
+                f"reference_margin has {len(reference_margin)} values for {hard.height} untied pairs: give the margins of these pairs"
+            )
+
+        def logprobs(m: Any) -> tuple[np.ndarray, np.ndarray]:
+            return pair_logprobs(m, self.tokenizer, hard["chosen"].to_list(), hard["rejected"].to_list(), max_length=self.max_length)
+
+        lc, lr = logprobs(self.model)
+        d = lc - lr
+        if self.relative:
+            if reference_margin is None:
+                rc, rr = self._reference(reference_model, logprobs)
+                reference_margin = rc - rr
+            d = d - reference_margin
+        k = int((d > 0).sum())
         lo, hi = _wilson(k, hard.height)
-        return {"accuracy": k / max(hard.height, 1), "n": hard.height, "ci_low": lo, "ci_high": hi}
+        return {"accuracy": k / max(hard.height, 1), "n": hard.height, "ci_low": lo, "ci_high": hi, "margin": self.beta * d}
 
 
 def load_implicit_reward_model(path: str | os.PathLike[str], *, device: str = "cpu") -> tuple[ImplicitReward, dict[str, Any]]:
@@ -146,11 +181,14 @@ def load_implicit_reward_model(path: str | os.PathLike[str], *, device: str = "c
         raise ValueError(f"model folder {str(p)!r} holds no finished reward model ({MARKER} missing): train one with `oversight train-rm`")
     meta = json.loads((p / MARKER).read_text())
     cfg = meta.get("config", {})
-    if cfg.get("reward") != "implicit":
+    if cfg.get("reward") not in LM_REWARDS:
         raise ValueError(f"model folder {str(p)!r} holds a classifier-head reward model: load it with reward.model.load_reward_model")
     folder = p / "merged" if (p / "adapter_config.json").is_file() else p
     tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
     model: Any = AutoModelForCausalLM.from_pretrained(folder)
     model = model.to(device).eval()
+    beta, length = float(cfg.get("beta", 0.1)), int(cfg.get("max_length", 512))
+    if cfg["reward"] == "likelihood":
+        return ImplicitReward(model, None, tok, beta, length, relative=False), meta
     reference, _ = load_causal_lm(str(meta["backbone"]), seed=int(cfg.get("seed", 0)), device=device)
-    return ImplicitReward(model, reference.eval(), tok, float(cfg.get("beta", 0.1)), int(cfg.get("max_length", 512))), meta
+    return ImplicitReward(model, reference.eval(), tok, beta, length), meta

@@ -22,12 +22,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .batching import Batch
 from .model import _prepare_tokenizer, backbone_source, score_in_length_order
 
-__all__ = ["LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "sequence_logprobs"]
+__all__ = [
+    "LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "pair_logprobs",
+    "sequence_logprobs", "shared_prefix",
+]  # fmt: skip
 
 
 def cache_dir() -> Path:
@@ -116,8 +118,27 @@ def load_causal_lm(
     return (model if quantized else model.to(device)), tok
 
 
+#: Decoders whose logits are a plain linear map of the last hidden state (no soft-capping or
+#: logit scale), so the head may be applied to the scored positions only.
+PLAIN_HEAD = ("llama", "mistral", "qwen2", "qwen3", "gpt2", "starcoder2")
+
+
+def _body_and_head(model: Any) -> tuple[Any, Any] | None:
+    """(decoder body, output head) of a causal LM, through a peft wrapper; None where the logits are not plain."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if getattr(base.config, "model_type", "") not in PLAIN_HEAD:
+        return None
+    body, head = getattr(base, base.base_model_prefix, None), base.get_output_embeddings()
+    return None if body is None or head is None else (body, head)
+
+
 class LogLikelihood(torch.nn.Module):
-    """Summed log-probability of each sequence of a :class:`~oversight_ext.reward.batching.Batch` (tokens after the first)."""
+    """Summed log-probability of each sequence of a :class:`~oversight_ext.reward.batching.Batch`: the
+    tokens after the first, or from ``Batch.starts`` on.
+
+    The vocabulary projection and its log-softmax (a sixth of SmolLM2-135M's multiply-adds and
+    most of its memory traffic) are computed at the scored positions only.
+    """
 
     def __init__(self, model: Any) -> None:
         super().__init__()
@@ -132,9 +153,62 @@ class LogLikelihood(torch.nn.Module):
             )
         ids, mask = b.input_ids, b.attention_mask
         assert ids is not None and mask is not None  # a padded batch has both
-        logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1].float()
-        logp = torch.gather(F.log_softmax(logits, dim=-1), 2, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-        return (logp * mask[:, 1:].to(logp.dtype)).sum(-1)
+        scored = mask[:, 1:].bool()
+        if b.starts is not None:
+            scored &= torch.arange(1, ids.shape[1], device=ids.device)[None, :] >= b.starts[:, None]
+        rows, cols = scored.nonzero(as_tuple=True)  # position cols predicts token cols + 1
+        parts = _body_and_head(self.model)
+        if parts is None:
+            logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits[rows, cols].float()
+        else:
+            hidden = parts[0](input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+            logits = parts[1](hidden[rows, cols]).float()
+        logp = logits.gather(1, ids[rows, cols + 1].unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
+        return torch.zeros(ids.shape[0], dtype=logp.dtype, device=ids.device).index_add(0, rows, logp)
+
+
+def shared_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
+    diff = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(diff[0]) if diff.size else n
+
+
+def pair_logprobs(
+    model: Any, tok: Any, chosen: list[str], rejected: list[str], *, batch_size: int = 16, max_length: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(log p(chosen), log p(rejected)) over the tokens after each pair's shared prefix, float64.
+
+    The shared prefix has the same log-probability in both texts (same tokens, same context), so
+    lc - lr equals the full log-likelihood difference while the head reads only what differs.
+    Pairs go in batches of similar length (both texts of a pair in one forward pass), without
+    autograd, the model in eval mode.
+    """
+    from .batching import collate
+    from .model import context_length, encode
+
+    if len(chosen) != len(rejected):
+        raise ValueError(f"chosen and rejected have {len(chosen)} and {len(rejected)} texts: give one rejected text per chosen one")
+    if not chosen:
+        return np.zeros(0), np.zeros(0)
+    limit = min(max_length or context_length(model), context_length(model))
+    ci, _ = encode(tok, chosen, limit)
+    ri, _ = encode(tok, rejected, limit)
+    starts = np.array([shared_prefix(c, r) for c, r in zip(ci, ri, strict=True)])
+    order = np.argsort([max(len(c), len(r)) for c, r in zip(ci, ri, strict=True)], kind="stable")
+    lc, lr = np.zeros(len(ci)), np.zeros(len(ci))
+    scorer, was, device = LogLikelihood(model), model.training, next(model.parameters()).device
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for at in range(0, len(order), max(batch_size // 2, 1)):
+                idx = order[at : at + max(batch_size // 2, 1)]
+                b = collate([ci[i] for i in idx] + [ri[i] for i in idx], tok.pad_token_id, packed=False, starts=np.tile(starts[idx], 2))
+                out = scorer(b.to(device)).double().cpu().numpy()
+                lc[idx], lr[idx] = out[: len(idx)], out[len(idx) :]
+    finally:
+        model.train(was)
+    return lc, lr
 
 
 def sequence_logprobs(
@@ -177,9 +251,7 @@ def likelihood_pairwise_accuracy(
     hard = pairs.filter(~pl.col("tie")) if "tie" in pairs.columns else pairs
     if hard.height == 0:
         raise ValueError("the evaluation pairs are empty (or all ties): give pairs whose labels differ")
-    lc, lr = (
-        sequence_logprobs(model, tok, hard[c].to_list(), max_length=max_length, batch_size=batch_size) for c in ("chosen", "rejected")
-    )
+    lc, lr = pair_logprobs(model, tok, hard["chosen"].to_list(), hard["rejected"].to_list(), max_length=max_length, batch_size=batch_size)
     k = int((lc > lr).sum())
     lo, hi = _wilson(k, hard.height)
     return {"accuracy": k / hard.height, "n": hard.height, "ci_low": lo, "ci_high": hi, "margin": lc - lr}

@@ -333,9 +333,9 @@ def load_reward_model(path: str | os.PathLike[str], *, device: str = "cpu") -> t
     if not (p / MARKER).is_file():
         raise ValueError(f"model folder {str(p)!r} holds no finished reward model ({MARKER} missing): train one with `oversight train-rm`")
     meta = json.loads((p / MARKER).read_text())
-    if meta.get("config", {}).get("reward") == "implicit":
+    if meta.get("config", {}).get("reward") in ("implicit", "likelihood"):
         raise ValueError(
-            f"model folder {str(p)!r} holds an implicit (language-model) reward: load it with reward.implicit.load_implicit_reward_model"
+            f"model folder {str(p)!r} holds a language-model (implicit or likelihood) reward: load it with reward.implicit.load_implicit_reward_model"
         )
     if (p / "adapter_config.json").is_file():
         p = p / "merged"  # the LoRA adapters folded into the weights

@@ -115,6 +115,8 @@ class RewardTrainer:
         self.model, self.tokenizer = model, tokenizer
         self.progress = progress
         self.meta = meta or {}
+        # Per pair, the first token position a log-likelihood rule scores (None: the head reads whole sequences).
+        self.pair_starts: np.ndarray | None = None
 
     # -- setup -----------------------------------------------------------------------------------
 
@@ -268,10 +270,11 @@ class RewardTrainer:
                 if cfg.objective == "pairwise"
                 else [self.chosen[i] for i in rows]
             )
+            starts = None if self.pair_starts is None else np.tile(self.pair_starts[rows], 2)
             if self.batching == "bucketed":
-                b = collate_buckets(seqs, pad, overhead=cfg.bucket_overhead, multiple=multiple).to(self.device)
+                b = collate_buckets(seqs, pad, overhead=cfg.bucket_overhead, multiple=multiple, starts=starts).to(self.device)
             else:
-                b = collate(seqs, pad, packed=self.batching == "packed", multiple=multiple).to(self.device)
+                b = collate(seqs, pad, packed=self.batching == "packed", multiple=multiple, starts=starts).to(self.device)
             out.append((rows, b, {k: v[rows].to(self.device) for k, v in self.cols.items()}))
         return out
 
@@ -423,7 +426,7 @@ def train_reward_model(
     :class:`RewardTrainer` subclass with replaced stages.
     """
     cfg = config or RewardTrainingConfig()
-    if cfg.reward == "implicit" and trainer is RewardTrainer:
+    if cfg.reward != "head" and trainer is RewardTrainer:
         from .implicit import ImplicitRewardTrainer
 
         trainer = ImplicitRewardTrainer
