@@ -25,6 +25,19 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_ALL = os.environ.get("OVERSIGHT_REQUIRE_ALL") == "1"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _diff_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stored diff parses of every server a test starts go to a temporary folder, never to
+    the user's ``~/.cache`` (tests that check the default set and clear the variable themselves)."""
+    before = os.environ.get("OVERSIGHT_DIFF_CACHE")
+    os.environ["OVERSIGHT_DIFF_CACHE"] = str(tmp_path_factory.mktemp("diffcache"))
+    yield
+    if before is None:
+        os.environ.pop("OVERSIGHT_DIFF_CACHE", None)
+    else:
+        os.environ["OVERSIGHT_DIFF_CACHE"] = before
+
+
 def missing(what: str) -> None:
     """Skip (locally) or fail (CI) because a real part the test needs is absent."""
     if REQUIRE_ALL:
