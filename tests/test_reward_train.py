@@ -240,7 +240,7 @@ def test_ddp_under_torchrun_matches_the_same_entry_point(tmp_path: Path) -> None
         "from test_reward_train import synthetic_pairs, FAST\n"
         "from oversight_ext.reward.train import train_reward_model\n"
         f"r = train_reward_model(synthetic_pairs(64), FAST.replace(max_steps=4), out_dir={str(tmp_path / 'ddp')!r}, progress=False)\n"
-        "print('steps', r.steps, 'examples', r.examples)\n"
+        "sys.stdout.write(f'steps {r.steps} examples {r.examples}\\n')  # one write: the two ranks share the pipe\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
