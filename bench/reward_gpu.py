@@ -91,7 +91,7 @@ def peft_rows(args: Any, tok: Any, pairs: Any, lengths: list[int], peak: float |
             )  # fmt: skip
             t0 = time.perf_counter()
             try:
-                res = train_reward_model(pairs, cfg, backbone=folder, progress=False)
+                res = train_reward_model(pairs, cfg, backbone=folder, progress=True)
             except QuantizationError as exc:
                 rows[name] = {"error": str(exc)}
                 continue
@@ -198,7 +198,7 @@ def main() -> int:
             cfg = RewardTrainingConfig(
                 batch_size=batch, max_steps=steps, learning_rate=1e-5, max_length=args.max_length, warmup_ratio=0.0, compile=args.compile
             )
-            train_reward_model(pairs, cfg, model=model, tokenizer=tok, progress=False)
+            train_reward_model(pairs, cfg, model=model, tokenizer=tok, progress=True)
         if cuda:
             torch.cuda.synchronize()
         sec = time.perf_counter() - t0
