@@ -18,7 +18,7 @@ from oversight_ext.reward import RewardTrainingConfig
 from oversight_ext.reward.batching import collate, collate_buckets, plan_batches, split_by_length
 from oversight_ext.reward.data import PAIR_SCHEMA, POINT_SCHEMA
 from oversight_ext.reward.model import MARKER, load_backbone, load_reward_model, score_texts
-from oversight_ext.reward.train import train_reward_model
+from oversight_ext.reward.train import auto_batching, train_reward_model
 
 WORDS = ["alpha", "beta", "gamma", "delta", "return", "value", "list", "index", "loop", "count", "total", "result"]
 
@@ -124,6 +124,20 @@ def test_grouped_batching_pads_less_than_random() -> None:
         return 1 - lens.sum() / sum(len(b) * lens[b].max() for b in plan)
 
     assert waste("grouped") < 0.05 < 0.3 < waste("random")
+
+
+def test_auto_batching_pads_one_pass_on_a_gpu_and_buckets_on_the_cpu() -> None:
+    # A GPU is launch-bound on small models: extra forward passes cost more than padding (see auto_batching).
+    assert auto_batching("cuda", "sdpa", "llama") == "random"
+    assert auto_batching("cuda", "flash_attention_2", "llama") == "packed"
+    assert auto_batching("cuda", "flash_attention_2", "bert") == "random"
+    assert auto_batching("cpu", "sdpa", "llama") == "bucketed"
+    assert auto_batching("cpu", "flash_attention_2", "llama") == "bucketed"
+    # random and bucketed draw the same shuffled batches, so the choice changes the cost, never the gradient steps.
+    lens, sizes = np.arange(10, 50), np.ones(40, dtype=np.int64)
+    a = plan_batches(lens, sizes, 8, "random", 64, np.random.default_rng(3))
+    b = plan_batches(lens, sizes, 8, "bucketed", 64, np.random.default_rng(3))
+    assert [x.tolist() for x in a] == [x.tolist() for x in b]
 
 
 def test_split_by_length_covers_every_sequence_once_with_less_padding() -> None:

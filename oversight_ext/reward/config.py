@@ -82,7 +82,7 @@ class RewardTrainingConfig:
         "bucketed: shuffled batches like TRL's, each computed as length-sorted sub-batches (same gradient, little padding); "
         "grouped: batches of similar lengths (least padding, but changes which examples share a batch); packed: padding-free "
         "rows with position ids (decoder backbones); random: plain shuffled batches like TRL; "
-        "auto: packed with flash attention, else bucketed",
+        "auto: on a GPU, packed with flash attention, else one padded pass per batch (random); on the CPU, bucketed",
         "auto",
     )
     bucket_overhead: int = option(

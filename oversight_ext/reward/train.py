@@ -42,12 +42,28 @@ from .lora import QuantizationError, merged_onto, prepare_quantized, with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
 from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
 
-__all__ = ["RewardTrainer", "TrainResult", "train_reward_model"]
+__all__ = ["RewardTrainer", "TrainResult", "auto_batching", "train_reward_model"]
 
 # Decoders whose attention honours restarting position ids in one row (padding-free packing).
 PACKABLE = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "olmo2", "granite", "smollm3")
 # Kept under their former names for code that imported them from here.
 _Scorer = Scorer
+
+
+def auto_batching(device_type: str, attn: str, model_type: str) -> str:
+    """What ``batching = "auto"`` means on this device.
+
+    On a GPU with flash attention, a decoder is packed (no padding at all). On a GPU without
+    it, each micro-batch goes through in one padded forward pass (``random``: the same shuffled
+    batches as ``bucketed``, so the same gradient steps): there a padded token costs little next to
+    the kernel launches of one more forward pass, and a small model is launch-bound. On one H200,
+    TRL's one padded pass per batch ran 60 steps of a 135M Llama in 41.5 s at 2.2% MFU, while
+    ``bucketed`` (about 16 sub-batches per 64 sequences) had not finished in 110 s. On the CPU
+    compute grows with tokens, so ``bucketed``'s length-sorted sub-batches pay.
+    """
+    if device_type != "cuda":
+        return "bucketed"
+    return "packed" if attn.startswith("flash") and model_type in PACKABLE else "random"
 
 
 @dataclass
@@ -171,9 +187,7 @@ class RewardTrainer:
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
         attn = getattr(self.model.config, "_attn_implementation", "")
         model_type = self.model.config.model_type
-        batching = cfg.batching
-        if batching == "auto":
-            batching = "packed" if device.type == "cuda" and attn.startswith("flash") and model_type in PACKABLE else "bucketed"
+        batching = auto_batching(device.type, attn, model_type) if cfg.batching == "auto" else cfg.batching
         if batching == "packed" and model_type not in PACKABLE:
             raise ValueError(f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model_type!r}: use 'bucketed'")
         self.batching = batching
