@@ -9,10 +9,20 @@ loaders quote in their error messages.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["help_texts", "option"]
+__all__ = ["check_fields", "help_texts", "option"]
+
+# What each rule of check_fields accepts, and the fix its error message gives.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "probability": (lambda v: 0 <= v <= 1, "give a probability between 0 and 1"),
+    "spread": (lambda v: 0 <= v < math.inf, "give a spread >= 0"),
+    "nonnegative": (lambda v: 0 <= v < math.inf, "give a finite number >= 0"),
+    "positive": (lambda v: 0 < v < math.inf, "give a positive number"),
+    "count": (lambda v: isinstance(v, int) and v >= 1, "give a whole number >= 1"),
+}
 
 
 def option(
@@ -38,3 +48,18 @@ def help_texts(cls: type) -> dict[str, str]:
     if not dataclasses.is_dataclass(cls):
         raise ValueError(f"help_texts cls = {cls!r} is invalid: give a config dataclass")
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def check_fields(obj: Any, names: Iterable[str], rule: str, *, fix: str | None = None) -> None:
+    """Refuse the first field of ``obj`` among ``names`` that breaks ``rule`` (a key of ``_RULES``).
+
+    The error names the class, the field, the value and the fix ("SandboxConfig.wall_s = -1 is
+    invalid: give a positive number"); ``fix`` replaces the rule's own wording where a unit helps.
+    A bool is never a number here (``True`` where a number belongs is a typo), nor is NaN.
+    """
+    accepts, default_fix = _RULES[rule]
+    for name in names:
+        v = getattr(obj, name)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v)) and accepts(v)
+        if not ok:
+            raise ValueError(f"{type(obj).__name__}.{name} = {v!r} is invalid: {fix or default_fix}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight_ext.options import help_texts, option
+from oversight_ext.options import check_fields, help_texts, option
 
 PACKAGE = Path(__file__).resolve().parents[1] / "oversight_ext"
 
@@ -61,3 +61,32 @@ def test_every_config_dataclass_field_has_help() -> None:
     for cls in (AnalysisConfig, AssistantConfig, LabConfig, RewardTrainingConfig, StudyConfig):
         missing = [name for name, text in help_texts(cls).items() if not text]
         assert not missing, (cls.__name__, missing)
+
+
+def test_check_fields_names_class_field_value_and_fix() -> None:
+    @dataclasses.dataclass
+    class Knobs:
+        share: float = 0.5
+        spread: float = 1.0
+        wait_s: float = 2.0
+        runs: int = 3
+
+    check_fields(Knobs(), ("share",), "probability")
+    check_fields(Knobs(), ("spread",), "spread")
+    check_fields(Knobs(), ("wait_s",), "positive")
+    check_fields(Knobs(), ("runs",), "count")
+    cases = [
+        (Knobs(share=1.5), "share", "probability", r"Knobs.share = 1.5 is invalid: give a probability between 0 and 1"),
+        (Knobs(share=True), "share", "probability", r"Knobs.share = True is invalid"),  # a bool is a typo, not 1
+        (Knobs(spread=float("nan")), "spread", "spread", r"Knobs.spread = nan is invalid: give a spread >= 0"),
+        (Knobs(spread=float("inf")), "spread", "nonnegative", r"give a finite number >= 0"),
+        (Knobs(wait_s=0), "wait_s", "positive", r"Knobs.wait_s = 0 is invalid: give a positive number"),
+        (Knobs(wait_s="2"), "wait_s", "positive", r"Knobs.wait_s = '2' is invalid"),
+        (Knobs(runs=2.0), "runs", "count", r"Knobs.runs = 2.0 is invalid: give a whole number >= 1"),
+        (Knobs(runs=0), "runs", "count", r"give a whole number >= 1"),
+    ]
+    for obj, name, rule, message in cases:
+        with pytest.raises(ValueError, match=message):
+            check_fields(obj, (name,), rule)
+    with pytest.raises(ValueError, match=r"Knobs.wait_s = -1 is invalid: give a positive number of seconds"):
+        check_fields(Knobs(wait_s=-1), ("share", "wait_s"), "nonnegative", fix="give a positive number of seconds")

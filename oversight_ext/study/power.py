@@ -27,7 +27,7 @@ import polars as pl
 from scipy import optimize, sparse, stats
 from tqdm.auto import tqdm
 
-from oversight_ext.options import option
+from oversight_ext.options import check_fields, option
 from oversight_ext.records import Study
 
 from .config import StudyConfig
@@ -60,10 +60,9 @@ class PowerConfig:
                 f"PowerConfig: base_accuracy={self.base_accuracy!r} and base_accuracy + effect={self.base_accuracy + self.effect!r} "
                 "must both lie strictly between 0 and 1"
             )
-        for name in ("n_raters", "n_items", "overlap", "n_sims", "seed", "n_boot"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or (v < 1 and name != "seed"):
-                raise ValueError(f"PowerConfig.{name} = {v!r} is invalid: give a whole number >= 1")
+        check_fields(self, ("n_raters", "n_items", "overlap", "n_sims", "n_boot"), "count")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"PowerConfig.seed = {self.seed!r} is invalid: give a whole number")
         if not 0 < self.alpha < 1:
             raise ValueError(f"PowerConfig.alpha = {self.alpha!r} is invalid: give a level such as 0.05")
         if self.rater_sd < 0 or self.item_sd < 0:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oversight_ext.options import option
+from oversight_ext.options import check_fields, option
 
 __all__ = ["RaterParams", "SimulatedRaterConfig", "draw_raters"]
 
@@ -51,27 +51,13 @@ class SimulatedRaterConfig:
     inspect_s: float = option("audit budget: seconds to open a hunk in depth, before reading its lines at read_lines_per_s", 15.0)
 
     def __post_init__(self) -> None:
-        for name in (
-            "skill_mean",
-            "trust_mean",
-            "misled_mean",
-            "inspect_first",
-            "rank_decay",
-            "pointer_pull",
-            "prior_buggy",
-            "cannot_judge_rate",
-        ):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a probability between 0 and 1")
-        for name in ("skill_sd", "item_sd", "trust_sd", "misled_sd", "speed_sd", "time_sd", "confidence_noise"):
-            v = getattr(self, name)
-            if v < 0:
-                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a spread >= 0")
-        for name in ("time_weight", "glance_s", "inspect_s"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
-                raise ValueError(f"SimulatedRaterConfig.{name} = {v!r} is invalid: give a finite number >= 0")
+        check_fields(
+            self,
+            ("skill_mean", "trust_mean", "misled_mean", "inspect_first", "rank_decay", "pointer_pull", "prior_buggy", "cannot_judge_rate"),
+            "probability",
+        )
+        check_fields(self, ("skill_sd", "item_sd", "trust_sd", "misled_sd", "speed_sd", "time_sd", "confidence_noise"), "spread")
+        check_fields(self, ("time_weight", "glance_s", "inspect_s"), "nonnegative")
         if self.speed_median_s <= 0 or self.assisted_time_factor <= 0:
             raise ValueError("SimulatedRaterConfig: speed_median_s and assisted_time_factor must be > 0")
         if (

@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 from tqdm.auto import tqdm
 
-from oversight_ext.options import option
+from oversight_ext.options import check_fields, option
 from oversight_ext.submission import BINARY_LEVELS
 
 __all__ = ["LoadConfig", "LoadResult", "run_load"]
@@ -41,9 +41,9 @@ class LoadConfig:
     confidence_levels: tuple[float, ...] = option("the study's confidence levels, which the raters choose from", BINARY_LEVELS)
 
     def __post_init__(self) -> None:
-        for name in ("request_timeout_s", "backoff_s", "max_backoff_s", "give_up_s"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"LoadConfig.{name} = {getattr(self, name)!r} is invalid: give a positive number of seconds")
+        check_fields(
+            self, ("request_timeout_s", "backoff_s", "max_backoff_s", "give_up_s"), "positive", fix="give a positive number of seconds"
+        )
 
 
 @dataclass

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oversight_ext.options import option
+from oversight_ext.options import check_fields, option
 
 __all__ = ["SandboxConfig", "SandboxResult", "run_sandboxed"]
 
@@ -45,10 +45,7 @@ class SandboxConfig:
     generate_budget_s: float = option("time allowed for running generated inputs", 6.0)
 
     def __post_init__(self) -> None:
-        for name in ("wall_s", "call_timeout_s", "memory_mb", "file_mb", "generate_budget_s"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise ValueError(f"SandboxConfig.{name} = {v!r} is invalid: give a positive number")
+        check_fields(self, ("wall_s", "call_timeout_s", "memory_mb", "file_mb", "generate_budget_s"), "positive")
 
 
 @dataclass
