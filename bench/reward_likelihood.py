@@ -276,11 +276,20 @@ def token_counts(model: Any, tok: Any, frame: Any, max_length: int) -> tuple[Any
     return n_c, n_r
 
 
-def margins(model: Any, tok: Any, frame: Any, max_length: int, counts: tuple[Any, Any] | None) -> Any:
-    """log p(chosen) - log p(rejected) per pair; with ``counts``, each log-likelihood per scored token."""
+def logprobs(model: Any, tok: Any, frame: Any, max_length: int) -> tuple[Any, Any]:
+    """(log p(chosen), log p(rejected)) per pair, over the tokens after the pair's shared prefix."""
     from oversight_ext.reward.lm import pair_logprobs
 
-    lc, lr = pair_logprobs(model, tok, frame["chosen"].to_list(), frame["rejected"].to_list(), max_length=max_length)
+    return pair_logprobs(model, tok, frame["chosen"].to_list(), frame["rejected"].to_list(), max_length=max_length)  # type: ignore[no-any-return]
+
+
+def margins(model: Any, tok: Any, frame: Any, max_length: int, counts: tuple[Any, Any] | None) -> Any:
+    """log p(chosen) - log p(rejected) per pair; with ``counts``, each log-likelihood per scored token."""
+    return rule(logprobs(model, tok, frame, max_length), counts)
+
+
+def rule(lp: tuple[Any, Any], counts: tuple[Any, Any] | None) -> Any:
+    lc, lr = lp
     return lc - lr if counts is None else lc / counts[0] - lr / counts[1]
 
 
@@ -370,8 +379,12 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
     def rules(model: Any, names: list[str], per_token: bool) -> dict[str, Any]:
         return {n: accuracy(margins(model, tok, frames[n], args.max_length, counts[n] if per_token else None)) for n in names}
 
-    zero = rules(base, dev_sets, False)
-    zero_pt = rules(base, dev_sets, True)
+    def zero_shot(names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The untrained LM's ranking by summed and by per-token log-likelihood (one pass for both)."""
+        lp = {n: logprobs(base, tok, frames[n], args.max_length) for n in names}
+        return {n: accuracy(rule(lp[n], None)) for n in names}, {n: accuracy(rule(lp[n], counts[n])) for n in names}
+
+    zero, zero_pt = zero_shot(dev_sets)
     print("development: " + "   ".join(f"{n} zero-shot {short(zero[n])}, per token {short(zero_pt[n])}" for n in dev_sets), flush=True)
     trials: list[dict[str, Any]] = []
     kept: dict[int, Any] = {}
@@ -401,7 +414,7 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
                 "seconds": seconds,
                 "loss": [res.losses[0], res.losses[-1]],
                 "dev": dev,
-                "right": right,
+                "dev_right": right,
             }
         )
         print(
@@ -409,7 +422,7 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             f"loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}; development " + ", ".join(f"{n} {short(dev[n])}" for n in dev_sets),
             flush=True,
         )
-        if i == 0 or right > trials[best]["right"]:
+        if i == 0 or right > trials[best]["dev_right"]:
             if best in kept and best != 0:
                 del kept[best]
             best = i
@@ -420,11 +433,11 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             torch.cuda.empty_cache()
     won = trials[best]
     print(
-        f"chosen on development pairs: [{best}] {json.dumps(grid[best]) or 'default'} ({won['right']} right of {sum(zero[n]['n'] for n in dev_sets)})",
+        f"chosen on development pairs: [{best}] {json.dumps(grid[best]) or 'default'} ({won['dev_right']} right of {sum(zero[n]['n'] for n in dev_sets)})",
         flush=True,
     )
     # The held-out pairs, once: the chosen setting and the first (the default), each beside zero-shot on the same pairs.
-    held_zero = rules(base, held_sets, False)
+    held_zero, held_zero_pt = zero_shot(held_sets)
     held: dict[str, Any] = {}
     for i in sorted({best, 0}):
         scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"])
@@ -450,7 +463,8 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
 
     return plain({
         "backbone": backbone, "device": device, "dtype": dtype, "grid": grid, "chosen": best, "trials": trials,
-        "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "held": held, "seconds": seconds,
+        "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "held": held, "held_zero_shot_per_token": held_zero_pt,
+        "seconds": seconds,
         "pairs": {k: v.height for k, v in frames.items()},
     })  # fmt: skip
 
