@@ -461,11 +461,19 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             return {k: plain(v) for k, v in x.items() if k != "right"}
         return [plain(v) for v in x] if isinstance(x, list) else x
 
+    import transformers
+
+    machine = {
+        "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+        "torch": torch.__version__, "transformers": transformers.__version__, "python": sys.version.split()[0],
+        "load_average": os.getloadavg()[0],
+    }  # fmt: skip
     return plain({
-        "backbone": backbone, "device": device, "dtype": dtype, "grid": grid, "chosen": best, "trials": trials,
+        "backbone": backbone, "machine": machine, "device": device, "dtype": dtype, "grid": grid, "chosen": best, "trials": trials,
         "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "held": held, "held_zero_shot_per_token": held_zero_pt,
         "seconds": seconds,
         "pairs": {k: v.height for k, v in frames.items()},
+        "modules": {"train": TRAIN_MODULES, "dev": DEV_MODULES, "held": HELD_MODULES},
     })  # fmt: skip
 
 
