@@ -34,10 +34,12 @@ The mutation pairs depend on the standard library's source, so another Python ma
 writes them there as JSON lines (``--stage pairs`` only writes). Write it where the pairs were
 developed, read it on the GPU machine:
 
-    python bench/reward_likelihood.py --stage pairs --pairs-dir rm-pairs        # here: 5 s, under 1 MB
-    python bench/reward_likelihood.py --stage sweep --pairs-dir rm-pairs --gguf SmolLM2-135M-Instruct.Q4_1.gguf \
-        --device cuda --json sweep.json                                          # there: bf16
+    python bench/reward_likelihood.py --stage pairs --pairs-dir rm-pairs   # here: 5 s, under 1 MB
+    python bench/reward_likelihood.py --stage sweep --pairs-dir rm-pairs --gguf SmolLM2-135M-Instruct.Q4_1.gguf --device cuda --json sweep.json
 
+``--save`` writes results/reward-likelihood.json from the sweep (held-out rows of the chosen setting
+and of the default, the paired comparisons and every development figure in its notes);
+``--stage sweep --rows-from sweep.json --save`` does so here from a run's ``--json`` file.
 ``--gguf PATH`` takes the weights from that file (converted once to a cached folder, as ``smollm2``
 is); ``--device cpu|cuda|auto`` picks where (bf16 on CUDA, fp32 on the CPU).
 ``--stage sweep --backbone tiny-llama --device cpu --grid '[{"steps": 2}, {"steps": 2, "per_token": true}]'``
@@ -433,7 +435,7 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             torch.cuda.empty_cache()
     won = trials[best]
     print(
-        f"chosen on development pairs: [{best}] {json.dumps(grid[best]) or 'default'} ({won['dev_right']} right of {sum(zero[n]['n'] for n in dev_sets)})",
+        f"chosen on development pairs: [{best}] {json.dumps(grid[best]) if grid[best] else 'default'} ({won['dev_right']} right of {sum(zero[n]['n'] for n in dev_sets)})",
         flush=True,
     )
     # The held-out pairs, once: the chosen setting and the first (the default), each beside zero-shot on the same pairs.
@@ -506,6 +508,73 @@ def save_results(run: dict[str, Any]) -> Path:
     )
 
 
+def save_sweep(run: dict[str, Any]) -> Path:
+    """results/reward-likelihood.json from a --stage sweep run's JSON: held-out rows of the chosen setting (and of the default)."""
+    from figures import save
+
+    labels = {"hef_held": ("HumanEvalFix-Python held-out", "hef_dev"), "mut_held": ("mutation pairs from held-out modules", "mut_dev")}
+    chosen, trials, m = int(run["chosen"]), run["trials"], run["machine"]
+
+    def described(i: int) -> str:
+        st = trials[i]["settings"]
+        rule = "per-token likelihood reward" if st["per_token"] else "likelihood reward"
+        return (
+            f"{rule}, LoRA (setting [{i}]: {st['mutation_pairs']} mutation + 48 HumanEvalFix training pairs, {st['steps']} steps of "
+            f"{st['batch']}, lr {st['lr']:g}, beta {st['beta']:g}, top {st['lora_layers'] or 'all'} layers)"
+        )
+
+    rows, notes = [], []
+    for i in [chosen] + ([0] if chosen != 0 else []):
+        tag = "chosen on development pairs" if i == chosen else "the default, for comparison"
+        for name, (label, dev_name) in labels.items():
+            h, d = run["held"][str(i)][name], trials[i]["dev"][dev_name]
+            z, t, c = h["zero-shot"], h["trained"], h["paired"]
+            rows.append(
+                {
+                    "case": f"{run['backbone'].rsplit('/', 1)[-1]}, {described(i)}, {tag}: {label}, {t['n']} pairs (development {d['n']}: "
+                    f"{figure(d)}, zero-shot {figure(run['development_zero_shot']['sum'][dev_name])})",
+                    "figure": figure(t),
+                    "baseline": f"zero-shot likelihood ratio: {figure(z)}",
+                    "ratio": f"{t['accuracy'] / z['accuracy']:.2f}x",
+                }
+            )
+            notes.append(
+                f"[{i}] {label}, the same {t['n']} pairs: difference {c['difference']:+.3f}, paired bootstrap 95 % interval "
+                f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]; right for both {c['both_right']}, trained only {c['trained_only']}, "
+                f"zero-shot only {c['zero_shot_only']}; McNemar exact p {c['mcnemar_p']:.3f}."
+            )
+    dev = "; ".join(
+        f"[{i}] {json.dumps(g) if g else 'default'}: " + ", ".join(f"{n} {t['dev'][n]['accuracy']:.3f}" for n in ("hef_dev", "mut_dev"))
+        for i, (g, t) in enumerate(zip(run["grid"], trials, strict=True))
+    )
+    zs, zt = run["development_zero_shot"]["sum"], run["development_zero_shot"]["per_token"]
+    notes.append(
+        f"Development, every setting (zero-shot: hef_dev {zs['hef_dev']['accuracy']:.3f}, mut_dev {zs['mut_dev']['accuracy']:.3f}; "
+        f"per token {zt['hef_dev']['accuracy']:.3f}, {zt['mut_dev']['accuracy']:.3f}): {dev}. Chosen: [{chosen}], the most development "
+        "pairs right (a tie keeps the earlier); the held-out pairs were scored once, after the choice."
+    )
+    hz = run["held_zero_shot_per_token"]
+    notes.append(
+        f"Zero-shot per token on the held-out pairs (untrained, not a chosen method): HumanEvalFix {figure(hz['hef_held'])}, "
+        f"mutation {figure(hz['mut_held'])}."
+    )
+    notes.append(f"Sweep run {run['seconds']:.0f} s in all on {m['device_name']} ({run['dtype']}).")
+    conditions = (
+        f"code alone; run on {m['device_name']} ({run['dtype']}, torch {m['torch']}, transformers {m['transformers']}, Python "
+        f"{m['python']}, load average {m['load_average']:.1f}) from pair files written by --stage pairs; mutation modules: training "
+        f"{', '.join(run['modules']['train'])}; development {', '.join(run['modules']['dev'])}; held-out {', '.join(run['modules']['held'])}"
+    )
+    return save(
+        "reward-likelihood",
+        command="python bench/reward_likelihood.py --stage sweep --pairs-dir DIR --gguf FILE --json RUN; --rows-from RUN --save",
+        page="reward",
+        rows=rows,
+        headline=0,
+        conditions=conditions,
+        notes=notes,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep"), required=True)
@@ -538,7 +607,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save", action="store_true")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--rows-from", default=None, help="--stage sweep --save: write results/reward-likelihood.json from this sweep --json file and stop"
+    )
     args = ap.parse_args()
+    if args.rows_from:
+        if args.stage != "sweep" or not args.save:
+            raise SystemExit("--rows-from FILE goes with --stage sweep --save (it writes the results file from a sweep's --json)")
+        print(save_sweep(json.loads(Path(args.rows_from).read_text())))
+        return
     if args.gguf and not (Path(args.gguf).is_file() and args.gguf.endswith(".gguf")):
         raise SystemExit(f"--gguf {args.gguf}: no such .gguf file; give the path of the model's GGUF file")
     if args.stage == "pairs" and not args.pairs_dir:
@@ -572,6 +649,8 @@ def main() -> None:
         run = sweep(args, frames, grid, device)
         if args.json:
             Path(args.json).write_text(json.dumps(run, indent=2))
+        if args.save:
+            print(save_sweep(run))
         return
 
     from oversight_ext.reward import RewardTrainingConfig

@@ -5,6 +5,7 @@ rule and trainer, and the sweep end to end on a tiny config-built LM."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def test_per_token_margins_are_mean_log_likelihoods_after_the_shared_prefix() ->
 
 
 @pytest.mark.slow
-def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once() -> None:
+def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     args = _args()
     frames = _frames(args)
     frames["train"] = pl.concat([frames["hef_train"], frames["mut_train_8"]])
@@ -125,3 +126,10 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
     assert [run["trials"][0]["dev"][n]["accuracy"] for n in zero_dev] == [zero_dev[n]["accuracy"] for n in zero_dev]
     for name in ("hef_held", "mut_held"):
         assert run["held"]["0"][name]["paired"]["trained_only"] == run["held"]["0"][name]["paired"]["zero_shot_only"] == 0
+    # Its JSON makes the results file: held-out rows of the chosen setting, and of the default when another was chosen.
+    import figures
+
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    saved = json.loads(rl.save_sweep(json.loads(json.dumps(run))).read_text())
+    assert len(saved["rows"]) == (2 if run["chosen"] == 0 else 4)
+    assert "chosen on development pairs" in saved["rows"][0]["case"] and f"[{run['chosen']}]" in saved["rows"][0]["case"]
