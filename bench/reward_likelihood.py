@@ -17,16 +17,40 @@ Two stages, so the held-out pairs are scored only with settings chosen on develo
     python bench/reward_likelihood.py --stage held --model /tmp/rm-lik --save   # the held-out run, once
 
 ``--stage held`` scores the saved model and the zero-shot baseline (the same LM with its
-adapters off) on the held-out and development pairs in one run (4 min quiet); the defaults
-are the settings chosen on the development pairs (docs/results/reward.md); ``--save`` writes
-results/reward-likelihood.json. ``--backbone tiny-llama --mutation-pairs 8 --steps 2`` runs the
-plumbing in seconds.
+adapters off) on the held-out and development pairs in one run; the defaults are the settings
+chosen on the development pairs (docs/results/reward.md); ``--save`` writes
+results/reward-likelihood.json.
+
+``--stage sweep`` does both in one run, for a GPU: it trains every setting of GRID (or ``--grid
+JSON``) on the training pairs, each from the same loaded backbone, picks the one that ranks most
+development pairs right (a tie keeps the earlier; the first is the default above), then scores the
+held-out pairs once with it and with the default, each beside zero-shot on the same pairs: the
+difference, its paired bootstrap 95 % interval, the discordant pairs and McNemar's exact p.
+``per_token`` settings train and read the log-likelihood per scored token (the tokens after the
+pair's shared prefix), a length-normalised reward.
+
+The mutation pairs depend on the standard library's source, so another Python makes other pairs.
+``--pairs-dir DIR`` reads every pair set from DIR, or, when DIR holds none, generates them and
+writes them there as JSON lines (``--stage pairs`` only writes). Write it where the pairs were
+developed, read it on the GPU machine:
+
+    python bench/reward_likelihood.py --stage pairs --pairs-dir rm-pairs   # here: 5 s, under 1 MB
+    python bench/reward_likelihood.py --stage sweep --pairs-dir rm-pairs --gguf SmolLM2-135M-Instruct.Q4_1.gguf --device cuda --json sweep.json
+
+``--save`` writes results/reward-likelihood.json from the sweep (held-out rows of the chosen setting
+and of the default, the paired comparisons and every development figure in its notes);
+``--stage sweep --rows-from sweep.json --save`` does so here from a run's ``--json`` file.
+``--gguf PATH`` takes the weights from that file (converted once to a cached folder, as ``smollm2``
+is); ``--device cpu|cuda|auto`` picks where (bf16 on CUDA, fp32 on the CPU).
+``--stage sweep --backbone tiny-llama --device cpu --grid '[{"steps": 2}, {"steps": 2, "per_token": true}]'``
+runs the plumbing in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,8 +59,41 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TRAIN_MODULES = ("textwrap", "fractions", "statistics", "calendar", "difflib", "shlex", "ipaddress", "heapq", "csv", "configparser")
-DEV_MODULES = ("fnmatch", "glob", "pprint", "gettext", "base64")
-HELD_MODULES = ("inspect", "tokenize", "locale", "shutil", "posixpath", "string", "bisect", "colorsys")
+DEV_MODULES = (
+    "fnmatch",
+    "glob",
+    "pprint",
+    "gettext",
+    "base64",
+    "netrc",
+    "sched",
+    "queue",
+    "wave",
+    "email.utils",
+    "http.cookies",
+    "imaplib",
+)
+HELD_MODULES = (
+    "inspect", "tokenize", "locale", "shutil", "posixpath", "string", "bisect", "colorsys",
+    "urllib.parse", "zipfile", "tarfile", "optparse", "smtplib", "ftplib", "mailbox", "uuid", "quopri", "plistlib", "datetime", "argparse",
+)  # fmt: skip
+#: The pair sets a pairs folder holds (``mut_train_<N>``: N mutation training pairs, one per size a run asks for).
+EVAL_SETS = ("hef_dev", "mut_dev", "hef_held", "mut_held")
+COLUMNS = {"chosen": "str", "rejected": "str", "margin": "float", "tie": "bool", "weight": "float", "pair_id": "str", "group_id": "str"}
+#: The settings --stage sweep tries, in order (the first is the current default; a tie on development keeps the earlier one).
+GRID: tuple[dict[str, Any], ...] = (
+    {},
+    {"lr": 1e-4},
+    {"beta": 0.03},
+    {"beta": 0.3},
+    {"steps": 24},
+    {"per_token": True, "beta": 3.0},
+    {"per_token": True, "beta": 3.0, "steps": 24},
+    {"mutation_pairs": 192, "steps": 20},
+    {"mutation_pairs": 192, "steps": 60, "lr": 1e-4},
+    {"mutation_pairs": 192, "steps": 60, "per_token": True, "beta": 3.0},
+    {"lora_layers": 0, "steps": 24, "lr": 1e-4},
+)
 
 
 def mutation_pairs(modules: tuple[str, ...], n_pairs: int, seed: int) -> Any:
@@ -65,22 +122,92 @@ def mutation_pairs(modules: tuple[str, ...], n_pairs: int, seed: int) -> Any:
     return frame.filter(pl.col("pair_id").is_in(ids))
 
 
-def sets(args: argparse.Namespace) -> dict[str, Any]:
-    import polars as pl
+def generate_sets(args: argparse.Namespace, train_sizes: list[int]) -> dict[str, Any]:
+    """Every pair set, made here: HumanEvalFix's three splits and the mutation sets (training sets of each size in ``train_sizes``)."""
     import reward_lm
 
     split = argparse.Namespace(data="humanevalfix.jsonl", max_pairs_per_group=0, train_pairs=48, dev_pairs=24, eval_pairs=64)
     hef_train, hef_dev, hef_held = reward_lm.splits(split)
     out = {"hef_train": hef_train, "hef_dev": hef_dev, "hef_held": hef_held}
-    if args.stage == "dev":
-        out["mut_train"] = mutation_pairs(TRAIN_MODULES, args.mutation_pairs, seed=0)
-    out["mut_dev"] = mutation_pairs(DEV_MODULES, args.mutation_eval_pairs, seed=1)
-    if args.stage == "held":
-        out["mut_held"] = mutation_pairs(HELD_MODULES, args.mutation_eval_pairs, seed=2)
-    cols = hef_train.columns
-    out = {k: v.select(cols) for k, v in out.items()}
-    if args.stage == "dev":
-        out["train"] = pl.concat([out["hef_train"], out["mut_train"]])
+    for n in sorted(set(train_sizes)):
+        out[f"mut_train_{n}"] = mutation_pairs(TRAIN_MODULES, n, seed=0)
+    out["mut_dev"] = mutation_pairs(DEV_MODULES, args.mutation_dev_pairs, seed=1)
+    out["mut_held"] = mutation_pairs(HELD_MODULES, args.mutation_held_pairs, seed=2)
+    return {k: v.select(list(COLUMNS)) for k, v in out.items()}
+
+
+def manifest_of(args: argparse.Namespace, frames: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sets": {k: v.height for k, v in frames.items()},
+        "mutation_dev_pairs": args.mutation_dev_pairs,
+        "mutation_held_pairs": args.mutation_held_pairs,
+        "modules": {"train": list(TRAIN_MODULES), "dev": list(DEV_MODULES), "held": list(HELD_MODULES)},
+        "python": sys.version.split()[0],
+        "columns": COLUMNS,
+    }
+
+
+def write_pairs(folder: Path, args: argparse.Namespace, frames: dict[str, Any]) -> None:
+    """One JSON-lines file per pair set and manifest.json (written last: a folder without it is unfinished)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        with open(folder / f"{name}.jsonl", "w") as fh:
+            for row in frame.iter_rows(named=True):
+                fh.write(json.dumps(row) + "\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest_of(args, frames), indent=2))
+
+
+def read_pairs(folder: Path, args: argparse.Namespace, train_sizes: list[int]) -> dict[str, Any]:
+    """The pair sets a pairs folder holds, checked against what this run asks for."""
+    import polars as pl
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    asked = {"mutation_dev_pairs": args.mutation_dev_pairs, "mutation_held_pairs": args.mutation_held_pairs}
+    differ = {k: (v, manifest.get(k)) for k, v in asked.items() if manifest.get(k) != v}
+    if differ:
+        raise SystemExit(
+            f"--pairs-dir {folder} was written for other pair counts ({', '.join(f'{k}: asked {a}, folder {b}' for k, (a, b) in differ.items())}): "
+            "pass the folder's counts, or write a new folder (a --pairs-dir that does not exist yet) where the standard library is the one to use"
+        )
+    names = ["hef_train", *EVAL_SETS, *(f"mut_train_{n}" for n in sorted(set(train_sizes)))]
+    missing = [n for n in names if n not in manifest["sets"] or not (folder / f"{n}.jsonl").is_file()]
+    if missing:
+        raise SystemExit(
+            f"--pairs-dir {folder} has no {', '.join(missing)}: write the folder again with the same --mutation-pairs and --grid as this run"
+        )
+    types = {"str": pl.String, "float": pl.Float64, "bool": pl.Boolean}
+    schema = {k: types[v] for k, v in manifest["columns"].items()}
+    out = {}
+    for name in names:
+        rows = [json.loads(line) for line in (folder / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+        out[name] = pl.from_dicts(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+        if out[name].height != manifest["sets"][name]:
+            raise SystemExit(
+                f"--pairs-dir {folder}: {name}.jsonl has {out[name].height} pairs, the manifest says {manifest['sets'][name]}; write it again"
+            )
+    return out
+
+
+def train_sizes(args: argparse.Namespace, grid: list[dict[str, Any]]) -> list[int]:
+    return [args.mutation_pairs] + [int(g.get("mutation_pairs", args.mutation_pairs)) for g in grid]
+
+
+def sets(args: argparse.Namespace, grid: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The pair sets: read from --pairs-dir when it holds them, else generated here (and written there, given --pairs-dir)."""
+    import polars as pl
+
+    sizes = train_sizes(args, grid or [])
+    folder = Path(args.pairs_dir) if args.pairs_dir else None
+    if folder is not None and (folder / "manifest.json").is_file():
+        out = read_pairs(folder, args, sizes)
+        print(f"pairs read from {folder} (written under Python {json.loads((folder / 'manifest.json').read_text())['python']})", flush=True)
+    else:
+        out = generate_sets(args, sizes)
+        if folder is not None:
+            write_pairs(folder, args, out)
+            print(f"pairs written to {folder}", flush=True)
+    out["mut_train"] = out[f"mut_train_{args.mutation_pairs}"]
+    out["train"] = pl.concat([out["hef_train"], out["mut_train"]])
     return out
 
 
@@ -107,15 +234,22 @@ def score(model: Any, tok: Any, frames: dict[str, Any], names: list[str], beta: 
     return out
 
 
-def top_layers(model_name: str, k: int) -> list[str]:
-    """LoRA target names for the linear layers of the top ``k`` decoder layers (peft matches name suffixes)."""
+def layer_count(backbone: str) -> int:
+    """Decoder layers of a backbone, read from its config (2 for the config-built tiny ones)."""
     from transformers import AutoConfig
 
     from oversight_ext.reward.lm import cached_gguf_folder
     from oversight_ext.reward.model import backbone_source
 
-    src = backbone_source(model_name)
-    n = int(AutoConfig.from_pretrained(cached_gguf_folder(src["path"], src["gguf_file"])).num_hidden_layers) if src["kind"] == "gguf" else 2
+    src = backbone_source(backbone)
+    if src["kind"] == "tiny":
+        return 2
+    folder = cached_gguf_folder(src["path"], src["gguf_file"]) if src["kind"] == "gguf" else src["path"]
+    return int(AutoConfig.from_pretrained(folder).num_hidden_layers)
+
+
+def top_layers(n_layers: int, k: int) -> list[str]:
+    """LoRA target names for the linear layers of the top ``k`` of ``n_layers`` decoder layers (peft matches name suffixes)."""
     linear = (
         "self_attn.q_proj",
         "self_attn.k_proj",
@@ -125,7 +259,224 @@ def top_layers(model_name: str, k: int) -> list[str]:
         "mlp.up_proj",
         "mlp.down_proj",
     )
-    return [f"layers.{i}.{m}" for i in range(max(n - k, 0), n) for m in linear]
+    return [f"layers.{i}.{m}" for i in range(max(n_layers - k, 0), n_layers) for m in linear]
+
+
+def token_counts(model: Any, tok: Any, frame: Any, max_length: int) -> tuple[Any, Any]:
+    """How many tokens of each text of a pair the shared-prefix rule scores (those after the prefix, EOS included)."""
+    import numpy as np
+
+    from oversight_ext.reward.lm import shared_prefix
+    from oversight_ext.reward.model import context_length, encode
+
+    limit = min(max_length, context_length(model))
+    ci, _ = encode(tok, frame["chosen"].to_list(), limit)
+    ri, _ = encode(tok, frame["rejected"].to_list(), limit)
+    starts = np.array([max(shared_prefix(c, r), 1) for c, r in zip(ci, ri, strict=True)])
+    n_c = np.maximum(np.array([len(c) for c in ci]) - starts, 1)
+    n_r = np.maximum(np.array([len(r) for r in ri]) - starts, 1)
+    return n_c, n_r
+
+
+def logprobs(model: Any, tok: Any, frame: Any, max_length: int) -> tuple[Any, Any]:
+    """(log p(chosen), log p(rejected)) per pair, over the tokens after the pair's shared prefix."""
+    from oversight_ext.reward.lm import pair_logprobs
+
+    return pair_logprobs(model, tok, frame["chosen"].to_list(), frame["rejected"].to_list(), max_length=max_length)  # type: ignore[no-any-return]
+
+
+def margins(model: Any, tok: Any, frame: Any, max_length: int, counts: tuple[Any, Any] | None) -> Any:
+    """log p(chosen) - log p(rejected) per pair; with ``counts``, each log-likelihood per scored token."""
+    return rule(logprobs(model, tok, frame, max_length), counts)
+
+
+def rule(lp: tuple[Any, Any], counts: tuple[Any, Any] | None) -> Any:
+    lc, lr = lp
+    return lc - lr if counts is None else lc / counts[0] - lr / counts[1]
+
+
+def accuracy(d: Any) -> dict[str, Any]:
+    from oversight_ext.reward.evaluate import _wilson
+
+    right = d > 0
+    lo, hi = _wilson(int(right.sum()), len(d))
+    return {"accuracy": float(right.mean()), "n": len(d), "ci_low": lo, "ci_high": hi, "right": right}
+
+
+def paired(zero: Any, tuned: Any, *, boot: int = 10000, seed: int = 0) -> dict[str, Any]:
+    """The same pairs under both rules: discordant counts, exact McNemar p, and a paired bootstrap 95 % interval of the difference."""
+    import math
+
+    import numpy as np
+
+    only_zero, only_tuned = int((zero & ~tuned).sum()), int((~zero & tuned).sum())
+    n = only_zero + only_tuned
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(min(only_zero, only_tuned) + 1)) / 2**n) if n else 1.0
+    idx = np.random.default_rng(seed).integers(0, len(zero), size=(boot, len(zero)))
+    diffs = tuned[idx].mean(axis=1) - zero[idx].mean(axis=1)
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return {
+        "difference": float(tuned.mean() - zero.mean()), "ci_low": float(lo), "ci_high": float(hi), "both_right": int((zero & tuned).sum()),
+        "zero_shot_only": only_zero, "trained_only": only_tuned, "mcnemar_p": p,
+    }  # fmt: skip
+
+
+def per_token_trainer() -> Any:
+    """The likelihood reward read per scored token, beta * (log p(c) / n_c - log p(r) / n_r), as a trainer stage."""
+    import torch
+
+    from oversight_ext.reward.implicit import ImplicitRewardTrainer
+    from oversight_ext.reward.objectives import preference_loss
+
+    class PerTokenTrainer(ImplicitRewardTrainer):
+        def tokenize(self) -> None:
+            super().tokenize()
+            first = torch.tensor(self.pair_starts).clamp(min=1)
+            self.cols["n_chosen"] = (torch.tensor([len(c) for c in self.chosen]) - first).clamp(min=1).float()
+            self.cols["n_rejected"] = (torch.tensor([len(r) for r in self.rejected]) - first).clamp(min=1).float()
+
+        def compute_loss(self, batch: Any, ex: dict[str, Any]) -> Any:
+            lc, lr = self.wrapped(batch).float().chunk(2)
+            return preference_loss(self.cfg.beta * (lc / ex["n_chosen"] - lr / ex["n_rejected"]), ex)
+
+    return PerTokenTrainer
+
+
+def settings(args: argparse.Namespace, override: dict[str, Any]) -> dict[str, Any]:
+    base = {
+        "mutation_pairs": args.mutation_pairs, "steps": args.steps, "batch": args.batch, "lr": args.lr, "beta": args.beta,
+        "lora_layers": args.lora_layers, "per_token": False,
+    }  # fmt: skip
+    unknown = sorted(set(override) - set(base))
+    if unknown:
+        raise SystemExit(f"--grid: unknown setting {', '.join(unknown)}; a grid entry may set {', '.join(base)}")
+    return {**base, **override}
+
+
+def short(acc: dict[str, Any]) -> str:
+    return f"{acc['accuracy']:.3f} ({int(acc['right'].sum())}/{acc['n']})"
+
+
+def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str) -> dict[str, Any]:
+    """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it."""
+    import copy
+
+    import polars as pl
+    import torch
+
+    from oversight_ext.reward import RewardTrainingConfig
+    from oversight_ext.reward.implicit import ImplicitRewardTrainer
+    from oversight_ext.reward.lm import load_causal_lm
+
+    t0 = time.perf_counter()
+    backbone = args.gguf or args.backbone
+    base, tok = load_causal_lm(backbone, device=device)
+    base.eval()
+    n_layers = int(base.config.num_hidden_layers)
+    dtype = str(next(base.parameters()).dtype).removeprefix("torch.")
+    print(f"{backbone} on {device} ({dtype}, {n_layers} layers) loaded in {time.perf_counter() - t0:.0f} s", flush=True)
+    counts = {name: token_counts(base, tok, frames[name], args.max_length) for name in EVAL_SETS}
+    dev_sets, held_sets = ["hef_dev", "mut_dev"], ["hef_held", "mut_held"]
+
+    def rules(model: Any, names: list[str], per_token: bool) -> dict[str, Any]:
+        return {n: accuracy(margins(model, tok, frames[n], args.max_length, counts[n] if per_token else None)) for n in names}
+
+    def zero_shot(names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The untrained LM's ranking by summed and by per-token log-likelihood (one pass for both)."""
+        lp = {n: logprobs(base, tok, frames[n], args.max_length) for n in names}
+        return {n: accuracy(rule(lp[n], None)) for n in names}, {n: accuracy(rule(lp[n], counts[n])) for n in names}
+
+    zero, zero_pt = zero_shot(dev_sets)
+    print("development: " + "   ".join(f"{n} zero-shot {short(zero[n])}, per token {short(zero_pt[n])}" for n in dev_sets), flush=True)
+    trials: list[dict[str, Any]] = []
+    kept: dict[int, Any] = {}
+    best = 0
+    for i, override in enumerate(grid):
+        st = settings(args, override)
+        train = pl.concat([frames["hef_train"], frames[f"mut_train_{st['mutation_pairs']}"]])
+        targets = top_layers(n_layers, st["lora_layers"]) if st["lora_layers"] else []
+        cfg = RewardTrainingConfig(
+            reward="likelihood", text_format="after", max_length=args.max_length, batch_size=st["batch"], max_steps=st["steps"],
+            warmup_ratio=0.1, lora_r=8, lora_alpha=16, lora_target_modules=targets, learning_rate=st["lr"], beta=st["beta"], seed=0,
+        )  # fmt: skip
+        from oversight_ext.reward.train import train_reward_model
+
+        t1 = time.perf_counter()
+        res = train_reward_model(
+            train, cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False,
+            trainer=per_token_trainer() if st["per_token"] else ImplicitRewardTrainer,
+        )  # fmt: skip
+        seconds = time.perf_counter() - t1
+        dev = rules(res.model, dev_sets, st["per_token"])
+        right = sum(int(dev[n]["right"].sum()) for n in dev_sets)
+        trials.append(
+            {
+                "settings": st,
+                "train_pairs": train.height,
+                "seconds": seconds,
+                "loss": [res.losses[0], res.losses[-1]],
+                "dev": dev,
+                "dev_right": right,
+            }
+        )
+        print(
+            f"[{i}] {json.dumps(override) if override else 'default'}: {train.height} pairs, {res.steps} steps, {seconds:.0f} s, "
+            f"loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}; development " + ", ".join(f"{n} {short(dev[n])}" for n in dev_sets),
+            flush=True,
+        )
+        if i == 0 or right > trials[best]["dev_right"]:
+            if best in kept and best != 0:
+                del kept[best]
+            best = i
+            kept[i] = res.model
+        elif i != 0:
+            del res
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    won = trials[best]
+    print(
+        f"chosen on development pairs: [{best}] {json.dumps(grid[best]) if grid[best] else 'default'} ({won['dev_right']} right of {sum(zero[n]['n'] for n in dev_sets)})",
+        flush=True,
+    )
+    # The held-out pairs, once: the chosen setting and the first (the default), each beside zero-shot on the same pairs.
+    held_zero, held_zero_pt = zero_shot(held_sets)
+    held: dict[str, Any] = {}
+    for i in sorted({best, 0}):
+        scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"])
+        held[str(i)] = {
+            n: {"trained": scores[n], "zero-shot": held_zero[n], "paired": paired(held_zero[n]["right"], scores[n]["right"])}
+            for n in held_sets
+        }
+        for n in held_sets:
+            c = held[str(i)][n]["paired"]
+            print(
+                f"held-out {n:8s} [{i}]{' chosen' if i == best else ' default'}: trained {figure(scores[n])}  zero-shot {figure(held_zero[n])}  "
+                f"difference {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], trained-only {c['trained_only']}, "
+                f"zero-shot-only {c['zero_shot_only']}, McNemar p {c['mcnemar_p']:.3f}",
+                flush=True,
+            )
+    seconds = time.perf_counter() - t0
+    print(f"{seconds:.0f} s in all (device {device})")
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items() if k != "right"}
+        return [plain(v) for v in x] if isinstance(x, list) else x
+
+    import transformers
+
+    machine = {
+        "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+        "torch": torch.__version__, "transformers": transformers.__version__, "python": sys.version.split()[0],
+        "load_average": os.getloadavg()[0],
+    }  # fmt: skip
+    return plain({
+        "backbone": backbone, "machine": machine, "device": device, "dtype": dtype, "grid": grid, "chosen": best, "trials": trials,
+        "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "held": held, "held_zero_shot_per_token": held_zero_pt,
+        "seconds": seconds,
+        "pairs": {k: v.height for k, v in frames.items()},
+        "modules": {"train": TRAIN_MODULES, "dev": DEV_MODULES, "held": HELD_MODULES},
+    })  # fmt: skip
 
 
 def save_results(run: dict[str, Any]) -> Path:
@@ -157,14 +508,96 @@ def save_results(run: dict[str, Any]) -> Path:
     )
 
 
+def save_sweep(run: dict[str, Any]) -> Path:
+    """results/reward-likelihood.json from a --stage sweep run's JSON: held-out rows of the chosen setting (and of the default)."""
+    from figures import save
+
+    labels = {"hef_held": ("HumanEvalFix-Python held-out", "hef_dev"), "mut_held": ("mutation pairs from held-out modules", "mut_dev")}
+    chosen, trials, m = int(run["chosen"]), run["trials"], run["machine"]
+
+    def described(i: int) -> str:
+        st = trials[i]["settings"]
+        rule = "per-token likelihood reward" if st["per_token"] else "likelihood reward"
+        return (
+            f"{rule}, LoRA (setting [{i}]: {st['mutation_pairs']} mutation + 48 HumanEvalFix training pairs, {st['steps']} steps of "
+            f"{st['batch']}, lr {st['lr']:g}, beta {st['beta']:g}, top {st['lora_layers'] or 'all'} layers)"
+        )
+
+    rows, notes = [], []
+    for i in [chosen] + ([0] if chosen != 0 else []):
+        tag = "chosen on development pairs" if i == chosen else "the default, for comparison"
+        for name, (label, dev_name) in labels.items():
+            h, d = run["held"][str(i)][name], trials[i]["dev"][dev_name]
+            z, t, c = h["zero-shot"], h["trained"], h["paired"]
+            rows.append(
+                {
+                    "case": f"{run['backbone'].rsplit('/', 1)[-1]}, {described(i)}, {tag}: {label}, {t['n']} pairs (development {d['n']}: "
+                    f"{figure(d)}, zero-shot {figure(run['development_zero_shot']['sum'][dev_name])})",
+                    "figure": figure(t),
+                    "baseline": f"zero-shot likelihood ratio: {figure(z)}",
+                    "ratio": f"{t['accuracy'] / z['accuracy']:.2f}x",
+                }
+            )
+            notes.append(
+                f"[{i}] {label}, the same {t['n']} pairs: difference {c['difference']:+.3f}, paired bootstrap 95 % interval "
+                f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]; right for both {c['both_right']}, trained only {c['trained_only']}, "
+                f"zero-shot only {c['zero_shot_only']}; McNemar exact p {c['mcnemar_p']:.3f}."
+            )
+    dev = "; ".join(
+        f"[{i}] {json.dumps(g) if g else 'default'}: " + ", ".join(f"{n} {t['dev'][n]['accuracy']:.3f}" for n in ("hef_dev", "mut_dev"))
+        for i, (g, t) in enumerate(zip(run["grid"], trials, strict=True))
+    )
+    zs, zt = run["development_zero_shot"]["sum"], run["development_zero_shot"]["per_token"]
+    notes.append(
+        f"Development, every setting (zero-shot: hef_dev {zs['hef_dev']['accuracy']:.3f}, mut_dev {zs['mut_dev']['accuracy']:.3f}; "
+        f"per token {zt['hef_dev']['accuracy']:.3f}, {zt['mut_dev']['accuracy']:.3f}): {dev}. Chosen: [{chosen}], the most development "
+        "pairs right (a tie keeps the earlier); the held-out pairs were scored once, after the choice."
+    )
+    hz = run["held_zero_shot_per_token"]
+    notes.append(
+        f"Zero-shot per token on the held-out pairs (untrained, not a chosen method): HumanEvalFix {figure(hz['hef_held'])}, "
+        f"mutation {figure(hz['mut_held'])}."
+    )
+    notes.append(f"Sweep run {run['seconds']:.0f} s in all on {m['device_name']} ({run['dtype']}).")
+    conditions = (
+        f"code alone; run on {m['device_name']} ({run['dtype']}, torch {m['torch']}, transformers {m['transformers']}, Python "
+        f"{m['python']}, load average {m['load_average']:.1f}) from pair files written by --stage pairs; mutation modules: training "
+        f"{', '.join(run['modules']['train'])}; development {', '.join(run['modules']['dev'])}; held-out {', '.join(run['modules']['held'])}"
+    )
+    return save(
+        "reward-likelihood",
+        command="python bench/reward_likelihood.py --stage sweep --pairs-dir DIR --gguf FILE --json RUN; --rows-from RUN --save",
+        page="reward",
+        rows=rows,
+        headline=0,
+        conditions=conditions,
+        notes=notes,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stage", choices=("dev", "held"), required=True)
+    ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep"), required=True)
     ap.add_argument("--backbone", default="smollm2")
+    ap.add_argument(
+        "--gguf",
+        default=None,
+        help="the backbone's weights from this GGUF file (e.g. SmolLM2-135M-Instruct.Q4_1.gguf); overrides --backbone",
+    )
+    ap.add_argument(
+        "--device", choices=("auto", "cuda", "cpu"), default="auto", help="auto: CUDA when there is one (bf16 there), else the CPU (fp32)"
+    )
+    ap.add_argument(
+        "--pairs-dir", default=None, help="read the pair sets from this folder, or (when it holds none) generate them and write them there"
+    )
+    ap.add_argument(
+        "--grid", default=None, help="--stage sweep: a JSON list of settings to try, e.g. '[{}, {\"lr\": 1e-4}]' (default: GRID)"
+    )
     ap.add_argument("--out", default=None, help="--stage dev: save the trained model here")
     ap.add_argument("--model", default=None, help="--stage held: the folder --stage dev saved")
     ap.add_argument("--mutation-pairs", type=int, default=48, help="mutation training pairs (besides HumanEvalFix's 48)")
-    ap.add_argument("--mutation-eval-pairs", type=int, default=24, help="mutation pairs in each of the development and held-out sets")
+    ap.add_argument("--mutation-dev-pairs", type=int, default=96, help="mutation pairs in the development set")
+    ap.add_argument("--mutation-held-pairs", type=int, default=120, help="mutation pairs in the held-out set")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--lr", type=float, default=3e-4)
@@ -174,27 +607,65 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save", action="store_true")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--rows-from", default=None, help="--stage sweep --save: write results/reward-likelihood.json from this sweep --json file and stop"
+    )
     args = ap.parse_args()
+    if args.rows_from:
+        if args.stage != "sweep" or not args.save:
+            raise SystemExit("--rows-from FILE goes with --stage sweep --save (it writes the results file from a sweep's --json)")
+        print(save_sweep(json.loads(Path(args.rows_from).read_text())))
+        return
+    if args.gguf and not (Path(args.gguf).is_file() and args.gguf.endswith(".gguf")):
+        raise SystemExit(f"--gguf {args.gguf}: no such .gguf file; give the path of the model's GGUF file")
+    if args.stage == "pairs" and not args.pairs_dir:
+        raise SystemExit("--stage pairs writes the pair sets to --pairs-dir DIR: give the folder")
+    if args.stage == "pairs" and (Path(args.pairs_dir) / "manifest.json").is_file():
+        raise SystemExit(f"--pairs-dir {args.pairs_dir} already holds pair sets: give a new folder (or remove that one)")
+    try:
+        grid = json.loads(args.grid) if args.grid else [dict(g) for g in GRID]
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--grid is not JSON ({exc}): give a list of objects, e.g. '[{{}}, {{\"lr\": 1e-4}}]'") from None
+    if not isinstance(grid, list) or not grid or not all(isinstance(g, dict) for g in grid):
+        raise SystemExit("--grid: give a non-empty JSON list of objects, e.g. '[{}, {\"lr\": 1e-4}]'")
+    for g in grid:
+        settings(args, g)
+    if args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch loads, so the trainer sees no GPU either
 
     import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device here; use --device cpu or auto")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.set_num_threads(args.threads)
+    backbone = args.gguf or args.backbone
+    t0 = time.perf_counter()
+    frames = sets(args, grid if args.stage in ("pairs", "sweep") else None)
+    print(", ".join(f"{k} {v.height}" for k, v in frames.items() if k not in ("train", "mut_train")) + " pairs", flush=True)
+    if args.stage == "pairs":
+        return
+    if args.stage == "sweep":
+        run = sweep(args, frames, grid, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(run, indent=2))
+        if args.save:
+            print(save_sweep(run))
+        return
 
     from oversight_ext.reward import RewardTrainingConfig
     from oversight_ext.reward.implicit import load_implicit_reward_model
     from oversight_ext.reward.train import train_reward_model
 
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    frames = sets(args)
-    print(", ".join(f"{k} {v.height}" for k, v in frames.items()) + " pairs", flush=True)
     if args.stage == "dev":
-        targets = top_layers(args.backbone, args.lora_layers) if args.lora_layers else []
+        targets = top_layers(layer_count(backbone), args.lora_layers) if args.lora_layers else []
         cfg = RewardTrainingConfig(
             reward="likelihood", text_format="after", max_length=args.max_length, batch_size=args.batch, max_steps=args.steps,
             warmup_ratio=0.1, lora_r=8, lora_alpha=16, lora_target_modules=targets, learning_rate=args.lr, beta=args.beta, seed=0,
         )  # fmt: skip
         composition = {"humanevalfix": frames["hef_train"].height, "mutation": frames["mut_train"].height}
         res = train_reward_model(
-            frames["train"], cfg, backbone=args.backbone, out_dir=args.out, progress=False, meta={"train_pairs": composition}
+            frames["train"], cfg, backbone=backbone, out_dir=args.out, progress=False, meta={"train_pairs": composition}
         )
         t_train = time.perf_counter() - t0
         print(
@@ -211,8 +682,8 @@ def main() -> None:
         from oversight_ext.reward.lm import load_causal_lm
 
         # The adapters onto the base: the zero-shot baseline is the same model with them switched off.
-        base, tok = load_causal_lm(str(meta["backbone"]))
-        model = PeftModel.from_pretrained(base, args.model).eval()
+        base, tok = load_causal_lm(args.gguf or str(meta["backbone"]), device=device)
+        model = PeftModel.from_pretrained(base, args.model).to(device).eval()
         beta, cfg_d = scorer.beta, meta["config"]
         names = ["hef_dev", "mut_dev", "hef_held", "mut_held"]
     run_scores = score(model, tok, frames, names, beta, args.max_length)

@@ -1,0 +1,135 @@
+"""bench/reward_likelihood.py's parts that a GPU run depends on: pair sets written as JSON lines read
+back unchanged (and refused when they do not match the run), the paired comparison, the per-token
+rule and trainer, and the sweep end to end on a tiny config-built LM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+import torch.nn.functional as F
+from test_reward_train import synthetic_pairs
+
+from oversight_ext.reward.batching import collate
+from oversight_ext.reward.lm import load_causal_lm
+from oversight_ext.reward.model import encode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import reward_likelihood as rl
+
+
+def _args(**kw: object) -> argparse.Namespace:
+    base = {"mutation_pairs": 8, "mutation_dev_pairs": 6, "mutation_held_pairs": 7, "steps": 2, "batch": 4, "lr": 3e-3, "beta": 0.1}
+    base.update({"lora_layers": 1, "max_length": 64, "pairs_dir": None, "gguf": None, "backbone": "tiny-llama"})
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def _frames(args: argparse.Namespace) -> dict[str, pl.DataFrame]:
+    sizes = {"hef_train": 8, "hef_dev": 5, "hef_held": 6, "mut_dev": args.mutation_dev_pairs, "mut_held": args.mutation_held_pairs}
+    sizes[f"mut_train_{args.mutation_pairs}"] = args.mutation_pairs
+    return {k: synthetic_pairs(n, seed=i).select(list(rl.COLUMNS)) for i, (k, n) in enumerate(sizes.items())}
+
+
+def test_pair_sets_round_trip_through_the_folder(tmp_path: Path) -> None:
+    args = _args()
+    frames = _frames(args)
+    frames["hef_dev"] = frames["hef_dev"].with_columns(pl.lit('quote " and\nnewline \u00e9').alias("chosen"))
+    rl.write_pairs(tmp_path, args, frames)
+    back = rl.read_pairs(tmp_path, args, [args.mutation_pairs])
+    for name, frame in frames.items():
+        assert back[name].equals(frame), name
+    # sets() reads the folder rather than generating (which would need ../shared/data).
+    got = rl.sets(_args(pairs_dir=str(tmp_path)))
+    assert got["train"].height == 8 + args.mutation_pairs and got["mut_train"].equals(frames["mut_train_8"])
+
+
+def test_a_folder_for_other_counts_or_missing_sets_is_refused(tmp_path: Path) -> None:
+    args = _args()
+    rl.write_pairs(tmp_path, args, _frames(args))
+    with pytest.raises(SystemExit, match="mutation_held_pairs: asked 9, folder 7"):
+        rl.read_pairs(tmp_path, _args(mutation_held_pairs=9), [8])
+    with pytest.raises(SystemExit, match="has no mut_train_16"):
+        rl.read_pairs(tmp_path, args, [8, 16])
+    (tmp_path / "mut_dev.jsonl").write_text((tmp_path / "mut_dev.jsonl").read_text().split("\n", 1)[1])
+    with pytest.raises(SystemExit, match=r"mut_dev\.jsonl has 5 pairs, the manifest says 6"):
+        rl.read_pairs(tmp_path, args, [8])
+
+
+def test_paired_comparison_counts_discordant_pairs() -> None:
+    zero = np.array([True] * 10 + [False] * 5 + [True] * 2)
+    tuned = np.array([True] * 10 + [True] * 5 + [False] * 2)
+    c = rl.paired(zero, tuned)
+    assert (c["both_right"], c["trained_only"], c["zero_shot_only"]) == (10, 5, 2)
+    assert c["difference"] == pytest.approx(3 / 17)
+    assert c["mcnemar_p"] == pytest.approx(2 * (1 + 7 + 21) / 2**7)  # exact binomial, 2 of 7 discordant
+    assert c["ci_low"] < c["difference"] < c["ci_high"]
+    same = rl.paired(zero, zero)
+    assert same["mcnemar_p"] == 1.0 and same["ci_low"] == same["ci_high"] == 0.0
+
+
+def test_a_grid_entry_with_an_unknown_setting_is_refused() -> None:
+    with pytest.raises(SystemExit, match="unknown setting learning_rate"):
+        rl.settings(_args(), {"learning_rate": 1e-4})
+
+
+def _mean_logprob_after(model: torch.nn.Module, ids: list[int], start: int, pad: int) -> float:
+    """Mean log p of the tokens from ``start`` on (at least the second), from the full logits."""
+    b = collate([ids], pad, packed=False)
+    assert b.input_ids is not None
+    with torch.no_grad():
+        logp = F.log_softmax(model(input_ids=b.input_ids).logits[0, :-1].float(), -1)
+    per = logp.gather(1, b.input_ids[0, 1:, None]).squeeze(1).double().numpy()
+    return float(per[max(start, 1) - 1 :].mean())
+
+
+@pytest.mark.slow
+def test_per_token_margins_are_mean_log_likelihoods_after_the_shared_prefix() -> None:
+    model, tok = load_causal_lm("tiny-llama", seed=2)
+    model.eval()
+    frame = synthetic_pairs(5)
+    counts = rl.token_counts(model, tok, frame, 64)
+    d = rl.margins(model, tok, frame, 64, counts)
+    ci, _ = encode(tok, frame["chosen"].to_list(), 64)
+    ri, _ = encode(tok, frame["rejected"].to_list(), 64)
+    for k, (c, r) in enumerate(zip(ci, ri, strict=True)):
+        start = next(i for i in range(min(len(c), len(r))) if c[i] != r[i])
+        want = _mean_logprob_after(model, c, start, tok.pad_token_id) - _mean_logprob_after(model, r, start, tok.pad_token_id)
+        assert d[k] == pytest.approx(want, abs=1e-4)
+    assert not np.allclose(d, rl.margins(model, tok, frame, 64, None), atol=1e-3)  # the sum rule differs
+
+
+@pytest.mark.slow
+def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = _args()
+    frames = _frames(args)
+    frames["train"] = pl.concat([frames["hef_train"], frames["mut_train_8"]])
+    # The first setting barely moves the adapters (zero-initialised B), so it must rank as zero-shot does.
+    grid = [{"lr": 1e-9}, {"steps": 12, "per_token": True, "beta": 3.0}, {"steps": 12, "lr": 1e-2, "lora_layers": 0}]
+    run = rl.sweep(_args(), frames, grid, "cpu")
+    rights = [t["dev_right"] for t in run["trials"]]
+    assert len(rights) == 3 and run["chosen"] == rights.index(max(rights))
+    assert [t["settings"]["per_token"] for t in run["trials"]] == [False, True, False]
+    assert set(run["held"]) == {"0", str(run["chosen"])}
+    for scores in run["held"].values():
+        for name, n in (("hef_held", 6), ("mut_held", 7)):
+            s = scores[name]
+            assert s["trained"]["n"] == s["zero-shot"]["n"] == n
+            assert s["paired"]["difference"] == pytest.approx(s["trained"]["accuracy"] - s["zero-shot"]["accuracy"])
+    zero_dev = run["development_zero_shot"]["sum"]
+    assert [run["trials"][0]["dev"][n]["accuracy"] for n in zero_dev] == [zero_dev[n]["accuracy"] for n in zero_dev]
+    for name in ("hef_held", "mut_held"):
+        assert run["held"]["0"][name]["paired"]["trained_only"] == run["held"]["0"][name]["paired"]["zero_shot_only"] == 0
+    # Its JSON makes the results file: held-out rows of the chosen setting, and of the default when another was chosen.
+    import figures
+
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    saved = json.loads(rl.save_sweep(json.loads(json.dumps(run))).read_text())
+    assert len(saved["rows"]) == (2 if run["chosen"] == 0 else 4)
+    assert "chosen on development pairs" in saved["rows"][0]["case"] and f"[{run['chosen']}]" in saved["rows"][0]["case"]
