@@ -357,6 +357,37 @@ def short(acc: dict[str, Any]) -> str:
     return f"{acc['accuracy']:.3f} ({int(acc['right'].sum())}/{acc['n']})"
 
 
+def zero_shot_rules(args: argparse.Namespace, frames: dict[str, Any], device: str) -> dict[str, Any]:
+    """The untrained LM on every evaluation set, by summed and by per-token log-likelihood, compared pair by pair.
+
+    Inference only (no training), so it runs on the CPU in minutes: it says whether the length-normalised
+    rule that development pairs prefer also holds on held-out pairs, before any training is credited.
+    """
+    from oversight_ext.reward.lm import load_causal_lm
+
+    t0 = time.perf_counter()
+    base, tok = load_causal_lm(args.gguf or args.backbone, device=device)
+    base.eval()
+    out: dict[str, Any] = {"device": device, "sets": {}}
+    for name in EVAL_SETS:
+        counts = token_counts(base, tok, frames[name], args.max_length)
+        lp = logprobs(base, tok, frames[name], args.max_length)
+        summed, per_token = accuracy(rule(lp, None)), accuracy(rule(lp, counts))
+        cmp = paired(summed["right"], per_token["right"])
+        out["sets"][name] = {
+            "summed": {k: v for k, v in summed.items() if k != "right"},
+            "per_token": {k: v for k, v in per_token.items() if k != "right"},
+            "per_token_minus_summed": cmp,
+        }
+        print(
+            f"{name:9s} n={summed['n']:3d}  summed {figure(summed)}   per token {figure(per_token)}   "
+            f"difference {cmp['difference']:+.3f} [{cmp['ci_low']:+.3f}, {cmp['ci_high']:+.3f}], McNemar p {cmp['mcnemar_p']:.3f}",
+            flush=True,
+        )
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
 def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str) -> dict[str, Any]:
     """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it."""
     import copy
@@ -577,7 +608,7 @@ def save_sweep(run: dict[str, Any]) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep"), required=True)
+    ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep", "zero-shot"), required=True)
     ap.add_argument("--backbone", default="smollm2")
     ap.add_argument(
         "--gguf",
@@ -644,6 +675,11 @@ def main() -> None:
     frames = sets(args, grid if args.stage in ("pairs", "sweep") else None)
     print(", ".join(f"{k} {v.height}" for k, v in frames.items() if k not in ("train", "mut_train")) + " pairs", flush=True)
     if args.stage == "pairs":
+        return
+    if args.stage == "zero-shot":
+        run = zero_shot_rules(args, frames, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(run, indent=2))
         return
     if args.stage == "sweep":
         run = sweep(args, frames, grid, device)
