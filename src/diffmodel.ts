@@ -5,7 +5,7 @@
  * is linear in the diff size (a 100k-line diff takes a few milliseconds), while rendering
  * touches only the rows on screen.
  */
-import { CommentView, DiffLineTuple, FileView, LineFlag, LineKind, Side } from './types';
+import { CommentView, DiffLineTuple, FileView, HunkView, ItemView, LineFlag, LineKind, Side, WireHunk, WireItemView } from './types';
 
 /**
  * One diff line, as the renderer and the line-number click handler need it. It is its own
@@ -85,6 +85,41 @@ export interface Layout {
 export const NO_WRAP: Layout = { wrap: false, cols: 80, noteCols: 80 };
 
 const TAB = 4;
+
+const KIND_OF: Record<string, LineKind> = { ' ': 'context', '+': 'add', '-': 'del', '\\': 'meta' };
+
+/** A hunk's lines from the wire format: numbered from the hunk's starts, as the server's parser numbers them. */
+export function decodeHunk(h: WireHunk | HunkView): HunkView {
+  if (!('kinds' in h)) {
+    return h;
+  }
+  const kinds = h.kinds;
+  const n = kinds.length;
+  const texts = n ? h.text.split('\n') : [];
+  const lines: DiffLineTuple[] = new Array(n);
+  let old = h.old_start;
+  let neu = h.new_start;
+  for (let i = 0; i < n; i++) {
+    const text = texts[i] ?? '';
+    const c = kinds.charCodeAt(i);
+    if (c === 32) {
+      lines[i] = ['context', old++, neu++, text];
+    } else if (c === 43) {
+      lines[i] = ['add', null, neu++, text];
+    } else if (c === 45) {
+      lines[i] = ['del', old++, null, text];
+    } else {
+      lines[i] = [KIND_OF[kinds[i]] ?? 'meta', null, null, text];
+    }
+  }
+  return { header: h.header, old_start: h.old_start, old_len: h.old_len, new_start: h.new_start, new_len: h.new_len, lines };
+}
+
+/** The item view with every hunk decoded (a view already decoded is returned as it is). */
+export function decodeView(view: WireItemView | ItemView): ItemView {
+  const files = view.files.map(f => (f.hunks.every(h => 'lines' in h) ? (f as FileView) : { ...f, hunks: f.hunks.map(decodeHunk) }));
+  return { ...view, files };
+}
 
 /** Whether a code point takes two columns in a monospace font (CJK, Hangul, fullwidth, emoji). */
 function wide(cp: number): boolean {
