@@ -167,8 +167,7 @@ def test_the_wire_format_numbers_every_line_as_the_parser_does() -> None:
 
     texts = [it.diff for it in demo_items()] + [
         DIFF,
-        "--- a/t.txt\n+++ b/t.txt\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n+\n\\ No newline at end of file\n"
-        .replace("@@ -1,2 +1,2 @@", "@@ -1,2 +1,3 @@"),
+        "--- a/t.txt\n+++ b/t.txt\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+\n\\ No newline at end of file\n",
         "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1,3 @@\n+x = 1\n+\n+y = '\\n'\n",
     ]
     for text in texts:
