@@ -24,9 +24,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def parse(text: str) -> Any:
         calls.append(text)
-        return diffs.parse_diff(text)
+        return diffs.parse_compact(text)
 
-    monkeypatch.setattr(diffcache, "parse_diff", parse)
+    monkeypatch.setattr(diffcache, "parse_compact", parse)
     return calls
 
 
@@ -153,9 +153,9 @@ def test_the_collector_is_paused_only_inside_parses_and_nested_pauses_resume_it_
     finally:
         gc.enable()
     seen: list[bool] = []
-    real = diffcache.parse_diff
+    real = diffcache.parse_compact
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(diffcache, "parse_diff", lambda text: seen.append(gc.isenabled()) or real(text))
+        mp.setattr(diffcache, "parse_compact", lambda text: seen.append(gc.isenabled()) or real(text))
         DiffCache(1, prefetch=False).files(Item(id="g", diff=DIFF))
     assert seen == [False] and gc.isenabled()
 

@@ -39,12 +39,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from oversight_ext.diffs import DiffError, DiffFile, parse_diff
+from oversight_ext.diffs import CompactFile, DiffError, DiffFile, parse_compact
 from oversight_ext.records import Item
 
 __all__ = [
     "DiffCache",
     "default_directory",
+    "diff_view",
     "files_view",
     "hunk_lines",
     "parser_version",
@@ -122,14 +123,19 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def files_view(files: list[DiffFile]) -> FilesView:
-    """The item view's ``files``, each hunk's lines as two strings (see the module docstring)."""
+def files_view(files: list[DiffFile] | list[CompactFile]) -> FilesView:
+    """The item view's ``files``, each hunk's lines as two strings (see the module docstring),
+    from :func:`~oversight_ext.diffs.parse_compact` (or :func:`~oversight_ext.diffs.parse_diff`)."""
     out: FilesView = []
     for f in files:
         hunks = []
         added = removed = 0
         for h in f.hunks:
-            kinds = "".join([KIND_CODES[ln[0]] for ln in h.lines])
+            if isinstance(h, tuple):  # CompactHunk
+                kinds, text = h.kinds, "\n".join(h.texts)
+            else:
+                kinds = "".join([KIND_CODES[ln[0]] for ln in h.lines])
+                text = "\n".join([ln[1] for ln in h.lines])
             added += kinds.count("+")
             removed += kinds.count("-")
             hunks.append(
@@ -140,7 +146,7 @@ def files_view(files: list[DiffFile]) -> FilesView:
                     "new_start": h.new_start,
                     "new_len": h.new_len,
                     "kinds": kinds,
-                    "text": "\n".join([ln[1] for ln in h.lines]),
+                    "text": text,
                 }
             )
         out.append(
@@ -155,6 +161,14 @@ def files_view(files: list[DiffFile]) -> FilesView:
             }
         )
     return out
+
+
+def diff_view(diff: str) -> FilesView:
+    """:func:`files_view` of ``diff`` (``[]`` for a diff the parser refuses: the UI shows the raw text)."""
+    try:
+        return files_view(parse_compact(diff))
+    except DiffError:
+        return []
 
 
 def hunk_lines(hunk: dict[str, Any]) -> Iterator[tuple[str, int | None, int | None, str]]:
@@ -230,10 +244,7 @@ class DiffCache:
                 if stored is not None:
                     parsed, text = json.loads(stored), stored
                 else:
-                    try:
-                        parsed = files_view(parse_diff(item.diff))
-                    except DiffError:
-                        parsed = []
+                    parsed = diff_view(item.diff)
             if stored is None and self.directory is not None:
                 text = json.dumps(parsed)
                 self._write(item.diff, text)
@@ -320,11 +331,7 @@ class DiffCache:
         if path is None or path.exists():
             return False
         with paused_gc():
-            try:
-                parsed = files_view(parse_diff(item.diff))
-            except DiffError:
-                parsed = []
-            text = json.dumps(parsed)
+            text = json.dumps(diff_view(item.diff))
         self._write(item.diff, text)
         return True
 
