@@ -179,6 +179,23 @@ function lineRef(file: number, hunk: number, idx: number, l: DiffLineTuple): Lin
   return { t: 'line', file, hunk, idx, kind: l[0], old: l[1], new: l[2], text: l[3], mate: null };
 }
 
+/**
+ * The line objects of a hunk, made once per hunk and reused by every rebuild (a fold opened, a
+ * flag added, the view mode switched): a 1M-line diff would otherwise allocate a million again.
+ * Keyed by the hunk object, so a new view (new hunks) never meets another view's lines.
+ */
+const REFS = new WeakMap<HunkView, LineRef[]>();
+
+function hunkRefs(file: number, hunk: number, h: HunkView): LineRef[] {
+  let refs = REFS.get(h);
+  if (!refs || (refs.length && (refs[0].file !== file || refs[0].hunk !== hunk))) {
+    refs = h.lines.map((l, k) => lineRef(file, hunk, k, l));
+    pairMates(refs);
+    REFS.set(h, refs);
+  }
+  return refs;
+}
+
 /** Which context lines stay visible: those near a change or carrying a note; runs of the rest fold. */
 function foldRuns(lines: LineRef[], context: number, pinned: (l: LineRef) => boolean): Array<[number, number]> {
   const keep = new Uint8Array(lines.length);
@@ -354,8 +371,7 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
         rows.push({ t: 'sealed', file: fi, hunk: hi, hidden: Math.max(0, h.lines.length - 1) });
         return;
       }
-      const lines = h.lines.map((l, k) => lineRef(fi, hi, k, l));
-      pairMates(lines);
+      const lines = hunkRefs(fi, hi, h);
       const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
       const folds = foldRuns(lines, opts.context, pinned);
       const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];

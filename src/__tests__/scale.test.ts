@@ -204,3 +204,15 @@ test('the wire format decodes to the numbered lines the parser made, meta and em
   assert.equal(decoded.files[0].hunks[0].lines.length, 6);
   assert.equal(decoded.files[0].new_path, 'a.py');
 });
+
+test('a rebuild reuses the line objects of each hunk; another view gets its own', () => {
+  const files = [file([['context', 1, 1, 'a'], ['del', 2, null, 'b'], ['add', null, 2, 'c']])];
+  const first = buildRows(files, opts).rows.filter(r => r.t === 'line');
+  const again = buildRows(files, { ...opts, context: 0 }).rows.filter(r => r.t === 'line');
+  assert.equal(first.length, 3);
+  assert.ok(again.every(r => first.includes(r)));
+  const del = first.find(r => r.t === 'line' && r.kind === 'del');
+  assert.ok(del && del.t === 'line' && del.mate && del.mate.kind === 'add');
+  const other = buildRows([{ ...files[0], hunks: files[0].hunks.map(h => ({ ...h })) }], opts).rows.filter(r => r.t === 'line');
+  assert.ok(other.every(r => !first.includes(r)));
+});
