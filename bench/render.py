@@ -107,13 +107,18 @@ PLAIN = """async (assignment) => {
   const t0 = performance.now();
   const byLine = new Map((view.critique ? view.critique.comments : []).map(c => [c.end_line, c]));
   const table = document.createElement('table');
-  for (const f of view.files) for (const h of f.hunks) for (const [kind, o, n, text] of h.lines) {
+  // The wire format: one kind character per line and the texts joined by newlines; numbers from the starts.
+  for (const f of view.files) for (const h of f.hunks) { const texts = h.kinds.length ? h.text.split('\\n') : []; let oo = h.old_start, nn = h.new_start;
+   for (let i = 0; i < texts.length; i++) {
+    const ch = h.kinds[i], text = texts[i];
+    const kind = ch === '+' ? 'add' : ch === '-' ? 'del' : ch === ' ' ? 'context' : 'meta';
+    const o = kind === 'context' || kind === 'del' ? oo++ : null, n = kind === 'context' || kind === 'add' ? nn++ : null;
     const tr = table.insertRow();
     tr.insertCell().textContent = o ?? ''; tr.insertCell().textContent = n ?? '';
     const td = tr.insertCell(); td.textContent = (kind === 'add' ? '+' : kind === 'del' ? '-' : ' ') + text; td.style.whiteSpace = 'pre';
-    const c = n !== null && byLine.get(n);
-    if (c && kind !== 'del') { const cm = table.insertRow().insertCell(); cm.colSpan = 3; cm.textContent = c.text; }
-  }
+    const cm0 = n !== null && byLine.get(n);
+    if (cm0 && kind !== 'del') { const cm = table.insertRow().insertCell(); cm.colSpan = 3; cm.textContent = cm0.text; }
+  } }
   host.append(table);
   void host.offsetHeight; await frame(); await frame();
   return { client: performance.now() - t0 };

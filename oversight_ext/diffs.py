@@ -16,6 +16,8 @@ from typing import NamedTuple
 import unidiff
 
 __all__ = [
+    "CompactFile",
+    "CompactHunk",
     "DiffError",
     "DiffFile",
     "DiffLine",
@@ -23,6 +25,7 @@ __all__ = [
     "apply_diff",
     "changed_lines",
     "make_diff",
+    "parse_compact",
     "parse_diff",
 ]
 
@@ -86,14 +89,44 @@ _FILE = re.compile(r"^(?:---|\+\+\+) ([^\t\n]+)")
 _new = tuple.__new__
 
 
-def _plain(lines: list[str]) -> list[DiffFile] | None:
-    """The files of a plain unified diff (``---``/``+++`` headers and ``@@`` hunks, nothing
-    else), parsed in one pass; None for anything else (git's extended headers, binary markers,
-    text between files, a hunk shorter or longer than its header says), which goes to unidiff.
+class CompactHunk(NamedTuple):
+    """A hunk with its lines as one kind character each (" " context, "+" added, "-" deleted,
+    "\\" meta) and their texts; the line numbers follow from the starts."""
 
-    A 100,000-line diff is parsed in a third of unidiff's time: what a rater waits for on the
-    first view of a huge item. The answer is the same as unidiff's (a test compares them)."""
-    files: list[DiffFile] = []
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    header: str
+    kinds: str
+    texts: list[str]
+
+
+class CompactFile(NamedTuple):
+    old_path: str
+    new_path: str
+    status: str
+    binary: bool
+    hunks: list[CompactHunk]
+
+
+_EMPTY_CONTEXT = str.maketrans({"\n": " ", "\r": " "})
+
+
+def _plain_compact(lines: list[str]) -> list[CompactFile] | None:
+    """The files of a plain unified diff (``---``/``+++`` headers and ``@@`` hunks, nothing
+    else) in compact form, without an object per line; None for anything else (git's extended
+    headers, binary markers, text between files, a hunk shorter or longer than its header says),
+    which goes to unidiff.
+
+    A hunk's body is found from the first characters of the lines alone (one string for the
+    whole diff): it ends where both of the header's counts are used up, then any "\\ No newline"
+    lines. The span grows by the larger count still missing (each line pays at most one of
+    each), so it never passes that point, and a count that goes negative is a hunk longer than
+    its header (None). A 100,000-line diff parses in about a third of the time of a loop over
+    its lines; the answer is unidiff's (tests compare them on every shared diff)."""
+    firsts = "".join([ln[0] for ln in lines])  # splitlines never yields an empty line
+    files: list[CompactFile] = []
     k, n = 0, len(lines)
     while k < n:
         if k + 1 >= n or not lines[k].startswith("--- ") or not lines[k + 1].startswith("+++ "):
@@ -105,53 +138,42 @@ def _plain(lines: list[str]) -> list[DiffFile] | None:
             return None  # quoted names: unidiff's rules
         old_path, new_path = _strip_prefix(src.group(1)), _strip_prefix(dst.group(1))
         k += 2
-        hunks: list[Hunk] = []
+        hunks: list[CompactHunk] = []
         while k < n and lines[k].startswith("@@"):
             m = _HUNK.match(lines[k])
             if m is None:
                 return None
             o0, ol, n0, nl = int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1)
-            header = m[5]
             k += 1
-            body: list[DiffLine] = []
-            add = body.append
-            old, new, left_old, left_new = o0, n0, ol, nl
-            # The hot loop of a huge diff: branch on the first character, build the tuples with
-            # tuple.__new__ (a C call; the NamedTuple's own __new__ is a Python function).
-            while k < n and (left_old > 0 or left_new > 0 or lines[k].startswith("\\")):
-                raw = lines[k]
-                c = raw[0]
-                text = raw[1:-1] if raw[-1] == "\n" else raw[1:]
-                if c == " " or raw == "\n" or raw == "\r\n":
-                    if left_old <= 0 or left_new <= 0:
-                        return None
-                    if c != " ":  # an empty context line, its space stripped by an editor
-                        text = raw[:-1]
-                    add(_new(DiffLine, ("context", text, old, new)))
-                    old += 1
-                    new += 1
-                    left_old -= 1
-                    left_new -= 1
-                elif c == "-":
-                    if left_old <= 0:
-                        return None
-                    add(_new(DiffLine, ("del", text, old, None)))
-                    old += 1
-                    left_old -= 1
-                elif c == "+":
-                    if left_new <= 0:
-                        return None
-                    add(_new(DiffLine, ("add", text, None, new)))
-                    new += 1
-                    left_new -= 1
-                elif c == "\\":
-                    add(_new(DiffLine, ("meta", text, None, None)))
-                else:
+            e = k
+            while True:
+                seg = firsts[k:e]
+                # An empty line ("\n", or "\r\n" in a CRLF diff) is a context line whose space an editor stripped.
+                ctx = seg.count(" ") + seg.count("\n") + seg.count("\r")
+                left_old = ol - ctx - seg.count("-")
+                left_new = nl - ctx - seg.count("+")
+                if left_old < 0 or left_new < 0:
                     return None
-                k += 1
-            if left_old or left_new:
-                return None
-            hunks.append(Hunk(o0, ol, n0, nl, header, tuple(body)))
+                if left_old == 0 and left_new == 0:
+                    break
+                if e >= n:
+                    return None
+                e = min(n, e + max(left_old, left_new))
+            while e < n and firsts[e] == "\\":
+                e += 1
+            seg = firsts[k:e]
+            if len(seg) != ctx + seg.count("-") + seg.count("+") + seg.count("\\"):
+                return None  # a line that starts with none of the four
+            body = lines[k:e]
+            texts = [ln[1:-1] if ln[-1] == "\n" else ln[1:] for ln in body]
+            if "\r" in seg or "\n" in seg:
+                for i, ln in enumerate(body):
+                    if ln[0] == "\r" and ln != "\r\n":
+                        return None  # a bare carriage return ends the line: not a context line
+                    if ln[0] in "\r\n":
+                        texts[i] = ln[:-1]  # the whole line is its text ("" or "\r")
+            hunks.append(CompactHunk(o0, ol, n0, nl, m[5], seg.translate(_EMPTY_CONTEXT), texts))
+            k = e
         if not hunks:
             return None
         one = hunks[0] if len(hunks) == 1 else None
@@ -161,8 +183,70 @@ def _plain(lines: list[str]) -> list[DiffFile] | None:
             status = "deleted"
         else:
             status = "renamed" if old_path != new_path else "modified"
-        files.append(DiffFile(old_path or new_path, new_path or old_path, status, False, tuple(hunks)))
+        files.append(CompactFile(old_path or new_path, new_path or old_path, status, False, hunks))
     return files or None
+
+
+def _plain(lines: list[str]) -> list[DiffFile] | None:
+    """:func:`_plain_compact` with numbered line tuples (None where it gives None)."""
+    compact = _plain_compact(lines)
+    if compact is None:
+        return None
+    return [DiffFile(f.old_path, f.new_path, f.status, f.binary, tuple(_hunk(h) for h in f.hunks)) for f in compact]
+
+
+def _hunk(h: CompactHunk) -> Hunk:
+    body: list[DiffLine] = []
+    add = body.append
+    old, new = h.old_start, h.new_start
+    # Tuples built with tuple.__new__ (a C call; the NamedTuple's own __new__ is a Python function).
+    for c, text in zip(h.kinds, h.texts, strict=True):
+        if c == " ":
+            add(_new(DiffLine, ("context", text, old, new)))
+            old += 1
+            new += 1
+        elif c == "-":
+            add(_new(DiffLine, ("del", text, old, None)))
+            old += 1
+        elif c == "+":
+            add(_new(DiffLine, ("add", text, None, new)))
+            new += 1
+        else:
+            add(_new(DiffLine, ("meta", text, None, None)))
+    return Hunk(h.old_start, h.old_len, h.new_start, h.new_len, h.header, tuple(body))
+
+
+def parse_compact(text: str) -> list[CompactFile]:
+    """:func:`parse_diff` in compact form (one kind character and one text per line, no line
+    numbers: they follow from the hunk starts), for a diff's display: a plain unified diff
+    goes from the lines to this form without an object per line."""
+    if not isinstance(text, str):
+        raise DiffError(f"a diff must be text, got {type(text).__name__}")
+    fast = _plain_compact(text.splitlines(keepends=True))
+    if fast is not None:
+        return fast
+    codes = {"context": " ", "add": "+", "del": "-", "meta": "\\"}
+    return [
+        CompactFile(
+            f.old_path,
+            f.new_path,
+            f.status,
+            f.binary,
+            [
+                CompactHunk(
+                    h.old_start,
+                    h.old_len,
+                    h.new_start,
+                    h.new_len,
+                    h.header,
+                    "".join(codes[ln.kind] for ln in h.lines),
+                    [ln.text for ln in h.lines],
+                )
+                for h in f.hunks
+            ],
+        )
+        for f in parse_diff(text)
+    ]
 
 
 def parse_diff(text: str) -> list[DiffFile]:

@@ -5,7 +5,7 @@
  * is linear in the diff size (a 100k-line diff takes a few milliseconds), while rendering
  * touches only the rows on screen.
  */
-import { CommentView, DiffLineTuple, FileView, LineFlag, LineKind, Side } from './types';
+import { CommentView, DiffLineTuple, FileView, HunkView, ItemView, LineFlag, LineKind, Side, WireHunk, WireItemView } from './types';
 
 /**
  * One diff line, as the renderer and the line-number click handler need it. It is its own
@@ -86,6 +86,41 @@ export const NO_WRAP: Layout = { wrap: false, cols: 80, noteCols: 80 };
 
 const TAB = 4;
 
+const KIND_OF: Record<string, LineKind> = { ' ': 'context', '+': 'add', '-': 'del', '\\': 'meta' };
+
+/** A hunk's lines from the wire format: numbered from the hunk's starts, as the server's parser numbers them. */
+export function decodeHunk(h: WireHunk | HunkView): HunkView {
+  if (!('kinds' in h)) {
+    return h;
+  }
+  const kinds = h.kinds;
+  const n = kinds.length;
+  const texts = n ? h.text.split('\n') : [];
+  const lines: DiffLineTuple[] = new Array(n);
+  let old = h.old_start;
+  let neu = h.new_start;
+  for (let i = 0; i < n; i++) {
+    const text = texts[i] ?? '';
+    const c = kinds.charCodeAt(i);
+    if (c === 32) {
+      lines[i] = ['context', old++, neu++, text];
+    } else if (c === 43) {
+      lines[i] = ['add', null, neu++, text];
+    } else if (c === 45) {
+      lines[i] = ['del', old++, null, text];
+    } else {
+      lines[i] = [KIND_OF[kinds[i]] ?? 'meta', null, null, text];
+    }
+  }
+  return { header: h.header, old_start: h.old_start, old_len: h.old_len, new_start: h.new_start, new_len: h.new_len, lines };
+}
+
+/** The item view with every hunk decoded (a view already decoded is returned as it is). */
+export function decodeView(view: WireItemView | ItemView): ItemView {
+  const files = view.files.map(f => (f.hunks.every(h => 'lines' in h) ? (f as FileView) : { ...f, hunks: f.hunks.map(decodeHunk) }));
+  return { ...view, files };
+}
+
 /** Whether a code point takes two columns in a monospace font (CJK, Hangul, fullwidth, emoji). */
 function wide(cp: number): boolean {
   return (
@@ -142,6 +177,23 @@ export function anchorKey(path: string, side: Side, line: number): string {
 
 function lineRef(file: number, hunk: number, idx: number, l: DiffLineTuple): LineRef {
   return { t: 'line', file, hunk, idx, kind: l[0], old: l[1], new: l[2], text: l[3], mate: null };
+}
+
+/**
+ * The line objects of a hunk, made once per hunk and reused by every rebuild (a fold opened, a
+ * flag added, the view mode switched): a 1M-line diff would otherwise allocate a million again.
+ * Keyed by the hunk object, so a new view (new hunks) never meets another view's lines.
+ */
+const REFS = new WeakMap<HunkView, LineRef[]>();
+
+function hunkRefs(file: number, hunk: number, h: HunkView): LineRef[] {
+  let refs = REFS.get(h);
+  if (!refs || (refs.length && (refs[0].file !== file || refs[0].hunk !== hunk))) {
+    refs = h.lines.map((l, k) => lineRef(file, hunk, k, l));
+    pairMates(refs);
+    REFS.set(h, refs);
+  }
+  return refs;
 }
 
 /** Which context lines stay visible: those near a change or carrying a note; runs of the rest fold. */
@@ -319,8 +371,7 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
         rows.push({ t: 'sealed', file: fi, hunk: hi, hidden: Math.max(0, h.lines.length - 1) });
         return;
       }
-      const lines = h.lines.map((l, k) => lineRef(fi, hi, k, l));
-      pairMates(lines);
+      const lines = hunkRefs(fi, hi, h);
       const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
       const folds = foldRuns(lines, opts.context, pinned);
       const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];

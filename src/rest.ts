@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { Outbox, PostResult } from './outbox';
-import { ItemView, JudgmentPayload, QueueEntry, ReviewTransport, SubmitOutcome } from './types';
+import { JudgmentPayload, QueueEntry, ReviewTransport, SubmitOutcome, WireItemView } from './types';
 
 export interface StudyProgress {
   name: string;
@@ -57,14 +57,14 @@ export class ReviewApi {
   }
 
   /** The item view with the parsed diff only (raw=0): the diff text would travel twice. */
-  async view(assignmentId: string): Promise<ItemView> {
+  async view(assignmentId: string): Promise<WireItemView> {
     const url = `${this.url('assignments', assignmentId)}?raw=0`;
     const resp = await ServerConnection.makeRequest(url, { method: 'GET' }, this.settings);
     const body = await resp.json().catch(() => ({}));
     if (!resp.ok) {
       throw new ApiError(body?.error ?? body?.message ?? `GET assignments/${assignmentId} failed (HTTP ${resp.status})`);
     }
-    return body as ItemView;
+    return body as WireItemView;
   }
 
   /** POST a judgment; throws only when the server cannot be reached (the outbox retries). */
@@ -77,7 +77,7 @@ export class ReviewApi {
 }
 
 export interface RestHost {
-  show(view: ItemView | null): void;
+  show(view: WireItemView | null): void;
   progress(done: number, total: number): void;
 }
 

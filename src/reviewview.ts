@@ -9,12 +9,12 @@
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
-import { anchorKey, buildRows, filePath, hunkKey, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
+import { anchorKey, buildRows, decodeView, filePath, hunkKey, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
 import { findHits, Hit, MAX_HITS, SealedMatches, sealedSummary, splitSealed } from './search';
-import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side } from './types';
+import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side, WireItemView } from './types';
 import { VirtualList } from './virtual';
 
 /** File-list entries built before the first paint; the rest follow in slices of FILE_LIST_SLICE. */
@@ -147,11 +147,11 @@ export class ReviewView {
   }
 
   /** Show an item (or, with null, the end of the queue). Restores a stored draft of it. */
-  setView(view: ItemView | null, emptyText = 'Your queue is done. Thank you!'): void {
+  setView(view: ItemView | WireItemView | null, emptyText = 'Your queue is done. Thank you!'): void {
     this.clock.stop();
     this.attention?.stop();
     this.attention = null;
-    this.view = view && view.assignment ? view : null;
+    this.view = view && view.assignment ? decodeView(view) : null;
     this.expanded.clear();
     this.revealed.clear();
     this.collapsed.clear();

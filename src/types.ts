@@ -70,6 +70,31 @@ export interface ItemView {
   judgment: JudgmentPayload | null;
 }
 
+/**
+ * A hunk as the server sends it: `kinds` holds one character per line (' ' context, '+' added,
+ * '-' deleted, '\\' meta) and `text` the lines without their prefix, joined by newlines (a line
+ * never holds one); the line numbers follow from the starts. A hundred thousand lines travel as
+ * a few strings instead of a hundred thousand arrays (see decodeFiles in diffmodel.ts).
+ */
+export interface WireHunk {
+  header: string;
+  old_start: number;
+  old_len: number;
+  new_start: number;
+  new_len: number;
+  kinds: string;
+  text: string;
+}
+
+export interface WireFile extends Omit<FileView, 'hunks'> {
+  hunks: Array<WireHunk | HunkView>;
+}
+
+/** The item view as it arrives from the server or the kernel, before its hunks are decoded. */
+export interface WireItemView extends Omit<ItemView, 'files'> {
+  files: WireFile[];
+}
+
 export interface LineFlag {
   path: string;
   line: number;

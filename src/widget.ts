@@ -5,7 +5,7 @@
  */
 import css from '../style/review.css';
 import { ReviewView } from './reviewview';
-import { DEFAULT_OPTIONS, ItemView, JudgmentPayload, ReviewTransport, SubmitOutcome } from './types';
+import { DEFAULT_OPTIONS, JudgmentPayload, ReviewTransport, SubmitOutcome, WireItemView } from './types';
 
 interface AnyModel {
   get(name: string): any;
@@ -40,7 +40,7 @@ export class WidgetTransport implements ReviewTransport {
         }
       };
       const onView = (): void => {
-        const v = model.get('view') as ItemView;
+        const v = model.get('view') as WireItemView;
         if (v?.judgment?.submission_id === payload.submission_id) {
           finish({ state: 'saved' });
         }
@@ -80,13 +80,13 @@ export function render({ model, el }: { model: AnyModel; el: HTMLElement }): () 
   el.appendChild(view.node);
   let shown = '';
   const show = (): void => {
-    const v = model.get('view') as ItemView | Record<string, never>;
+    const v = model.get('view') as WireItemView | Record<string, never>;
     const id = v && 'assignment' in v ? `${v.assignment.id}:${v.judgment?.submission_id ?? ''}` : '';
     if (id && id === shown) {
       return; // the same item re-sent after a save: keep the view (and its saved state)
     }
     shown = id;
-    view.setView(v && 'assignment' in v ? (v as ItemView) : null);
+    view.setView(v && 'assignment' in v ? (v as WireItemView) : null);
   };
   const progress = (): void => {
     const p = model.get('progress') ?? {};

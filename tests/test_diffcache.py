@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -23,9 +24,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def parse(text: str) -> Any:
         calls.append(text)
-        return diffs.parse_diff(text)
+        return diffs.parse_compact(text)
 
-    monkeypatch.setattr(diffcache, "parse_diff", parse)
+    monkeypatch.setattr(diffcache, "parse_compact", parse)
     return calls
 
 
@@ -45,7 +46,7 @@ def test_concurrent_requests_share_one_parse(counted: list[str]) -> None:
     for t in threads:
         t.join()
     assert len(counted) == 1 and all(o is out[0] for o in out)
-    assert out[0][0]["hunks"][0]["lines"][2] == ["add", None, 2, "    return sum(xs[1:])"]
+    assert list(diffcache.hunk_lines(out[0][0]["hunks"][0]))[2] == ("add", None, 2, "    return sum(xs[1:])")
 
 
 def test_eviction_and_unparseable_diffs(counted: list[str]) -> None:
@@ -100,7 +101,7 @@ def test_parses_are_stored_by_content_hash_and_read_after_a_restart(tmp_path: An
     item = Item(id="x", diff=DIFF)
     parsed = first.files(item)
     (stored,) = (tmp_path / "parses").glob("*.json")
-    assert stored == first.path_of(item.diff) and stored.name.endswith(f".v{diffcache.FORMAT}.json")
+    assert stored == first.path_of(item.diff) and stored.name.endswith(f".p{diffcache.VERSION}.json")
     assert json.loads(stored.read_text()) == parsed and len(counted) == 1
     # A new server (a new cache over the same directory): the same answer, and no parse.
     again = DiffCache(4, prefetch=False, directory=tmp_path / "parses")
@@ -109,9 +110,9 @@ def test_parses_are_stored_by_content_hash_and_read_after_a_restart(tmp_path: An
     # Keyed by the diff text, not the item id: an edited item is parsed anew, never served stale.
     edited = Item(id="x", diff=DIFF.replace("sum", "max"))
     assert again.files(edited) != parsed and len(counted) == 2 and len(list((tmp_path / "parses").glob("*.json"))) == 2
-    # A stored file of another format version is never read.
+    # A stored file of another parser version is never read.
     other = DiffCache(4, prefetch=False, directory=tmp_path / "parses")
-    stored.rename(stored.with_name(stored.name.replace(f".v{diffcache.FORMAT}.", ".v0.")))
+    stored.rename(stored.with_name(stored.name.replace(f".p{diffcache.VERSION}.", ".p000000000000.")))
     assert other.files(item) == parsed and len(counted) == 3
 
 
@@ -152,8 +153,77 @@ def test_the_collector_is_paused_only_inside_parses_and_nested_pauses_resume_it_
     finally:
         gc.enable()
     seen: list[bool] = []
-    real = diffcache.parse_diff
+    real = diffcache.parse_compact
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(diffcache, "parse_diff", lambda text: seen.append(gc.isenabled()) or real(text))
+        mp.setattr(diffcache, "parse_compact", lambda text: seen.append(gc.isenabled()) or real(text))
         DiffCache(1, prefetch=False).files(Item(id="g", diff=DIFF))
     assert seen == [False] and gc.isenabled()
+
+
+def test_the_wire_format_numbers_every_line_as_the_parser_does() -> None:
+    """Two strings per hunk; decoded, the same kinds, numbers and text as the parser's lines,
+    on the demo items and on diffs with meta lines, empty lines and a new file."""
+    from oversight_ext.items import demo_items
+
+    texts = [it.diff for it in demo_items()] + [
+        DIFF,
+        "--- a/t.txt\n+++ b/t.txt\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+\n\\ No newline at end of file\n",
+        "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1,3 @@\n+x = 1\n+\n+y = '\\n'\n",
+    ]
+    for text in texts:
+        files = diffs.parse_diff(text)
+        view = diffcache.files_view(files)
+        assert json.loads(json.dumps(view)) == view
+        for f, wire in zip(files, view, strict=True):
+            assert (wire["added"], wire["removed"]) == (f.added, f.removed)
+            for h, hunk in zip(f.hunks, wire["hunks"], strict=True):
+                assert set(hunk) == {"header", "old_start", "old_len", "new_start", "new_len", "kinds", "text"}
+                assert list(diffcache.hunk_lines(hunk)) == [tuple(ln[i] for i in (0, 2, 3, 1)) for ln in h.lines]
+
+
+def test_a_changed_parser_is_a_new_version_and_its_stored_parses_are_not_read(tmp_path: Any, counted: list[str]) -> None:
+    import shutil
+
+    sources = [tmp_path / "diffs.py", tmp_path / "diffcache.py"]
+    shutil.copy(diffs.__file__, sources[0])
+    shutil.copy(diffcache.__file__, sources[1])
+    assert diffcache.parser_version(sources) == diffcache.VERSION == diffcache.parser_version()
+    before = DiffCache(2, prefetch=False, directory=tmp_path / "parses", version=diffcache.parser_version(sources))
+    before.files(Item(id="x", diff=DIFF))
+    again = DiffCache(2, prefetch=False, directory=tmp_path / "parses", version=diffcache.parser_version(sources))
+    again.files(Item(id="x", diff=DIFF))
+    assert len(counted) == 1  # the same code: the stored parse is read
+    with sources[0].open("a") as out:
+        out.write("\n# the parser changed\n")
+    edited = diffcache.parser_version(sources)
+    assert edited != diffcache.VERSION
+    after = DiffCache(2, prefetch=False, directory=tmp_path / "parses", version=edited)
+    after.files(Item(id="x", diff=DIFF))
+    assert len(counted) == 2 and len(list((tmp_path / "parses").glob("*.json"))) == 2
+
+
+def test_importing_items_parses_their_large_diffs_in_a_background_process(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from oversight_ext.cli import main
+
+    big = "--- a/big.py\n+++ b/big.py\n@@ -1,6000 +1,6000 @@\n" + "".join(f" line_{k} = {k}\n" for k in range(6000))
+    assert len(big) >= diffcache.IMPORT_PARSE_CHARS
+    items = [Item(id="big", diff=big), Item(id="small", diff=DIFF)]
+    jsonl = tmp_path / "items.jsonl"
+    jsonl.write_text("".join(json.dumps(it.to_dict()) + "\n" for it in items))
+    parses = tmp_path / "parses"
+    monkeypatch.setenv("OVERSIGHT_DIFF_CACHE", str(parses))
+    started: list[subprocess.Popen[bytes]] = []
+    real = diffcache.schedule_parses
+    monkeypatch.setattr(diffcache, "schedule_parses", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    assert main(["items", "import", str(jsonl), "--db", str(tmp_path / "o.db")]) == 0
+    (child,) = started
+    assert child is not None and child.wait(timeout=120) == 0
+    cache = DiffCache(1, prefetch=False, directory=parses)
+    (stored,) = parses.glob("*.json")  # the large diff only: a small one parses in milliseconds when viewed
+    assert stored == cache.path_of(big)
+    assert json.loads(stored.read_text()) == diffcache.files_view(diffs.parse_diff(big))
+    # Nothing to parse (small diffs only, or no directory): no process.
+    assert real(f"sqlite:///{tmp_path / 'o.db'}", items[1:]) is None
+    assert real(f"sqlite:///{tmp_path / 'o.db'}", items, directory="") is None

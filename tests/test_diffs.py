@@ -153,3 +153,31 @@ def test_the_one_pass_parser_agrees_with_unidiff_on_every_shared_diff(shared_dat
             text = json.loads(line)["unified_diff"]
             fast = diffs._plain(text.splitlines(keepends=True))
             assert fast is not None and fast == _by_unidiff(text, monkeypatch), text[:200]
+
+
+def _numbered(files: list) -> list:
+    """Compact files (or parse_diff's) as plain lists of (kind, old, new, text) per hunk."""
+    from oversight_ext.review.diffcache import files_view, hunk_lines
+
+    return [(f["old_path"], f["new_path"], f["status"], [list(hunk_lines(h)) for h in f["hunks"]]) for f in files_view(files)]
+
+
+def test_the_compact_parse_is_the_full_parse_on_every_shared_diff_and_the_edge_cases(shared_data: Path) -> None:
+    from oversight_ext import diffs
+
+    texts = [
+        *PLAIN_CASES,
+        "--- a/x\r\n+++ b/x\r\n@@ -1,3 +1,3 @@\r\n a\r\n\r\n-b\r\n+c\r\n",
+        "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n b\n-c\n+d\x0cz\n",
+    ]
+    for name in ("humanevalfix.jsonl", "quixbugs.jsonl"):
+        texts += [json.loads(line)["unified_diff"] for line in (shared_data / name).open()]
+    taken = 0
+    for text in texts:
+        lines = text.splitlines(keepends=True)
+        taken += diffs._plain_compact(lines) is not None
+        assert _numbered(diffs.parse_compact(text)) == _numbered(diffs.parse_diff(text)), text[:200]
+    assert taken >= len(texts) - 2  # the form feed (a line break to splitlines) goes to unidiff
+    # What the one-pass parser declines, the compact one declines too (then unidiff answers both).
+    for text in ("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n", "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n+c\n"):
+        assert diffs._plain_compact(text.splitlines(keepends=True)) is None

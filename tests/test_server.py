@@ -19,6 +19,7 @@ from traitlets.config import Config
 
 from oversight_ext.records import Comment, Critique, Item, Judgment
 from oversight_ext.review import Forbidden, ReviewService
+from oversight_ext.review.diffcache import hunk_lines
 from oversight_ext.server import OversightExtension
 from oversight_ext.store import Store
 from oversight_ext.study import ConditionConfig, StudyConfig
@@ -208,7 +209,7 @@ async def test_unassisted_view_carries_no_critique(jp_fetch: Any, api_db: dict[s
     assert code == 200 and view["critique"] is None and view["assignment"]["condition_kind"] == "unassisted"
     for secret in ("crit-", "Slicing drops", PLANTED_TEXT, '"comments"'):
         assert secret not in text
-    assert view["files"][0]["hunks"][0]["lines"][1] == ["del", 2, None, "    return sum(xs)"]
+    assert list(hunk_lines(view["files"][0]["hunks"][0]))[1] == ("del", 2, None, "    return sum(xs)")
     assert view["item"] == {
         "id": view["item"]["id"],
         "spec": "",

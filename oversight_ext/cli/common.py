@@ -23,6 +23,14 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.db)
 
 
+def parse_ahead(store: Store, items: list[Any]) -> None:
+    """Parse the large diffs among newly stored ``items`` for the review panel in a background
+    process, so their first view reads a stored parse (see ``oversight_ext.review.diffcache``)."""
+    from oversight_ext.review.diffcache import schedule_parses
+
+    schedule_parses(store.url, items)
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
@@ -37,6 +45,7 @@ def keep_items(args: argparse.Namespace, items: list[Any]) -> str:
     if not args.no_store:
         with open_store(args) as store:
             added, unchanged = store.add_items(items)
+            parse_ahead(store, items)
         stored = f"; stored {added} new, {unchanged} unchanged"
     if args.out:
         write_jsonl(items, args.out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from oversight_ext.records import Item, to_frame
 
-from .common import add_db, keep_items, open_store, print_json
+from .common import add_db, keep_items, open_store, parse_ahead, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +84,7 @@ def import_items(args: argparse.Namespace) -> int:
         items = load_jsonl(args.file, max_diff_bytes=limit)
     with open_store(args) as store:
         added, unchanged = store.add_items(items, replace=args.replace)
+        parse_ahead(store, items)
     print(f"imported {added} item(s), {unchanged} already stored unchanged, from {args.file}")
     return 0
 

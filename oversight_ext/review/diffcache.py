@@ -7,9 +7,18 @@ runs with collection paused (:func:`paused_gc`). The cache keeps recent parses (
 reloads, resubmits, goes back); concurrent requests for the same diff wait for one parse;
 ``prefetch`` parses the item a rater will open next in a background thread while they review
 the current one; and with a ``directory`` each parse is also kept on disk as the view's JSON
-text, under the SHA-256 of the diff text and the format version, so the first view after a
-server restart reads it instead of parsing again (content-addressed: an edited item is a new
-file, never a stale answer).
+text, under the SHA-256 of the diff text and :func:`parser_version` (a hash of the parser's and
+the view builder's source), so the first view after a server restart reads it instead of
+parsing again (content-addressed: an edited item is a new file, and a changed parser a new
+version, never a stale answer). Importing items schedules the parse of their large diffs into
+that directory in a background process (:func:`schedule_parses`), so a new item's first view
+is warm too.
+
+The view's wire format (:func:`files_view`) keeps a 100,000-line diff to a few strings per
+hunk: ``kinds`` (one character per line: " " context, "+" added, "-" deleted, "\\" meta) and
+``text`` (the lines without their prefix, joined by newlines; a line never holds one). Line
+numbers follow from the hunk's starts and the kinds (:func:`hunk_lines`). An object per line
+made the JSON twice the size and its encoding and decoding most of a cold first view.
 """
 
 from __future__ import annotations
@@ -20,28 +29,64 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from oversight_ext.diffs import DiffError, DiffFile, parse_diff
+from oversight_ext.diffs import CompactFile, DiffError, DiffFile, parse_compact
 from oversight_ext.records import Item
 
-__all__ = ["FORMAT", "DiffCache", "default_directory", "files_view", "paused_gc"]
+__all__ = [
+    "DiffCache",
+    "default_directory",
+    "diff_view",
+    "files_view",
+    "hunk_lines",
+    "parser_version",
+    "paused_gc",
+    "schedule_parses",
+    "store_parses",
+]
 
 log = logging.getLogger(__name__)
 
 FilesView = list[dict[str, Any]]
 
-#: Version of the stored view JSON; a change to :func:`files_view` or the parser bumps it, and
-#: files of other versions are never read.
-FORMAT = 1
-#: Stored parses kept on disk at most (the oldest used go first); a 100k-line diff is about 6 MB.
+#: Stored parses kept on disk at most (the oldest used go first); a 100k-line diff is about 3 MB.
 DISK_BYTES = 2 * 1024**3
+#: Diffs at least this long (characters, about 2,500 lines) are parsed into the stored parses
+#: when imported; a shorter one parses in milliseconds on its first view.
+IMPORT_PARSE_CHARS = 100_000
+#: The line kinds of the parser and their one-character codes in the wire format.
+KIND_CODES = {"context": " ", "add": "+", "del": "-", "meta": "\\"}
+_CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
+
+
+def parser_version(sources: Iterable[str | os.PathLike[str]] | None = None) -> str:
+    """12 hex digits of the SHA-256 of the code that makes a stored parse: the parser
+    (:mod:`oversight_ext.diffs`), this module (the wire format), and unidiff's version (the
+    parser's fallback). Any edit to them is a new version, so a stored parse of older code is
+    never read; no manual version bump to forget."""
+    import unidiff
+
+    from oversight_ext import diffs
+
+    paths = list(sources) if sources is not None else [diffs.__file__, __file__]
+    h = hashlib.sha256(f"unidiff {getattr(unidiff, 'VERSION', '')}".encode())
+    for path in paths:
+        h.update(b"\0")
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:12]
+
+
+#: The version of this process's parser (see :func:`parser_version`).
+VERSION = parser_version()
 
 
 def default_directory() -> str:
@@ -78,38 +123,89 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def files_view(files: list[DiffFile]) -> FilesView:
-    """The item view's ``files``: lines travel as [kind, old, new, text] to keep the JSON small."""
-    return [
-        {
-            "old_path": f.old_path,
-            "new_path": f.new_path,
-            "status": f.status,
-            "binary": f.binary,
-            "added": f.added,
-            "removed": f.removed,
-            "hunks": [
+def files_view(files: list[DiffFile] | list[CompactFile]) -> FilesView:
+    """The item view's ``files``, each hunk's lines as two strings (see the module docstring),
+    from :func:`~oversight_ext.diffs.parse_compact` (or :func:`~oversight_ext.diffs.parse_diff`)."""
+    out: FilesView = []
+    for f in files:
+        hunks = []
+        added = removed = 0
+        for h in f.hunks:
+            if isinstance(h, tuple):  # CompactHunk
+                kinds, text = h.kinds, "\n".join(h.texts)
+            else:
+                kinds = "".join([KIND_CODES[ln[0]] for ln in h.lines])
+                text = "\n".join([ln[1] for ln in h.lines])
+            added += kinds.count("+")
+            removed += kinds.count("-")
+            hunks.append(
                 {
                     "header": h.header,
                     "old_start": h.old_start,
                     "old_len": h.old_len,
                     "new_start": h.new_start,
                     "new_len": h.new_len,
-                    "lines": [[kind, old, new, text] for kind, text, old, new in h.lines],
+                    "kinds": kinds,
+                    "text": text,
                 }
-                for h in f.hunks
-            ],
-        }
-        for f in files
-    ]
+            )
+        out.append(
+            {
+                "old_path": f.old_path,
+                "new_path": f.new_path,
+                "status": f.status,
+                "binary": f.binary,
+                "added": added,
+                "removed": removed,
+                "hunks": hunks,
+            }
+        )
+    return out
+
+
+def diff_view(diff: str) -> FilesView:
+    """:func:`files_view` of ``diff`` (``[]`` for a diff the parser refuses: the UI shows the raw text)."""
+    try:
+        return files_view(parse_compact(diff))
+    except DiffError:
+        return []
+
+
+def hunk_lines(hunk: dict[str, Any]) -> Iterator[tuple[str, int | None, int | None, str]]:
+    """The lines of a hunk of :func:`files_view`: (kind, old line, new line, text), numbered
+    from the hunk's starts as the parser numbers them (meta lines have neither number)."""
+    kinds: str = hunk["kinds"]
+    if not kinds:
+        return
+    old, new = hunk["old_start"], hunk["new_start"]
+    for code, text in zip(kinds, hunk["text"].split("\n"), strict=True):
+        if code == " ":
+            yield "context", old, new, text
+            old += 1
+            new += 1
+        elif code == "+":
+            yield "add", None, new, text
+            new += 1
+        elif code == "-":
+            yield "del", old, None, text
+            old += 1
+        else:
+            yield _CODE_KINDS[code], None, None, text
 
 
 class DiffCache:
     """The ``size`` most recently used parsed diffs, keyed by item id and diff text; with a
-    ``directory``, every parse also stored there by content hash (at most ``disk_bytes``)."""
+    ``directory``, every parse also stored there by content hash and ``version`` (the parser's,
+    :data:`VERSION` unless given), at most ``disk_bytes`` of them."""
 
     def __init__(
-        self, size: int = 32, *, prefetch: bool = True, directory: str | os.PathLike[str] | None = None, disk_bytes: int = DISK_BYTES
+        self,
+        size: int = 32,
+        *,
+        prefetch: bool = True,
+        directory: str | os.PathLike[str] | None = None,
+        disk_bytes: int = DISK_BYTES,
+        version: str = VERSION,
     ) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"DiffCache(size={size!r}): give the number of parsed diffs to keep, >= 1")
@@ -118,6 +214,7 @@ class DiffCache:
         self.size = size
         self.directory = None if directory is None or str(directory) == "" else Path(directory)
         self.disk_bytes = disk_bytes
+        self.version = version
         self._done: OrderedDict[tuple[str, int], FilesView] = OrderedDict()
         # The JSON text of a cached parse, made on first use: encoding a 100k-line view again
         # for every request costs more than the rest of the request together.
@@ -147,10 +244,7 @@ class DiffCache:
                 if stored is not None:
                     parsed, text = json.loads(stored), stored
                 else:
-                    try:
-                        parsed = files_view(parse_diff(item.diff))
-                    except DiffError:
-                        parsed = []
+                    parsed = diff_view(item.diff)
             if stored is None and self.directory is not None:
                 text = json.dumps(parsed)
                 self._write(item.diff, text)
@@ -177,7 +271,7 @@ class DiffCache:
         if self.directory is None:
             return None
         digest = hashlib.sha256(diff.encode("utf-8", "surrogatepass")).hexdigest()
-        return self.directory / f"{digest}.v{FORMAT}.json"
+        return self.directory / f"{digest}.p{self.version}.json"
 
     def _read(self, diff: str) -> str | None:
         path = self.path_of(diff)
@@ -218,7 +312,7 @@ class DiffCache:
     def _prune(self) -> None:
         assert self.directory is not None
         files = []
-        for p in self.directory.glob("*.v*.json"):
+        for p in self.directory.glob("*.json"):  # older versions' files too: they are never read
             with contextlib.suppress(OSError):  # another server may prune the same directory
                 st = p.stat()
                 files.append((st.st_mtime, st.st_size, p))
@@ -229,6 +323,17 @@ class DiffCache:
             with contextlib.suppress(OSError):
                 p.unlink()
                 total -= size
+
+    def store(self, item: Item) -> bool:
+        """Parse ``item``'s diff into the directory unless it is stored there already (the
+        memory cache is left alone: this is for items a rater may open later); whether it parsed."""
+        path = self.path_of(item.diff)
+        if path is None or path.exists():
+            return False
+        with paused_gc():
+            text = json.dumps(diff_view(item.diff))
+        self._write(item.diff, text)
+        return True
 
     def encoded(self, item: Item) -> str:
         """:meth:`files` as JSON text, encoded once while the parse stays cached."""
@@ -269,3 +374,48 @@ class DiffCache:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def store_parses(items: Iterable[Item], directory: str | os.PathLike[str]) -> int:
+    """Parse the diffs of ``items`` of at least :data:`IMPORT_PARSE_CHARS` characters into
+    ``directory`` (those not stored yet); how many were parsed."""
+    cache = DiffCache(1, prefetch=False, directory=directory)
+    return sum(cache.store(item) for item in items if len(item.diff) >= IMPORT_PARSE_CHARS)
+
+
+def schedule_parses(db_url: str, items: Iterable[Item], directory: str | os.PathLike[str] | None = None) -> subprocess.Popen[bytes] | None:
+    """After an import: parse the large diffs among ``items`` into the stored parses
+    (``directory``, default :func:`default_directory`) in a background process that outlives the
+    command, reading the items from the store at ``db_url``. None when there is nothing to
+    parse (no large diff, no directory, an in-memory store the process could not open)."""
+    target = default_directory() if directory is None else str(directory)
+    ids = [item.id for item in items if len(item.diff) >= IMPORT_PARSE_CHARS]
+    if not ids or not target or ":memory:" in db_url or db_url.rstrip("/") == "sqlite:":
+        return None
+    # The URL and ids go through stdin: a URL can hold a password, and a process's arguments are public.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "oversight_ext.review.diffcache"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert child.stdin is not None
+    child.stdin.write(json.dumps({"db": db_url, "items": ids, "directory": target}).encode())
+    child.stdin.close()
+    return child
+
+
+def _main() -> int:
+    """The process :func:`schedule_parses` starts: ``{"db", "items", "directory"}`` on stdin."""
+    from oversight_ext.store import Store
+
+    job = json.load(sys.stdin)
+    with Store(job["db"], migrate=False) as store:
+        items = [store.get_item(item_id) for item_id in job["items"]]
+    store_parses(items, job["directory"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -15,6 +15,7 @@ from typing import Any
 
 from oversight_ext.records import Judgment, Study
 
+from .diffcache import hunk_lines
 from .errors import BadRequest
 
 __all__ = ["CLOCK_SKEW", "MAX_DEPTH", "check_lines", "check_scale", "check_text", "check_times", "line_limits"]
@@ -125,7 +126,7 @@ def line_limits(files: list[dict[str, Any]], item_path: str, before: str | None,
 
     for f in files:
         for hunk in f["hunks"]:
-            for _kind, old, new, _text in hunk["lines"]:
+            for _kind, old, new, _text in hunk_lines(hunk):
                 if old is not None:
                     widen(f["old_path"], "old", old)
                 if new is not None:

@@ -295,7 +295,7 @@ class ReviewService:
             )
 
     def _check_attention(self, judgment: Judgment, a: Assignment) -> None:
-        sizes = [[len(h["lines"]) for h in f["hunks"]] for f in self.diffs.files(self.store.get_item(a.item_id))]
+        sizes = [[len(h["kinds"]) for h in f["hunks"]] for f in self.diffs.files(self.store.get_item(a.item_id))]
         start = judgment.started_at
         elapsed = None if start is None else (judgment.submitted_at - start).total_seconds() * 1000 + checks.TIME_SLACK_S * 1000
         try:

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildRows, lineDigits, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
+import { buildRows, decodeHunk, decodeView, lineDigits, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
 import { markTokens, tokenize, languageOf } from '../highlight';
 import { findHits, hitMarks } from '../search';
 import { DiffLineTuple, FileView } from '../types';
@@ -181,4 +181,38 @@ test('a "correct" verdict beside kept serious AI comments is a contradiction to 
   assert.deepEqual(contradictions({ ...d, verdict: 'buggy' }, comments, 'binary'), []);
   assert.deepEqual(contradictions({ ...d, likert: 2 }, comments, 'likert'), ['a', 'c']);
   assert.deepEqual(contradictions({ ...d, likert: 5 }, comments, 'likert'), []);
+});
+
+test('the wire format decodes to the numbered lines the parser made, meta and empty lines included', () => {
+  // What oversight_ext.review.diffcache.files_view sends for: " a", "-b", "\\ No newline", "+b", "+", "\\ No newline".
+  const wire = { header: 'def f():', old_start: 7, old_len: 2, new_start: 9, new_len: 3, kinds: ' -\\++\\', text: 'a\nb\n No newline at end of file\nb\n\n No newline at end of file' };
+  assert.deepEqual(decodeHunk(wire).lines, [
+    ['context', 7, 9, 'a'],
+    ['del', 8, null, 'b'],
+    ['meta', null, null, ' No newline at end of file'],
+    ['add', null, 10, 'b'],
+    ['add', null, 11, ''],
+    ['meta', null, null, ' No newline at end of file']
+  ]);
+  assert.deepEqual(decodeHunk({ ...wire, kinds: '', text: '' }).lines, []);
+  assert.deepEqual(decodeHunk({ ...wire, kinds: '+', text: '' }).lines, [['add', null, 9, '']]);
+  // A view already decoded (or from an older server) passes through unchanged.
+  const f = file([['add', null, 1, 'x']]);
+  const view = { assignment: {} as never, item: {} as never, critique: null, judgment: null, files: [f] };
+  assert.equal(decodeView(view).files[0], f);
+  const decoded = decodeView({ ...view, files: [{ ...f, hunks: [wire] }] });
+  assert.equal(decoded.files[0].hunks[0].lines.length, 6);
+  assert.equal(decoded.files[0].new_path, 'a.py');
+});
+
+test('a rebuild reuses the line objects of each hunk; another view gets its own', () => {
+  const files = [file([['context', 1, 1, 'a'], ['del', 2, null, 'b'], ['add', null, 2, 'c']])];
+  const first = buildRows(files, opts).rows.filter(r => r.t === 'line');
+  const again = buildRows(files, { ...opts, context: 0 }).rows.filter(r => r.t === 'line');
+  assert.equal(first.length, 3);
+  assert.ok(again.every(r => first.includes(r)));
+  const del = first.find(r => r.t === 'line' && r.kind === 'del');
+  assert.ok(del && del.t === 'line' && del.mate && del.mate.kind === 'add');
+  const other = buildRows([{ ...files[0], hunks: files[0].hunks.map(h => ({ ...h })) }], opts).rows.filter(r => r.t === 'line');
+  assert.ok(other.every(r => !first.includes(r)));
 });
