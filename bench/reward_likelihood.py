@@ -539,6 +539,37 @@ def save_results(run: dict[str, Any]) -> Path:
     )
 
 
+def save_zero_shot(run: dict[str, Any]) -> Path:
+    """results/reward-zero-shot.json from a --stage zero-shot run: per-token beside summed log-likelihood, each set."""
+    from figures import save
+
+    label = {"hef_dev": "HumanEvalFix development", "mut_dev": "mutation development", "hef_held": "HumanEvalFix held-out",
+             "mut_held": "mutation held-out (unused modules)"}  # fmt: skip
+    rows = []
+    for name in ("hef_held", "mut_held", "hef_dev", "mut_dev"):
+        r = run["sets"][name]
+        s, t, d = r["summed"], r["per_token"], r["per_token_minus_summed"]
+        rows.append({
+            "case": f"{label[name]}, {s['n']} pairs: zero-shot per-token log-likelihood",
+            "figure": f"{t['accuracy']:.3f} [{t['ci_low']:.3f}, {t['ci_high']:.3f}]",
+            "baseline": f"summed (the zero-shot baseline) {s['accuracy']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
+            "ratio": f"{d['difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] paired; {d['trained_only']} vs {d['zero_shot_only']} "
+                     f"pairs only one rule gets right, McNemar p {d['mcnemar_p']:.2f}",
+        })  # fmt: skip
+    return save(
+        "reward-zero-shot",
+        command="python bench/reward_likelihood.py --stage zero-shot --pairs-dir rm-pairs --json zs.json && "
+        "python bench/reward_likelihood.py --stage zero-shot --rows-from zs.json --save",
+        page="docs/results/reward.md",
+        rows=rows,
+        conditions=f"SmolLM2-135M on {run['device']}, no training, {run['seconds']:.0f} s",
+        notes=[
+            "The per-token rule (log-likelihood after the pair's shared prefix, divided by the tokens scored) was preferred on the "
+            "development sets before the held-out sets were scored; the paired interval is a bootstrap over pairs.",
+        ],
+    )
+
+
 def save_sweep(run: dict[str, Any]) -> Path:
     """results/reward-likelihood.json from a --stage sweep run's JSON: held-out rows of the chosen setting (and of the default)."""
     from figures import save
@@ -643,9 +674,12 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.rows_from:
-        if args.stage != "sweep" or not args.save:
-            raise SystemExit("--rows-from FILE goes with --stage sweep --save (it writes the results file from a sweep's --json)")
-        print(save_sweep(json.loads(Path(args.rows_from).read_text())))
+        if args.stage not in ("sweep", "zero-shot") or not args.save:
+            raise SystemExit(
+                "--rows-from FILE goes with --stage sweep --save or --stage zero-shot --save (it writes the results file from that stage's --json)"
+            )
+        run = json.loads(Path(args.rows_from).read_text())
+        print(save_sweep(run) if args.stage == "sweep" else save_zero_shot(run))
         return
     if args.gguf and not (Path(args.gguf).is_file() and args.gguf.endswith(".gguf")):
         raise SystemExit(f"--gguf {args.gguf}: no such .gguf file; give the path of the model's GGUF file")
@@ -680,6 +714,8 @@ def main() -> None:
         run = zero_shot_rules(args, frames, device)
         if args.json:
             Path(args.json).write_text(json.dumps(run, indent=2))
+        if args.save:
+            print(save_zero_shot(run))
         return
     if args.stage == "sweep":
         run = sweep(args, frames, grid, device)

@@ -133,3 +133,22 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
     saved = json.loads(rl.save_sweep(json.loads(json.dumps(run))).read_text())
     assert len(saved["rows"]) == (2 if run["chosen"] == 0 else 4)
     assert "chosen on development pairs" in saved["rows"][0]["case"] and f"[{run['chosen']}]" in saved["rows"][0]["case"]
+
+
+def test_zero_shot_stage_compares_the_two_rules_pair_by_pair() -> None:
+    args = _args()
+    frames = _frames(args)
+    run = rl.zero_shot_rules(args, frames, "cpu")
+    model, tok = load_causal_lm("tiny-llama", device="cpu")
+    model.eval()
+    for name in rl.EVAL_SETS:
+        got = run["sets"][name]
+        # Recomputed independently from the two per-pair log-likelihoods: the rules differ only by the token counts.
+        lc, lr = rl.logprobs(model, tok, frames[name], args.max_length)
+        nc, nr = rl.token_counts(model, tok, frames[name], args.max_length)
+        assert got["summed"]["accuracy"] == pytest.approx(float(np.mean(lc - lr > 0)))
+        assert got["per_token"]["accuracy"] == pytest.approx(float(np.mean(lc / nc - lr / nr > 0)))
+        d = got["per_token_minus_summed"]
+        assert d["difference"] == pytest.approx(got["per_token"]["accuracy"] - got["summed"]["accuracy"])
+        assert d["ci_low"] <= d["difference"] <= d["ci_high"]
+        assert d["both_right"] + d["zero_shot_only"] == round(got["summed"]["accuracy"] * got["summed"]["n"])
