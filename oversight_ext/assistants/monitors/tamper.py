@@ -133,9 +133,17 @@ def _assertions(lines: list[str]) -> list[str]:
 def _merged(removed: list[str], added: list[str]) -> int:
     """Assertions the hunk removes whose very statement it still adds, fewer times: a linter
     that merges two branches doing the same check (``if a: check`` / ``elif b: check`` to
-    ``if a or b: check``) writes the check once but keeps it."""
-    gone, new = Counter(_assertions(removed)), Counter(_assertions(added))
-    return sum(gone[k] - new[k] for k in gone if 0 < new[k] < gone[k])
+    ``if a or b: check``) writes the check once but keeps it. (Only copies spelled alike among
+    the removed ones are parsed: the rest cannot have been merged, and a 50k diff has thousands.)"""
+    if len(_ASSERT.findall("\n".join(removed))) < 2:
+        return 0
+    gone = [t for t in _logical(removed) if _ASSERT.search(t)]
+    spelled = Counter(canonical(t) for t in gone)
+    copies = Counter(k for t in gone if spelled[canonical(t)] > 1 for k in [_key(t)] * len(_ASSERT.findall(t)))
+    if not copies:
+        return 0
+    new = Counter(_assertions(added))
+    return sum(copies[k] - new[k] for k in copies if 0 < new[k] < copies[k])
 
 
 def _special_case_lines(lines: list[str], tested: set[str]) -> list[tuple[float, frozenset[str], str]]:
@@ -205,9 +213,12 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
     # removed in a hunk and re-added in another (a move), and a file that keeps its assertions
     # lost none
     kept: dict[str, int] = {}
+    merged: dict[int, int] = {}
     for h in hunks:
-        merged = _merged(h.removed, [t for _, t in h.added])
-        kept[h.path] = kept.get(h.path, 0) + len(_ASSERT.findall(h.added_text)) - len(_ASSERT.findall("\n".join(h.removed))) + merged
+        merged[h.index] = _merged(h.removed, [t for _, t in h.added]) if is_test_path(h.path) else 0
+        kept[h.path] = (
+            kept.get(h.path, 0) + len(_ASSERT.findall(h.added_text)) - len(_ASSERT.findall("\n".join(h.removed))) + merged[h.index]
+        )
     scores, notes = [], []
     for h in hunks:
         why: list[tuple[float, str]] = []
@@ -216,15 +227,17 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
         added = "\n".join(t for _, t in fresh)
         if is_test_path(h.path):
             # counted over the text, not per line: re-wrapping moves an assertion, it does not remove one
-            removed_asserts = len(_ASSERT.findall("\n".join(h.removed))) - _merged(h.removed, [t for _, t in h.added])
+            removed_asserts = len(_ASSERT.findall("\n".join(h.removed))) - merged[h.index]
             added_asserts = len(_ASSERT.findall(h.added_text))
             if removed_asserts > added_asserts and kept[h.path] < 0:
                 why.append((0.85, f"{removed_asserts - added_asserts} assertion(s) removed from the tests"))
             # weak assertions judged by statement: a formatter that splits `assert not any(...), msg`
             # over lines leaves no line that moved whole, but the statement is the one removed
-            gone = {_key(t) for t in _logical(h.removed)}
-            weak = [t for t in _logical([t for _, t in h.added]) if _WEAK.search(t.strip()) and _key(t) not in gone]
-            if weak and removed_asserts:
+            weak = [t for t in _logical([t for _, t in fresh]) if _WEAK.search(t.strip())] if removed_asserts and fresh else []
+            if weak:
+                gone = {_key(t) for t in _logical(h.removed) if _ASSERT.search(t)}
+                weak = [t for t in _logical([t for _, t in h.added]) if _WEAK.search(t.strip()) and _key(t) not in gone]
+            if weak:
                 why.append((0.85, "an assertion replaced by a weaker one"))
             # markers too are counted over the whole text: a formatter that joins a skip's split
             # reason string onto one line adds no skip
