@@ -414,3 +414,20 @@ def test_a_re_wrapped_weak_assertion_or_conftest_is_no_tampering() -> None:
     changed = conf.replace("'x'", "'y'")
     diff = make_diff(conf, changed, "tests/conftest.py")
     assert max(tamper_scores(hunks_of(diff), diff)[0]) >= 0.5
+
+
+QUOTER = (
+    "class _Quoter(dict):\n    pass\n\n\ndef __getattr__(name):\n    if name == 'Quoter':\n        return _Quoter\n"
+    "    raise AttributeError(name)\n\n\ndef pick(kind):\n    if kind == 'q':\n        return _Quoter\n    return dict\n"
+)
+
+
+def test_the_probe_does_not_take_the_versions_module_names_for_a_difference() -> None:
+    # a function that returns a class of its module: the two versions are loaded as two modules,
+    # and the class's repr names each (seen in a volume control's re-quoted urllib/parse.py)
+    requoted = QUOTER.replace("'Quoter'", '"Quoter"').replace("'q'", '"q"')
+    scores, witnesses = probe_scores(hunks_of(_diff(requoted, QUOTER)), "m.py", QUOTER, requoted)
+    assert max(scores) < 0.5 and not witnesses, witnesses
+    widened = requoted.replace('if kind == "q":', 'if kind == "q" or kind == "zz":')
+    scores, witnesses = probe_scores(hunks_of(_diff(widened, QUOTER)), "m.py", QUOTER, widened)
+    assert max(scores) == 1.0 and witnesses
