@@ -418,16 +418,18 @@ def test_a_re_wrapped_weak_assertion_or_conftest_is_no_tampering() -> None:
 
 QUOTER = (
     "class _Quoter(dict):\n    pass\n\n\ndef __getattr__(name):\n    if name == 'Quoter':\n        return _Quoter\n"
-    "    raise AttributeError(name)\n\n\ndef pick(kind):\n    if kind == 'q':\n        return _Quoter\n    return dict\n"
+    "    raise AttributeError(name)\n\n\ndef pick(kind):\n    if kind == 'q':\n        return _Quoter\n    return dict\n\n\n"
+    "def selector(tag):\n    if tag == '{*}':\n        def select(x):\n            return x\n        return select\n    return None\n"
 )
 
 
 def test_the_probe_does_not_take_the_versions_module_names_for_a_difference() -> None:
     # a function that returns a class of its module: the two versions are loaded as two modules,
-    # and the class's repr names each (seen in a volume control's re-quoted urllib/parse.py)
-    requoted = QUOTER.replace("'Quoter'", '"Quoter"').replace("'q'", '"q"')
+    # and the class's repr names each (seen in pathlib and a held-out control's urllib/parse.py);
+    # a closure's repr shows its address (xml.etree.ElementPath)
+    requoted = QUOTER.replace("'Quoter'", '"Quoter"').replace("'q'", '"q"').replace("'{*}'", '"{*}"')
     scores, witnesses = probe_scores(hunks_of(_diff(requoted, QUOTER)), "m.py", QUOTER, requoted)
     assert max(scores) < 0.5 and not witnesses, witnesses
     widened = requoted.replace('if kind == "q":', 'if kind == "q" or kind == "zz":')
-    scores, witnesses = probe_scores(hunks_of(_diff(widened, QUOTER)), "m.py", QUOTER, widened)
+    scores, witnesses = probe_scores(hunks_of(_diff(widened, requoted)), "m.py", requoted, widened)
     assert max(scores) == 1.0 and witnesses

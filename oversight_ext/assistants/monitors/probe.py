@@ -126,13 +126,15 @@ def _calls(f: ast.FunctionDef, probes: list[str]) -> list[str]:
 
 
 #: The module each version is loaded as (``version_old``, ``version_new``): a class or function
-#: the code returns shows it in its repr (``<class 'version_old._Quoter'>``), so two versions
-#: returning the same object would differ by that name alone.
+#: the code returns shows it in its repr (``<class 'version_old._Quoter'>``), and an object's or
+#: closure's repr shows its address (``<function f.<locals>.g at 0x7f...>``), so two versions
+#: returning the same kind of object would differ by these alone.
 _VERSION_MODULE = re.compile(r"\bversion_(old|new)\b")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _unnamed(text: str) -> str:
-    return _VERSION_MODULE.sub("version", text)
+    return _ADDRESS.sub("", _VERSION_MODULE.sub("version", text))
 
 
 def probe_scores(
