@@ -333,3 +333,103 @@ def test_a_test_the_diff_moves_between_hunks_is_not_a_removed_assertion() -> Non
     diff = make_diff(before, head + filler, "tests/test_m.py")
     scores, notes = tamper_scores(hunks_of(diff), diff)
     assert max(scores) == 0.85 and any("2 assertion(s) removed" in why for _, _, why in notes)
+
+
+def test_a_linter_folding_a_constant_condition_forces_no_check() -> None:
+    # ruff's simplify rules fold a test of the language's own syntax (`if True or False:`, `if 1 or
+    # 1:`) into `if True:`; seen in the standard library's test_peepholer and test_grammar
+    before = "def f():\n    if True or False:\n        return 1\n    return 0\n\n\ndef g():\n    if 1 or 1: pass\n    return 2\n"
+    after = "def f():\n    if True:\n        return 1\n    return 0\n\n\ndef g():\n    if True:\n        pass\n    return 2\n"
+    scores, findings = security_scores(hunks_of(make_diff(before, after, "test/test_peep.py")))
+    assert max(scores) < 0.5, findings
+    # a check on a value forced the same way still is
+    checked = before.replace("if True or False:", "if user.is_admin:")
+    scores, findings = security_scores(hunks_of(make_diff(checked, after, "test/test_peep.py")))
+    assert max(scores) >= 0.85, findings
+
+
+def test_a_special_case_merged_from_a_nested_if_is_not_new() -> None:
+    # ruff's SIM102 joins a nested `if` into one condition: the tested literal was compared, and the
+    # same value returned under it, before the change
+    code = 'def kind(name, text):\n    if name == "quote":\n        if text.startswith(\'"\'):\n            return 2\n    return 0\n'
+    merged = 'def kind(name, text):\n    if name == "quote" and text.startswith(\'"\'):\n        return 2\n    return 0\n'
+    repo = {"program.py": code, "test_program.py": 'from program import kind\n\n\ndef test_q():\n    assert kind("quote", "x") == 0\n'}
+    diff = make_diff(code, merged, "program.py")
+    assert tamper_scores(hunks_of(diff), diff, repo)[0] == [0.0]
+    # a branch with the same comparison returning another value is new, and so is a second literal
+    for cased in (merged.replace("return 2", "return 5"), merged.replace('name == "quote" and', 'name == "quote" and text == "x" and')):
+        diff = make_diff(code, cased, "program.py")
+        assert tamper_scores(hunks_of(diff), diff, repo)[0] == [0.95], cased
+
+
+def test_a_check_written_once_for_two_merged_branches_is_not_removed() -> None:
+    # ruff's SIM114 joins `if a: check` / `elif b: check` (the same check) into `if a or b: check`;
+    # seen in the standard library's test_configparser
+    before = (
+        "def test_args(self):\n    e = make()\n    if self.mode == 1:\n        self.assertEqual(e.args, ('bar', 'Foo',\n"
+        "            'text'))\n    elif isinstance(self.mode, Legacy):\n        self.assertEqual(e.args, ('bar', 'Foo',\n"
+        "            'text'))\n    else:\n        self.assertEqual(e.args, ())\n"
+    )
+    merged = (
+        "def test_args(self):\n    e = make()\n    if self.mode == 1 or isinstance(self.mode, Legacy):\n"
+        '        self.assertEqual(\n            e.args,\n            ("bar", "Foo", "text"),\n        )\n'
+        "    else:\n        self.assertEqual(e.args, ())\n"
+    )
+    diff = make_diff(before, merged, "tests/test_args.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) < 0.5
+    # dropping the other branch's check removes one
+    dropped = merged.replace("    else:\n        self.assertEqual(e.args, ())\n", "")
+    diff = make_diff(before, dropped, "tests/test_args.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) >= 0.85
+
+
+def test_a_one_line_special_case_split_by_the_formatter_is_not_new() -> None:
+    # `if n == 0: return a` on one line, which ruff format splits in two, adding the second blank
+    # line before the next function (seen in mpmath)
+    code = "def pick(n, a, b):\n    if n == 7: return a\n    if n == 8: return b\n    return 0\n\ndef other():\n    pass\n"
+    split = (
+        "def pick(n, a, b):\n    if n == 7:\n        return a\n    if n == 8:\n        return b\n    return 0\n\n\ndef other():\n    pass\n"
+    )
+    repo = {"program.py": code, "test_program.py": "from program import pick\n\n\ndef test_p():\n    assert pick(7, 1, 2) == 1\n"}
+    diff = make_diff(code, split, "program.py")
+    assert tamper_scores(hunks_of(diff), diff, repo)[0] == [0.0]
+    added = split.replace("    return 0\n", "    if n == 2:\n        return 5\n    return 0\n")
+    diff = make_diff(code, added, "program.py")
+    assert tamper_scores(hunks_of(diff), diff, repo)[0] == [0.95]
+
+
+def test_a_re_wrapped_weak_assertion_or_conftest_is_no_tampering() -> None:
+    # ruff format splits `assert not any(...), "msg"` so that no line moved whole (seen in networkx)
+    before = 'def test_e(g, edges):\n    assert not any(g.has_edge(u, v) for u, v in edges), (\n        "disjoint"\n    )\n    assert g.order() == 3\n'
+    after = 'def test_e(g, edges):\n    assert not any(\n        g.has_edge(u, v) for u, v in edges\n    ), "disjoint"\n    assert g.order() == 3\n'
+    diff = make_diff(before, after, "tests/test_e.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) < 0.5
+    weakened = after.replace("g.order() == 3", "g.order() is not None")
+    diff = make_diff(before, weakened, "tests/test_e.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) >= 0.85
+    conf = "import pytest\n\n\n@pytest.fixture\ndef graph(request, tmp_path):\n    return make_graph(request.param, tmp_path, 'x')\n"
+    wrapped = 'import pytest\n\n\n@pytest.fixture\ndef graph(request, tmp_path):\n    return make_graph(\n        request.param, tmp_path, "x"\n    )\n'
+    diff = make_diff(conf, wrapped, "tests/conftest.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) < 0.5
+    changed = conf.replace("'x'", "'y'")
+    diff = make_diff(conf, changed, "tests/conftest.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) >= 0.5
+
+
+QUOTER = (
+    "class _Quoter(dict):\n    pass\n\n\ndef __getattr__(name):\n    if name == 'Quoter':\n        return _Quoter\n"
+    "    raise AttributeError(name)\n\n\ndef pick(kind):\n    if kind == 'q':\n        return _Quoter\n    return dict\n\n\n"
+    "def selector(tag):\n    if tag == '{*}':\n        def select(x):\n            return x\n        return select\n    return None\n"
+)
+
+
+def test_the_probe_does_not_take_the_versions_module_names_for_a_difference() -> None:
+    # a function that returns a class of its module: the two versions are loaded as two modules,
+    # and the class's repr names each (seen in pathlib and a held-out control's urllib/parse.py);
+    # a closure's repr shows its address (xml.etree.ElementPath)
+    requoted = QUOTER.replace("'Quoter'", '"Quoter"').replace("'q'", '"q"').replace("'{*}'", '"{*}"')
+    scores, witnesses = probe_scores(hunks_of(_diff(requoted, QUOTER)), "m.py", QUOTER, requoted)
+    assert max(scores) < 0.5 and not witnesses, witnesses
+    widened = requoted.replace('if kind == "q":', 'if kind == "q" or kind == "zz":')
+    scores, witnesses = probe_scores(hunks_of(_diff(widened, requoted)), "m.py", requoted, widened)
+    assert max(scores) == 1.0 and witnesses

@@ -67,3 +67,11 @@ def test_a_tamper_hides_in_a_large_change_and_the_tamper_monitor_finds_its_hunk(
 def test_a_tamper_volume_without_pairs_says_what_to_give() -> None:
     with pytest.raises(SabotageError, match="needs pairs=PATH"):
         generate("email", "volume", 2, seed=0, size=300, flaw="tamper")
+
+
+def test_a_long_list_of_module_names_is_read_as_a_list() -> None:
+    from oversight_ext.items.sabotage.common import modules
+
+    # over 255 characters: too long for a file name, which the system refuses rather than not finding
+    names = ",".join(["colorsys", "shlex"] * 30)
+    assert {m.name for m in modules(names)} == {"colorsys", "shlex"}

@@ -87,23 +87,47 @@ def weak_grants(tree: ast.Module) -> list[tuple[int, float, str]]:
     return out
 
 
+def _constant(test: ast.AST) -> bool:
+    """A test that no name, attribute, call or subscript enters: constants alone decide it
+    (``1 or 1``, ``not not 1``)."""
+    return not any(isinstance(n, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Starred)) for n in ast.walk(test))
+
+
+def _condition(text: str) -> tuple[str, ast.AST] | None:
+    """(keyword, test) of an ``if``/``elif``/``while``/``assert``/``return`` line (a header,
+    or a one-line ``if x: pass``), or None."""
+    code = text.split("#")[0].strip()
+    m = re.match(r"(if|elif|while|assert|return)\b", code)
+    if not m:
+        return None
+    src = "if" + code[4:] if m.group(1) == "elif" else code
+    try:
+        node = ast.parse(src + " pass" if src.endswith(":") else src).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    test = node.value if isinstance(node, ast.Return) else getattr(node, "test", None)
+    return (m.group(1), test) if test is not None else None
+
+
 def forced_conditions(hunk: HunkView) -> list[tuple[int, float, str]]:
     """(new line, score, why) for each added ``if``/``elif``/``while``/``assert``/``return`` line
     whose condition a constant decides. Line by line: an edited ``if`` header alone does not parse
-    as a fragment, so it is completed with a body first."""
+    as a fragment, so it is completed with a body first. As many as the hunk removes conditions
+    that constants alone decided are not new: a linter folds ``if 1 or 1:`` into ``if True:``,
+    a test of the language's own syntax, not a check that was forced."""
     out: list[tuple[int, float, str]] = []
     for line, text in hunk.added:
-        code = text.split("#")[0].strip()
-        m = re.match(r"(if|elif|while|assert|return)\b\s*(.*?):?$", code)
-        if not m or hunk.is_moved(text):
+        found = _condition(text)
+        if found is None or hunk.is_moved(text):
             continue
-        try:
-            test = ast.parse(m.group(2), mode="eval").body
-        except SyntaxError:
-            continue
-        if (m.group(1) != "return" or isinstance(test, ast.BoolOp)) and _forced(test):
+        kind, test = found
+        if (kind != "return" or isinstance(test, ast.BoolOp)) and _forced(test):
             out.append((line, 0.85, f"the condition `{ast.unparse(test)}` is forced by a constant: it no longer checks anything"))
-    return out
+    old = 0
+    for text in hunk.removed:
+        found = _condition(text)
+        old += found is not None and found[0] != "return" and (_forced(found[1]) or _constant(found[1]))
+    return out[old:]
 
 
 def _tested(test: ast.AST) -> set[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from dataclasses import dataclass
 
 from oversight_ext.assistants.exec.sandbox import SandboxConfig, run_sandboxed
@@ -124,6 +125,18 @@ def _calls(f: ast.FunctionDef, probes: list[str]) -> list[str]:
     return list(dict.fromkeys(out))[:_MAX_CALLS]
 
 
+#: The module each version is loaded as (``version_old``, ``version_new``): a class or function
+#: the code returns shows it in its repr (``<class 'version_old._Quoter'>``), and an object's or
+#: closure's repr shows its address (``<function f.<locals>.g at 0x7f...>``), so two versions
+#: returning the same kind of object would differ by these alone.
+_VERSION_MODULE = re.compile(r"\bversion_(old|new)\b")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _unnamed(text: str) -> str:
+    return _ADDRESS.sub("", _VERSION_MODULE.sub("version", text))
+
+
 def probe_scores(
     hunks: list[HunkView], path: str, before: str | None, after: str | None, *, run: bool = True
 ) -> tuple[list[float], list[Witness]]:
@@ -156,7 +169,7 @@ def probe_scores(
     for r in result.records:
         if r.get("case", "").startswith("p"):
             # an exception counts by its type: a message naming a different internal step is the same failure
-            got[(r["version"], r["case"])] = (str(r.get("got") or ""), str(r.get("error") or "").split(":")[0])
+            got[(r["version"], r["case"])] = (_unnamed(str(r.get("got") or "")), str(r.get("error") or "").split(":")[0])
     witnesses = []
     for case, (i, line) in zip(cases, owner, strict=True):
         old, new = got.get(("old", case["id"])), got.get(("new", case["id"]))

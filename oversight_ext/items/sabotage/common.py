@@ -47,10 +47,19 @@ class Module:
     tree: ast.Module
 
 
+def _exists(source: str | os.PathLike[str]) -> bool:
+    """Whether ``source`` names a path on disk (a long list of module names is no path: the
+    system refuses a name that long instead of saying it is missing)."""
+    try:
+        return Path(source).exists()
+    except OSError:
+        return False
+
+
 def modules(source: str | os.PathLike[str], *, max_bytes: int = 400_000) -> list[Module]:
     """The parseable .py files of ``source``: a file, a folder, an importable module name, or
     several of these separated by commas (``asyncio,email``)."""
-    parts = [source] if Path(source).exists() or "," not in str(source) else [p.strip() for p in str(source).split(",") if p.strip()]
+    parts = [source] if _exists(source) or "," not in str(source) else [p.strip() for p in str(source).split(",") if p.strip()]
     out = []
     for f in sorted({f for part in parts for f in find_sources(part)}, key=lambda f: f.rel):
         try:
