@@ -243,3 +243,37 @@ def test_a_load_failure_is_claimed_on_the_line_the_error_names() -> None:
         item(before, moved.replace("    return math.pi * r * r", "    return math.pi * r * r  # same"), label="buggy"),
     )
     assert c2.verdict == "buggy" and c2.comments[0].start_line == 8
+
+
+TOKENS = '''class Token:
+    def __init__(self, n):
+        self.n = n
+
+
+def wrap(n):
+    """Wrap a count in a token.
+
+    >>> wrap(2).n
+    2
+    """
+    if n < 0:
+        return None
+    return Token(n)
+
+
+def token_type(n):
+    return Token if n >= 0 else None
+'''
+
+
+def test_values_naming_their_module_are_the_same_in_both_versions(exec_critic) -> None:  # type: ignore[no-untyped-def]
+    # Each version runs as its own module, so a class or a plain object returned by the code shows
+    # 'version_before' or 'version_after' in its repr; a pure rewrite read as "behaviour changed" before.
+    rewrite = TOKENS.replace(
+        "    if n < 0:\n        return None\n    return Token(n)\n", "    return None if n < 0 else Token(n)\n"
+    ).replace("return Token if n >= 0 else None", "if n >= 0:\n        return Token\n    return None")
+    c = critique_item(exec_critic, item(TOKENS, rewrite, label="correct", spec="Tokens."))
+    assert c.verdict == "correct" and c.comments == (), c.summary
+    bug = TOKENS.replace("    if n < 0:\n        return None", "    if n < 1:\n        return None")
+    c = critique_item(exec_critic, item(TOKENS, bug, label="buggy", spec="Tokens."))
+    assert c.verdict != "correct" and "Behaviour changed on 1 input" in c.summary, c.summary

@@ -46,10 +46,14 @@ def canon(v: Any, depth: int = 0) -> Any:
             return ["iter", *(canon(x, depth + 1) for x in list(itertools.islice(v, 1000)))]  # an endless generator too
         except BaseException:
             return ["iter?"]
-    return _ADDRESS.sub("", repr(v))[:200]
+    return _VERSION_MODULE.sub("version", _ADDRESS.sub("", repr(v)))[:200]
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Each version runs as its own module (``version_before``, ``version_after``; the backdoor probe's
+#: ``version_old``, ``version_new``), and a class or a plain object shows its module in its repr
+#: (``<class 'version_after.Token'>``): two versions returning the same thing would differ by it.
+_VERSION_MODULE = re.compile(r"\bversion_(?:before|after|old|new)\b")
 
 
 def short(v: Any) -> str:
