@@ -560,7 +560,7 @@ def save_zero_shot(run: dict[str, Any]) -> Path:
         "reward-zero-shot",
         command="python bench/reward_likelihood.py --stage zero-shot --pairs-dir rm-pairs --json zs.json && "
         "python bench/reward_likelihood.py --stage zero-shot --rows-from zs.json --save",
-        page="docs/results/reward.md",
+        page="reward",
         rows=rows,
         conditions=f"SmolLM2-135M on {run['device']}, no training, {run['seconds']:.0f} s",
         notes=[
