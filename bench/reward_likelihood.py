@@ -710,19 +710,12 @@ def main() -> None:
     print(", ".join(f"{k} {v.height}" for k, v in frames.items() if k not in ("train", "mut_train")) + " pairs", flush=True)
     if args.stage == "pairs":
         return
-    if args.stage == "zero-shot":
-        run = zero_shot_rules(args, frames, device)
+    if args.stage in ("zero-shot", "sweep"):
+        run = zero_shot_rules(args, frames, device) if args.stage == "zero-shot" else sweep(args, frames, grid, device)
         if args.json:
             Path(args.json).write_text(json.dumps(run, indent=2))
         if args.save:
-            print(save_zero_shot(run))
-        return
-    if args.stage == "sweep":
-        run = sweep(args, frames, grid, device)
-        if args.json:
-            Path(args.json).write_text(json.dumps(run, indent=2))
-        if args.save:
-            print(save_sweep(run))
+            print((save_zero_shot if args.stage == "zero-shot" else save_sweep)(run))
         return
 
     from oversight_ext.reward import RewardTrainingConfig
