@@ -18,6 +18,13 @@ bitsandbytes, which must be installed). Frozen weights need no weight gradients,
 FLOPs count 4 * N * L per sequence instead of 6 * N * L (the adapters' own FLOPs are left out).
 Peak memory is the figure QLoRA is for.
 
+Every trainer trains under its own time budget (``--budget-s``, default 60 s; this trainer through
+``RewardTrainingConfig.max_seconds``, TRL's through a callback), so the whole script stays under
+five minutes whatever the card; throughput and MFU are read from the steps after the first
+``--warm-steps`` (compilation and CUDA start-up are reported apart, as "first steps"). Each row is
+printed, and written to ``--json``, as soon as its trainer finishes, so a run cut short still
+leaves the rows it finished.
+
     python bench/reward_gpu.py                  # 360M shapes, on a GPU
     python bench/reward_gpu.py --quick          # 135M shapes, fewer steps
     python bench/reward_gpu.py --cpu-check      # tiny shapes on the CPU: checks the script, no MFU figure
@@ -67,7 +74,89 @@ def flops(model: Any, lengths: list[int], *, frozen: bool = False) -> float:
     return float(sum(k * n * L + k * c.num_hidden_layers * c.hidden_size * L * L for L in lengths))
 
 
-def peft_rows(args: Any, tok: Any, pairs: Any, lengths: list[int], peak: float | None, cuda: bool) -> dict[str, dict[str, Any]]:
+class StepClock:
+    """End time of every optimiser step (after a CUDA sync), and the steady-state figures read from them."""
+
+    def __init__(self, cuda: bool) -> None:
+        self.cuda = cuda
+        self.t0 = time.perf_counter()
+        self.ends: list[float] = []
+
+    def tick(self) -> None:
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+        self.ends.append(time.perf_counter())
+
+    def row(self, warm: int, pairs_per_step: int, flops_per_pair: float, peak: float | None) -> dict[str, Any]:
+        """pairs/s, TFLOP/s and MFU over the steps after the first ``warm`` (None when too few steps ran)."""
+        n = len(self.ends)
+        row: dict[str, Any] = {"steps": n, "seconds": (self.ends[-1] - self.t0) if n else None}
+        row["first_steps_s"] = (self.ends[min(warm, n) - 1] - self.t0) if n else None
+        if n - warm < 2:
+            row["error"] = f"only {n} steps ran within the budget ({warm} warm-up steps are not timed): raise --budget-s"
+            return row
+        sec = self.ends[-1] - self.ends[warm - 1] if warm else self.ends[-1] - self.t0
+        timed = n - warm
+        row["pairs_per_s"] = timed * pairs_per_step / sec
+        row["tflops"] = row["pairs_per_s"] * flops_per_pair / 1e12
+        row["mfu"] = row["tflops"] / peak if peak else None
+        return row
+
+
+def timed_trainer() -> tuple[Any, StepClock]:
+    """This project's trainer with a clock on its optimiser steps."""
+    from oversight_ext.reward.train import RewardTrainer
+
+    clock = StepClock(False)
+
+    class Timed(RewardTrainer):
+        def setup(self) -> None:
+            super().setup()
+            clock.cuda = self.device.type == "cuda"
+            clock.t0 = time.perf_counter()
+
+        def training_step(self, step: int) -> tuple[float, float]:
+            out = super().training_step(step)
+            clock.tick()
+            return out
+
+    return Timed, clock
+
+
+def trl_clock(cuda: bool, budget: float) -> tuple[Any, StepClock]:
+    """A transformers callback that times TRL's optimiser steps and stops training once ``budget`` seconds have passed."""
+    from transformers import TrainerCallback
+
+    clock = StepClock(cuda)
+
+    class Budget(TrainerCallback):  # type: ignore[misc]
+        def on_train_begin(self, *a: Any, **k: Any) -> None:
+            clock.t0 = time.perf_counter()
+
+        def on_step_end(self, _args: Any, state: Any, control: Any, **k: Any) -> None:
+            clock.tick()
+            if clock.ends[-1] - clock.t0 >= budget:
+                control.should_training_stop = True
+
+    return Budget(), clock
+
+
+def print_row(name: str, r: dict[str, Any]) -> None:
+    if "error" in r:
+        print(f"{name:<12}not measured: {r['error']}", flush=True)
+        return
+    mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
+    mem = f"{r['peak_mib']:.0f}" if r.get("peak_mib") is not None else "n/a"
+    first = f"{r['first_steps_s']:.1f}" if r.get("first_steps_s") is not None else "n/a"
+    print(f"{name:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}{r['steps']:>7}{first:>14}", flush=True)
+
+
+HEADER = f"{'trainer':<12}{'pairs/s':>10}{'TFLOP/s':>10}{'MFU':>8}{'peak MiB':>10}{'steps':>7}{'first steps s':>14}"
+
+
+def peft_rows(args: Any, tok: Any, pairs: Any, peak: float | None, cuda: bool, done: Any) -> dict[str, dict[str, Any]]:
     """LoRA and QLoRA rows of this trainer on the --peft-shape backbone, loaded from a saved folder."""
     import torch
 
@@ -76,38 +165,33 @@ def peft_rows(args: Any, tok: Any, pairs: Any, lengths: list[int], peak: float |
     from oversight_ext.reward.train import train_reward_model
 
     shape = "tiny" if args.cpu_check else args.peft_shape
-    steps = len(pairs) // (4 if args.cpu_check else args.batch_size)
+    batch = 4 if args.cpu_check else args.batch_size
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        build(shape, tok, "sdpa").save_pretrained(folder)
+        base = build(shape, tok, "sdpa")
+        flops_per_pair = flops(base, pairs["nc"].to_list() + pairs["nr"].to_list(), frozen=True) / pairs.height
+        base.save_pretrained(folder)
         tok.save_pretrained(folder)
+        del base
         for name, quant in (("lora", "none"), ("qlora", "4bit")):
             if cuda:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
             cfg = RewardTrainingConfig(
-                batch_size=4 if args.cpu_check else args.batch_size, max_steps=steps, learning_rate=1e-4, max_length=args.max_length,
-                warmup_ratio=0.0, lora_r=16, lora_alpha=32, quantization=quant,
+                batch_size=batch, max_steps=len(pairs) // batch, learning_rate=1e-4, max_length=args.max_length,
+                warmup_ratio=0.0, lora_r=16, lora_alpha=32, quantization=quant, max_seconds=args.budget_s,
             )  # fmt: skip
-            t0 = time.perf_counter()
+            trainer, clock = timed_trainer()
             try:
-                res = train_reward_model(pairs, cfg, backbone=folder, progress=True)
+                res = train_reward_model(pairs, cfg, backbone=folder, progress=True, trainer=trainer)
             except QuantizationError as exc:
                 rows[name] = {"error": str(exc)}
+                done(name, rows[name])
                 continue
-            if cuda:
-                torch.cuda.synchronize()
-            sec = time.perf_counter() - t0  # includes loading (and quantising) the backbone
-            f = flops(res.model, lengths, frozen=True)
-            rows[name] = {
-                "shape": shape,
-                "seconds": sec,
-                "pairs_per_s": len(pairs) / sec,
-                "tflops": f / sec / 1e12,
-                "mfu": f / sec / (peak * 1e12) if peak else None,
-                "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
-                "final_loss": res.losses[-1] if res.losses else None,
-            }
+            rows[name] = {"shape": shape, **clock.row(args.warm_steps, batch, flops_per_pair, peak)}
+            rows[name]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+            rows[name]["final_loss"] = res.losses[-1] if res.losses else None
+            done(name, rows[name])
             del res
     return rows
 
@@ -117,12 +201,14 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="135M shapes and 60 steps")
     p.add_argument("--cpu-check", action="store_true", help="tiny shapes on the CPU, 4 steps: proves the script runs")
     p.add_argument("--shape", default=None, choices=sorted(SHAPES))
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps per trainer (default 150, quick 60)")
+    p.add_argument("--steps", type=int, default=None, help="most optimiser steps per trainer (default 150, quick 60)")
+    p.add_argument("--budget-s", type=float, default=None, help="seconds of training per trainer and row (default 60, cpu-check 30)")
+    p.add_argument("--warm-steps", type=int, default=None, help="first steps left out of the timing (default 3, cpu-check 1)")
     p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     p.add_argument("--max-length", type=int, default=1024)
     p.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak (default: from its name)")
     p.add_argument("--peft-shape", default="500m", choices=sorted(SHAPES), help="backbone shapes of the LoRA and QLoRA rows")
-    p.add_argument("--peft-steps", type=int, default=None, help="optimiser steps of each LoRA row (default 60, cpu-check 4)")
+    p.add_argument("--peft-steps", type=int, default=None, help="most optimiser steps of each LoRA row (default 60, cpu-check 4)")
     p.add_argument("--no-peft", action="store_true", help="leave out the LoRA and QLoRA rows")
     p.add_argument("--json", default=None, help="also write the figures here")
     p.add_argument(
@@ -146,6 +232,12 @@ def main() -> int:
     from oversight_ext.reward.train import train_reward_model
     from oversight_ext.weights import minilm_path
 
+    unknown = set(args.trainers.split(",")) - {"trl", "oversight"}
+    if unknown:
+        print(
+            f"--trainers {args.trainers!r}: {', '.join(sorted(unknown))} is not a trainer here: use trl and/or oversight", file=sys.stderr
+        )
+        return 2
     cuda = torch.cuda.is_available()
     if not cuda and not args.cpu_check:
         print("no GPU: run with --cpu-check to check the script on the CPU", file=sys.stderr)
@@ -174,18 +266,35 @@ def main() -> int:
         .head(need)
         .with_columns(pl.format("{}:{}", pl.col("pair_id"), pl.int_range(pl.len())).alias("group_id"))
     )
-    lengths = pairs["nc"].to_list() + pairs["nr"].to_list()
-    results = {}
+    args.budget_s = args.budget_s or (30.0 if args.cpu_check else 60.0)
+    args.warm_steps = args.warm_steps if args.warm_steps is not None else (1 if args.cpu_check else 3)
+    params = sum(p.numel() for p in build(shape, tok, "sdpa").parameters()) / 1e6
+    print(
+        f"{name}: Llama {shape} shapes ({params:.0f}M parameters), bf16={cuda}, attention {attn}, at most {steps} steps x {batch} "
+        f"pairs or {args.budget_s:.0f} s per trainer; the first {args.warm_steps} steps are not timed",
+        flush=True,
+    )
+    results: dict[str, dict[str, Any]] = {}
+    peft: dict[str, dict[str, Any]] = {}
+
+    def done(trainer: str, row: dict[str, Any]) -> None:
+        print_row(trainer, row)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "results": results, "peft": peft}, indent=2))
+
+    print(HEADER, flush=True)
     for trainer in args.trainers.split(","):
         model = build(shape, tok, attn)
+        fpp = flops(model, pairs["nc"].to_list() + pairs["nr"].to_list()) / pairs.height
         if cuda:
             model.cuda()
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        t0 = time.perf_counter()
         if trainer == "trl":
             from datasets import Dataset
             from trl import RewardConfig, RewardTrainer
+
+            callback, clock = trl_clock(cuda, args.budget_s)
 
             with tempfile.TemporaryDirectory() as out:
                 rc = RewardConfig(
@@ -193,53 +302,33 @@ def main() -> int:
                     save_strategy="no", report_to=[], logging_steps=10**6, max_length=args.max_length, dataloader_num_workers=2 if cuda else 0,
                 )  # fmt: skip
                 ds = Dataset.from_dict({"chosen": pairs["chosen"].to_list(), "rejected": pairs["rejected"].to_list()})
-                RewardTrainer(model=model, args=rc, processing_class=tok, train_dataset=ds).train()
+                RewardTrainer(model=model, args=rc, processing_class=tok, train_dataset=ds, callbacks=[callback]).train()
         else:
             cfg = RewardTrainingConfig(
-                batch_size=batch, max_steps=steps, learning_rate=1e-5, max_length=args.max_length, warmup_ratio=0.0, compile=args.compile
-            )
-            train_reward_model(pairs, cfg, model=model, tokenizer=tok, progress=True)
-        if cuda:
-            torch.cuda.synchronize()
-        sec = time.perf_counter() - t0
-        print(f"{trainer}: {steps} steps in {sec:.1f} s", file=sys.stderr, flush=True)
-        f = flops(model, lengths)
-        results[trainer] = {
-            "seconds": sec,
-            "pairs_per_s": need / sec,
-            "tflops": f / sec / 1e12,
-            "mfu": f / sec / (peak * 1e12) if peak else None,
-            "peak_mib": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
-        }
+                batch_size=batch, max_steps=steps, learning_rate=1e-5, max_length=args.max_length, warmup_ratio=0.0, compile=args.compile,
+                max_seconds=args.budget_s,
+            )  # fmt: skip
+            timed, clock = timed_trainer()
+            train_reward_model(pairs, cfg, model=model, tokenizer=tok, progress=True, trainer=timed)
+        results[trainer] = {**clock.row(args.warm_steps, batch, fpp, peak)}
+        results[trainer]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+        done(trainer, results[trainer])
         del model
         if cuda:
             torch.cuda.empty_cache()
-    params = sum(p.numel() for p in build(shape, tok, "sdpa").parameters()) / 1e6
-    print(f"{name}: Llama {shape} shapes ({params:.0f}M parameters), bf16={cuda}, attention {attn}, {steps} steps x {batch} pairs")
-    print(f"{'trainer':<12}{'pairs/s':>10}{'TFLOP/s':>10}{'MFU':>8}{'peak MiB':>10}")
-    for k, r in results.items():
-        mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
-        mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "n/a"
-        print(f"{k:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}")
-    if {"trl", "oversight"} <= results.keys():
-        print(f"speed ratio oversight/TRL: {results['oversight']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}x (MFU target >= 40%)")
-    peft: dict[str, dict[str, Any]] = {}
+    if all("pairs_per_s" in results.get(k, {}) for k in ("trl", "oversight")):
+        print(
+            f"speed ratio oversight/TRL: {results['oversight']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}x (MFU target >= 40%)"
+            + (" - tiny shapes, 3 timed steps: a check of the script, not a figure" if args.cpu_check else "")
+        )
     if not args.no_peft:
         n_peft = (args.peft_steps or (4 if args.cpu_check else 60)) * batch
         sub = pl.concat([pairs] * (n_peft // pairs.height + 1)).head(n_peft)
-        peft = peft_rows(args, tok, sub, sub["nc"].to_list() + sub["nr"].to_list(), peak, cuda)
-        print(f"parameter-efficient, this trainer, Llama {'tiny' if args.cpu_check else args.peft_shape} shapes, {n_peft // batch} steps:")
-        for k, r in peft.items():
-            if "error" in r:
-                print(f"{k:<12}not run: {r['error']}")
-                continue
-            mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
-            mem = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "n/a"
-            print(f"{k:<12}{r['pairs_per_s']:>10.2f}{r['tflops']:>10.2f}{mfu:>8}{mem:>10}")
-        if "peak_mib" in peft.get("qlora", {}) and peft["qlora"]["peak_mib"] and peft["lora"].get("peak_mib"):
+        print(f"parameter-efficient, this trainer, Llama {'tiny' if args.cpu_check else args.peft_shape} shapes:", flush=True)
+        print(HEADER, flush=True)
+        peft.update(peft_rows(args, tok, sub, peak, cuda, done))
+        if peft.get("qlora", {}).get("peak_mib") and peft.get("lora", {}).get("peak_mib"):
             print(f"peak memory QLoRA/LoRA: {peft['qlora']['peak_mib'] / peft['lora']['peak_mib']:.2f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "steps": steps, "results": results, "peft": peft}, indent=2))
     return 0
 
 

@@ -22,6 +22,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nonnegative": (lambda v: 0 <= v < math.inf, "give a finite number >= 0"),
     "positive": (lambda v: 0 < v < math.inf, "give a positive number"),
     "count": (lambda v: isinstance(v, int) and v >= 1, "give a whole number >= 1"),
+    "whole": (lambda v: isinstance(v, int) and v >= 0, "give a whole number >= 0"),
 }
 
 

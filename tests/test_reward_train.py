@@ -82,6 +82,31 @@ def test_pointwise_objective_learns_labels() -> None:
     assert ((r > 0) == (pts["label"].to_numpy() > 0.5)).mean() >= 0.9
 
 
+def test_max_seconds_stops_after_the_step_that_passes_it_and_says_so(tmp_path: Path) -> None:
+    """A time budget (a lent GPU's minutes) ends training early; the result and the saved metadata count the steps that ran."""
+    import time
+
+    from oversight_ext.reward.train import RewardTrainer
+
+    class Slow(RewardTrainer):
+        def training_step(self, step: int) -> tuple[float, float]:
+            out = super().training_step(step)
+            time.sleep(0.4)
+            return out
+
+    out = tmp_path / "rm"
+    with pytest.warns(UserWarning, match=r"stopped at step \d+ of 30: max_seconds = 1.0 passed"):
+        res = train_reward_model(synthetic_pairs(32), FAST.replace(max_seconds=1.0), out_dir=out, progress=False, trainer=Slow)
+    assert 1 <= res.steps <= 3 and len(res.losses) == res.steps
+    meta = json.loads((out / MARKER).read_text())
+    assert meta["steps"] == res.steps and meta["planned_steps"] == 30
+    # Without a budget the same run takes every step.
+    assert train_reward_model(synthetic_pairs(32), FAST.replace(max_steps=4), progress=False).steps == 4
+    for bad in (-1.0, True, float("nan")):
+        with pytest.raises(ValueError, match=r"max_seconds = .* is invalid: give a time budget in seconds >= 0"):
+            FAST.replace(max_seconds=bad)
+
+
 @pytest.mark.slow
 def test_checkpoint_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     data = synthetic_pairs(64)

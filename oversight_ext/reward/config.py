@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from oversight_ext.options import option
+from oversight_ext.options import check_fields, option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,6 +73,11 @@ class RewardTrainingConfig:
     grad_accum: int = option("micro-batches accumulated per optimiser step; batch_size must divide by it (and the world size)", 1)
     epochs: float = option("passes over the training set (fractions allowed)", 1.0)
     max_steps: int = option("stop after this many optimiser steps (0: run the epochs)", 0)
+    max_seconds: float = option(
+        "stop after the optimiser step that passes this many seconds of training (0: no limit); the model, its metadata and "
+        "the result say how many steps ran, e.g. to fit a lent GPU's time",
+        0.0,
+    )
     use_margin: bool = option("subtract the pair's margin inside the Bradley-Terry sigmoid (TRL's convention)", True)
     center_rewards_coefficient: float = option(
         "weight of the reward-centring penalty mean((r_c + r_r)^2), 0 disables (Eisenstein et al. 2023)", 0.0
@@ -141,16 +146,10 @@ class RewardTrainingConfig:
                 f"RewardTrainingConfig.lora_target_modules = {self.lora_target_modules!r} is invalid: give a list of module names, "
                 "e.g. ['q_proj', 'v_proj'], or [] for every linear layer"
             )
-        positive = ("max_length", "batch_size", "grad_accum", "group_window", "eval_batch_size", "log_every")
-        for name in positive:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give a positive integer")
-        for name in ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead", "mutation_pairs",
-                     "lora_r", "lora_alpha"):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"RewardTrainingConfig.{name} = {value!r} is invalid: give an integer >= 0")
+        check_fields(self, ("max_length", "batch_size", "grad_accum", "group_window", "eval_batch_size", "log_every"), "count")
+        check_fields(self, ("max_steps", "checkpoint_every", "num_threads", "pad_to_multiple_of", "seed", "bucket_overhead",
+                            "mutation_pairs", "lora_r", "lora_alpha"), "whole")  # fmt: skip
+        check_fields(self, ("max_seconds",), "nonnegative", fix="give a time budget in seconds >= 0 (0: no limit)")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise ValueError(f"RewardTrainingConfig.learning_rate = {self.learning_rate!r} is invalid: give a number in (0, 1), e.g. 5e-5")
         if not 0 <= self.eval_fraction < 1:

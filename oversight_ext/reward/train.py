@@ -346,7 +346,8 @@ class RewardTrainer:
         info = {
             "config": self.cfg.to_dict(),
             "backbone": self.backbone,
-            "steps": self.total,
+            "steps": self.done,
+            **({"planned_steps": self.total} if self.done < self.total else {}),
             "train_rows": self.train_frame.height,
             "final_loss": losses[-1] if losses else None,
             **({"eval": evaluation} if evaluation else {}),
@@ -372,6 +373,15 @@ class RewardTrainer:
     def load_full_precision(self) -> tuple[Any, Any]:
         return load_backbone(self.backbone, seed=self.cfg.seed, device="cpu")
 
+    def out_of_time(self, elapsed: float) -> bool:
+        """Whether ``max_seconds`` has passed; under several processes rank 0's clock decides for all."""
+        over = elapsed >= self.cfg.max_seconds
+        if self.world > 1:
+            flag = torch.tensor([float(over)], device=self.device)
+            torch.distributed.broadcast(flag, 0)
+            over = bool(flag.item())
+        return over
+
     # -- the loop --------------------------------------------------------------------------------
 
     def train(self) -> TrainResult:
@@ -383,12 +393,14 @@ class RewardTrainer:
         log = open(self.work / "metrics.jsonl", "a") if self.work is not None and self.rank == 0 else None  # noqa: SIM115
         losses: list[float] = []
         self.seen = self.tokens = self.padded = 0
+        self.done = start
         t0 = time.perf_counter()
         bar = tqdm(total=total, initial=start, desc="train reward model", disable=not self.progress or self.rank != 0)
         try:
             for step in range(start, total):
                 step_loss, step_acc = self.training_step(step)
                 losses.append(step_loss)
+                self.done = step + 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{step_loss:.4f}")
                 if log is not None and ((step + 1) % cfg.log_every == 0 or step + 1 == total):
@@ -402,6 +414,9 @@ class RewardTrainer:
                         self.work, self.wrapped, self.model, self.opt, self.sched, step + 1, self.signature,
                         self.train_frame.height, rank=self.rank, fsdp=self.fsdp,
                     )  # fmt: skip
+                if cfg.max_seconds and step + 1 < total and self.out_of_time(time.perf_counter() - t0):
+                    warnings.warn(f"reward training stopped at step {step + 1} of {total}: max_seconds = {cfg.max_seconds} passed", stacklevel=2)
+                    break
         finally:
             bar.close()
             if log is not None:
@@ -413,7 +428,7 @@ class RewardTrainer:
         if self.world > 1:
             torch.distributed.barrier()
         return TrainResult(
-            self.model, self.tokenizer, total - start, self.seen, seconds, self.tokens, self.padded, self.truncated, losses,
+            self.model, self.tokenizer, self.done - start, self.seen, seconds, self.tokens, self.padded, self.truncated, losses,
             out if out is not None else self.out, evaluation,
         )  # fmt: skip
 
