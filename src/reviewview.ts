@@ -9,7 +9,7 @@
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
-import { anchorKey, buildRows, decodeView, filePath, hunkKey, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
+import { anchorKey, decodeView, filePath, hunkKey, Layout, lineDigits, Row, RowBuilder, RowModel, rowOffsets, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
@@ -20,6 +20,13 @@ import { VirtualList } from './virtual';
 /** File-list entries built before the first paint; the rest follow in slices of FILE_LIST_SLICE. */
 const FILE_LIST_FIRST = 200;
 const FILE_LIST_SLICE = 250;
+/**
+ * Diff lines whose rows are built before the first paint when a view opens (a few screens);
+ * the rest are built after it in idle slices of ROW_SLICE_MS, or at once when the rater needs
+ * them (scrolls past them, jumps, searches, folds).
+ */
+const FIRST_ROW_LINES = 600;
+const ROW_SLICE_MS = 12;
 
 /** Run `fn` when the page is idle (or soon, where requestIdleCallback is missing). */
 function later(fn: () => void): void {
@@ -84,6 +91,9 @@ export class ReviewView {
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
   private ctx: RowContext | null = null;
+  /** The rows still being built after the first paint (null when the model is whole), and its job number. */
+  private builder: RowBuilder | null = null;
+  private rowJob = 0;
 
   constructor(
     private transport: ReviewTransport,
@@ -201,9 +211,9 @@ export class ReviewView {
     } else {
       this.form.setStatus('idle', stored ? 'Draft restored' : '');
     }
-    this.rebuild();
-    this.renderFileList();
     this.list.node.scrollTop = 0;
+    this.rebuild(true);
+    this.renderFileList();
     this.updateCountdown();
     if (!this.draft.submitted) {
       this.clock.start();
@@ -328,6 +338,7 @@ export class ReviewView {
     }
     this.activeComment = this.activeComment < 0 ? (step > 0 ? 0 : n - 1) : (this.activeComment + step + n) % n;
     const c = this.comments()[this.activeComment];
+    this.completeRows(); // the comment's row may not be built yet
     this.focus = { path: c.path || this.defaultPath(), side: c.side, line: c.end_line };
     this.refreshRows();
     const row = this.model.commentRows[this.activeComment];
@@ -543,6 +554,7 @@ export class ReviewView {
   }
 
   private scrollToFile(file: number): void {
+    this.completeRows();
     const row = this.model.fileRows[file];
     if (row !== undefined && this.offsets[row] < this.list.node.scrollTop) {
       this.list.node.scrollTop = this.offsets[row];
@@ -801,13 +813,19 @@ export class ReviewView {
     }
   }
 
-  private rebuild(): void {
+  /**
+   * Build the rows for the current state. With `progressive` (a view just opened), only the
+   * first screens' rows are built now and the rest after the first paint; otherwise all.
+   */
+  private rebuild(progressive = false): void {
     const v = this.view;
     const d = this.draft;
+    const job = ++this.rowJob;
+    this.builder = null;
     if (!v || !d) {
       return;
     }
-    this.model = buildRows(v.files, {
+    const builder = new RowBuilder(v.files, {
       mode: this.options.diffView,
       context: this.options.contextLines,
       expanded: this.expanded,
@@ -818,12 +836,56 @@ export class ReviewView {
       flags: d.flags,
       opened: this.budget() === null ? null : this.opened
     });
+    if (progressive && !builder.step(FIRST_ROW_LINES)) {
+      this.builder = builder;
+      this.model = builder.partial();
+      requestAnimationFrame(() => later(() => this.buildMore(job)));
+    } else {
+      this.model = builder.finish();
+    }
     this.ctx = this.context();
     this.list.node.classList.toggle('ov-split', this.options.diffView === 'split');
     this.list.node.classList.toggle('ov-wrap', this.options.wrapLines);
     this.list.node.classList.toggle('ov-nowrap', !this.options.wrapLines);
     this.layout = this.measure();
     this.setRows();
+  }
+
+  /** Build more rows in an idle slice; once all are built, show the whole model. */
+  private buildMore(job: number): void {
+    const b = this.builder;
+    if (job !== this.rowJob || !b) {
+      return; // a newer build replaced this one
+    }
+    const end = performance.now() + ROW_SLICE_MS;
+    while (!b.step(200)) {
+      if (performance.now() > end) {
+        later(() => this.buildMore(job));
+        return;
+      }
+    }
+    this.completeRows();
+  }
+
+  /** Finish the rows still being built now (the rater needs them) and show them where the view was. */
+  private completeRows(): void {
+    const b = this.builder;
+    if (!b) {
+      return;
+    }
+    this.builder = null;
+    const before = this.model;
+    const top = this.list.topRow;
+    const within = top >= 0 ? this.list.node.scrollTop - this.offsets[top] : 0;
+    this.model = b.finish();
+    // The rows built first keep their places; an orphans row may now lead them all.
+    const lead = (m: RowModel): number => (m.rows.length && m.rows[0].t === 'orphans' ? 1 : 0);
+    const at = Math.max(0, top + lead(this.model) - lead(before));
+    this.setRows();
+    if (top > 0 || within > 0) {
+      this.list.node.scrollTop = this.offsets[Math.min(at, this.model.rows.length)] + within;
+      this.list.update();
+    }
   }
 
   /** Hand the rows to the list with offsets for the current layout. */
@@ -846,7 +908,13 @@ export class ReviewView {
     this.list.setSource({
       count: rows.length,
       offsets: this.offsets,
-      render: i => renderRow(this.ctx as RowContext, rows[i])
+      render: i => {
+        if (rows[i].t === 'rest') {
+          // Scrolled to rows not built yet: build them now, after this frame's rows.
+          window.setTimeout(() => this.completeRows(), 0);
+        }
+        return renderRow(this.ctx as RowContext, rows[i]);
+      }
     });
     this.drawTriage();
   }
@@ -890,6 +958,7 @@ export class ReviewView {
       this.rebuild();
       this.renderFileList();
     }
+    this.completeRows();
     const row = this.model.rows.findIndex(r => r.t === 'hunk' && r.file === file && r.hunk === hunk);
     if (row >= 0) {
       this.list.scrollToRow(row);
@@ -1105,6 +1174,7 @@ export class ReviewView {
         if (this.collapsed.delete(i)) {
           this.rebuild();
         }
+        this.completeRows();
         this.list.scrollToRow(this.model.fileRows[i]);
         this.list.node.scrollTop = this.offsets[this.model.fileRows[i]];
         this.list.update();
