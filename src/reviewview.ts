@@ -938,7 +938,7 @@ export class ReviewView {
     let open: string | null = null;
     for (let i = 0; i <= rows.length; i++) {
       const r = rows[i];
-      if (i === rows.length || r.t === 'hunk' || r.t === 'file') {
+      if (i === rows.length || r.t === 'hunk' || r.t === 'file' || r.t === 'rest') {
         if (open !== null) {
           (place.get(open) as [number, number])[1] = this.offsets[i] / total;
           open = null;
