@@ -161,6 +161,8 @@ export class ReviewView {
     this.clock.stop();
     this.attention?.stop();
     this.attention = null;
+    this.builder = null; // the rows another view was still building
+    this.rowJob++;
     this.view = view && view.assignment ? decodeView(view) : null;
     this.expanded.clear();
     this.revealed.clear();
