@@ -442,6 +442,11 @@ export class RowBuilder {
     this.pin = opts.pin ?? null;
   }
 
+  /** The rows built so far (before `finish`, which may put an orphans row in front). */
+  get built(): readonly Row[] {
+    return this.rows;
+  }
+
   /** Whether every file's rows are built. */
   get done(): boolean {
     return this.file >= this.files.length;
@@ -661,6 +666,41 @@ export function rowOffsets(rows: Row[], rowHeight: number, layout: Layout = NO_W
   const out = new Float64Array(rows.length + 1);
   for (let i = 0; i < rows.length; i++) {
     out[i + 1] = out[i] + rowUnits(rows[i], layout, comments) * rowHeight;
+  }
+  return out;
+}
+
+/**
+ * `offsets` (the prefix sums of rowOffsets for rows[0..n)) extended to all of `rows`: rows built
+ * in slices get their heights in slices too. Returns the array, grown (copied) when too short.
+ */
+export function growOffsets(
+  offsets: Float64Array,
+  n: number,
+  rows: readonly Row[],
+  rowHeight: number,
+  layout: Layout = NO_WRAP,
+  comments: Array<{ text: string }> = []
+): Float64Array {
+  let out = offsets;
+  if (out.length < rows.length + 1) {
+    out = new Float64Array(Math.max(rows.length + 1, 2 * offsets.length));
+    out.set(offsets.subarray(0, n + 1));
+  }
+  for (let i = n; i < rows.length; i++) {
+    out[i + 1] = out[i] + rowUnits(rows[i], layout, comments) * rowHeight;
+  }
+  return out;
+}
+
+/** The first `n + 1` offsets, with a row `height` pixels tall put in front of the rows when `height` is given. */
+export function leadOffsets(offsets: Float64Array, n: number, height: number | null): Float64Array {
+  if (height === null) {
+    return offsets.slice(0, n + 1);
+  }
+  const out = new Float64Array(n + 2);
+  for (let i = 0; i <= n; i++) {
+    out[i + 1] = offsets[i] + height;
   }
   return out;
 }

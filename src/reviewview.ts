@@ -9,7 +9,7 @@
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
-import { anchorKey, decodeView, filePath, hunkKey, Layout, lineDigits, Row, RowBuilder, RowModel, rowOffsets, widestLine } from './diffmodel';
+import { anchorKey, decodeView, filePath, growOffsets, hunkKey, Layout, leadOffsets, lineDigits, Row, RowBuilder, RowModel, rowOffsets, rowUnits, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
@@ -94,6 +94,8 @@ export class ReviewView {
   /** The rows still being built after the first paint (null when the model is whole), and its job number. */
   private builder: RowBuilder | null = null;
   private rowJob = 0;
+  /** Offsets of the rows the builder has built so far, for `layout`: the whole model's come ready. */
+  private grown: { offsets: Float64Array; n: number; layout: Layout } | null = null;
 
   constructor(
     private transport: ReviewTransport,
@@ -824,6 +826,7 @@ export class ReviewView {
     const d = this.draft;
     const job = ++this.rowJob;
     this.builder = null;
+    this.grown = null;
     if (!v || !d) {
       return;
     }
@@ -862,11 +865,22 @@ export class ReviewView {
     const end = performance.now() + ROW_SLICE_MS;
     while (!b.step(200)) {
       if (performance.now() > end) {
+        this.growOffsets(b);
         later(() => this.buildMore(job));
         return;
       }
     }
     this.completeRows();
+  }
+
+  /** Extend the offsets of the rows built so far (a million rows' heights at once would stall a frame). */
+  private growOffsets(b: RowBuilder): void {
+    let g = this.grown;
+    if (!g || g.layout !== this.layout) {
+      g = this.grown = { offsets: new Float64Array(1024), n: 0, layout: this.layout };
+    }
+    g.offsets = growOffsets(g.offsets, g.n, b.built, this.options.rowHeight, this.layout, this.comments());
+    g.n = b.built.length;
   }
 
   /** Finish the rows still being built now (the rater needs them) and show them where the view was. */
@@ -879,22 +893,27 @@ export class ReviewView {
     const before = this.model;
     const top = this.list.topRow;
     const within = top >= 0 ? this.list.node.scrollTop - this.offsets[top] : 0;
+    b.step(Infinity);
+    this.growOffsets(b);
+    const g = this.grown as { offsets: Float64Array; n: number };
+    this.grown = null;
     this.model = b.finish();
     // The rows built first keep their places; an orphans row may now lead them all.
     const lead = (m: RowModel): number => (m.rows.length && m.rows[0].t === 'orphans' ? 1 : 0);
     const at = Math.max(0, top + lead(this.model) - lead(before));
-    this.setRows();
+    const first = lead(this.model) ? rowUnits(this.model.rows[0], this.layout, this.comments()) * this.options.rowHeight : null;
+    this.setRows(leadOffsets(g.offsets, g.n, first));
     if (top > 0 || within > 0) {
       this.list.node.scrollTop = this.offsets[Math.min(at, this.model.rows.length)] + within;
       this.list.update();
     }
   }
 
-  /** Hand the rows to the list with offsets for the current layout. */
-  private setRows(): void {
+  /** Hand the rows to the list with offsets for the current layout (computed here unless given). */
+  private setRows(offsets?: Float64Array): void {
     const v = this.view as ItemView;
     const rows = this.model.rows;
-    this.offsets = rowOffsets(rows, this.options.rowHeight, this.layout, this.comments());
+    this.offsets = offsets ?? rowOffsets(rows, this.options.rowHeight, this.layout, this.comments());
     if (this.layout.wrap) {
       this.list.setWidth(null);
     } else {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildRows, decodeHunk, decodeView, LazyHunk, lineDigits, RowBuilder, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
+import { buildRows, decodeHunk, decodeView, growOffsets, LazyHunk, leadOffsets, lineDigits, RowBuilder, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
 import { markTokens, tokenize, languageOf } from '../highlight';
 import { findHits, hitMarks } from '../search';
 import { DiffLineTuple, FileView } from '../types';
@@ -276,4 +276,31 @@ test('a view builds its first screens first: a rest row stands for the others; c
   assert.ok(whole.commentRows[1] > 0 && whole.rows.every(r => r.t !== 'rest'));
   // The rows built first keep their places behind the orphans row.
   assert.deepEqual(part.rows.slice(0, -1).map(r => r.t), whole.rows.slice(0, part.rows.length - 1).map(r => r.t));
+});
+
+test('row offsets grown slice by slice while rows are built equal those of the whole model, orphans row in front included', () => {
+  const view = { assignment: {} as never, item: {} as never, critique: null, judgment: null, files: ['a.py', 'b.py', 'c.py'].map(p => wireFile(p, 4, 300)) };
+  const files = decodeView(view).files;
+  const c = (id: string, path: string, line: number): any => ({ id, path, side: 'new', start_line: line, end_line: line, text: id.repeat(90), severity: 'minor', category: 'bug' });
+  const comments = [c('early', 'a.py', 299), c('late', 'c.py', 3299), c('nowhere', 'zzz.py', 5)];
+  const layout = { wrap: true, cols: 12, noteCols: 40 };
+  for (const mode of ['unified', 'split'] as const) {
+    const b = new RowBuilder(files, { ...opts, mode, comments });
+    let off = new Float64Array(4);
+    let n = 0;
+    while (!b.step(250)) {
+      off = growOffsets(off, n, b.built, 20, layout, comments);
+      n = b.built.length;
+    }
+    off = growOffsets(off, n, b.built, 20, layout, comments);
+    n = b.built.length;
+    const whole = b.finish();
+    assert.equal(whole.rows[0].t, 'orphans');
+    const lead = rowUnits(whole.rows[0], layout, comments) * 20;
+    const got = leadOffsets(off, n, lead);
+    const want = rowOffsets(whole.rows, 20, layout, comments);
+    assert.equal(got.length, want.length);
+    assert.ok(got.every((x, i) => Math.abs(x - want[i]) < 1e-6), mode);
+    assert.deepEqual([...leadOffsets(off, n, null)], [...want.slice(1)].map(x => x - lead));
+  }
 });
