@@ -890,21 +890,60 @@ export class ReviewView {
       return;
     }
     this.builder = null;
-    const before = this.model;
-    const top = this.list.topRow;
-    const within = top >= 0 ? this.list.node.scrollTop - this.offsets[top] : 0;
     b.step(Infinity);
     this.growOffsets(b);
     const g = this.grown as { offsets: Float64Array; n: number };
     this.grown = null;
-    this.model = b.finish();
-    // The rows built first keep their places; an orphans row may now lead them all.
+    const model = b.finish();
+    this.showRows(model, leadOffsets(g.offsets, g.n, this.leadHeight(model)));
+  }
+
+  /**
+   * Scrolled to rows not built yet: build on until the built rows reach `px` pixels down (a
+   * screen or two; all of them only when the rater jumped far), and show them with the rest
+   * row after them. The idle build goes on from there.
+   */
+  private buildTo(px: number): void {
+    const b = this.builder;
+    if (!b) {
+      return;
+    }
+    this.growOffsets(b);
+    let g = this.grown as { offsets: Float64Array; n: number };
+    while (!b.done && g.offsets[g.n] < px) {
+      b.step(FIRST_ROW_LINES);
+      this.growOffsets(b);
+      g = this.grown as { offsets: Float64Array; n: number };
+    }
+    if (b.done) {
+      this.completeRows();
+      return;
+    }
+    const model = b.partial();
+    const base = leadOffsets(g.offsets, g.n, this.leadHeight(model));
+    const offsets = new Float64Array(base.length + 1);
+    offsets.set(base);
+    offsets[base.length] = base[base.length - 1] + rowUnits(model.rows[model.rows.length - 1], this.layout, this.comments()) * this.options.rowHeight;
+    this.showRows(model, offsets);
+  }
+
+  /** The height of the orphans row leading `model` (null when none leads it). */
+  private leadHeight(model: RowModel): number | null {
+    return model.rows.length && model.rows[0].t === 'orphans' ? rowUnits(model.rows[0], this.layout, this.comments()) * this.options.rowHeight : null;
+  }
+
+  /** Show a model that extends the one on screen, where the view was: the rows built first keep their places. */
+  private showRows(model: RowModel, offsets: Float64Array): void {
+    const before = this.model;
+    const top = this.list.topRow;
+    const within = top >= 0 ? this.list.node.scrollTop - this.offsets[top] : 0;
+    this.model = model;
+    // An orphans row may now lead the rows (or lead them no more).
     const lead = (m: RowModel): number => (m.rows.length && m.rows[0].t === 'orphans' ? 1 : 0);
-    const at = Math.max(0, top + lead(this.model) - lead(before));
-    const first = lead(this.model) ? rowUnits(this.model.rows[0], this.layout, this.comments()) * this.options.rowHeight : null;
-    this.setRows(leadOffsets(g.offsets, g.n, first));
+    const at = Math.max(0, top + lead(model) - lead(before));
+    this.setRows(offsets);
     if (top > 0 || within > 0) {
-      this.list.node.scrollTop = this.offsets[Math.min(at, this.model.rows.length)] + within;
+      this.list.node.scrollTop = this.offsets[Math.min(at, model.rows.length)] + within;
       this.list.update();
     }
   }
@@ -931,8 +970,8 @@ export class ReviewView {
       offsets: this.offsets,
       render: i => {
         if (rows[i].t === 'rest') {
-          // Scrolled to rows not built yet: build them now, after this frame's rows.
-          window.setTimeout(() => this.completeRows(), 0);
+          // Scrolled to rows not built yet: build them now (as far as the screen and one more), after this frame's rows.
+          window.setTimeout(() => this.buildTo(this.list.node.scrollTop + 2 * (this.list.node.clientHeight || 600)), 0);
         }
         return renderRow(this.ctx as RowContext, rows[i]);
       }
