@@ -175,49 +175,65 @@ def prepare(store: Store, sizes: list[int]) -> None:
         add_study(store, f"bench{n}", [(f"bench-{n}", "critic", f"k-{n}")])
 
 
-def heldout_diff(paths: list[Path], n_lines: int) -> tuple[str, list[tuple[str, int]]]:
-    """Real diffs (the ``unified_diff`` of each JSON line of ``paths``) one after another, each
-    file under its own path, until ``n_lines``; and the first added line of each file. Not the
-    diff the parser and the panel were tuned on: many small files instead of one huge one."""
+def concat_diffs(texts: Callable[[], Iterator[str]], n_lines: int) -> tuple[str, list[tuple[str, int]]]:
+    """One-file diffs (``texts()``, from the start again while lines are missing) one after another,
+    each file under its own path, until ``n_lines``; and the first added line of each file."""
     out: list[str] = []
     firsts: list[tuple[str, int]] = []
     lines = k = 0
     while lines < n_lines:
-        for path in paths:
-            for raw in path.open(encoding="utf-8"):
-                text = json.loads(raw)["unified_diff"]
-                text = text if text.endswith("\n") else text + "\n"
-                name = f"pkg{k // 100}/mod{k}.py"
-                body = []
-                for ln in text.splitlines(keepends=True):
-                    if ln.startswith(("--- ", "+++ ")):
-                        ln = f"{ln[:4]}{'a' if ln[0] == '-' else 'b'}/{name}\n"
-                    body.append(ln)
-                out.append("".join(body))
-                files = parse_diff(out[-1])
-                added = [ln.new for h in files[0].hunks for ln in h.lines if ln.kind == "add"] if files else []
-                if added and added[0] is not None:
-                    firsts.append((name, added[0]))
-                lines += text.count("\n")
-                k += 1
-                if lines >= n_lines:
-                    return "".join(out), firsts
+        for text in texts():
+            text = text if text.endswith("\n") else text + "\n"
+            name = f"pkg{k // 100}/mod{k}.py"
+            body = []
+            for ln in text.splitlines(keepends=True):
+                if ln.startswith(("--- ", "+++ ")):
+                    ln = f"{ln[:4]}{'a' if ln[0] == '-' else 'b'}/{name}\n"
+                body.append(ln)
+            out.append("".join(body))
+            files = parse_diff(out[-1])
+            added = [ln.new for h in files[0].hunks for ln in h.lines if ln.kind == "add"] if files else []
+            if added and added[0] is not None:
+                firsts.append((name, added[0]))
+            lines += text.count("\n")
+            k += 1
+            if lines >= n_lines:
+                return "".join(out), firsts
     return "".join(out), firsts
 
 
-def prepare_heldout(store: Store, paths: list[Path], n_lines: int) -> tuple[int, int]:
-    """The held-out study ``benchheldout``: real diffs, 200 comments on added lines; its lines and files."""
-    diff, firsts = heldout_diff(paths, n_lines)
+def heldout_diff(paths: list[Path], n_lines: int) -> tuple[str, list[tuple[str, int]]]:
+    """Real diffs (the ``unified_diff`` of each JSON line of ``paths``) one after another. Not the
+    diff the parser and the panel were tuned on: many small files instead of one huge one."""
+    return concat_diffs(lambda: (json.loads(raw)["unified_diff"] for path in paths for raw in path.open(encoding="utf-8")), n_lines)
+
+
+DEV_ITEMS = 2000
+
+
+def dev_diff(n_lines: int) -> tuple[str, list[tuple[str, int]]]:
+    """Development diffs of many small files: the diffs of mutation items made from the standard
+    library (``generate_items``, seed 0, each one function) one after another."""
+    import sysconfig
+
+    from oversight_ext.items.mutate import generate_items
+
+    items = generate_items(sysconfig.get_paths()["stdlib"], DEV_ITEMS, 0)
+    return concat_diffs(lambda: (it.diff for it in items), n_lines)
+
+
+def prepare_many(store: Store, name: str, diff: str, firsts: list[tuple[str, int]]) -> tuple[int, int]:
+    """The study ``bench<name>``: a diff of many files, 200 comments on added lines; its lines and files."""
     step = max(1, len(firsts) // 200)
     comments = tuple(
         Comment(id=f"h{k}", path=firsts[k * step][0], start_line=firsts[k * step][1], end_line=firsts[k * step][1], text=f"Claim {k}.")
         for k in range(min(200, len(firsts)))
     )
-    store.add_items([Item(id="bench-heldout", diff=diff, task="Review the change.", language="python")])
+    store.add_items([Item(id=f"bench-{name}", diff=diff, task="Review the change.", language="python")])
     store.add_critiques(
-        [Critique(id="k-heldout", item_id="bench-heldout", assistant="demo-replay", verdict="buggy", confidence=0.8, comments=comments)]
+        [Critique(id=f"k-{name}", item_id=f"bench-{name}", assistant="demo-replay", verdict="buggy", confidence=0.8, comments=comments)]
     )
-    add_study(store, "benchheldout", [("bench-heldout", "critic", "k-heldout")])
+    add_study(store, f"bench{name}", [(f"bench-{name}", "critic", f"k-{name}")])
     return diff.count("\n"), len(firsts)
 
 
@@ -248,9 +264,9 @@ def size_name(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
 
 
-def result_rows(runs: dict[int, dict[str, Any]], heldout: dict[str, Any] | None = None) -> list[dict[str, str]]:
+def result_rows(runs: dict[int, dict[str, Any]], many: dict[str, dict[str, Any]] | None = None) -> list[dict[str, str]]:
     """One table row per size and phase (first paint), and one per size for scrolling; then the
-    held-out diff's first paint."""
+    first paint of each many-file diff (``many``: its label, e.g. "held-out: real diffs", and run)."""
     rows = []
     for n, run in sorted(runs.items(), key=lambda kv: (kv[0] != 100_000, kv[0])):
         plain = run.get("plain")
@@ -276,12 +292,12 @@ def result_rows(runs: dict[int, dict[str, Any]], heldout: dict[str, Any] | None 
                 "ratio": "n/a",
             }
         )
-    if heldout is not None:
+    for label, heldout in (many or {}).items():
         for phase in ("cold", "restart", "warm"):
             r = heldout[phase]
             rows.append(
                 {
-                    "case": f"held-out: real diffs one after another ({heldout['files']:,} files, {heldout['lines']:,} lines), "
+                    "case": f"{label} one after another ({heldout['files']:,} files, {heldout['lines']:,} lines), "
                     f"200 comments: first paint in the real panel, {phase}",
                     "figure": f"{r['total'] / 1000:.2f} s (server+net {r['server']:.0f} ms, client {r['client']:.0f} ms, {r['bytes'] / 1e6:.1f} MB)",
                     "baseline": f"plain HTML table (client only): {heldout['plain'] / 1000:.1f} s" if heldout.get("plain") else "n/a",
@@ -369,6 +385,12 @@ def main() -> int:
         "(e.g. /work/shared/data/humanevalfix.jsonl,/work/shared/data/quixbugs.jsonl)",
     )
     ap.add_argument("--heldout-lines", type=int, default=100_000, help="lines of the held-out diff (default 100,000)")
+    ap.add_argument(
+        "--dev-files",
+        action="store_true",
+        help="also a development diff of as many lines and many small files: mutation items of the standard library "
+        "one after another (what the many-file speed-ups were developed on; the held-out diffs are only measured)",
+    )
     ap.add_argument("--no-save", action="store_true", help="do not write results/render.json (it is written when 100k is among the sizes)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -381,7 +403,7 @@ def main() -> int:
 
     root = Path(tempfile.mkdtemp(prefix="oversight-render-"))
     runs: dict[int, dict[str, Any]] = {}
-    heldout: dict[str, Any] | None = None
+    many: dict[str, dict[str, Any]] = {}
     paths = [Path(p) for p in args.heldout.split(",") if p]
     try:
         with sync_playwright() as p:
@@ -395,14 +417,19 @@ def main() -> int:
                 # in the background when the sidebar loads, and a 1M-line parse would slow the others.
                 with serving(root / f"size-{n}", [n]) as lab:
                     runs[n] = measure(browser, lab, n)
+            sets: list[tuple[str, str, Callable[[], tuple[str, list[tuple[str, int]]]]]] = []
+            if args.dev_files:
+                sets.append(("dev", "development: standard-library mutation diffs", lambda: dev_diff(args.heldout_lines)))
             if paths:
+                sets.append(("heldout", "held-out: real diffs", lambda: heldout_diff(paths, args.heldout_lines)))
+            for name, label, make in sets:
                 info: dict[str, int] = {}
 
-                def add_heldout(store: Store) -> None:
-                    info["lines"], info["files"] = prepare_heldout(store, paths, args.heldout_lines)
+                def add_many(store: Store, name: str = name, make: Callable[[], Any] = make, info: dict[str, int] = info) -> None:
+                    info["lines"], info["files"] = prepare_many(store, name, *make())
 
-                with serving(root / "heldout", [], extra=add_heldout) as lab:
-                    heldout = {**measure(browser, lab, info["lines"], "benchheldout"), **info}
+                with serving(root / name, [], extra=add_many) as lab:
+                    many[label] = {**measure(browser, lab, info["lines"], f"bench{name}"), **info}
             if args.screenshots:
                 with serving(root / "shots", [50000]) as lab:
                     for theme in ("light", "dark"):
@@ -421,19 +448,27 @@ def main() -> int:
     if 100_000 in sizes and not args.no_save:
         path = save(
             "render",
-            command=f"python bench/render.py --sizes {','.join(map(str, sizes))}" + (f" --heldout {args.heldout}" if paths else ""),
+            command=f"python bench/render.py --sizes {','.join(map(str, sizes))}"
+            + (" --dev-files" if args.dev_files else "")
+            + (f" --heldout {args.heldout}" if paths else ""),
             page="render",
-            rows=result_rows(runs, heldout),
+            rows=result_rows(runs, many),
             conditions="a real jupyter lab and the built labextension, headless Chromium 1400x900, background parse off; "
             "cold: the first view, the server parsing the diff for it; restart: the first view after a server restart "
             "(the stored parse read); warm: the same item again (parse in memory, as after the prefetch); the baseline is a "
             "plain table of the same parsed view built in the same page",
             notes=[
                 f"sizes run: {', '.join(size_name(n) for n in sizes)}",
+                "development: the synthetic one-file diffs (the parser and the panel were tuned on them)"
+                + (
+                    f" and the standard-library mutation diffs ({DEV_ITEMS} items of generate_items, seed 0, each its own file; "
+                    "the lazy row build was developed on them)"
+                    if args.dev_files
+                    else ""
+                ),
                 *(
                     [
-                        "development: the synthetic one-file diffs above (the parser and the panel were tuned on them); held-out: "
-                        f"the diffs of {', '.join(p.name for p in paths)} one after another, each its own file"
+                        f"held-out: the diffs of {', '.join(p.name for p in paths)} one after another, each its own file; measured, not tuned on"
                     ]
                     if paths
                     else []

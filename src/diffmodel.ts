@@ -2,8 +2,10 @@
  * The diff as a flat list of display rows, the unit the virtualised list renders.
  *
  * Rows are rebuilt whenever the view mode, the folds or the anchored notes change; building
- * is linear in the diff size (a 100k-line diff takes a few milliseconds), while rendering
- * touches only the rows on screen.
+ * is linear in the diff size, while rendering touches only the rows on screen. When a view
+ * opens, only the first screens' rows are built before the first paint (RowBuilder), and a
+ * wire hunk's lines are decoded when first read (LazyHunk): on a diff of thousands of small
+ * files, building every row up front was most of the time to the first paint.
  */
 import { CommentView, DiffLineTuple, FileView, HunkView, ItemView, LineFlag, LineKind, Side, WireHunk, WireItemView } from './types';
 
@@ -35,7 +37,9 @@ export type Row =
   | { t: 'flag'; flag: number }
   | { t: 'orphans'; comments: number[] }
   /** The rest of a hunk not yet opened in depth under an audit budget: `hidden` lines. */
-  | { t: 'sealed'; file: number; hunk: number; hidden: number };
+  | { t: 'sealed'; file: number; hunk: number; hidden: number }
+  /** Stands in for the rows not built yet (see RowBuilder.partial): `lines` lines in `hunks` hunks of `files` more files. */
+  | { t: 'rest'; lines: number; hunks: number; files: number };
 
 export interface BuildOptions {
   mode: 'unified' | 'split';
@@ -88,11 +92,8 @@ const TAB = 4;
 
 const KIND_OF: Record<string, LineKind> = { ' ': 'context', '+': 'add', '-': 'del', '\\': 'meta' };
 
-/** A hunk's lines from the wire format: numbered from the hunk's starts, as the server's parser numbers them. */
-export function decodeHunk(h: WireHunk | HunkView): HunkView {
-  if (!('kinds' in h)) {
-    return h;
-  }
+/** The lines of a wire hunk, numbered from the hunk's starts as the server's parser numbers them. */
+function decodeLines(h: WireHunk): DiffLineTuple[] {
   const kinds = h.kinds;
   const n = kinds.length;
   const texts = n ? h.text.split('\n') : [];
@@ -112,7 +113,94 @@ export function decodeHunk(h: WireHunk | HunkView): HunkView {
       lines[i] = [KIND_OF[kinds[i]] ?? 'meta', null, null, text];
     }
   }
-  return { header: h.header, old_start: h.old_start, old_len: h.old_len, new_start: h.new_start, new_len: h.new_len, lines };
+  return lines;
+}
+
+/**
+ * A hunk from the wire whose lines are decoded on first use: a diff of thousands of files
+ * decodes, before its first paint, only the hunks on the first screen (the rest as they are
+ * built, searched or scrolled to).
+ */
+export class LazyHunk implements HunkView {
+  readonly header: string;
+  readonly old_start: number;
+  readonly old_len: number;
+  readonly new_start: number;
+  readonly new_len: number;
+  private wire: WireHunk | null;
+  private decoded: DiffLineTuple[] | null = null;
+
+  constructor(h: WireHunk) {
+    this.header = h.header;
+    this.old_start = h.old_start;
+    this.old_len = h.old_len;
+    this.new_start = h.new_start;
+    this.new_len = h.new_len;
+    this.wire = h;
+  }
+
+  get lines(): DiffLineTuple[] {
+    if (!this.decoded) {
+      this.decoded = decodeLines(this.wire as WireHunk);
+      this.wire = null;
+    }
+    return this.decoded;
+  }
+
+  /** Whether the lines have been decoded (read) yet. */
+  get decodedYet(): boolean {
+    return this.decoded !== null;
+  }
+
+  /** The number of lines, without decoding them. */
+  get size(): number {
+    return this.wire ? this.wire.kinds.length : (this.decoded as DiffLineTuple[]).length;
+  }
+
+  /** The characters of all lines together (an upper bound on any one line), without decoding them. */
+  get chars(): number {
+    return this.wire ? this.wire.text.length : (this.decoded as DiffLineTuple[]).reduce((n, l) => n + l[3].length, 0);
+  }
+
+  /** The last old and new line numbers the hunk reaches (its start when a side has no lines), without decoding. */
+  lastNumbers(): [number, number] {
+    if (!this.wire) {
+      return lastOf(this.decoded as DiffLineTuple[], this.old_start, this.new_start);
+    }
+    const kinds = this.wire.kinds;
+    let old = this.old_start - 1;
+    let neu = this.new_start - 1;
+    for (let i = 0; i < kinds.length; i++) {
+      const c = kinds.charCodeAt(i);
+      if (c === 32 || c === 45) {
+        old++;
+      }
+      if (c === 32 || c === 43) {
+        neu++;
+      }
+    }
+    return [old, neu];
+  }
+}
+
+function lastOf(lines: DiffLineTuple[], oldStart: number, newStart: number): [number, number] {
+  let old = oldStart - 1;
+  let neu = newStart - 1;
+  for (const l of lines) {
+    old = l[1] ?? old;
+    neu = l[2] ?? neu;
+  }
+  return [old, neu];
+}
+
+/** The number of lines of a hunk (without decoding a wire hunk). */
+export function hunkSize(h: HunkView): number {
+  return h instanceof LazyHunk ? h.size : h.lines.length;
+}
+
+/** A hunk's lines from the wire format, decoded when first read (a decoded hunk is returned as it is). */
+export function decodeHunk(h: WireHunk | HunkView): HunkView {
+  return 'kinds' in h ? new LazyHunk(h) : h;
 }
 
 /** The item view with every hunk decoded (a view already decoded is returned as it is). */
@@ -321,20 +409,145 @@ class NoteIndex {
   }
 }
 
-/** Flatten files, hunks, folds, comments and flags into display rows. */
-export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
-  const notes = new NoteIndex();
-  const defaultPath = files.length ? filePath(files[0]) : '';
-  const commentLists = opts.comments.map((c, i) => notes.add(c.path || defaultPath, c.side, c.end_line, { t: 'comment', comment: i }));
-  opts.flags.forEach((f, i) => notes.add(f.path || defaultPath, f.side, f.line, { t: 'flag', flag: i }));
+/**
+ * Flattens files, hunks, folds, comments and flags into display rows, a few hunks at a time:
+ * the view builds the first screen's rows before its first paint and the rest in idle slices
+ * (see ReviewView). `step` adds rows, `partial` gives the rows so far with one `rest` row
+ * standing in for the others, `finish` the whole model.
+ */
+export class RowBuilder {
+  private notes = new NoteIndex();
+  private commentLists: Row[][];
+  private defaultPath: string;
+  private rows: Row[] = [];
+  private rowFile: number[] = [];
+  private fileRows: number[] = [];
+  private collapsed: Set<number>;
+  private revealed: Map<string, [number, number]>;
+  private pin: { file: number; hunk: number; idx: number } | null;
+  /** The next file to add, and its next hunk (-1: its header row is still to come). */
+  private file = 0;
+  private hunk = -1;
+  private finished: RowModel | null = null;
 
-  const rows: Row[] = [];
-  const rowFile: number[] = [];
-  const fileRows: number[] = [];
-  const collapsed = opts.collapsed ?? new Set<number>();
-  const revealed = opts.revealed ?? new Map<string, [number, number]>();
-  const pin = opts.pin ?? null;
-  const emitNotes = (path: string, l: LineRef): void => {
+  constructor(
+    private files: FileView[],
+    private opts: BuildOptions
+  ) {
+    this.defaultPath = files.length ? filePath(files[0]) : '';
+    this.commentLists = opts.comments.map((c, i) => this.notes.add(c.path || this.defaultPath, c.side, c.end_line, { t: 'comment', comment: i }));
+    opts.flags.forEach((f, i) => this.notes.add(f.path || this.defaultPath, f.side, f.line, { t: 'flag', flag: i }));
+    this.collapsed = opts.collapsed ?? new Set<number>();
+    this.revealed = opts.revealed ?? new Map<string, [number, number]>();
+    this.pin = opts.pin ?? null;
+  }
+
+  /** The rows built so far (before `finish`, which may put an orphans row in front). */
+  get built(): readonly Row[] {
+    return this.rows;
+  }
+
+  /** Whether every file's rows are built. */
+  get done(): boolean {
+    return this.file >= this.files.length;
+  }
+
+  /** Add the rows of whole hunks until about `lines` diff lines are added (or all are); true when done. */
+  step(lines: number): boolean {
+    const files = this.files;
+    let budget = lines;
+    while (this.file < files.length && budget > 0) {
+      const fi = this.file;
+      const f = files[fi];
+      if (this.hunk < 0) {
+        this.fileRows.push(this.rows.length);
+        this.rows.push({ t: 'file', file: fi });
+        this.fillRowFile(fi);
+        this.hunk = 0;
+        if (this.collapsed.has(fi)) {
+          this.nextFile();
+          continue;
+        }
+      }
+      if (this.hunk >= f.hunks.length) {
+        this.nextFile();
+        continue;
+      }
+      budget -= Math.max(1, this.addHunk(fi, this.hunk, filePath(f)));
+      this.hunk++;
+      this.fillRowFile(fi);
+    }
+    return this.done;
+  }
+
+  /**
+   * The rows built so far and a `rest` row as tall as the rows still to come would be without
+   * folds. Comments on files not yet built are not orphans: they wait for their file's rows.
+   */
+  partial(): RowModel {
+    const rows = this.rows.slice();
+    const rowFile = this.rowFile.slice();
+    let lines = 0;
+    let hunks = 0;
+    for (let fi = this.file; fi < this.files.length; fi++) {
+      const hs = this.files[fi].hunks;
+      for (let hi = fi === this.file ? Math.max(0, this.hunk) : 0; hi < hs.length; hi++) {
+        lines += hunkSize(hs[hi]);
+        hunks++;
+      }
+    }
+    const files = this.files.length - this.file - (this.hunk >= 0 ? 1 : 0);
+    rows.push({ t: 'rest', lines, hunks, files });
+    rowFile.push(-1);
+    const firstPending = new Map<string, number>();
+    for (let fi = this.files.length - 1; fi >= this.file; fi--) {
+      firstPending.set(filePath(this.files[fi]), fi);
+    }
+    const waiting = (i: number): boolean => firstPending.has(this.opts.comments[i].path || this.defaultPath);
+    return this.model(rows, rowFile, this.fileRows.slice(), waiting);
+  }
+
+  /** The whole model (built to the end first if need be). */
+  finish(): RowModel {
+    if (!this.finished) {
+      this.step(Infinity);
+      this.finished = this.model(this.rows, this.rowFile, this.fileRows, () => false);
+    }
+    return this.finished;
+  }
+
+  private model(rows: Row[], rowFile: number[], fileRows: number[], waiting: (comment: number) => boolean): RowModel {
+    // Comments on lines the diff does not show still reach the rater, in one row at the top.
+    const orphans = this.commentLists.map((list, i) => (this.notes.placed.has(list) || waiting(i) ? -1 : i)).filter(i => i >= 0);
+    if (orphans.length) {
+      rows.unshift({ t: 'orphans', comments: orphans });
+      rowFile.unshift(-1);
+      fileRows.forEach((r, i) => (fileRows[i] = r + 1));
+    }
+    const commentRows = this.opts.comments.map(() => -1);
+    rows.forEach((r, i) => {
+      if (r.t === 'comment') {
+        commentRows[r.comment] = i;
+      } else if (r.t === 'orphans') {
+        r.comments.forEach(c => (commentRows[c] = i));
+      }
+    });
+    return { rows, commentRows, rowFile: Int32Array.from(rowFile), fileRows };
+  }
+
+  private nextFile(): void {
+    this.file++;
+    this.hunk = -1;
+  }
+
+  private fillRowFile(fi: number): void {
+    while (this.rowFile.length < this.rows.length) {
+      this.rowFile.push(fi);
+    }
+  }
+
+  private emitNotes(path: string, l: LineRef): void {
+    const notes = this.notes;
     if (!notes.has(path, l)) {
       return; // nearly every line: no allocation on this path
     }
@@ -342,94 +555,72 @@ export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
       if (!notes.placed.has(list)) {
         notes.placed.add(list);
         for (const r of list) {
-          rows.push(r);
+          this.rows.push(r);
         }
       }
     }
-  };
-
-  files.forEach((f, fi) => {
-    fileRows.push(rows.length);
-    rows.push({ t: 'file', file: fi });
-    while (rowFile.length < rows.length) {
-      rowFile.push(fi);
-    }
-    if (collapsed.has(fi)) {
-      return;
-    }
-    const path = filePath(f);
-    f.hunks.forEach((h, hi) => {
-      rows.push({ t: 'hunk', file: fi, hunk: hi });
-      if (opts.opened && !opts.opened.has(hunkKey(fi, hi))) {
-        // Sealed: the first changed line says what the hunk is about; the rest waits for an audit.
-        const k = Math.max(0, h.lines.findIndex(l => l[0] === 'add' || l[0] === 'del'));
-        if (h.lines.length) {
-          const l = lineRef(fi, hi, k, h.lines[k]);
-          rows.push(opts.mode === 'unified' ? l : { t: 'pair', left: l.kind === 'add' ? null : l, right: l.kind === 'del' ? null : l });
-          emitNotes(path, l);
-        }
-        rows.push({ t: 'sealed', file: fi, hunk: hi, hidden: Math.max(0, h.lines.length - 1) });
-        return;
-      }
-      const lines = hunkRefs(fi, hi, h);
-      const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
-      const folds = foldRuns(lines, opts.context, pinned);
-      const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];
-      let pos = 0;
-      for (const [a, b] of folds) {
-        const key = `${fi}:${hi}:${a}`;
-        const [top, bottom] = revealed.get(key) ?? [0, 0];
-        if (opts.expanded.has(key) || top + bottom >= b - a) {
-          continue;
-        }
-        // Revealed lines join the visible lines around the fold; the fold shrinks between them.
-        segments.push({ lines: lines.slice(pos, a + top) });
-        segments.push({ lines: lines.slice(a + top, b - bottom), fold: key, up: a > 0, down: b < lines.length });
-        pos = b - bottom;
-      }
-      segments.push({ lines: lines.slice(pos) });
-      for (const seg of segments) {
-        if (seg.fold) {
-          rows.push({ t: 'fold', key: seg.fold, count: seg.lines.length, file: fi, hunk: hi, up: !!seg.up, down: !!seg.down });
-        } else if (opts.mode === 'unified') {
-          for (const l of seg.lines) {
-            rows.push(l);
-            emitNotes(path, l);
-          }
-        } else {
-          for (const [left, right] of pairLines(seg.lines)) {
-            rows.push({ t: 'pair', left, right });
-            if (left) {
-              emitNotes(path, left);
-            }
-            if (right && right !== left) {
-              emitNotes(path, right);
-            }
-          }
-        }
-      }
-    });
-    while (rowFile.length < rows.length) {
-      rowFile.push(fi);
-    }
-  });
-
-  // Comments on lines the diff does not show still reach the rater, in one row at the top.
-  const orphans = commentLists.map((list, i) => (notes.placed.has(list) ? -1 : i)).filter(i => i >= 0);
-  if (orphans.length) {
-    rows.unshift({ t: 'orphans', comments: orphans });
-    rowFile.unshift(-1);
-    fileRows.forEach((r, i) => (fileRows[i] = r + 1));
   }
-  const commentRows = opts.comments.map(() => -1);
-  rows.forEach((r, i) => {
-    if (r.t === 'comment') {
-      commentRows[r.comment] = i;
-    } else if (r.t === 'orphans') {
-      r.comments.forEach(c => (commentRows[c] = i));
+
+  /** Add one hunk's rows; returns its number of lines. */
+  private addHunk(fi: number, hi: number, path: string): number {
+    const { opts, rows, notes, pin, revealed } = this;
+    const h = this.files[fi].hunks[hi];
+    rows.push({ t: 'hunk', file: fi, hunk: hi });
+    if (opts.opened && !opts.opened.has(hunkKey(fi, hi))) {
+      // Sealed: the first changed line says what the hunk is about; the rest waits for an audit.
+      const k = Math.max(0, h.lines.findIndex(l => l[0] === 'add' || l[0] === 'del'));
+      if (h.lines.length) {
+        const l = lineRef(fi, hi, k, h.lines[k]);
+        rows.push(opts.mode === 'unified' ? l : { t: 'pair', left: l.kind === 'add' ? null : l, right: l.kind === 'del' ? null : l });
+        this.emitNotes(path, l);
+      }
+      rows.push({ t: 'sealed', file: fi, hunk: hi, hidden: Math.max(0, h.lines.length - 1) });
+      return h.lines.length;
     }
-  });
-  return { rows, commentRows, rowFile: Int32Array.from(rowFile), fileRows };
+    const lines = hunkRefs(fi, hi, h);
+    const pinned = (l: LineRef): boolean => notes.has(path, l) || (pin !== null && pin.file === fi && pin.hunk === hi && pin.idx === l.idx);
+    const folds = foldRuns(lines, opts.context, pinned);
+    const segments: Array<{ lines: LineRef[]; fold?: string; up?: boolean; down?: boolean }> = [];
+    let pos = 0;
+    for (const [a, b] of folds) {
+      const key = `${fi}:${hi}:${a}`;
+      const [top, bottom] = revealed.get(key) ?? [0, 0];
+      if (opts.expanded.has(key) || top + bottom >= b - a) {
+        continue;
+      }
+      // Revealed lines join the visible lines around the fold; the fold shrinks between them.
+      segments.push({ lines: lines.slice(pos, a + top) });
+      segments.push({ lines: lines.slice(a + top, b - bottom), fold: key, up: a > 0, down: b < lines.length });
+      pos = b - bottom;
+    }
+    segments.push({ lines: pos ? lines.slice(pos) : lines });
+    for (const seg of segments) {
+      if (seg.fold) {
+        rows.push({ t: 'fold', key: seg.fold, count: seg.lines.length, file: fi, hunk: hi, up: !!seg.up, down: !!seg.down });
+      } else if (opts.mode === 'unified') {
+        for (const l of seg.lines) {
+          rows.push(l);
+          this.emitNotes(path, l);
+        }
+      } else {
+        for (const [left, right] of pairLines(seg.lines)) {
+          rows.push({ t: 'pair', left, right });
+          if (left) {
+            this.emitNotes(path, left);
+          }
+          if (right && right !== left) {
+            this.emitNotes(path, right);
+          }
+        }
+      }
+    }
+    return lines.length;
+  }
+}
+
+/** Flatten files, hunks, folds, comments and flags into display rows (all of them, at once). */
+export function buildRows(files: FileView[], opts: BuildOptions): RowModel {
+  return new RowBuilder(files, opts).finish();
 }
 
 /** Screen lines of a note's text at `cols` characters a line (each paragraph starts a line). */
@@ -463,6 +654,8 @@ export function rowUnits(row: Row, layout: Layout = NO_WRAP, comments: Array<{ t
       return 1 + 2 * row.comments.length;
     case 'file':
       return 1.5;
+    case 'rest':
+      return row.lines + row.hunks + 1.5 * row.files;
     default:
       return 1;
   }
@@ -477,11 +670,49 @@ export function rowOffsets(rows: Row[], rowHeight: number, layout: Layout = NO_W
   return out;
 }
 
+/**
+ * `offsets` (the prefix sums of rowOffsets for rows[0..n)) extended to all of `rows`: rows built
+ * in slices get their heights in slices too. Returns the array, grown (copied) when too short.
+ */
+export function growOffsets(
+  offsets: Float64Array,
+  n: number,
+  rows: readonly Row[],
+  rowHeight: number,
+  layout: Layout = NO_WRAP,
+  comments: Array<{ text: string }> = []
+): Float64Array {
+  let out = offsets;
+  if (out.length < rows.length + 1) {
+    out = new Float64Array(Math.max(rows.length + 1, 2 * offsets.length));
+    out.set(offsets.subarray(0, n + 1));
+  }
+  for (let i = n; i < rows.length; i++) {
+    out[i + 1] = out[i] + rowUnits(rows[i], layout, comments) * rowHeight;
+  }
+  return out;
+}
+
+/** The first `n + 1` offsets, with a row `height` pixels tall put in front of the rows when `height` is given. */
+export function leadOffsets(offsets: Float64Array, n: number, height: number | null): Float64Array {
+  if (height === null) {
+    return offsets.slice(0, n + 1);
+  }
+  const out = new Float64Array(n + 2);
+  for (let i = 0; i <= n; i++) {
+    out[i + 1] = offsets[i] + height;
+  }
+  return out;
+}
+
 /** The widest line of the diff in columns (the horizontal scroll width when lines do not wrap). */
 export function widestLine(files: FileView[]): number {
   let max = 0;
   for (const f of files) {
     for (const h of f.hunks) {
+      if (h instanceof LazyHunk && h.chars * TAB <= max) {
+        continue; // no line of it can be wider: leave it undecoded
+      }
       for (const l of h.lines) {
         const n = l[3].length * TAB > max ? textColumns(l[3]) : 0;
         if (n > max) {
@@ -499,9 +730,13 @@ export function lineDigits(files: FileView[]): number {
   for (const f of files) {
     for (const h of f.hunks) {
       max = Math.max(max, h.old_start + h.old_len, h.new_start + h.new_len);
-      const last = h.lines[h.lines.length - 1];
-      if (last) {
-        max = Math.max(max, last[1] ?? 0, last[2] ?? 0);
+      if (h instanceof LazyHunk) {
+        max = Math.max(max, ...h.lastNumbers());
+      } else {
+        const last = h.lines[h.lines.length - 1];
+        if (last) {
+          max = Math.max(max, last[1] ?? 0, last[2] ?? 0);
+        }
       }
     }
   }

@@ -9,7 +9,7 @@
 import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
 import { Triage } from './triage';
 import { ActiveClock, contradictions, Draft, dropDraft, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
-import { anchorKey, buildRows, decodeView, filePath, hunkKey, Layout, lineDigits, Row, RowModel, rowOffsets, widestLine } from './diffmodel';
+import { anchorKey, decodeView, filePath, growOffsets, hunkKey, Layout, leadOffsets, lineDigits, Row, RowBuilder, RowModel, rowOffsets, rowUnits, widestLine } from './diffmodel';
 import { JudgmentForm, StatusKind } from './form';
 import { el, renderFile, renderRow, RowContext, viewedBox } from './rows';
 import { renderMarkdown } from './markdown';
@@ -20,6 +20,13 @@ import { VirtualList } from './virtual';
 /** File-list entries built before the first paint; the rest follow in slices of FILE_LIST_SLICE. */
 const FILE_LIST_FIRST = 200;
 const FILE_LIST_SLICE = 250;
+/**
+ * Diff lines whose rows are built before the first paint when a view opens (a few screens);
+ * the rest are built after it in idle slices of ROW_SLICE_MS, or at once when the rater needs
+ * them (scrolls past them, jumps, searches, folds).
+ */
+const FIRST_ROW_LINES = 600;
+const ROW_SLICE_MS = 12;
 
 /** Run `fn` when the page is idle (or soon, where requestIdleCallback is missing). */
 function later(fn: () => void): void {
@@ -84,6 +91,11 @@ export class ReviewView {
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
   private ctx: RowContext | null = null;
+  /** The rows still being built after the first paint (null when the model is whole), and its job number. */
+  private builder: RowBuilder | null = null;
+  private rowJob = 0;
+  /** Offsets of the rows the builder has built so far, for `layout`: the whole model's come ready. */
+  private grown: { offsets: Float64Array; n: number; layout: Layout } | null = null;
 
   constructor(
     private transport: ReviewTransport,
@@ -151,6 +163,8 @@ export class ReviewView {
     this.clock.stop();
     this.attention?.stop();
     this.attention = null;
+    this.builder = null; // the rows another view was still building
+    this.rowJob++;
     this.view = view && view.assignment ? decodeView(view) : null;
     this.expanded.clear();
     this.revealed.clear();
@@ -201,9 +215,9 @@ export class ReviewView {
     } else {
       this.form.setStatus('idle', stored ? 'Draft restored' : '');
     }
-    this.rebuild();
-    this.renderFileList();
     this.list.node.scrollTop = 0;
+    this.rebuild(true);
+    this.renderFileList();
     this.updateCountdown();
     if (!this.draft.submitted) {
       this.clock.start();
@@ -328,6 +342,7 @@ export class ReviewView {
     }
     this.activeComment = this.activeComment < 0 ? (step > 0 ? 0 : n - 1) : (this.activeComment + step + n) % n;
     const c = this.comments()[this.activeComment];
+    this.completeRows(); // the comment's row may not be built yet
     this.focus = { path: c.path || this.defaultPath(), side: c.side, line: c.end_line };
     this.refreshRows();
     const row = this.model.commentRows[this.activeComment];
@@ -543,6 +558,7 @@ export class ReviewView {
   }
 
   private scrollToFile(file: number): void {
+    this.completeRows();
     const row = this.model.fileRows[file];
     if (row !== undefined && this.offsets[row] < this.list.node.scrollTop) {
       this.list.node.scrollTop = this.offsets[row];
@@ -801,13 +817,20 @@ export class ReviewView {
     }
   }
 
-  private rebuild(): void {
+  /**
+   * Build the rows for the current state. With `progressive` (a view just opened), only the
+   * first screens' rows are built now and the rest after the first paint; otherwise all.
+   */
+  private rebuild(progressive = false): void {
     const v = this.view;
     const d = this.draft;
+    const job = ++this.rowJob;
+    this.builder = null;
+    this.grown = null;
     if (!v || !d) {
       return;
     }
-    this.model = buildRows(v.files, {
+    const builder = new RowBuilder(v.files, {
       mode: this.options.diffView,
       context: this.options.contextLines,
       expanded: this.expanded,
@@ -818,6 +841,13 @@ export class ReviewView {
       flags: d.flags,
       opened: this.budget() === null ? null : this.opened
     });
+    if (progressive && !builder.step(FIRST_ROW_LINES)) {
+      this.builder = builder;
+      this.model = builder.partial();
+      requestAnimationFrame(() => later(() => this.buildMore(job)));
+    } else {
+      this.model = builder.finish();
+    }
     this.ctx = this.context();
     this.list.node.classList.toggle('ov-split', this.options.diffView === 'split');
     this.list.node.classList.toggle('ov-wrap', this.options.wrapLines);
@@ -826,11 +856,103 @@ export class ReviewView {
     this.setRows();
   }
 
-  /** Hand the rows to the list with offsets for the current layout. */
-  private setRows(): void {
+  /** Build more rows in an idle slice; once all are built, show the whole model. */
+  private buildMore(job: number): void {
+    const b = this.builder;
+    if (job !== this.rowJob || !b) {
+      return; // a newer build replaced this one
+    }
+    const end = performance.now() + ROW_SLICE_MS;
+    while (!b.step(200)) {
+      if (performance.now() > end) {
+        this.growOffsets(b);
+        later(() => this.buildMore(job));
+        return;
+      }
+    }
+    this.completeRows();
+  }
+
+  /** Extend the offsets of the rows built so far (a million rows' heights at once would stall a frame). */
+  private growOffsets(b: RowBuilder): void {
+    let g = this.grown;
+    if (!g || g.layout !== this.layout) {
+      g = this.grown = { offsets: new Float64Array(1024), n: 0, layout: this.layout };
+    }
+    g.offsets = growOffsets(g.offsets, g.n, b.built, this.options.rowHeight, this.layout, this.comments());
+    g.n = b.built.length;
+  }
+
+  /** Finish the rows still being built now (the rater needs them) and show them where the view was. */
+  private completeRows(): void {
+    const b = this.builder;
+    if (!b) {
+      return;
+    }
+    this.builder = null;
+    b.step(Infinity);
+    this.growOffsets(b);
+    const g = this.grown as { offsets: Float64Array; n: number };
+    this.grown = null;
+    const model = b.finish();
+    this.showRows(model, leadOffsets(g.offsets, g.n, this.leadHeight(model)));
+  }
+
+  /**
+   * Scrolled to rows not built yet: build on until the built rows reach `px` pixels down (a
+   * screen or two; all of them only when the rater jumped far), and show them with the rest
+   * row after them. The idle build goes on from there.
+   */
+  private buildTo(px: number): void {
+    const b = this.builder;
+    if (!b) {
+      return;
+    }
+    this.growOffsets(b);
+    let g = this.grown as { offsets: Float64Array; n: number };
+    while (!b.done && g.offsets[g.n] < px) {
+      b.step(FIRST_ROW_LINES);
+      this.growOffsets(b);
+      g = this.grown as { offsets: Float64Array; n: number };
+    }
+    if (b.done) {
+      this.completeRows();
+      return;
+    }
+    const model = b.partial();
+    const base = leadOffsets(g.offsets, g.n, this.leadHeight(model));
+    const offsets = new Float64Array(base.length + 1);
+    offsets.set(base);
+    offsets[base.length] = base[base.length - 1] + rowUnits(model.rows[model.rows.length - 1], this.layout, this.comments()) * this.options.rowHeight;
+    this.showRows(model, offsets);
+  }
+
+  /** The height of the orphans row leading `model` (null when none leads it). */
+  private leadHeight(model: RowModel): number | null {
+    return model.rows.length && model.rows[0].t === 'orphans' ? rowUnits(model.rows[0], this.layout, this.comments()) * this.options.rowHeight : null;
+  }
+
+  /** Show a model that extends the one on screen, where the view was: the rows built first keep their places. */
+  private showRows(model: RowModel, offsets: Float64Array): void {
+    const before = this.model;
+    const top = this.list.topRow;
+    const within = top >= 0 ? this.list.node.scrollTop - this.offsets[top] : 0;
+    this.model = model;
+    // An orphans row may now lead the rows (or lead them no more).
+    const lead = (m: RowModel): number => (m.rows.length && m.rows[0].t === 'orphans' ? 1 : 0);
+    const at = Math.max(0, top + lead(model) - lead(before));
+    this.setRows(offsets);
+    if (top > 0 || within > 0) {
+      this.list.node.scrollTop = this.offsets[Math.min(at, model.rows.length)] + within;
+      this.list.update();
+    }
+  }
+
+  /** Hand the rows to the list with offsets for the current layout (computed here unless given). */
+  private setRows(offsets?: Float64Array): void {
     const v = this.view as ItemView;
     const rows = this.model.rows;
-    this.offsets = rowOffsets(rows, this.options.rowHeight, this.layout, this.comments());
+    this.offsets = offsets ?? rowOffsets(rows, this.options.rowHeight, this.layout, this.comments());
     if (this.layout.wrap) {
       this.list.setWidth(null);
     } else {
@@ -846,7 +968,13 @@ export class ReviewView {
     this.list.setSource({
       count: rows.length,
       offsets: this.offsets,
-      render: i => renderRow(this.ctx as RowContext, rows[i])
+      render: i => {
+        if (rows[i].t === 'rest') {
+          // Scrolled to rows not built yet: build them now (as far as the screen and one more), after this frame's rows.
+          window.setTimeout(() => this.buildTo(this.list.node.scrollTop + 2 * (this.list.node.clientHeight || 600)), 0);
+        }
+        return renderRow(this.ctx as RowContext, rows[i]);
+      }
     });
     this.drawTriage();
   }
@@ -870,7 +998,7 @@ export class ReviewView {
     let open: string | null = null;
     for (let i = 0; i <= rows.length; i++) {
       const r = rows[i];
-      if (i === rows.length || r.t === 'hunk' || r.t === 'file') {
+      if (i === rows.length || r.t === 'hunk' || r.t === 'file' || r.t === 'rest') {
         if (open !== null) {
           (place.get(open) as [number, number])[1] = this.offsets[i] / total;
           open = null;
@@ -890,6 +1018,7 @@ export class ReviewView {
       this.rebuild();
       this.renderFileList();
     }
+    this.completeRows();
     const row = this.model.rows.findIndex(r => r.t === 'hunk' && r.file === file && r.hunk === hunk);
     if (row >= 0) {
       this.list.scrollToRow(row);
@@ -1105,6 +1234,7 @@ export class ReviewView {
         if (this.collapsed.delete(i)) {
           this.rebuild();
         }
+        this.completeRows();
         this.list.scrollToRow(this.model.fileRows[i]);
         this.list.node.scrollTop = this.offsets[this.model.fileRows[i]];
         this.list.update();

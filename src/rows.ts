@@ -320,6 +320,10 @@ export function renderRow(ctx: RowContext, row: Row): HTMLElement {
       return renderFlag(ctx, row.flag);
     case 'sealed':
       return renderSealed(ctx, row);
+    case 'rest': {
+      const n = row.files ? `${row.files} more file${row.files === 1 ? '' : 's'}` : `${row.lines} more lines`;
+      return el('div', 'ov-row ov-rest', `Loading ${n}…`);
+    }
     case 'orphans': {
       const box = el('div', 'ov-row ov-orphans');
       box.append(el('div', 'ov-orphans-head', 'AI comments on lines outside the diff'));

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildRows, decodeHunk, decodeView, lineDigits, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
+import { buildRows, decodeHunk, decodeView, growOffsets, LazyHunk, leadOffsets, lineDigits, RowBuilder, rowOffsets, rowUnits, screenLines, textColumns, widestLine } from '../diffmodel';
 import { markTokens, tokenize, languageOf } from '../highlight';
 import { findHits, hitMarks } from '../search';
 import { DiffLineTuple, FileView } from '../types';
@@ -215,4 +215,92 @@ test('a rebuild reuses the line objects of each hunk; another view gets its own'
   assert.ok(del && del.t === 'line' && del.mate && del.mate.kind === 'add');
   const other = buildRows([{ ...files[0], hunks: files[0].hunks.map(h => ({ ...h })) }], opts).rows.filter(r => r.t === 'line');
   assert.ok(other.every(r => !first.includes(r)));
+});
+
+/** A wire file of `hunks` hunks of `n` lines each (two changed lines a hunk, the rest context). */
+function wireFile(path: string, hunks: number, n: number): any {
+  const kinds = ' '.repeat(n - 2) + '-+';
+  const text = Array.from({ length: n }, (_, i) => `${path} line ${i}`).join('\n');
+  return {
+    old_path: path,
+    new_path: path,
+    status: 'modified',
+    binary: false,
+    added: hunks,
+    removed: hunks,
+    hunks: Array.from({ length: hunks }, (_, k) => ({ header: '', old_start: 1 + k * 1000, old_len: n - 1, new_start: 1 + k * 1000, new_len: n - 1, kinds, text }))
+  };
+}
+
+test('wire hunks decode only when their lines are read: opening a view and sizing its gutter decode none', () => {
+  const view = { assignment: {} as never, item: {} as never, critique: null, judgment: null, files: [wireFile('a.py', 3, 50), wireFile('b.py', 2, 50)] };
+  const v = decodeView(view);
+  const hunks = v.files.flatMap(f => f.hunks) as LazyHunk[];
+  assert.ok(hunks.every(h => h instanceof LazyHunk && !h.decodedYet));
+  // The last new line of the last hunk of a.py: 2001 + 48 lines on the new side - 1.
+  assert.equal(lineDigits(v.files), 4);
+  assert.deepEqual(hunks[2].lastNumbers(), [2049, 2049]);
+  assert.ok(hunks.every(h => !h.decodedYet), 'the gutter is sized without decoding');
+  assert.equal(hunks[0].lines.length, 50);
+  assert.ok(hunks[0].decodedYet && !hunks[1].decodedYet);
+  assert.deepEqual(hunks[0].lastNumbers(), [49, 49]);
+  assert.deepEqual(hunks[0].lines[49], ['add', null, 49, 'a.py line 49']);
+});
+
+test('a view builds its first screens first: a rest row stands for the others; comments on later files wait, true orphans do not', () => {
+  const view = { assignment: {} as never, item: {} as never, critique: null, judgment: null, files: ['a.py', 'b.py', 'c.py'].map(p => wireFile(p, 4, 300)) };
+  const files = decodeView(view).files;
+  const c = (id: string, path: string, line: number): any => ({ id, path, side: 'new', start_line: line, end_line: line, text: id, severity: 'minor', category: 'bug' });
+  const comments = [c('early', 'a.py', 299), c('late', 'c.py', 3299), c('nowhere', 'zzz.py', 5)];
+  const o = { ...opts, comments };
+  const b = new RowBuilder(files, o);
+  assert.equal(b.step(600), false);
+  const part = b.partial();
+  const last = part.rows[part.rows.length - 1];
+  assert.equal(last.t, 'rest');
+  // Two hunks of a.py built: the rest is two hunks of a.py and all of b.py and c.py.
+  assert.deepEqual(last, { t: 'rest', lines: 10 * 300, hunks: 10, files: 2 });
+  assert.ok(!(files[2].hunks[0] as LazyHunk).decodedYet, 'the files not built yet stay undecoded');
+  assert.deepEqual(part.rows[0], { t: 'orphans', comments: [2] });
+  assert.ok(part.commentRows[0] > 0 && part.commentRows[1] === -1 && part.commentRows[2] === 0);
+  // The rest row is as tall as its lines, hunk headers and file headers.
+  const off = rowOffsets(part.rows, 10);
+  assert.equal(off[part.rows.length] - off[part.rows.length - 1], (3000 + 10 + 1.5 * 2) * 10);
+  // Finished, the model is the one built at once, row for row.
+  const whole = b.finish();
+  const once = buildRows(files, o);
+  assert.deepEqual(whole.rows.map(r => r.t), once.rows.map(r => r.t));
+  assert.deepEqual(whole.commentRows, once.commentRows);
+  assert.deepEqual([...whole.rowFile], [...once.rowFile]);
+  assert.deepEqual(whole.fileRows, once.fileRows);
+  assert.ok(whole.commentRows[1] > 0 && whole.rows.every(r => r.t !== 'rest'));
+  // The rows built first keep their places behind the orphans row.
+  assert.deepEqual(part.rows.slice(0, -1).map(r => r.t), whole.rows.slice(0, part.rows.length - 1).map(r => r.t));
+});
+
+test('row offsets grown slice by slice while rows are built equal those of the whole model, orphans row in front included', () => {
+  const view = { assignment: {} as never, item: {} as never, critique: null, judgment: null, files: ['a.py', 'b.py', 'c.py'].map(p => wireFile(p, 4, 300)) };
+  const files = decodeView(view).files;
+  const c = (id: string, path: string, line: number): any => ({ id, path, side: 'new', start_line: line, end_line: line, text: id.repeat(90), severity: 'minor', category: 'bug' });
+  const comments = [c('early', 'a.py', 299), c('late', 'c.py', 3299), c('nowhere', 'zzz.py', 5)];
+  const layout = { wrap: true, cols: 12, noteCols: 40 };
+  for (const mode of ['unified', 'split'] as const) {
+    const b = new RowBuilder(files, { ...opts, mode, comments });
+    let off = new Float64Array(4);
+    let n = 0;
+    while (!b.step(250)) {
+      off = growOffsets(off, n, b.built, 20, layout, comments);
+      n = b.built.length;
+    }
+    off = growOffsets(off, n, b.built, 20, layout, comments);
+    n = b.built.length;
+    const whole = b.finish();
+    assert.equal(whole.rows[0].t, 'orphans');
+    const lead = rowUnits(whole.rows[0], layout, comments) * 20;
+    const got = leadOffsets(off, n, lead);
+    const want = rowOffsets(whole.rows, 20, layout, comments);
+    assert.equal(got.length, want.length);
+    assert.ok(got.every((x, i) => Math.abs(x - want[i]) < 1e-6), mode);
+    assert.deepEqual([...leadOffsets(off, n, null)], [...want.slice(1)].map(x => x - lead));
+  }
 });

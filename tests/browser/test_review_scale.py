@@ -77,6 +77,13 @@ def lab(lab_root: Path, lab_store: Store) -> Iterator[Lab]:
     many = "".join(f"--- a/m/f{k}.py\n+++ b/m/f{k}.py\n@@ -1 +1 @@\n-v = {k}\n+v = {k + 1}\n" for k in range(MANY_FILES))
     s.add_items([Item(id="sc-many", diff=many, path="m/f0.py", task="Review many files.")])
     add_study(s, "many", [("sc-many", "unassisted", None)])
+    s.add_items([Item(id="sc-manyc", diff=many, path="m/f0.py", task="Review many files with comments.")])
+    notes = tuple(
+        Comment(id=cid, path=path, start_line=line, end_line=line, text=f"Claim {cid}.")
+        for cid, path, line in (("c-first", "m/f0.py", 1), ("c-last", f"m/f{MANY_FILES - 1}.py", 1), ("c-away", "m/f5.py", 99))
+    )
+    s.add_critiques([Critique(id="k-manyc", item_id="sc-manyc", assistant="demo-replay", verdict="buggy", confidence=0.9, comments=notes)])
+    add_study(s, "manyc", [("sc-manyc", "critic", "k-manyc")])
     yield from start_lab(lab_root, s)
 
 
@@ -256,4 +263,44 @@ def test_a_diff_of_many_files_lists_the_first_ones_at_once_and_every_one_soon(br
     # The last entry, built in a later slice, still goes to its file.
     entries.last.locator(".ov-file").click()
     panel.locator(f'.ov-filehead:has-text("m/f{MANY_FILES - 1}.py")').first.wait_for()
+    page.context.close()
+
+
+def test_rows_built_after_the_first_paint_are_there_when_the_rater_goes_to_them(browser: Any, lab: Lab) -> None:
+    """The first screens' rows paint first and the rest follow; a jump to a comment deep in the
+    diff, or a scroll to its end, finds its rows, and only true orphans sit in the orphans row."""
+    page = open_lab(browser, lab)
+    panel = open_study(page, "manyc")
+    panel.locator(".ov-line").first.wait_for()
+    orphans = panel.locator(".ov-orphans .ov-comment")
+    assert [orphans.nth(i).get_attribute("data-comment-id") for i in range(orphans.count())] == ["c-away"]
+    # A few hundred files down at once (past the rows built before the first paint, if the idle
+    # build has not got there): file headers fill the screen, no placeholder.
+    scroll = panel.locator(".ov-scroll")
+    scroll.evaluate("el => { el.scrollTop = 40000; }")
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.jp-OversightReview:not(.lm-mod-hidden) .ov-scroll');"
+        " const v = el.getBoundingClientRect();"
+        " const heads = [...el.querySelectorAll('.ov-filehead')].filter(h => { const b = h.getBoundingClientRect(); return b.top >= v.top && b.bottom <= v.bottom; });"
+        " const rest = [...el.querySelectorAll('.ov-rest')].some(r => { const b = r.getBoundingClientRect(); return b.bottom > v.top && b.top < v.bottom; });"
+        " return heads.length >= 3 && !rest && heads.every(h => Number(h.dataset.file) > 300); }"
+    )
+    scroll.evaluate("el => { el.scrollTop = 0; }")
+    # At once, whether or not the idle build has finished: the comment on the last file.
+    panel.locator(".ov-next-comment").click()
+    panel.locator(".ov-next-comment").click()
+    card = panel.locator('.ov-comment[data-comment-id="c-last"]')
+    card.wait_for()
+    assert card.evaluate(
+        "el => { const b = el.getBoundingClientRect(), v = el.closest('.ov-scroll').getBoundingClientRect();"
+        " return b.top >= v.top && b.bottom <= v.bottom; }"
+    )
+    # The end of the diff: the last file's rows, and nothing left standing in for them.
+    scroll.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    panel.locator(f'.ov-filehead:has-text("m/f{MANY_FILES - 1}.py")').first.wait_for()
+    assert panel.locator(".ov-rest").count() == 0
+    assert [orphans.nth(i).get_attribute("data-comment-id") for i in range(orphans.count())] in (["c-away"], [])
+    scroll.evaluate("el => { el.scrollTop = 0; }")
+    panel.locator(".ov-orphans").wait_for()
+    assert [orphans.nth(i).get_attribute("data-comment-id") for i in range(orphans.count())] == ["c-away"]
     page.context.close()
