@@ -126,7 +126,9 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
             c, t, z = scores[name]["paired_per_token"], scores[name]["trained"], run["held_zero_shot_per_token"][name]
             assert c["difference"] == pytest.approx(t["accuracy"] - z["accuracy"])
     assert set(run["step0"]) == {"train_8", "hef_dev", "mut_dev"}
-    assert run["step0"]["hef_dev"]["per_token"]["share_right"] == pytest.approx(run["development_zero_shot"]["per_token"]["hef_dev"]["accuracy"])
+    assert run["step0"]["hef_dev"]["per_token"]["share_right"] == pytest.approx(
+        run["development_zero_shot"]["per_token"]["hef_dev"]["accuracy"]
+    )
     assert all(len(t["loss_curve"]) == t["settings"]["steps"] for t in run["trials"])
     zero_dev = run["development_zero_shot"]["sum"]
     assert [run["trials"][0]["dev"][n]["accuracy"] for n in zero_dev] == [zero_dev[n]["accuracy"] for n in zero_dev]
