@@ -694,7 +694,9 @@ def save_speed(run: dict[str, Any]) -> Path:
         for m, text in what.items()
     ]
     tok = run["tokens"]
+    per_round = "; ".join(f"round {k + 1}: " + ", ".join(f"{m} {run[m][k] / plain[k]:.2f}x" for m in what) for k in range(len(plain)))
     notes = [
+        f"Against plain, round by round: {per_round}.",
         f"Tokens run per {run['steps']} steps: plain {tok['plain']}, shared {tok['shared']} ({tok['shared'] / tok['plain']:.2f}); the frozen "
         "layers' pass before the first step reads the training pairs once (about one evaluation pass), after which a step runs the "
         "trained layers only.",
