@@ -462,8 +462,20 @@ def step_speed(args: argparse.Namespace, frames: dict[str, Any], device: str, ro
     return out
 
 
-def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str) -> dict[str, Any]:
-    """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it."""
+def plain(x: Any) -> Any:
+    """A run's record without the per-pair right/wrong arrays (JSON-ready)."""
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items() if k != "right"}
+    return [plain(v) for v in x] if isinstance(x, list) else x
+
+
+def sweep(
+    args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str, partial: Path | None = None
+) -> dict[str, Any]:
+    """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it.
+
+    ``partial``: after every setting, what is known so far (development only) is written there, so a run cut short
+    still leaves its development figures, loss curves and step-0 margins."""
     import copy
 
     import polars as pl
@@ -547,6 +559,9 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             f"loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}; development " + ", ".join(f"{n} {short(dev[n])}" for n in dev_sets),
             flush=True,
         )
+        if partial is not None:
+            done = {"partial": True, "grid": grid[: i + 1], "trials": trials, "step0": start}
+            partial.write_text(json.dumps(plain({**done, "development_zero_shot": {"sum": zero, "per_token": zero_pt}}), indent=2))
         if i == 0 or right > trials[best]["dev_right"]:
             if best in kept and best != 0:
                 del kept[best]
@@ -591,11 +606,6 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             )
     seconds = time.perf_counter() - t0
     print(f"{seconds:.0f} s in all (device {device})")
-
-    def plain(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: plain(v) for k, v in x.items() if k != "right"}
-        return [plain(v) for v in x] if isinstance(x, list) else x
 
     import transformers
 
@@ -865,7 +875,8 @@ def main() -> None:
             print(save_speed(run))
         return
     if args.stage in ("zero-shot", "sweep"):
-        run = zero_shot_rules(args, frames, device) if args.stage == "zero-shot" else sweep(args, frames, grid, device)
+        partial = Path(args.json).with_suffix(".partial.json") if args.json else None
+        run = zero_shot_rules(args, frames, device) if args.stage == "zero-shot" else sweep(args, frames, grid, device, partial)
         if args.json:
             Path(args.json).write_text(json.dumps(run, indent=2))
         if args.save:

@@ -112,7 +112,11 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
     frames["train"] = pl.concat([frames["hef_train"], frames["mut_train_8"]])
     # The first setting barely moves the adapters (zero-initialised B), so it must rank as zero-shot does.
     grid = [{"lr": 1e-9}, {"steps": 12, "per_token": True, "beta": 3.0}, {"steps": 12, "lr": 1e-2, "lora_layers": 0}]
-    run = rl.sweep(_args(), frames, grid, "cpu")
+    run = rl.sweep(_args(), frames, grid, "cpu", tmp_path / "sweep.partial.json")
+    # What a run cut short leaves: every setting's development figures so far, without the held-out ones.
+    partial = json.loads((tmp_path / "sweep.partial.json").read_text())
+    assert partial["partial"] and len(partial["trials"]) == 3 and "held" not in partial
+    assert [t["dev_right"] for t in partial["trials"]] == [t["dev_right"] for t in run["trials"]]
     rights = [t["dev_right"] for t in run["trials"]]
     assert len(rights) == 3 and run["chosen"] == rights.index(max(rights))
     assert [t["settings"]["per_token"] for t in run["trials"]] == [False, True, False]
