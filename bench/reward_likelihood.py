@@ -343,6 +343,18 @@ def describe_profile(p: dict[str, Any]) -> str:
     )
 
 
+def keeping_states(trainer: Any, cache: dict[Any, Any], key: Any) -> Any:
+    """``trainer`` whose kept frozen-layer states of the training pairs are made once per (``key``, layer) and reused."""
+
+    class Keeping(trainer):  # type: ignore[misc, valid-type]
+        def _frozen_states(self, upto: int) -> Any:
+            if (key, upto) not in cache:
+                cache[(key, upto)] = super()._frozen_states(upto)
+            return cache[(key, upto)]
+
+    return Keeping
+
+
 def per_token_trainer() -> Any:
     """The likelihood reward read per scored token, beta * (log p(c) / n_c - log p(r) / n_r), as a trainer stage."""
     import torch
@@ -495,14 +507,33 @@ def sweep(
     counts = {name: token_counts(base, tok, frames[name], args.max_length) for name in EVAL_SETS}
     dev_sets, held_sets = ["hef_dev", "mut_dev"], ["hef_held", "mut_held"]
 
-    def rules(model: Any, names: list[str], per_token: bool) -> dict[str, Any]:
-        return {n: accuracy(margins(model, tok, frames[n], args.max_length, counts[n] if per_token else None)) for n in names}
+    # LoRA on the top K layers leaves the layers below them as they are in the untrained model: each evaluation set
+    # goes through those once (kept), and every trained model, and the untrained one, runs only the layers above.
+    llama_like = hasattr(getattr(base, "model", None), "norm") and hasattr(getattr(base, "model", None), "layers")
+    below: dict[tuple[str, int], Any] = {}
+
+    def first_trained(lora_layers: int) -> int:
+        return n_layers - lora_layers if llama_like and 0 < lora_layers < n_layers else 0
+
+    def lp_of(model: Any, name: str, upto: int) -> tuple[Any, Any]:
+        from oversight_ext.reward.lm import pair_frozen_states, pair_logprobs
+
+        if not upto:
+            return logprobs(model, tok, frames[name], args.max_length)
+        c, r = frames[name]["chosen"].to_list(), frames[name]["rejected"].to_list()
+        if (name, upto) not in below:
+            below[(name, upto)] = pair_frozen_states(base, tok, c, r, upto, max_length=args.max_length)
+        return pair_logprobs(model, tok, c, r, max_length=args.max_length, frozen=(upto, below[(name, upto)]))  # type: ignore[no-any-return]
+
+    def rules(model: Any, names: list[str], per_token: bool, upto: int) -> dict[str, Any]:
+        return {n: accuracy(rule(lp_of(model, n, upto), counts[n] if per_token else None)) for n in names}
 
     untrained: dict[str, Any] = {}
+    upto0 = first_trained(args.lora_layers)
 
     def zero_shot(names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The untrained LM's ranking by summed and by per-token log-likelihood (one pass for both)."""
-        untrained.update({n: logprobs(base, tok, frames[n], args.max_length) for n in names})
+        untrained.update({n: lp_of(base, n, upto0) for n in names})
         return {n: accuracy(rule(untrained[n], None)) for n in names}, {n: accuracy(rule(untrained[n], counts[n])) for n in names}
 
     zero, zero_pt = zero_shot(dev_sets)
@@ -521,6 +552,7 @@ def sweep(
     for n, v in start.items():
         print(f"step 0, {n}: " + "; ".join(f"{k} {describe_profile(p)}" for k, p in v.items()), flush=True)
     trials: list[dict[str, Any]] = []
+    kept_train: dict[Any, Any] = {}  # the training pairs' states below the LoRA layers, made by the first setting that needs them
     kept: dict[int, Any] = {}
     best = 0
     for i, override in enumerate(grid):
@@ -535,12 +567,10 @@ def sweep(
         from oversight_ext.reward.train import train_reward_model
 
         t1 = time.perf_counter()
-        res = train_reward_model(
-            train, cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False,
-            trainer=per_token_trainer() if st["per_token"] else ImplicitRewardTrainer,
-        )  # fmt: skip
+        trainer = keeping_states(per_token_trainer() if st["per_token"] else ImplicitRewardTrainer, kept_train, st["mutation_pairs"])
+        res = train_reward_model(train, cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False, trainer=trainer)
         seconds = time.perf_counter() - t1
-        dev = rules(res.model, dev_sets, st["per_token"])
+        dev = rules(res.model, dev_sets, st["per_token"], first_trained(st["lora_layers"]))
         right = sum(int(dev[n]["right"].sum()) for n in dev_sets)
         trials.append(
             {
@@ -580,7 +610,7 @@ def sweep(
     held_zero, held_zero_pt = zero_shot(held_sets)
     held: dict[str, Any] = {}
     for i in sorted({best, 0}):
-        scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"])
+        scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"], first_trained(trials[i]["settings"]["lora_layers"]))
         held[str(i)] = {
             n: {
                 "trained": scores[n],

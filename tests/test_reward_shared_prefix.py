@@ -176,3 +176,23 @@ def test_trainer_keeps_the_frozen_layers_states_and_takes_the_same_first_step() 
     assert kept[False] is None and kept[True] is not None and len(kept[True]) == 24
     assert abs(losses[False][0] - losses[True][0]) < 1e-5
     assert abs(losses[False][1] - losses[True][1]) < 1e-3
+
+
+def test_pair_logprobs_from_kept_states_of_the_untrained_model_score_a_top_layer_lora_model() -> None:
+    from oversight_ext.reward.lm import pair_frozen_states
+
+    model, tok = load_causal_lm("tiny-llama", seed=6)
+    chosen = ["def f(x):\n    return x + 1\n", "x = 1\n", "def g(a):\n    return [a, a]\n", "import os\nprint(os.sep)\n"]
+    rejected = ["def f(x):\n    return x - 1\n", "y = [1, 2]\n", "def g(a):\n    return [a, a, a]\n", "import os\nprint(os.name)\n"]
+    # Kept before any adapter exists: the layers below the LoRA layer are the same weights afterwards.
+    states = pair_frozen_states(model, tok, chosen, rejected, 1, max_length=64, batch_size=2)
+    model = with_lora(model, RewardTrainingConfig(reward="likelihood", lora_r=4, lora_alpha=8, lora_target_modules=TOP))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05)
+    want = pair_logprobs(model, tok, chosen, rejected, max_length=64, share_prefix=False)
+    got = pair_logprobs(model, tok, chosen, rejected, max_length=64, frozen=(1, states))
+    assert np.allclose(got[0], want[0], atol=1e-4) and np.allclose(got[1], want[1], atol=1e-4)
+    with pytest.raises(ValueError, match="one per pair"):
+        pair_logprobs(model, tok, chosen, rejected, max_length=64, frozen=(1, states[:2]))

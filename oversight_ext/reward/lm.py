@@ -30,8 +30,8 @@ from .batching import Batch
 from .model import _prepare_tokenizer, backbone_source, score_in_length_order
 
 __all__ = [
-    "LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "pair_logprobs",
-    "sequence_logprobs", "shared_prefix",
+    "LogLikelihood", "cached_gguf_folder", "frozen_states", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm",
+    "only_layers", "pair_frozen_states", "pair_logprobs", "sequence_logprobs", "shared_prefix", "trained_from",
 ]  # fmt: skip
 
 
@@ -253,6 +253,7 @@ def pair_logprobs(
     batch_size: int = 16,
     max_length: int | None = None,
     share_prefix: bool = True,
+    frozen: tuple[int, list[torch.Tensor]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(log p(chosen), log p(rejected)) over the tokens after each pair's shared prefix, float64.
 
@@ -261,6 +262,8 @@ def pair_logprobs(
     Pairs go in batches of similar length (both texts of a pair in one forward pass), without
     autograd, the model in eval mode. ``share_prefix``: each pair in one row, its shared prefix run
     once (:func:`~oversight_ext.reward.batching.collate_shared`); off, the two texts in separate rows.
+    ``frozen``: (layer, per-pair states from :func:`pair_frozen_states` for these pairs): the layers below
+    ``layer`` are not run again (they must be the same weights, e.g. frozen under LoRA on the layers above).
     """
     from .batching import collate, collate_shared
     from .model import context_length, encode
@@ -275,7 +278,9 @@ def pair_logprobs(
     starts = np.array([shared_prefix(c, r) for c, r in zip(ci, ri, strict=True)])
     order = np.argsort([max(len(c), len(r)) for c, r in zip(ci, ri, strict=True)], kind="stable")
     lc, lr = np.zeros(len(ci)), np.zeros(len(ci))
-    scorer, was, device = LogLikelihood(model), model.training, next(model.parameters()).device
+    if frozen is not None and (not share_prefix or len(frozen[1]) != len(ci)):
+        raise ValueError(f"frozen states: give one per pair ({len(ci)} pairs, {len(frozen[1])} states) with share_prefix on")
+    scorer, was, device = LogLikelihood(model, first_layer=frozen[0] if frozen else 0), model.training, next(model.parameters()).device
     model.eval()
     try:
         with torch.inference_mode():
@@ -283,7 +288,8 @@ def pair_logprobs(
                 idx = order[at : at + max(batch_size // 2, 1)]
                 c, r = [ci[i] for i in idx], [ri[i] for i in idx]
                 if share_prefix:
-                    b = collate_shared(c, r, starts[idx], tok.pad_token_id)
+                    embeds = None if frozen is None else [frozen[1][i] for i in idx]
+                    b = collate_shared(c, r, starts[idx], tok.pad_token_id, embeds=embeds)
                 else:
                     b = collate(c + r, tok.pad_token_id, packed=False, starts=np.tile(starts[idx], 2))
                 out = scorer(b.to(device)).double().cpu().numpy()
@@ -291,6 +297,35 @@ def pair_logprobs(
     finally:
         model.train(was)
     return lc, lr
+
+
+def pair_frozen_states(
+    model: Any, tok: Any, chosen: list[str], rejected: list[str], upto: int, *, batch_size: int = 16, max_length: int | None = None
+) -> list[torch.Tensor]:
+    """Per pair, the hidden states of its shared-prefix row entering decoder layer ``upto`` (for ``pair_logprobs(frozen=...)``)."""
+    from .batching import collate_shared
+    from .model import context_length, encode
+
+    limit = min(max_length or context_length(model), context_length(model))
+    ci, _ = encode(tok, chosen, limit)
+    ri, _ = encode(tok, rejected, limit)
+    starts = np.array([shared_prefix(c, r) for c, r in zip(ci, ri, strict=True)])
+    lens = np.array([len(c) + len(r) for c, r in zip(ci, ri, strict=True)]) - np.minimum(
+        starts, [min(len(c), len(r)) for c, r in zip(ci, ri, strict=True)]
+    )
+    order, out = np.argsort(lens, kind="stable"), [torch.empty(0)] * len(ci)
+    was, device = model.training, next(model.parameters()).device
+    model.eval()
+    try:
+        for at in range(0, len(order), max(batch_size // 2, 1)):
+            idx = order[at : at + max(batch_size // 2, 1)]
+            b = collate_shared([ci[i] for i in idx], [ri[i] for i in idx], starts[idx], tok.pad_token_id)
+            states = frozen_states(model, b.to(device), upto)
+            for k, i in enumerate(idx):
+                out[i] = states[k, : lens[i]].clone()
+    finally:
+        model.train(was)
+    return out
 
 
 def sequence_logprobs(
