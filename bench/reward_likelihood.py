@@ -44,6 +44,12 @@ and of the default, the paired comparisons and every development figure in its n
 is); ``--device cpu|cuda|auto`` picks where (bf16 on CUDA, fp32 on the CPU).
 ``--stage sweep --backbone tiny-llama --device cpu --grid '[{"steps": 2}, {"steps": 2, "per_token": true}]'``
 runs the plumbing in seconds.
+
+``--stage speed`` trains the same batches three ways, alternated in one run (each pair's texts in separate rows;
+one row per pair with the shared prefix once; and that starting every step from the kept output of the frozen
+layers below the LoRA layers), prints steps/s and the largest loss-curve difference, and with ``--save`` writes
+results/reward-step-speed.json. ``--stage sweep --json RUN`` also writes RUN's ``.partial.json`` after every
+setting (development figures only), so a sweep cut short leaves what it had.
 """
 
 from __future__ import annotations
