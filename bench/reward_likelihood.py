@@ -44,6 +44,12 @@ and of the default, the paired comparisons and every development figure in its n
 is); ``--device cpu|cuda|auto`` picks where (bf16 on CUDA, fp32 on the CPU).
 ``--stage sweep --backbone tiny-llama --device cpu --grid '[{"steps": 2}, {"steps": 2, "per_token": true}]'``
 runs the plumbing in seconds.
+
+``--stage speed`` trains the same batches three ways, alternated in one run (each pair's texts in separate rows;
+one row per pair with the shared prefix once; and that starting every step from the kept output of the frozen
+layers below the LoRA layers), prints steps/s and the largest loss-curve difference, and with ``--save`` writes
+results/reward-step-speed.json. ``--stage sweep --json RUN`` also writes RUN's ``.partial.json`` after every
+setting (development figures only), so a sweep cut short leaves what it had.
 """
 
 from __future__ import annotations
@@ -321,6 +327,40 @@ def paired(zero: Any, tuned: Any, *, boot: int = 10000, seed: int = 0) -> dict[s
     }  # fmt: skip
 
 
+def margin_profile(d: Any, betas: tuple[float, ...] = (0.1, 1.0, 3.0, 10.0)) -> dict[str, Any]:
+    """How the untrained margins d = r(chosen) - r(rejected) (beta 1) of a pair set lie: the share already right, quantiles,
+    and the Bradley-Terry loss and mean gradient weight sigmoid(-beta d) each beta starts training from."""
+    import numpy as np
+
+    d = np.asarray(d, dtype=np.float64)
+    q = np.quantile(d, [0.1, 0.25, 0.5, 0.75, 0.9]).tolist()
+    return {
+        "n": len(d), "share_right": float((d > 0).mean()), "quantiles_10_25_50_75_90": q,
+        "bt_loss": {str(b): float(np.mean(np.logaddexp(0, -b * d))) for b in betas},
+        "gradient_weight": {str(b): float(np.mean(np.exp(-np.logaddexp(0, b * d)))) for b in betas},
+    }  # fmt: skip
+
+
+def describe_profile(p: dict[str, Any]) -> str:
+    q = p["quantiles_10_25_50_75_90"]
+    return (
+        f"{p['share_right']:.2f} of {p['n']} right, margin deciles 10/50/90 {q[0]:+.3f}/{q[2]:+.3f}/{q[4]:+.3f}, "
+        f"BT loss at beta 0.1/3: {p['bt_loss']['0.1']:.3f}/{p['bt_loss']['3.0']:.3f}"
+    )
+
+
+def keeping_states(trainer: Any, cache: dict[Any, Any], key: Any) -> Any:
+    """``trainer`` whose kept frozen-layer states of the training pairs are made once per (``key``, layer) and reused."""
+
+    class Keeping(trainer):  # type: ignore[misc, valid-type]
+        def _frozen_states(self, upto: int) -> Any:
+            if (key, upto) not in cache:
+                cache[(key, upto)] = super()._frozen_states(upto)
+            return cache[(key, upto)]
+
+    return Keeping
+
+
 def per_token_trainer() -> Any:
     """The likelihood reward read per scored token, beta * (log p(c) / n_c - log p(r) / n_r), as a trainer stage."""
     import torch
@@ -345,7 +385,7 @@ def per_token_trainer() -> Any:
 def settings(args: argparse.Namespace, override: dict[str, Any]) -> dict[str, Any]:
     base = {
         "mutation_pairs": args.mutation_pairs, "steps": args.steps, "batch": args.batch, "lr": args.lr, "beta": args.beta,
-        "lora_layers": args.lora_layers, "per_token": False,
+        "lora_layers": args.lora_layers, "lora_r": 8, "per_token": False,
     }  # fmt: skip
     unknown = sorted(set(override) - set(base))
     if unknown:
@@ -388,8 +428,72 @@ def zero_shot_rules(args: argparse.Namespace, frames: dict[str, Any], device: st
     return out
 
 
-def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str) -> dict[str, Any]:
-    """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it."""
+#: --stage speed's ways of computing one step: (share_prefix, cache_frozen_layers).
+SPEED_MODES = {"plain": (False, False), "shared": (True, False), "shared+frozen": (True, True)}
+
+
+def step_speed(args: argparse.Namespace, frames: dict[str, Any], device: str, rounds: int = 2) -> dict[str, Any]:
+    """Optimiser steps per second on the same training pairs and batches, computed three ways (SPEED_MODES): each
+    pair's texts in separate rows (plain); one row per pair with the shared prefix once (``share_prefix``); and that,
+    starting every step from the kept output of the frozen layers below the LoRA layers (``cache_frozen_layers``).
+    The modes alternate ``rounds`` times in one run; their loss curves must agree (they compute the same thing).
+    ``setup_s``: what a run spends before its first step (for the last mode, the pass through the frozen layers)."""
+    import copy
+
+    from oversight_ext.reward import RewardTrainingConfig
+    from oversight_ext.reward.lm import load_causal_lm
+    from oversight_ext.reward.train import train_reward_model
+
+    backbone = args.gguf or args.backbone
+    base, tok = load_causal_lm(backbone, device=device)
+    targets = top_layers(int(base.config.num_hidden_layers), args.lora_layers) if args.lora_layers else []
+    out: dict[str, Any] = {m: [] for m in SPEED_MODES}
+    out.update({"setup_s": {m: [] for m in SPEED_MODES}, "loss": {}, "load_average": [os.getloadavg()[0]]})
+    for _ in range(rounds):
+        for mode, (share, frozen) in SPEED_MODES.items():
+            cfg = RewardTrainingConfig(
+                reward="likelihood", text_format="after", max_length=args.max_length, batch_size=args.batch, max_steps=args.steps,
+                warmup_ratio=0.1, lora_r=8, lora_alpha=16, lora_target_modules=targets, learning_rate=args.lr, beta=args.beta, seed=0,
+                share_prefix=share, cache_frozen_layers=frozen,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            res = train_reward_model(frames["train"], cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False)
+            setup = time.perf_counter() - t0 - res.seconds
+            out[mode].append(res.steps / res.seconds)
+            out["setup_s"][mode].append(setup)
+            out["loss"][mode] = res.losses
+            out.setdefault("tokens", {})[mode] = res.padded_tokens
+            print(
+                f"{mode:13s} {res.steps} steps in {res.seconds:.1f} s: {res.steps / res.seconds:.3f} steps/s, {res.padded_tokens} padded "
+                f"tokens, {setup:.1f} s before the first step, loss {' '.join(f'{x:.4f}' for x in res.losses)}",
+                flush=True,
+            )
+        out["load_average"].append(os.getloadavg()[0])
+    gap = {m: max(abs(a - b) for a, b in zip(out["loss"]["plain"], out["loss"][m], strict=True)) for m in SPEED_MODES}
+    ratio = {m: sum(out[m]) / sum(out["plain"]) for m in SPEED_MODES}
+    out.update({"ratio": ratio, "max_loss_difference": gap, "pairs": frames["train"].height, "device": device, "rounds": rounds})
+    out.update({"steps": args.steps, "batch": args.batch, "lora_layers": args.lora_layers, "lr": args.lr})
+    print(
+        "steps/s against plain: " + ", ".join(f"{m} {r:.2f}x (largest loss difference {gap[m]:.1e})" for m, r in ratio.items())
+        + f"; load average {' '.join(f'{x:.1f}' for x in out['load_average'])}"
+    )  # fmt: skip
+    return out
+
+
+def plain(x: Any) -> Any:
+    """A run's record without the per-pair right/wrong arrays (JSON-ready)."""
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items() if k != "right"}
+    return [plain(v) for v in x] if isinstance(x, list) else x
+
+
+def sweep(
+    args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str, Any]], device: str, partial: Path | None = None
+) -> dict[str, Any]:
+    """Train each grid setting on the training pairs, pick the best on development pairs, score held-out once with it.
+
+    ``partial``: after every setting, what is known so far (development only) is written there, so a run cut short
+    still leaves its development figures, loss curves and step-0 margins."""
     import copy
 
     import polars as pl
@@ -409,17 +513,52 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
     counts = {name: token_counts(base, tok, frames[name], args.max_length) for name in EVAL_SETS}
     dev_sets, held_sets = ["hef_dev", "mut_dev"], ["hef_held", "mut_held"]
 
-    def rules(model: Any, names: list[str], per_token: bool) -> dict[str, Any]:
-        return {n: accuracy(margins(model, tok, frames[n], args.max_length, counts[n] if per_token else None)) for n in names}
+    # LoRA on the top K layers leaves the layers below them as they are in the untrained model: each evaluation set
+    # goes through those once (kept), and every trained model, and the untrained one, runs only the layers above.
+    llama_like = hasattr(getattr(base, "model", None), "norm") and hasattr(getattr(base, "model", None), "layers")
+    below: dict[tuple[str, int], Any] = {}
+
+    def first_trained(lora_layers: int) -> int:
+        return n_layers - lora_layers if llama_like and 0 < lora_layers < n_layers else 0
+
+    def lp_of(model: Any, name: str, upto: int) -> tuple[Any, Any]:
+        from oversight_ext.reward.lm import pair_frozen_states, pair_logprobs
+
+        if not upto:
+            return logprobs(model, tok, frames[name], args.max_length)
+        c, r = frames[name]["chosen"].to_list(), frames[name]["rejected"].to_list()
+        if (name, upto) not in below:
+            below[(name, upto)] = pair_frozen_states(base, tok, c, r, upto, max_length=args.max_length)
+        return pair_logprobs(model, tok, c, r, max_length=args.max_length, frozen=(upto, below[(name, upto)]))  # type: ignore[no-any-return]
+
+    def rules(model: Any, names: list[str], per_token: bool, upto: int) -> dict[str, Any]:
+        return {n: accuracy(rule(lp_of(model, n, upto), counts[n] if per_token else None)) for n in names}
+
+    untrained: dict[str, Any] = {}
+    upto0 = first_trained(args.lora_layers)
 
     def zero_shot(names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The untrained LM's ranking by summed and by per-token log-likelihood (one pass for both)."""
-        lp = {n: logprobs(base, tok, frames[n], args.max_length) for n in names}
-        return {n: accuracy(rule(lp[n], None)) for n in names}, {n: accuracy(rule(lp[n], counts[n])) for n in names}
+        untrained.update({n: lp_of(base, n, upto0) for n in names})
+        return {n: accuracy(rule(untrained[n], None)) for n in names}, {n: accuracy(rule(untrained[n], counts[n])) for n in names}
 
     zero, zero_pt = zero_shot(dev_sets)
     print("development: " + "   ".join(f"{n} zero-shot {short(zero[n])}, per token {short(zero_pt[n])}" for n in dev_sets), flush=True)
+    # Where training starts: the untrained margins of the training and development pairs (LoRA's zero B makes step 0 the zero-shot model).
+    start: dict[str, Any] = {}
+    for size in sorted({int(settings(args, g)["mutation_pairs"]) for g in grid}):
+        train = pl.concat([frames["hef_train"], frames[f"mut_train_{size}"]])
+        lp = logprobs(base, tok, train, args.max_length)
+        start[f"train_{size}"] = {
+            "sum": margin_profile(rule(lp, None)),
+            "per_token": margin_profile(rule(lp, token_counts(base, tok, train, args.max_length))),
+        }
+    for n in dev_sets:
+        start[n] = {"sum": margin_profile(rule(untrained[n], None)), "per_token": margin_profile(rule(untrained[n], counts[n]))}
+    for n, v in start.items():
+        print(f"step 0, {n}: " + "; ".join(f"{k} {describe_profile(p)}" for k, p in v.items()), flush=True)
     trials: list[dict[str, Any]] = []
+    kept_train: dict[Any, Any] = {}  # the training pairs' states below the LoRA layers, made by the first setting that needs them
     kept: dict[int, Any] = {}
     best = 0
     for i, override in enumerate(grid):
@@ -428,17 +567,16 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
         targets = top_layers(n_layers, st["lora_layers"]) if st["lora_layers"] else []
         cfg = RewardTrainingConfig(
             reward="likelihood", text_format="after", max_length=args.max_length, batch_size=st["batch"], max_steps=st["steps"],
-            warmup_ratio=0.1, lora_r=8, lora_alpha=16, lora_target_modules=targets, learning_rate=st["lr"], beta=st["beta"], seed=0,
+            warmup_ratio=0.1, lora_r=st["lora_r"], lora_alpha=2 * st["lora_r"], lora_target_modules=targets, learning_rate=st["lr"],
+            beta=st["beta"], seed=0,
         )  # fmt: skip
         from oversight_ext.reward.train import train_reward_model
 
         t1 = time.perf_counter()
-        res = train_reward_model(
-            train, cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False,
-            trainer=per_token_trainer() if st["per_token"] else ImplicitRewardTrainer,
-        )  # fmt: skip
+        trainer = keeping_states(per_token_trainer() if st["per_token"] else ImplicitRewardTrainer, kept_train, st["mutation_pairs"])
+        res = train_reward_model(train, cfg, backbone=backbone, model=copy.deepcopy(base), tokenizer=tok, progress=False, trainer=trainer)
         seconds = time.perf_counter() - t1
-        dev = rules(res.model, dev_sets, st["per_token"])
+        dev = rules(res.model, dev_sets, st["per_token"], first_trained(st["lora_layers"]))
         right = sum(int(dev[n]["right"].sum()) for n in dev_sets)
         trials.append(
             {
@@ -446,7 +584,9 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
                 "train_pairs": train.height,
                 "seconds": seconds,
                 "loss": [res.losses[0], res.losses[-1]],
+                "loss_curve": res.losses,
                 "dev": dev,
+                "dev_against_per_token_zero_shot": {n: paired(zero_pt[n]["right"], dev[n]["right"]) for n in dev_sets},
                 "dev_right": right,
             }
         )
@@ -455,6 +595,9 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             f"loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}; development " + ", ".join(f"{n} {short(dev[n])}" for n in dev_sets),
             flush=True,
         )
+        if partial is not None:
+            done = {"partial": True, "grid": grid[: i + 1], "trials": trials, "step0": start}
+            partial.write_text(json.dumps(plain({**done, "development_zero_shot": {"sum": zero, "per_token": zero_pt}}), indent=2))
         if i == 0 or right > trials[best]["dev_right"]:
             if best in kept and best != 0:
                 del kept[best]
@@ -473,13 +616,24 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
     held_zero, held_zero_pt = zero_shot(held_sets)
     held: dict[str, Any] = {}
     for i in sorted({best, 0}):
-        scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"])
+        scores = rules(kept[i], held_sets, trials[i]["settings"]["per_token"], first_trained(trials[i]["settings"]["lora_layers"]))
         held[str(i)] = {
-            n: {"trained": scores[n], "zero-shot": held_zero[n], "paired": paired(held_zero[n]["right"], scores[n]["right"])}
+            n: {
+                "trained": scores[n],
+                "zero-shot": held_zero[n],
+                "paired": paired(held_zero[n]["right"], scores[n]["right"]),
+                "paired_per_token": paired(held_zero_pt[n]["right"], scores[n]["right"]),
+            }
             for n in held_sets
         }
         for n in held_sets:
-            c = held[str(i)][n]["paired"]
+            c, ct = held[str(i)][n]["paired"], held[str(i)][n]["paired_per_token"]
+            print(
+                f"held-out {n:8s} [{i}] against per-token zero-shot {figure(held_zero_pt[n])}: difference {ct['difference']:+.3f} "
+                f"[{ct['ci_low']:+.3f}, {ct['ci_high']:+.3f}], trained-only {ct['trained_only']}, zero-shot-only {ct['zero_shot_only']}, "
+                f"McNemar p {ct['mcnemar_p']:.3f}",
+                flush=True,
+            )
             print(
                 f"held-out {n:8s} [{i}]{' chosen' if i == best else ' default'}: trained {figure(scores[n])}  zero-shot {figure(held_zero[n])}  "
                 f"difference {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], trained-only {c['trained_only']}, "
@@ -488,11 +642,6 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
             )
     seconds = time.perf_counter() - t0
     print(f"{seconds:.0f} s in all (device {device})")
-
-    def plain(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: plain(v) for k, v in x.items() if k != "right"}
-        return [plain(v) for v in x] if isinstance(x, list) else x
 
     import transformers
 
@@ -503,7 +652,7 @@ def sweep(args: argparse.Namespace, frames: dict[str, Any], grid: list[dict[str,
     }  # fmt: skip
     return plain({
         "backbone": backbone, "machine": machine, "device": device, "dtype": dtype, "grid": grid, "chosen": best, "trials": trials,
-        "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "held": held, "held_zero_shot_per_token": held_zero_pt,
+        "development_zero_shot": {"sum": zero, "per_token": zero_pt}, "step0": start, "held": held, "held_zero_shot_per_token": held_zero_pt,
         "seconds": seconds,
         "pairs": {k: v.height for k, v in frames.items()},
         "modules": {"train": TRAIN_MODULES, "dev": DEV_MODULES, "held": HELD_MODULES},
@@ -567,6 +716,50 @@ def save_zero_shot(run: dict[str, Any]) -> Path:
             "The per-token rule (log-likelihood after the pair's shared prefix, divided by the tokens scored) was preferred on the "
             "development sets before the held-out sets were scored; the paired interval is a bootstrap over pairs.",
         ],
+    )
+
+
+def save_speed(run: dict[str, Any]) -> Path:
+    """results/reward-step-speed.json from a --stage speed run's JSON: each way of computing a step against plain rows."""
+    from figures import save
+
+    what = {
+        "shared": "one row per pair, the shared prefix once (share_prefix)",
+        "shared+frozen": "one row per pair, every step from the kept output of the frozen layers below the LoRA layers "
+        "(share_prefix + cache_frozen_layers)",
+    }
+    plain = run["plain"]
+    rows = [
+        {
+            "case": f"smollm2, LoRA r8 on the top {run['lora_layers']} layers, {run['batch']} pairs a step of {run['pairs']} training pairs: {text}",
+            "figure": f"{sum(run[m]) / len(run[m]):.3f} steps/s ({', '.join(f'{x:.3f}' for x in run[m])}); "
+            f"{run['setup_s'][m][-1]:.0f} s before the first step",
+            "baseline": f"plain rows (chosen and rejected texts apart): {sum(plain) / len(plain):.3f} steps/s ({', '.join(f'{x:.3f}' for x in plain)})",
+            "ratio": f"{run['ratio'][m]:.2f}x",
+        }
+        for m, text in what.items()
+    ]
+    tok = run["tokens"]
+    per_round = "; ".join(f"round {k + 1}: " + ", ".join(f"{m} {run[m][k] / plain[k]:.2f}x" for m in what) for k in range(len(plain)))
+    notes = [
+        f"Against plain, round by round: {per_round}.",
+        f"Tokens run per {run['steps']} steps: plain {tok['plain']}, shared {tok['shared']} ({tok['shared'] / tok['plain']:.2f}); the frozen "
+        "layers' pass before the first step reads the training pairs once (about one evaluation pass), after which a step runs the "
+        "trained layers only.",
+        "Largest difference of the loss curves from plain: "
+        + ", ".join(f"{m} {g:.1e}" for m, g in run["max_loss_difference"].items() if m != "plain")
+        + " (the same batches, computed three ways).",
+        f"Load average during the run: {' '.join(f'{x:.1f}' for x in run['load_average'])} (2 cores shared with other sessions): the "
+        "ratios come from the three ways alternated in one run, the absolute rates do not carry to a quiet machine.",
+    ]
+    return save(
+        "reward-step-speed",
+        command=f"python bench/reward_likelihood.py --stage speed --pairs-dir DIR --steps {run['steps']} --json RUN; --stage speed --rows-from RUN --save",
+        page="reward",
+        rows=rows,
+        headline=1,
+        conditions=f"SmolLM2-135M on {run['device']} (float32), {run['rounds']} rounds, likelihood reward, lr {run['lr']:g}",
+        notes=notes,
     )
 
 
@@ -639,7 +832,7 @@ def save_sweep(run: dict[str, Any]) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep", "zero-shot"), required=True)
+    ap.add_argument("--stage", choices=("pairs", "dev", "held", "sweep", "zero-shot", "speed"), required=True)
     ap.add_argument("--backbone", default="smollm2")
     ap.add_argument(
         "--gguf",
@@ -674,12 +867,12 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.rows_from:
-        if args.stage not in ("sweep", "zero-shot") or not args.save:
+        if args.stage not in ("sweep", "zero-shot", "speed") or not args.save:
             raise SystemExit(
-                "--rows-from FILE goes with --stage sweep --save or --stage zero-shot --save (it writes the results file from that stage's --json)"
+                "--rows-from FILE goes with --stage sweep, zero-shot or speed and --save (it writes the results file from that stage's --json)"
             )
         run = json.loads(Path(args.rows_from).read_text())
-        print(save_sweep(run) if args.stage == "sweep" else save_zero_shot(run))
+        print({"sweep": save_sweep, "zero-shot": save_zero_shot, "speed": save_speed}[args.stage](run))
         return
     if args.gguf and not (Path(args.gguf).is_file() and args.gguf.endswith(".gguf")):
         raise SystemExit(f"--gguf {args.gguf}: no such .gguf file; give the path of the model's GGUF file")
@@ -710,8 +903,16 @@ def main() -> None:
     print(", ".join(f"{k} {v.height}" for k, v in frames.items() if k not in ("train", "mut_train")) + " pairs", flush=True)
     if args.stage == "pairs":
         return
+    if args.stage == "speed":
+        run = step_speed(args, frames, device)
+        if args.json:
+            Path(args.json).write_text(json.dumps(run, indent=2))
+        if args.save:
+            print(save_speed(run))
+        return
     if args.stage in ("zero-shot", "sweep"):
-        run = zero_shot_rules(args, frames, device) if args.stage == "zero-shot" else sweep(args, frames, grid, device)
+        partial = Path(args.json).with_suffix(".partial.json") if args.json else None
+        run = zero_shot_rules(args, frames, device) if args.stage == "zero-shot" else sweep(args, frames, grid, device, partial)
         if args.json:
             Path(args.json).write_text(json.dumps(run, indent=2))
         if args.save:

@@ -112,7 +112,11 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
     frames["train"] = pl.concat([frames["hef_train"], frames["mut_train_8"]])
     # The first setting barely moves the adapters (zero-initialised B), so it must rank as zero-shot does.
     grid = [{"lr": 1e-9}, {"steps": 12, "per_token": True, "beta": 3.0}, {"steps": 12, "lr": 1e-2, "lora_layers": 0}]
-    run = rl.sweep(_args(), frames, grid, "cpu")
+    run = rl.sweep(_args(), frames, grid, "cpu", tmp_path / "sweep.partial.json")
+    # What a run cut short leaves: every setting's development figures so far, without the held-out ones.
+    partial = json.loads((tmp_path / "sweep.partial.json").read_text())
+    assert partial["partial"] and len(partial["trials"]) == 3 and "held" not in partial
+    assert [t["dev_right"] for t in partial["trials"]] == [t["dev_right"] for t in run["trials"]]
     rights = [t["dev_right"] for t in run["trials"]]
     assert len(rights) == 3 and run["chosen"] == rights.index(max(rights))
     assert [t["settings"]["per_token"] for t in run["trials"]] == [False, True, False]
@@ -122,6 +126,14 @@ def test_sweep_trains_each_setting_picks_on_development_and_scores_held_out_once
             s = scores[name]
             assert s["trained"]["n"] == s["zero-shot"]["n"] == n
             assert s["paired"]["difference"] == pytest.approx(s["trained"]["accuracy"] - s["zero-shot"]["accuracy"])
+        for name in ("hef_held", "mut_held"):  # each also against the untrained per-token rule, pair by pair
+            c, t, z = scores[name]["paired_per_token"], scores[name]["trained"], run["held_zero_shot_per_token"][name]
+            assert c["difference"] == pytest.approx(t["accuracy"] - z["accuracy"])
+    assert set(run["step0"]) == {"train_8", "hef_dev", "mut_dev"}
+    assert run["step0"]["hef_dev"]["per_token"]["share_right"] == pytest.approx(
+        run["development_zero_shot"]["per_token"]["hef_dev"]["accuracy"]
+    )
+    assert all(len(t["loss_curve"]) == t["settings"]["steps"] for t in run["trials"])
     zero_dev = run["development_zero_shot"]["sum"]
     assert [run["trials"][0]["dev"][n]["accuracy"] for n in zero_dev] == [zero_dev[n]["accuracy"] for n in zero_dev]
     for name in ("hef_held", "mut_held"):
@@ -152,3 +164,32 @@ def test_zero_shot_stage_compares_the_two_rules_pair_by_pair() -> None:
         assert d["difference"] == pytest.approx(got["per_token"]["accuracy"] - got["summed"]["accuracy"])
         assert d["ci_low"] <= d["difference"] <= d["ci_high"]
         assert d["both_right"] + d["zero_shot_only"] == round(got["summed"]["accuracy"] * got["summed"]["n"])
+
+
+def test_margin_profile_reads_where_training_starts() -> None:
+    d = np.array([-1.0, 0.5, 2.0, 3.0])
+    p = rl.margin_profile(d)
+    assert p["n"] == 4 and p["share_right"] == 0.75
+    assert p["bt_loss"]["1.0"] == pytest.approx(float(np.mean(np.log1p(np.exp(-d)))))
+    assert p["gradient_weight"]["3.0"] == pytest.approx(float(np.mean(1 / (1 + np.exp(3 * d)))))
+    assert p["quantiles_10_25_50_75_90"][2] == pytest.approx(1.25)
+    assert "0.75 of 4 right" in rl.describe_profile(p)
+
+
+@pytest.mark.slow
+def test_speed_stage_computes_the_same_steps_three_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = _args()
+    frames = _frames(args)
+    frames["train"] = pl.concat([frames["hef_train"], frames["mut_train_8"]])
+    run = rl.step_speed(args, frames, "cpu", rounds=1)
+    assert set(run["ratio"]) == set(rl.SPEED_MODES) and run["ratio"]["plain"] == 1.0
+    assert all(len(run[m]) == 1 and run[m][0] > 0 for m in rl.SPEED_MODES)
+    # The same loss before any update; after it AdamW's first steps (g / |g|) magnify rounding a little on a random tiny LM.
+    assert all(abs(run["loss"][m][0] - run["loss"]["plain"][0]) < 1e-5 for m in rl.SPEED_MODES)
+    assert max(run["max_loss_difference"].values()) < 2e-2
+    assert run["tokens"]["shared"] < run["tokens"]["plain"]
+    import figures
+
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    saved = json.loads(rl.save_speed(json.loads(json.dumps(run))).read_text())
+    assert len(saved["rows"]) == 2 and saved["page"] == "reward" and "frozen" in saved["rows"][saved["headline"]]["case"]

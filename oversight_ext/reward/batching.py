@@ -11,6 +11,14 @@ forward passes that feed one loss. A sequence's reward does not depend on what e
 forward pass, so the gradient is that of the whole batch. Packing goes further where the
 attention kernel allows it: all the sequences of a batch go into one row with position ids
 restarting at each sequence, and nothing is padded at all.
+
+Shared-prefix rows (:func:`collate_shared`, log-likelihood rewards only) hold a whole pair in
+one row: the tokens the chosen and the rejected text share, once, then the chosen text's rest,
+then the rejected text's rest, with an attention mask that lets each rest see the prefix and
+itself but not the other rest, and position ids that restart each rest where the prefix ends.
+Every token then has the context it has in its own text, so the log-probabilities are those of
+the two texts scored apart (and so are the gradients: the prefix's activations, computed once,
+receive both texts' gradient), while the prefix is run once instead of twice.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Batch", "collate", "collate_buckets", "plan_batches", "split_by_length"]
+__all__ = ["Batch", "collate", "collate_buckets", "collate_shared", "collate_shared_buckets", "plan_batches", "split_by_length"]
 
 
 def plan_batches(
@@ -60,6 +68,12 @@ class Batch:
     in the concatenation of the parts' rewards. ``starts`` (padded rows, log-likelihood rules
     only): the first token position of each row that counts; the tokens before it are a prefix
     shared with the row's pair partner, whose log-probabilities cancel in any pairwise difference.
+    ``scored`` (shared-prefix rows, :func:`collate_shared`): a (4, K) table of what to score, one
+    column per scored token: its row, the column whose output predicts it, the token id, and which
+    sequence's log-likelihood it adds to (pair ``i`` of ``B``: ``i`` its chosen text, ``B + i`` its
+    rejected one); ``attention_mask`` is then (rows, 1, width, width), True where a query may read a key.
+    ``embeds`` (shared-prefix rows only): each position's hidden state entering the first trained decoder
+    layer, kept from a pass of the frozen layers below it, so a step runs the trained layers only.
     """
 
     input_ids: torch.Tensor | None
@@ -71,6 +85,8 @@ class Batch:
     parts: list[Batch] | None = None
     order: torch.Tensor | None = None
     starts: torch.Tensor | None = None
+    scored: torch.Tensor | None = None
+    embeds: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
         def mv(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -79,7 +95,7 @@ class Batch:
         parts = None if self.parts is None else [p.to(device) for p in self.parts]
         return Batch(
             mv(self.input_ids), mv(self.attention_mask), mv(self.position_ids), mv(self.ends), self.tokens, self.padded,
-            parts, mv(self.order), mv(self.starts),
+            parts, mv(self.order), mv(self.starts), mv(self.scored), mv(self.embeds),
         )  # fmt: skip
 
 
@@ -138,3 +154,120 @@ def collate_buckets(seqs: list[list[int]], pad_id: int, *, overhead: int, multip
     order = np.empty(len(seqs), dtype=np.int64)
     order[np.concatenate(runs)] = np.arange(len(seqs))
     return Batch(None, None, None, None, sum(p.tokens for p in parts), sum(p.padded for p in parts), parts, torch.from_numpy(order))
+
+
+def _add(
+    rows: list[np.ndarray],
+    cols: list[np.ndarray],
+    toks: list[np.ndarray],
+    outs: list[np.ndarray],
+    row: int,
+    col: np.ndarray,
+    tok: np.ndarray,
+    out: int,
+) -> None:
+    rows.append(np.full(len(col), row, dtype=np.int64))
+    cols.append(np.asarray(col, dtype=np.int64))
+    toks.append(tok)
+    outs.append(np.full(len(col), out, dtype=np.int64))
+
+
+def collate_shared(
+    chosen: list[list[int]],
+    rejected: list[list[int]],
+    starts: np.ndarray,
+    pad_id: int,
+    *,
+    multiple: int = 0,
+    embeds: list[torch.Tensor] | None = None,
+) -> Batch:
+    """One row per pair: the shared prefix once, then each text's rest (see the module note and :class:`Batch`).
+
+    ``starts[i]``: how many leading tokens pair ``i``'s texts share (at most the shorter's length).
+    Scored are the tokens from ``max(starts[i], 1)`` on in each text, as a padded batch with
+    ``starts`` scores them; the prefix's last output predicts the first token of both rests.
+    ``embeds``: per pair, its row's hidden states (row length, hidden size) to start from (see :class:`Batch`).
+    """
+    n = len(chosen)
+    if len(rejected) != n or len(starts) != n:
+        raise ValueError(
+            f"collate_shared got {n} chosen, {len(rejected)} rejected texts and {len(starts)} starts: give one of each per pair"
+        )
+    p = np.minimum(np.asarray(starts, dtype=np.int64), [min(len(c), len(r)) for c, r in zip(chosen, rejected, strict=True)])
+    lc = np.array([len(c) for c in chosen], dtype=np.int64)
+    lr = np.array([len(r) for r in rejected], dtype=np.int64)
+    row_len = lc + lr - p
+    width = int(row_len.max())
+    if multiple:
+        width = -(-width // multiple) * multiple
+    ids = np.full((n, width), pad_id, dtype=np.int64)
+    pos = np.zeros((n, width), dtype=np.int64)
+    seg = np.full((n, width), 3, dtype=np.int64)  # 0 prefix, 1 chosen's rest, 2 rejected's rest, 3 padding
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    toks: list[np.ndarray] = []
+    outs: list[np.ndarray] = []
+    for i in range(n):
+        c, r, pi, ci = chosen[i], rejected[i], int(p[i]), int(lc[i])
+        ids[i, :ci] = c
+        ids[i, ci : ci + len(r) - pi] = r[pi:]
+        pos[i, :ci] = np.arange(ci)
+        pos[i, ci : ci + len(r) - pi] = np.arange(pi, len(r))
+        seg[i, :pi], seg[i, pi:ci], seg[i, ci : ci + len(r) - pi] = 0, 1, 2
+        first = max(pi, 1)
+        # Chosen token t (t >= first) is predicted by column t - 1.
+        t = np.arange(first, ci)
+        _add(rows, cols, toks, outs, i, t - 1, np.asarray(c, dtype=np.int64)[t], i)
+        # Rejected token t sits in column ci + t - pi; its predictor is column t - 1 inside the prefix, else one to its left.
+        t = np.arange(first, len(r))
+        col = np.where(t - 1 < pi, t - 1, ci + t - 1 - pi)
+        _add(rows, cols, toks, outs, i, col, np.asarray(r, dtype=np.int64)[t], n + i)
+    q = np.arange(width)
+    causal = q[None, :, None] >= q[None, None, :]
+    same = (seg[:, :, None] == seg[:, None, :]) | (seg[:, None, :] == 0)
+    mask = causal & same & (seg[:, :, None] != 3) | np.eye(width, dtype=bool)[None]  # padding reads itself only (no empty rows)
+    table = np.stack([np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (rows, cols, toks, outs)]).astype(np.int64)
+    states = None
+    if embeds is not None:
+        bad = [i for i, e in enumerate(embeds) if e.shape[0] != row_len[i]]
+        if len(embeds) != n or bad:
+            raise ValueError(f"collate_shared: embeds must hold one (row length, hidden) tensor per pair; pairs {bad} do not fit")
+        states = embeds[0].new_zeros((n, width, embeds[0].shape[-1]))
+        for i, e in enumerate(embeds):
+            states[i, : e.shape[0]] = e
+    return Batch(
+        torch.from_numpy(ids), torch.from_numpy(mask[:, None]), torch.from_numpy(pos), None, int(row_len.sum()), n * width,
+        scored=torch.from_numpy(table), embeds=states,
+    )  # fmt: skip
+
+
+def collate_shared_buckets(
+    chosen: list[list[int]],
+    rejected: list[list[int]],
+    starts: np.ndarray,
+    pad_id: int,
+    *,
+    overhead: int,
+    multiple: int = 0,
+    embeds: list[torch.Tensor] | None = None,
+) -> Batch:
+    """Shared-prefix rows cut into length-sorted sub-batches (:func:`split_by_length` on the row lengths); the
+    result's log-likelihoods come out chosen texts first, then rejected, as from one :func:`collate_shared` batch."""
+    n = len(chosen)
+    p = np.minimum(np.asarray(starts, dtype=np.int64), [min(len(c), len(r)) for c, r in zip(chosen, rejected, strict=True)])
+    row_len = np.array([len(c) + len(r) for c, r in zip(chosen, rejected, strict=True)], dtype=np.int64) - p
+    runs = split_by_length(row_len, overhead)
+    parts = [
+        collate_shared(
+            [chosen[i] for i in run], [rejected[i] for i in run], p[run], pad_id, multiple=multiple,
+            embeds=None if embeds is None else [embeds[i] for i in run],
+        )
+        for run in runs
+    ]  # fmt: skip
+    order = np.empty(2 * n, dtype=np.int64)
+    at = 0
+    for run in runs:  # a part's outputs: its chosen texts, then its rejected ones
+        order[run] = at + np.arange(len(run))
+        order[n + run] = at + len(run) + np.arange(len(run))
+        at += 2 * len(run)
+    return Batch(None, None, None, None, sum(b.tokens for b in parts), sum(b.padded for b in parts), parts, torch.from_numpy(order))

@@ -90,6 +90,18 @@ class RewardTrainingConfig:
         "auto: on a GPU, packed with flash attention, else one padded pass per batch (random); on the CPU, bucketed",
         "auto",
     )
+    share_prefix: bool = option(
+        "implicit / likelihood reward: put each pair in one row, the tokens its texts share once and then each text's rest "
+        "(a mask keeps the rests apart), so the shared prefix runs once per step instead of twice; the same log-likelihoods "
+        "and gradients as scoring the texts apart. Off: chosen and rejected texts in separate padded rows",
+        True,
+    )
+    cache_frozen_layers: bool = option(
+        "implicit / likelihood reward with share_prefix, LoRA on the top decoder layers only (Llama-style backbones): run "
+        "the frozen layers below them once per pair before training and start every step from their output; the same "
+        "log-likelihoods and gradients, a step runs the trained layers only",
+        True,
+    )
     bucket_overhead: int = option(
         "bucketed batching: an extra forward pass is worth this many padded tokens (higher: fewer, wider sub-batches)", 64
     )

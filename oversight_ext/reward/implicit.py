@@ -25,8 +25,8 @@ import numpy as np
 import polars as pl
 import torch
 
-from .batching import Batch, collate
-from .lm import LogLikelihood, load_causal_lm, pair_logprobs, sequence_logprobs, shared_prefix
+from .batching import Batch, collate, collate_shared, collate_shared_buckets
+from .lm import LogLikelihood, frozen_states, load_causal_lm, pair_logprobs, sequence_logprobs, shared_prefix, trained_from
 from .model import MARKER, _prepare_tokenizer
 from .objectives import preference_loss
 from .train import RewardTrainer
@@ -50,7 +50,7 @@ class ImplicitRewardTrainer(RewardTrainer):
         super().setup_model()
 
     def make_scorer(self, model: Any) -> torch.nn.Module:
-        return LogLikelihood(model)
+        return LogLikelihood(model, first_layer=self.first_layer or 0)
 
     def load_full_precision(self) -> tuple[Any, Any]:
         return load_causal_lm(self.backbone, seed=self.cfg.seed, device="cpu")
@@ -59,6 +59,12 @@ class ImplicitRewardTrainer(RewardTrainer):
         super().tokenize()
         # Only the tokens after a pair's shared prefix differ between its two log-likelihoods.
         self.pair_starts = np.array([shared_prefix(c, r) for c, r in zip(self.chosen, self.rejected, strict=True)])
+        self.first_layer: int | None = None
+        self.frozen: list[torch.Tensor] | None = None
+        if self.cfg.share_prefix and self.cfg.cache_frozen_layers and self.world == 1:
+            self.first_layer = trained_from(self.model)
+            if self.first_layer:
+                self.frozen = self._frozen_states(self.first_layer)
         self._eval_ref: tuple[np.ndarray, np.ndarray] | None = None
         if self.cfg.reward == "likelihood":  # no reference: the reward is the tuned model's own log-likelihood
             self.cols["ref_chosen"] = self.cols["ref_rejected"] = torch.zeros(len(self.chosen))
@@ -75,6 +81,24 @@ class ImplicitRewardTrainer(RewardTrainer):
                     self.model, self.tokenizer, hard["chosen"].to_list(), hard["rejected"].to_list(), max_length=self.cfg.max_length
                 )
 
+    def _frozen_states(self, upto: int) -> list[torch.Tensor]:
+        """Per pair, the hidden states of its shared-prefix row entering layer ``upto`` (no layer below it is trained)."""
+        assert self.pair_starts is not None
+        lens = np.array([len(c) + len(r) for c, r in zip(self.chosen, self.rejected, strict=True)]) - self.pair_starts
+        order, out = np.argsort(lens, kind="stable"), [torch.empty(0)] * len(lens)
+        was = self.model.training
+        self.model.eval()
+        for at in range(0, len(order), self.cfg.eval_batch_size):
+            idx = order[at : at + self.cfg.eval_batch_size]
+            b = collate_shared(
+                [self.chosen[i] for i in idx], [self.rejected[i] for i in idx], self.pair_starts[idx], self.tokenizer.pad_token_id
+            )
+            states = frozen_states(self.model, b.to(self.device), upto)
+            for k, i in enumerate(idx):
+                out[i] = states[k, : lens[i]].clone()
+        self.model.train(was)
+        return out
+
     def _logprobs(self, seqs: list[list[int]]) -> np.ndarray:
         scorer, out = LogLikelihood(self.model), np.zeros(len(seqs))
         assert self.pair_starts is not None  # set by tokenize before this runs
@@ -87,6 +111,24 @@ class ImplicitRewardTrainer(RewardTrainer):
                 b = collate([seqs[i] for i in idx], self.tokenizer.pad_token_id, packed=False, starts=self.pair_starts[idx])
                 out[idx] = scorer(b.to(self.device)).double().cpu().numpy()
         self.model.train(was)
+        return out
+
+    def micro_batches(self, step: int) -> list[tuple[list[int], Batch, dict[str, torch.Tensor]]]:
+        """The base trainer's micro-batches, or with ``share_prefix`` one row per pair (its shared prefix once)."""
+        cfg = self.cfg
+        if not cfg.share_prefix or self.pair_starts is None:
+            return super().micro_batches(step)
+        multiple = cfg.pad_to_multiple_of or (8 if self.device.type == "cuda" else 0)
+        pad, out = self.tokenizer.pad_token_id, []
+        for m in range(cfg.grad_accum):
+            rows = self.micro_batch((step * cfg.grad_accum + m) * self.world + self.rank)
+            c, r, st = [self.chosen[i] for i in rows], [self.rejected[i] for i in rows], self.pair_starts[rows]
+            embeds = None if self.frozen is None else [self.frozen[i] for i in rows]
+            if self.batching == "bucketed":
+                b = collate_shared_buckets(c, r, st, pad, overhead=cfg.bucket_overhead, multiple=multiple, embeds=embeds)
+            else:
+                b = collate_shared(c, r, st, pad, multiple=multiple, embeds=embeds)
+            out.append((rows, b.to(self.device), {k: v[rows].to(self.device) for k, v in self.cols.items()}))
         return out
 
     def compute_loss(self, batch: Batch, ex: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,8 +15,11 @@ classifier head reads it), in length-sorted batches.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +30,8 @@ from .batching import Batch
 from .model import _prepare_tokenizer, backbone_source, score_in_length_order
 
 __all__ = [
-    "LogLikelihood", "cached_gguf_folder", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm", "pair_logprobs",
-    "sequence_logprobs", "shared_prefix",
+    "LogLikelihood", "cached_gguf_folder", "frozen_states", "implicit_rewards", "likelihood_pairwise_accuracy", "load_causal_lm",
+    "only_layers", "pair_frozen_states", "pair_logprobs", "sequence_logprobs", "shared_prefix", "trained_from",
 ]  # fmt: skip
 
 
@@ -132,6 +135,44 @@ def _body_and_head(model: Any) -> tuple[Any, Any] | None:
     return None if body is None or head is None else (body, head)
 
 
+def trained_from(model: Any) -> int | None:
+    """The lowest decoder layer holding a trainable parameter, when every trainable parameter sits in the decoder
+    layers of a Llama-style body (``layers`` and a final ``norm``) and the layers below are all frozen; else None."""
+    parts = _body_and_head(model)
+    if parts is None or not isinstance(getattr(parts[0], "layers", None), torch.nn.ModuleList) or not hasattr(parts[0], "norm"):
+        return None
+    found = []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            m = re.search(r"\blayers\.(\d+)\.", name)
+            if m is None:
+                return None
+            found.append(int(m.group(1)))
+    return min(found) if found and min(found) > 0 else None
+
+
+@contextlib.contextmanager
+def only_layers(body: Any, layers: slice, *, final_norm: bool = True) -> Iterator[None]:
+    """Run a Llama-style body through ``layers`` of its decoder layers only (and without its final norm)."""
+    kept, norm = body.layers, body.norm
+    body.layers = torch.nn.ModuleList(list(kept)[layers])
+    if not final_norm:
+        body.norm = torch.nn.Identity()
+    try:
+        yield
+    finally:
+        body.layers, body.norm = kept, norm
+
+
+def frozen_states(model: Any, b: Batch, upto: int) -> torch.Tensor:
+    """Hidden states of shared-prefix rows entering decoder layer ``upto`` (the layers below it frozen), without autograd."""
+    parts = _body_and_head(model)
+    assert parts is not None and b.input_ids is not None
+    with torch.no_grad(), only_layers(parts[0], slice(0, upto), final_norm=False):
+        out = parts[0](input_ids=b.input_ids, attention_mask=b.attention_mask, position_ids=b.position_ids, use_cache=False)
+    return out.last_hidden_state  # type: ignore[no-any-return]
+
+
 class LogLikelihood(torch.nn.Module):
     """Summed log-probability of each sequence of a :class:`~oversight_ext.reward.batching.Batch`: the
     tokens after the first, or from ``Batch.starts`` on.
@@ -140,9 +181,11 @@ class LogLikelihood(torch.nn.Module):
     most of its memory traffic) are computed at the scored positions only.
     """
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, first_layer: int = 0) -> None:
         super().__init__()
         self.model = model
+        #: With ``Batch.embeds``: the decoder layer those hidden states enter (see :func:`frozen_states`).
+        self.first_layer = first_layer
 
     def forward(self, b: Batch) -> torch.Tensor:
         if b.parts is not None:
@@ -153,6 +196,8 @@ class LogLikelihood(torch.nn.Module):
             )
         ids, mask = b.input_ids, b.attention_mask
         assert ids is not None and mask is not None  # a padded batch has both
+        if b.scored is not None:
+            return self._shared(b, ids, mask)
         scored = mask[:, 1:].bool()
         if b.starts is not None:
             scored &= torch.arange(1, ids.shape[1], device=ids.device)[None, :] >= b.starts[:, None]
@@ -166,6 +211,31 @@ class LogLikelihood(torch.nn.Module):
         logp = logits.gather(1, ids[rows, cols + 1].unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
         return torch.zeros(ids.shape[0], dtype=logp.dtype, device=ids.device).index_add(0, rows, logp)
 
+    def _shared(self, b: Batch, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Shared-prefix rows (:func:`~oversight_ext.reward.batching.collate_shared`): chosen texts' sums, then rejected ones'."""
+        assert b.scored is not None and b.position_ids is not None
+        rows, cols, toks, outs = b.scored
+        width = ids.shape[1]
+        # The prefix's last output predicts the first token of both rests: each position's scores are computed once.
+        where, inverse = torch.unique(rows * width + cols, return_inverse=True)
+        parts = _body_and_head(self.model)
+        if b.embeds is not None:
+            if parts is None or not self.first_layer:
+                raise ValueError("Batch.embeds needs a Llama-style decoder and the layer they enter (LogLikelihood.first_layer)")
+            with only_layers(parts[0], slice(self.first_layer, None)):
+                hidden = parts[0](
+                    inputs_embeds=b.embeds, attention_mask=mask, position_ids=b.position_ids, use_cache=False
+                ).last_hidden_state
+            logits = parts[1](hidden[where // width, where % width]).float()
+        elif parts is None:
+            out = self.model(input_ids=ids, attention_mask=mask, position_ids=b.position_ids, use_cache=False).logits
+            logits = out[where // width, where % width].float()
+        else:
+            hidden = parts[0](input_ids=ids, attention_mask=mask, position_ids=b.position_ids, use_cache=False).last_hidden_state
+            logits = parts[1](hidden[where // width, where % width]).float()
+        logp = logits[inverse, toks] - torch.logsumexp(logits, dim=-1)[inverse]
+        return torch.zeros(2 * ids.shape[0], dtype=logp.dtype, device=ids.device).index_add(0, outs, logp)
+
 
 def shared_prefix(a: list[int], b: list[int]) -> int:
     """How many leading tokens ``a`` and ``b`` share."""
@@ -175,16 +245,27 @@ def shared_prefix(a: list[int], b: list[int]) -> int:
 
 
 def pair_logprobs(
-    model: Any, tok: Any, chosen: list[str], rejected: list[str], *, batch_size: int = 16, max_length: int | None = None
+    model: Any,
+    tok: Any,
+    chosen: list[str],
+    rejected: list[str],
+    *,
+    batch_size: int = 16,
+    max_length: int | None = None,
+    share_prefix: bool = True,
+    frozen: tuple[int, list[torch.Tensor]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(log p(chosen), log p(rejected)) over the tokens after each pair's shared prefix, float64.
 
     The shared prefix has the same log-probability in both texts (same tokens, same context), so
     lc - lr equals the full log-likelihood difference while the head reads only what differs.
     Pairs go in batches of similar length (both texts of a pair in one forward pass), without
-    autograd, the model in eval mode.
+    autograd, the model in eval mode. ``share_prefix``: each pair in one row, its shared prefix run
+    once (:func:`~oversight_ext.reward.batching.collate_shared`); off, the two texts in separate rows.
+    ``frozen``: (layer, per-pair states from :func:`pair_frozen_states` for these pairs): the layers below
+    ``layer`` are not run again (they must be the same weights, e.g. frozen under LoRA on the layers above).
     """
-    from .batching import collate
+    from .batching import collate, collate_shared
     from .model import context_length, encode
 
     if len(chosen) != len(rejected):
@@ -197,18 +278,54 @@ def pair_logprobs(
     starts = np.array([shared_prefix(c, r) for c, r in zip(ci, ri, strict=True)])
     order = np.argsort([max(len(c), len(r)) for c, r in zip(ci, ri, strict=True)], kind="stable")
     lc, lr = np.zeros(len(ci)), np.zeros(len(ci))
-    scorer, was, device = LogLikelihood(model), model.training, next(model.parameters()).device
+    if frozen is not None and (not share_prefix or len(frozen[1]) != len(ci)):
+        raise ValueError(f"frozen states: give one per pair ({len(ci)} pairs, {len(frozen[1])} states) with share_prefix on")
+    scorer, was, device = LogLikelihood(model, first_layer=frozen[0] if frozen else 0), model.training, next(model.parameters()).device
     model.eval()
     try:
         with torch.inference_mode():
             for at in range(0, len(order), max(batch_size // 2, 1)):
                 idx = order[at : at + max(batch_size // 2, 1)]
-                b = collate([ci[i] for i in idx] + [ri[i] for i in idx], tok.pad_token_id, packed=False, starts=np.tile(starts[idx], 2))
+                c, r = [ci[i] for i in idx], [ri[i] for i in idx]
+                if share_prefix:
+                    embeds = None if frozen is None else [frozen[1][i] for i in idx]
+                    b = collate_shared(c, r, starts[idx], tok.pad_token_id, embeds=embeds)
+                else:
+                    b = collate(c + r, tok.pad_token_id, packed=False, starts=np.tile(starts[idx], 2))
                 out = scorer(b.to(device)).double().cpu().numpy()
                 lc[idx], lr[idx] = out[: len(idx)], out[len(idx) :]
     finally:
         model.train(was)
     return lc, lr
+
+
+def pair_frozen_states(
+    model: Any, tok: Any, chosen: list[str], rejected: list[str], upto: int, *, batch_size: int = 16, max_length: int | None = None
+) -> list[torch.Tensor]:
+    """Per pair, the hidden states of its shared-prefix row entering decoder layer ``upto`` (for ``pair_logprobs(frozen=...)``)."""
+    from .batching import collate_shared
+    from .model import context_length, encode
+
+    limit = min(max_length or context_length(model), context_length(model))
+    ci, _ = encode(tok, chosen, limit)
+    ri, _ = encode(tok, rejected, limit)
+    starts = np.array([shared_prefix(c, r) for c, r in zip(ci, ri, strict=True)])
+    lens = np.array([len(c) + len(r) for c, r in zip(ci, ri, strict=True)]) - np.minimum(
+        starts, [min(len(c), len(r)) for c, r in zip(ci, ri, strict=True)]
+    )
+    order, out = np.argsort(lens, kind="stable"), [torch.empty(0)] * len(ci)
+    was, device = model.training, next(model.parameters()).device
+    model.eval()
+    try:
+        for at in range(0, len(order), max(batch_size // 2, 1)):
+            idx = order[at : at + max(batch_size // 2, 1)]
+            b = collate_shared([ci[i] for i in idx], [ri[i] for i in idx], starts[idx], tok.pad_token_id)
+            states = frozen_states(model, b.to(device), upto)
+            for k, i in enumerate(idx):
+                out[i] = states[k, : lens[i]].clone()
+    finally:
+        model.train(was)
+    return out
 
 
 def sequence_logprobs(
