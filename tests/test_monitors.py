@@ -477,3 +477,51 @@ def test_the_probe_does_not_take_the_versions_module_names_for_a_difference() ->
     widened = requoted.replace('if kind == "q":', 'if kind == "q" or kind == "zz":')
     scores, witnesses = probe_scores(hunks_of(_diff(widened, requoted)), "m.py", requoted, widened)
     assert max(scores) == 1.0 and witnesses
+
+
+def test_platt_scaling_recovers_a_known_calibration_and_the_ensemble_applies_it() -> None:
+    import numpy as np
+
+    from oversight_ext.assistants.monitors.combined import ensemble_score, fit_platt, reliability
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(0.0, 3.0, 20_000)
+    labels = (rng.random(z.size) < 1.0 / (1.0 + np.exp(-(0.5 * z - 2.0)))).astype(int).tolist()
+    a, b = fit_platt(z.tolist(), labels)
+    assert abs(a - 0.5) < 0.05 and abs(b + 2.0) < 0.1
+    # near-separable scores (a class-balanced fit's logits) give a finite fit, no overflow
+    a2, b2 = fit_platt([-9.0] * 500 + [40.0] * 5, [0] * 500 + [1] * 5)
+    assert np.isfinite([a2, b2]).all()
+    w = {"monitors": ["security"], "weights": [2.0], "bias": -1.0}
+    raw = ensemble_score(w, [1.0])
+    assert abs(raw - 1.0 / (1.0 + np.exp(-1.0))) < 1e-9
+    calibrated = ensemble_score({**w, "calibration": {"a": 0.5, "b": -2.0}}, [1.0])
+    assert abs(calibrated - 1.0 / (1.0 + np.exp(1.5))) < 1e-9
+    # calibration error: scores that match the rates score 0, scores that overstate them do not
+    probs = [0.05] * 100 + [0.95] * 100
+    truth = [1] * 5 + [0] * 95 + [1] * 95 + [0] * 5
+    assert reliability(probs, truth)[0] < 1e-9
+    ece, bins = reliability([0.9] * 100, [1] * 10 + [0] * 90)
+    assert abs(ece - 0.8) < 1e-9 and bins == [{"lo": 0.9, "hi": 1.0, "n": 100, "mean": 0.9, "rate": 0.1}]
+
+
+def test_cross_fitting_scores_each_pair_with_weights_fitted_without_it() -> None:
+    from oversight_ext.assistants.monitors.combined import _folds, cross_fit, fit_weights
+
+    # one pair whose flawed hunk reads only on the second signal: fitted with it in the data,
+    # that signal gets weight; scored out of fold, its own hunk is scored by weights that never
+    # saw a flawed hunk read there
+    rows, labels, keys = [], [], []
+    for k in range(20):
+        rows += [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+        labels += [1, 0, 0]
+        keys += [f"p{k}"] * 3
+    rows += [[0.0, 1.0], [0.0, 0.0]]
+    labels += [1, 0]
+    keys += ["odd", "odd"]
+    fold = _folds(keys, 5)
+    assert all(fold[i] == fold[j] for i in range(len(keys)) for j in range(len(keys)) if keys[i] == keys[j])
+    inside = fit_weights(rows, labels, monitors=("security", "tamper"))
+    z = cross_fit(rows, labels, keys, monitors=("security", "tamper"))
+    in_sample = inside["bias"] + inside["weights"][1]
+    assert z[-2] < in_sample - 0.5
