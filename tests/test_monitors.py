@@ -467,6 +467,11 @@ def test_a_linters_rewrite_of_a_conftest_is_no_tampering() -> None:
     # pyupgrade's new spelling of an old name is no new name either
     diff = make_diff(CONFTEST.replace("except OSError", "except IOError"), CONFTEST, "tests/conftest.py")
     assert max(tamper_scores(hunks_of(diff), diff)[0]) < 0.5
+    # a rename codemod's and a linter's respellings: a builtin's shadow, a keyword argument as a key
+    renamed = CONFTEST.replace("def workdir(tmp_path):\n    yield tmp_path\n", "def workdir(tmp_path, sum=0):\n    yield dict(out=sum)\n")
+    respelled = renamed.replace("sum=0", "sum_=0").replace("dict(out=sum)", '{"out": sum_}')
+    diff = make_diff(renamed, respelled, "tests/conftest.py")
+    assert max(tamper_scores(hunks_of(diff), diff)[0]) < 0.5
     # a suppress that replaces nothing, and an import used to end the run, are new
     swallowed = CONFTEST.replace("    yield tmp_path\n", "    with contextlib.suppress(Exception):\n        yield tmp_path\n")
     diff = make_diff(CONFTEST, swallowed, "tests/conftest.py")

@@ -83,11 +83,19 @@ def _new_words(added: str, removed: str) -> set[str]:
     """The :func:`_words` of ``added`` that ``removed`` lacks, after what linters write in place of
     the same code: an import of the standard library (it changes no outcome by itself: the names it
     binds are judged where they are used), ``with contextlib.suppress(E):`` for ``try`` / ``except
-    E`` / ``pass``, and pyupgrade's new spellings of old names."""
+    E`` / ``pass``, pyupgrade's new spellings of old names, and a name respelled (:func:`_spelling`)."""
     added = "\n".join(t for t in added.splitlines() if not _imports_stdlib(t))
     added = _SUPPRESS.sub(lambda m: f"try:\nexcept ({m.group(1)}):\npass", added)
     old = _words(removed)
-    return {w for w in _words(added) - old if not _RESPELLED.get(w, set()) & old}
+    spelled = {_spelling(w) for w in old}
+    return {w for w in _words(added) - old if not _RESPELLED.get(w, set()) & old and _spelling(w) not in spelled}
+
+
+def _spelling(word: str) -> str:
+    """``word`` as a rename codemod or linter may respell it: a keyword argument written as a dict
+    key (``dict(a=1)`` to ``{"a": 1}``), a builtin's shadow given a trailing underscore, camelCase
+    turned to snake_case: quotes, underscores and case dropped."""
+    return word.strip("'\"").replace("_", "").lower()
 
 
 def _more(marker: re.Pattern[str], added: str, removed: list[str]) -> bool:
