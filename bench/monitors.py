@@ -440,7 +440,7 @@ def controls(which: str, seeds: list[int], only: list[str], variants: list[str])
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=["dev", "held-out", "both"], default="both")
-    ap.add_argument("--fit", action="store_true", help="fit and freeze the ensemble weights on the development items")
+    ap.add_argument("--fit", action="store_true", help="fit and freeze uncalibrated ensemble weights (seed 0; --calibrate supersedes it)")
     ap.add_argument("--big", action="store_true", help="also time the monitors on one 50,000+ line volume diff")
     ap.add_argument("--only", default="", help=f"comma-separated groups to measure (default all): {', '.join(SETS['dev'])}")
     ap.add_argument("--variants", default="", help="comma-separated variants (default all): monitors, bandit, random, ensemble")
