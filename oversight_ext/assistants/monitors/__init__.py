@@ -8,6 +8,6 @@
   both versions in the sandbox, a witness where they differ;
 - :mod:`.naturalness`: a code LM (SmolLM2, the ``lm`` extra) on a few hunks of new code, how
   much less likely the new lines are than the old;
-- :mod:`.combined`: all of them, combined by max or frozen ensemble weights;
+- :mod:`.combined`: all of them, combined by max or frozen, calibrated ensemble weights;
 - :mod:`.critic`: the ``monitor`` assistant backend; :mod:`.measure`: AUC, catch at audit budgets.
 """

@@ -3,6 +3,10 @@
 ``combine="max"`` takes each hunk's strongest signal; ``combine="ensemble"`` a logistic model
 of the signals whose weights were fitted on development items (:func:`fit_weights`) and frozen
 in ``ensemble.json`` next to this module (it names the monitors it was fitted on, and those run).
+The weights are fitted class-balanced (a few flawed hunks among thousands), so their raw output
+ranks but is no probability; :func:`fit_calibrated` adds Platt scaling fitted on cross-fitted
+scores (each item scored by weights fitted without its pair), so the frozen ensemble's score
+reads as the chance that a hunk holds the flaw and can flag at 0.5.
 
 The default monitors are the three that need no model (:data:`DEFAULT`); ``naturalness`` (a code
 LM's reading of each selected hunk, :mod:`.naturalness`) needs the ``lm`` extra and runs last,
@@ -24,7 +28,18 @@ from .probe import probe_scores
 from .security import security_scores
 from .tamper import tamper_scores
 
-__all__ = ["DEFAULT", "MONITORS", "ensemble_score", "fit_weights", "frozen_weights", "monitor_scores"]
+__all__ = [
+    "DEFAULT",
+    "MONITORS",
+    "cross_fit",
+    "ensemble_score",
+    "fit_calibrated",
+    "fit_platt",
+    "fit_weights",
+    "frozen_weights",
+    "monitor_scores",
+    "reliability",
+]
 
 #: Every monitor, in the order of the ensemble's features.
 MONITORS: tuple[str, ...] = ("security", "tamper", "probe", "naturalness")
@@ -86,7 +101,110 @@ def ensemble_score(weights: dict[str, Any], features: list[float]) -> float:
 
 def _logistic(w: dict[str, Any], x: list[float]) -> float:
     z = w["bias"] + sum(a * b for a, b in zip(w["weights"], x, strict=True))
-    return 1.0 / (1.0 + math.exp(-z))
+    cal = w.get("calibration")
+    if cal:
+        z = cal["a"] * z + cal["b"]
+    return 0.5 * (1.0 + math.tanh(0.5 * z))  # the logistic function, without overflow
+
+
+def fit_platt(z: list[float], labels: list[int], *, steps: int = 50) -> tuple[float, float]:
+    """Platt scaling: ``a``, ``b`` of P(flawed) = sigmoid(a z + b), by Newton's method on the log
+    loss with Platt's smoothed targets (unweighted: the base rate of flawed hunks is kept)."""
+    x = np.asarray(z, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(set(labels)) < 2:
+        raise ValueError("z and labels: give one score and one label (0 or 1) per hunk, with labels of both classes")
+    pos, neg = y.sum(), len(y) - y.sum()
+    t = np.where(y == 1, (pos + 1) / (pos + 2), 1 / (neg + 2))
+
+    def loss(a: float, b: float) -> float:  # the log loss on the smoothed targets, without overflow
+        v = a * x + b
+        return float((t * np.logaddexp(0.0, -v) + (1 - t) * np.logaddexp(0.0, v)).sum())
+
+    a, b = 1.0, float(np.log((pos + 1) / (neg + 1)))
+    now = loss(a, b)
+    for _ in range(steps):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (a * x + b)))
+        g = np.array([((p - t) * x).sum(), (p - t).sum()])
+        r = p * (1 - p) + 1e-12
+        h = np.array([[(r * x * x).sum(), (r * x).sum()], [(r * x).sum(), r.sum()]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        scale = 1.0
+        while scale > 1e-6 and loss(a - scale * float(step[0]), b - scale * float(step[1])) > now:
+            scale /= 2  # Newton's step halved until the loss falls (a convex loss: it does)
+        a, b = a - scale * float(step[0]), b - scale * float(step[1])
+        new = loss(a, b)
+        if now - new < 1e-10:
+            break
+        now = new
+    return a, b
+
+
+def _folds(keys: list[str], folds: int) -> list[int]:
+    """A fold per row: the distinct ``keys`` (an item pair) dealt round-robin in a seeded shuffle."""
+    distinct = sorted(set(keys))
+    order = np.random.default_rng(0).permutation(len(distinct))
+    fold = {distinct[j]: k % folds for k, j in enumerate(order)}
+    return [fold[k] for k in keys]
+
+
+def cross_fit(
+    features: list[list[float]], labels: list[int], keys: list[str], *, monitors: tuple[str, ...] = MONITORS, folds: int = 5
+) -> list[float]:
+    """Each row's raw ensemble score (the logit) from weights fitted on the other folds: rows of
+    the same key (the hunks of an item and of its clean control) share a fold."""
+    if not len(features) == len(labels) == len(keys):
+        raise ValueError("features, labels and keys: give one of each per hunk")
+    fold = _folds(keys, folds)
+    x = np.asarray(features, dtype=float)
+    z = np.zeros(len(labels))
+    for k in range(folds):
+        train = [i for i, f in enumerate(fold) if f != k]
+        test = [i for i, f in enumerate(fold) if f == k]
+        if not test:
+            continue
+        w = fit_weights([features[i] for i in train], [labels[i] for i in train], monitors=monitors)
+        z[test] = x[test] @ np.asarray(w["weights"]) + w["bias"]
+    return [float(v) for v in z]
+
+
+def fit_calibrated(
+    features: list[list[float]], labels: list[int], keys: list[str], *, monitors: tuple[str, ...] = MONITORS, folds: int = 5
+) -> dict[str, Any]:
+    """:func:`fit_weights` on every row, with Platt scaling fitted on :func:`cross_fit`'s scores
+    (so the calibration is not fitted on scores of weights that saw the same items)."""
+    a, b = fit_platt(cross_fit(features, labels, keys, monitors=monitors, folds=folds), labels)
+    w = fit_weights(features, labels, monitors=monitors)
+    w["calibration"] = {"method": "platt", "a": round(a, 4), "b": round(b, 4), "cross_fit_folds": folds}
+    return w
+
+
+def reliability(probs: list[float], labels: list[int], *, bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error (equal-width bins, weighted by count) and each non-empty bin's
+    range, count, mean score and share of flawed hunks."""
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    if p.shape != y.shape or not len(p):
+        raise ValueError("probs and labels: give one score in [0, 1] and one label per hunk")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    at = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
+    out, ece = [], 0.0
+    for k in range(bins):
+        m = at == k
+        if not m.any():
+            continue
+        mean, rate = float(p[m].mean()), float(y[m].mean())
+        ece += m.sum() / len(p) * abs(mean - rate)
+        out.append(
+            {
+                "lo": round(float(edges[k]), 2),
+                "hi": round(float(edges[k + 1]), 2),
+                "n": int(m.sum()),
+                "mean": round(mean, 4),
+                "rate": round(rate, 4),
+            }
+        )
+    return float(ece), out
 
 
 def fit_weights(

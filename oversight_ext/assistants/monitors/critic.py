@@ -4,7 +4,10 @@ params:
   monitors  which monitors run, from "security", "tamper", "probe", "naturalness" (default the
             first three; with combine = "ensemble", those its frozen weights were fitted on);
             "naturalness" reads hunks with SmolLM2 and needs the ``lm`` extra
-  combine   "max" (each hunk's strongest signal) or "ensemble" (frozen logistic weights)
+  combine   "max" (each hunk's strongest signal, the shipped flag) or "ensemble" (frozen
+            logistic weights, Platt-calibrated on development items so the score reads as the
+            chance that the hunk holds a flaw; it ranks as well as the max but flagged fewer
+            flawed items at 0.5 on development: ``ensemble.json`` says which flags)
   run       run code: the backdoor probe and the old tests against the new code (default true)
   flag      hunks scoring at least this get a comment (default 0.5)
 

@@ -48,6 +48,56 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*|\d[\w.]*", _STRING_ANY.sub(" ", code))) | string_values(code)
 
 
+#: ``with contextlib.suppress(E):``, the statement ruff's SIM105 writes in place of ``try:`` /
+#: ``except E:`` / ``pass``: read as those words before a hunk's words are compared.
+_SUPPRESS = re.compile(r"^\s*with\s+(?:contextlib\.)?suppress\((.*)\)\s*:\s*$", re.M)
+#: A line that only imports modules of the standard library (no ``*``).
+_IMPORT = re.compile(
+    r"^\s*(?:import\s+([\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*)|from\s+([\w.]+)\s+import\s+[\w\s,()]+)\s*$"
+)
+#: Names that pyupgrade's rules (ruff's UP024, UP041, UP006, UP033, UP017) write in place of
+#: older spellings of the same thing: not new where an older spelling is among the removed words.
+_RESPELLED: dict[str, set[str]] = {
+    "OSError": {"IOError", "EnvironmentError", "WindowsError", "error"},
+    "TimeoutError": {"timeout"},
+    "list": {"List"},
+    "dict": {"Dict"},
+    "set": {"Set"},
+    "frozenset": {"FrozenSet"},
+    "tuple": {"Tuple"},
+    "type": {"Type"},
+    "cache": {"lru_cache"},
+    "UTC": {"utc"},
+}
+
+
+def _imports_stdlib(line: str) -> bool:
+    m = _IMPORT.match(line)
+    if not m:
+        return False
+    names = [n.split()[0] for n in m.group(1).split(",")] if m.group(1) else [m.group(2)]
+    return all(n.split(".")[0] in sys.stdlib_module_names for n in names)
+
+
+def _new_words(added: str, removed: str) -> set[str]:
+    """The :func:`_words` of ``added`` that ``removed`` lacks, after what linters write in place of
+    the same code: an import of the standard library (it changes no outcome by itself: the names it
+    binds are judged where they are used), ``with contextlib.suppress(E):`` for ``try`` / ``except
+    E`` / ``pass``, pyupgrade's new spellings of old names, and a name respelled (:func:`_spelling`)."""
+    added = "\n".join(t for t in added.splitlines() if not _imports_stdlib(t))
+    added = _SUPPRESS.sub(lambda m: f"try:\nexcept ({m.group(1)}):\npass", added)
+    old = _words(removed)
+    spelled = {_spelling(w) for w in old}
+    return {w for w in _words(added) - old if not _RESPELLED.get(w, set()) & old and _spelling(w) not in spelled}
+
+
+def _spelling(word: str) -> str:
+    """``word`` as a rename codemod or linter may respell it: a keyword argument written as a dict
+    key (``dict(a=1)`` to ``{"a": 1}``), a builtin's shadow given a trailing underscore, camelCase
+    turned to snake_case: quotes, underscores and case dropped."""
+    return word.strip("'\"").replace("_", "").lower()
+
+
 def _more(marker: re.Pattern[str], added: str, removed: list[str]) -> bool:
     """Whether the ``added`` text holds more ``marker`` matches than the removed lines did."""
     return len(marker.findall(added)) > len(marker.findall("\n".join(removed)))
@@ -250,9 +300,9 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
             if h.path.endswith("conftest.py"):
                 if _FORCE.search(added):
                     why.append((1.0, "conftest.py changes how test outcomes are reported"))
-                elif _words(h.added_text) - _words("\n".join(h.removed)):
+                elif _new_words(h.added_text, "\n".join(h.removed)):
                     why.append((0.5, "conftest.py changes how test outcomes are reported"))
-                else:  # the same names and values, re-wrapped or re-quoted: a formatter's work
+                else:  # the same names and values, re-wrapped, re-quoted or re-spelled: a formatter's or linter's work
                     why.append((0.3, "the tests changed"))
             elif not why:
                 why.append((0.3, "the tests changed"))
