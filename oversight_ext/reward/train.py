@@ -415,7 +415,9 @@ class RewardTrainer:
                         self.train_frame.height, rank=self.rank, fsdp=self.fsdp,
                     )  # fmt: skip
                 if cfg.max_seconds and step + 1 < total and self.out_of_time(time.perf_counter() - t0):
-                    warnings.warn(f"reward training stopped at step {step + 1} of {total}: max_seconds = {cfg.max_seconds} passed", stacklevel=2)
+                    warnings.warn(
+                        f"reward training stopped at step {step + 1} of {total}: max_seconds = {cfg.max_seconds} passed", stacklevel=2
+                    )
                     break
         finally:
             bar.close()
