@@ -114,7 +114,12 @@ def test_fixed_effects_sds_and_errors_equal_lme4_glmer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("method", ["joint", "laplace"])
 def test_a_search_that_cannot_converge_says_so(method: str) -> None:
+    # The search is cut off after one objective evaluation, so the answer is far from the optimum
+    # (a Newton step of about 1.4 log units left, against grad_tol 1e-4). An impossible grad_tol on a
+    # full search is no such test: at the optimum the central differences can cancel exactly, and
+    # with numpy 2.4 / scipy 1.17 the joint fit's step there is 0.0.
     f = simulate(5, 20, 40, 3, 0.5, 0.8, 0.5)
     with pytest.warns(UserWarning, match="did not converge"):
-        out = fit_mixed(f, MixedConfig(method=method, grad_tol=1e-14))
+        out = fit_mixed(f, MixedConfig(method=method, max_evals=1))
     assert not out["converged"].any() and out["note"].str.contains("did not converge").all()
+    assert (out["max_step"] > 100 * MixedConfig().grad_tol).all()
