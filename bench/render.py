@@ -23,7 +23,7 @@ skipped above 200k lines, where it takes minutes and gigabytes).
     python bench/render.py                      # 10k, 100k, 1M lines
     python bench/render.py --sizes 10000,100000 # a subset
     python bench/render.py --screenshots        # also the 50k-line panel, light and dark
-    python bench/render.py --heldout /work/shared/data/humanevalfix.jsonl,/work/shared/data/quixbugs.jsonl
+    python bench/render.py --heldout ../shared/data/humanevalfix.jsonl,../shared/data/quixbugs.jsonl
                                                 # also real diffs (many small files), held out
 
 Target: the first view of a 100k-line diff paints in under 1 s, cold.
@@ -382,7 +382,7 @@ def main() -> int:
         "--heldout",
         default="",
         help="comma-separated JSON-lines files with a unified_diff field: also measure their diffs one after another "
-        "(e.g. /work/shared/data/humanevalfix.jsonl,/work/shared/data/quixbugs.jsonl)",
+        "(e.g. ../shared/data/humanevalfix.jsonl,../shared/data/quixbugs.jsonl)",
     )
     ap.add_argument("--heldout-lines", type=int, default=100_000, help="lines of the held-out diff (default 100,000)")
     ap.add_argument(

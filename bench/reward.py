@@ -16,6 +16,14 @@ both and prints the mean accuracy with a 95 % interval over seeds and the paired
     python bench/reward.py --backbone minilm    # the pretrained MiniLM, 600 pairs
 
 Prints pairs/s, peak memory and held-out accuracy for both, and the speed ratio (target >= 2x).
+
+``--from-code`` prints the other comparison instead: reward models that read code alone
+(SmolLM2's likelihood reward with LoRA) on HumanEvalFix-Python, five-fold by pair_id, beside the
+untrained LM's zero-shot likelihood ranking (summed and per token) on the same pairs, with
+intervals. It is ``bench/reward_likelihood.py --stage folds``; every other argument goes to it:
+
+    python bench/reward.py --from-code --per-token --beta 3 --steps 8 --save   # the setting development chose
+    python bench/reward.py --from-code --backbone tiny-llama --steps 1         # the plumbing, in seconds
 """
 
 from __future__ import annotations
@@ -127,8 +135,21 @@ def _mean_ci(values: list[float]) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+def from_code(argv: list[str]) -> int:
+    """The from-code-alone comparison: bench/reward_likelihood.py --stage folds with ``argv``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import reward_likelihood
+
+    sys.argv = [str(Path(reward_likelihood.__file__)), "--stage", "folds", *argv]
+    reward_likelihood.main()
+    return 0
+
+
 def main() -> int:
+    if "--from-code" in sys.argv[1:]:
+        return from_code([a for a in sys.argv[1:] if a != "--from-code"])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--from-code", action="store_true", help="print the from-code-alone comparison instead (see above)")
     p.add_argument("--quick", action="store_true", help="tiny BERT, 256 training pairs, 1 epoch")
     p.add_argument(
         "--backbone", default=None, help="tiny | tiny-llama | minilm | smollm2 | a folder (default: tiny with --quick, else minilm)"

@@ -193,3 +193,42 @@ def test_speed_stage_computes_the_same_steps_three_ways(tmp_path: Path, monkeypa
     monkeypatch.setattr(figures, "RESULTS", tmp_path)
     saved = json.loads(rl.save_speed(json.loads(json.dumps(run))).read_text())
     assert len(saved["rows"]) == 2 and saved["page"] == "reward" and "frozen" in saved["rows"][saved["headline"]]["case"]
+
+
+@pytest.mark.parametrize("per_token", [False, True])
+def test_five_fold_scores_every_pair_once_by_a_model_that_never_trained_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_token: bool
+) -> None:
+    args = _args(lr=1e-9, per_token=per_token)
+    # Synthetic sets number their pairs alike; real ones never share a pair_id across sets.
+    frames = {k: f.with_columns(pl.format("{}:{}", pl.lit(k), pl.col("pair_id")).alias("pair_id")) for k, f in _frames(args).items()}
+    frames["mut_train"] = frames["mut_train_8"]
+    seen: list[set[str]] = []
+    from oversight_ext.reward import train as train_mod
+
+    original = train_mod.train_reward_model
+
+    def spy(train: pl.DataFrame, *a: object, **kw: object) -> object:
+        seen.append(set(train["pair_id"].to_list()))
+        return original(train, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train_mod, "train_reward_model", spy)
+    run = rl.five_fold(args, frames, "cpu", folds=3)
+    hef = pl.concat([frames["hef_train"], frames["hef_dev"], frames["hef_held"]])
+    assert run["pairs"] == hef.height == sum(f["held_pairs"] for f in run["per_fold"]) and len(seen) == 3
+    # No fold's model trained on the HumanEvalFix pairs it scored: each trains on the others plus the mutation pairs.
+    assert all(f["train_pairs"] == hef.height - f["held_pairs"] + frames["mut_train"].height for f in run["per_fold"])
+    hef_ids = set(hef["pair_id"].to_list())
+    held_sets = [hef_ids - s for s in seen]
+    assert [len(h) for h in held_sets] == [f["held_pairs"] for f in run["per_fold"]] and set().union(*held_sets) == hef_ids
+    pooled = run["pooled"]
+    assert pooled["fixed_held_out"]["trained"]["n"] == frames["hef_held"].height
+    # An lr of 1e-9 leaves the zero-initialised adapters as they are: the trained rule ranks as its untrained rule does.
+    same = pooled["all"]["trained_against_per_token" if per_token else "trained_against_summed"]
+    assert same["trained_only"] == same["zero_shot_only"] == 0
+    assert pooled["all"]["trained"]["accuracy"] == pooled["all"]["per_token" if per_token else "summed"]["accuracy"]
+    import figures
+
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    saved = json.loads(rl.save_folds(json.loads(json.dumps(run))).read_text())
+    assert len(saved["rows"]) == 2 and "3-fold by pair_id" in saved["rows"][0]["case"] and saved["page"] == "reward"
