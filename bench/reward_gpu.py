@@ -232,6 +232,14 @@ def main() -> int:
     from oversight_ext.reward.train import train_reward_model
     from oversight_ext.weights import minilm_path
 
+    if args.budget_s is not None and not args.budget_s > 0:
+        print(f"--budget-s {args.budget_s} is invalid: give the seconds of training per row, e.g. 60", file=sys.stderr)
+        return 2
+    if args.warm_steps is not None and args.warm_steps < 0:
+        print(
+            f"--warm-steps {args.warm_steps} is invalid: give how many first steps to leave out of the timing, 0 or more", file=sys.stderr
+        )
+        return 2
     unknown = set(args.trainers.split(",")) - {"trl", "oversight"}
     if unknown:
         print(

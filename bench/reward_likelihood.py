@@ -1004,6 +1004,8 @@ def main() -> None:
         return
     if args.gguf and not (Path(args.gguf).is_file() and args.gguf.endswith(".gguf")):
         raise SystemExit(f"--gguf {args.gguf}: no such .gguf file; give the path of the model's GGUF file")
+    if args.stage == "folds" and args.folds < 2:
+        raise SystemExit(f"--folds {args.folds} is invalid: give 2 or more (5 is usual)")
     if args.stage == "pairs" and not args.pairs_dir:
         raise SystemExit("--stage pairs writes the pair sets to --pairs-dir DIR: give the folder")
     if args.stage == "pairs" and (Path(args.pairs_dir) / "manifest.json").is_file():
