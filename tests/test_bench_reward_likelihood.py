@@ -232,3 +232,20 @@ def test_five_fold_scores_every_pair_once_by_a_model_that_never_trained_on_it(
     monkeypatch.setattr(figures, "RESULTS", tmp_path)
     saved = json.loads(rl.save_folds(json.loads(json.dumps(run))).read_text())
     assert len(saved["rows"]) == 2 and "3-fold by pair_id" in saved["rows"][0]["case"] and saved["page"] == "reward"
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "message"),
+    [
+        ("reward.py", ["--from-code", "--folds", "1"], "--folds 1 is invalid: give 2 or more"),
+        ("reward_gpu.py", ["--cpu-check", "--budget-s", "0"], "--budget-s 0.0 is invalid: give the seconds of training per row"),
+        ("reward_gpu.py", ["--cpu-check", "--warm-steps", "-1"], "--warm-steps -1 is invalid"),
+        ("reward_gpu.py", ["--cpu-check", "--trainers", "trl,ours"], "ours is not a trainer here: use trl and/or oversight"),
+    ],
+)
+def test_reward_benches_refuse_bad_arguments_before_loading_anything(script: str, argv: list[str], message: str) -> None:
+    import subprocess
+
+    bench = Path(__file__).resolve().parents[1] / "bench" / script
+    proc = subprocess.run([sys.executable, str(bench), *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and message in proc.stderr + proc.stdout, proc.stderr[-2000:]
