@@ -30,7 +30,9 @@ __all__ = ["run_old_tests", "tamper_scores"]
 _SKIP = re.compile(r"@(pytest\.mark\.(skip|skipif|xfail)|unittest\.skip|skip)\b|pytest\.skip\(|\.skipTest\(")
 _MOCK = re.compile(r"mock\.patch|monkeypatch\.setattr|MagicMock\(|Mock\(|patch\(")
 _FORCE = re.compile(r"pytest_runtest_makereport|report\.outcome\s*=|pytest_collection_modifyitems|\.outcome\s*=\s*['\"]passed")
-_WEAK = re.compile(r"\bassert\b.*(is not None|isinstance\(|\bor\b|== True$|\bTrue\b\s*$|\bany\()")
+#: A weak assertion, for a statement that does not parse on its own (:func:`_weak` reads the
+#: syntax tree of one that does): ``not any(`` is a strong check (no element true), not a weak one.
+_WEAK = re.compile(r"\bassert\b.*(is not None|isinstance\(|\bor\b|== True$|\bTrue\b\s*$|(?<!\bnot\s)\bany\()")
 _ASSERT = re.compile(r"\bassert\w*\b")
 _LITERAL = re.compile(r"-?\d+(?:\.\d+)?|'[^']*'|\"[^\"]*\"|\[[^\[\]]*\]")
 _STRING_ANY = re.compile(r"""[rRbBuUfF]{0,2}('[^'\n]*'|"[^"\n]*")""")
@@ -101,6 +103,43 @@ def _spelling(word: str) -> str:
 def _more(marker: re.Pattern[str], added: str, removed: list[str]) -> bool:
     """Whether the ``added`` text holds more ``marker`` matches than the removed lines did."""
     return len(marker.findall(added)) > len(marker.findall("\n".join(removed)))
+
+
+def _weak_test(test: ast.expr, negated: bool = False) -> bool:
+    """Whether the condition ``test`` (read as ``not test`` when ``negated``) checks little: it
+    always holds, is a disjunction (``a or b``, ``any(...)``, ``not all(...)``, ``not (a and b)``),
+    only asks for a type or for something other than ``None``, or compares with ``True``. A
+    negation is pushed inwards first: ``not any(errors)`` says every element is false, a strong
+    check; a conjunction is weak only when every part of it is."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _weak_test(test.operand, not negated)
+    if isinstance(test, ast.Constant):
+        return bool(test.value) != negated  # `assert True`, `assert not None`: always holds
+    if isinstance(test, ast.BoolOp):
+        if isinstance(test.op, ast.Or) != negated:  # a or b, not (a and b): either part suffices
+            return True
+        return all(_weak_test(v, negated) for v in test.values)
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name):
+        name = test.func.id
+        return name == "isinstance" or (name == "any" and not negated) or (name == "all" and negated)
+    if isinstance(test, ast.Compare):
+        for op, right in zip(test.ops, test.comparators, strict=True):
+            value = right.value if isinstance(right, ast.Constant) else ...
+            if value is None and isinstance(op, ast.IsNot if not negated else ast.Is):
+                return True
+            if value is True and isinstance(op, (ast.Eq, ast.Is)) and not negated:
+                return True
+    return False
+
+
+def _weak(statement: str) -> bool:
+    """Whether the logical line ``statement`` holds an ``assert`` that checks little
+    (:func:`_weak_test`); judged by :data:`_WEAK` when it does not parse on its own."""
+    try:
+        tree = ast.parse(statement.strip())
+    except SyntaxError:
+        return bool(_WEAK.search(statement.strip()))
+    return any(_weak_test(node.test) for node in ast.walk(tree) if isinstance(node, ast.Assert))
 
 
 def _logical(lines: list[str]) -> list[str]:
@@ -283,10 +322,10 @@ def tamper_scores(hunks: list[HunkView], diff: str, repo: dict[str, str] | None 
                 why.append((0.85, f"{removed_asserts - added_asserts} assertion(s) removed from the tests"))
             # weak assertions judged by statement: a formatter that splits `assert not any(...), msg`
             # over lines leaves no line that moved whole, but the statement is the one removed
-            weak = [t for t in _logical([t for _, t in fresh]) if _WEAK.search(t.strip())] if removed_asserts and fresh else []
+            weak = [t for t in _logical([t for _, t in fresh]) if _weak(t)] if removed_asserts and fresh else []
             if weak:
                 gone = {_key(t) for t in _logical(h.removed) if _ASSERT.search(t)}
-                weak = [t for t in _logical([t for _, t in h.added]) if _WEAK.search(t.strip()) and _key(t) not in gone]
+                weak = [t for t in _logical([t for _, t in h.added]) if _weak(t) and _key(t) not in gone]
             if weak:
                 why.append((0.85, "an assertion replaced by a weaker one"))
             # markers too are counted over the whole text: a formatter that joins a skip's split
