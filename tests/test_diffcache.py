@@ -214,6 +214,8 @@ def test_importing_items_parses_their_large_diffs_in_a_background_process(tmp_pa
     jsonl.write_text("".join(json.dumps(it.to_dict()) + "\n" for it in items))
     parses = tmp_path / "parses"
     monkeypatch.setenv("OVERSIGHT_DIFF_CACHE", str(parses))
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "no-config"))  # a user's Jupyter config would win
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
     started: list[subprocess.Popen[bytes]] = []
     real = diffcache.schedule_parses
     monkeypatch.setattr(diffcache, "schedule_parses", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
@@ -227,3 +229,46 @@ def test_importing_items_parses_their_large_diffs_in_a_background_process(tmp_pa
     # Nothing to parse (small diffs only, or no directory): no process.
     assert real(f"sqlite:///{tmp_path / 'o.db'}", items[1:]) is None
     assert real(f"sqlite:///{tmp_path / 'o.db'}", items, directory="") is None
+
+
+def test_parse_at_import_goes_where_the_servers_jupyter_config_says(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_server.serverapp import ServerApp
+
+    from oversight_ext.cli import main
+    from oversight_ext.server.extension import OversightExtension
+
+    big = "--- a/big.py\n+++ b/big.py\n@@ -1,6000 +1,6000 @@\n" + "".join(f" line_{k} = {k}\n" for k in range(6000))
+    jsonl = tmp_path / "items.jsonl"
+    jsonl.write_text(json.dumps(Item(id="big", diff=big).to_dict()) + "\n")
+    config = tmp_path / "jupyter-config"
+    config.mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config))
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    monkeypatch.setenv("OVERSIGHT_DIFF_CACHE", str(tmp_path / "from-env"))
+    targets: list[str | None] = []
+    monkeypatch.setattr(diffcache, "schedule_parses", lambda url, items, directory=None: targets.append(directory))
+
+    def imported(*extra: str) -> str | None:
+        assert main(["items", "import", str(jsonl), "--db", str(tmp_path / "o.db"), *extra]) == 0
+        return targets.pop()
+
+    def served() -> str:  # what a server started with this config reads, by its own loading
+        app = ServerApp()
+        app.load_config_file()
+        return str(OversightExtension(parent=app).diff_cache_dir)
+
+    # no config: the environment, as the server
+    assert imported() == served() == str(tmp_path / "from-env")
+    # a config file sets it: the server reads it over the environment, and so does the import
+    (config / "jupyter_server_config.py").write_text(f"c.OversightExtension.diff_cache_dir = {str(tmp_path / 'from-config')!r}\n")
+    assert imported() == served() == str(tmp_path / "from-config")
+    # JupyterLab's JSON config is merged after the server's (the server links the lab app)
+    (config / "jupyter_lab_config.json").write_text(json.dumps({"OversightExtension": {"diff_cache_dir": str(tmp_path / "lab")}}))
+    assert imported() == str(tmp_path / "lab")
+    # the option wins over all of them; '' parses nothing ahead
+    assert imported("--diff-cache-dir", str(tmp_path / "option")) == str(tmp_path / "option")
+    assert imported("--diff-cache-dir", "") == ""
+    # the item-generating commands take it too
+    monkeypatch.setattr(diffcache, "IMPORT_PARSE_CHARS", 1)
+    mutate = ["items", "mutate", "--source", "json", "--n", "2", "--db", str(tmp_path / "o.db"), "--diff-cache-dir", str(tmp_path / "m")]
+    assert main(mutate) == 0 and targets.pop() == str(tmp_path / "m")

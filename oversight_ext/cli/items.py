@@ -8,7 +8,7 @@ from pathlib import Path
 
 from oversight_ext.records import Item, to_frame
 
-from .common import add_db, keep_items, open_store, parse_ahead, print_json
+from .common import add_db, add_diff_cache_dir, keep_items, open_store, parse_ahead, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--spec", default="", help="task statement, for a diff file")
     imp.add_argument("--id", dest="item_id", default=None, help="item id, for a diff file (default: the file name)")
     add_db(imp)
+    add_diff_cache_dir(imp)
     imp.set_defaults(func=import_items)
 
     mut = isub.add_parser(
@@ -52,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     mut.add_argument("--no-store", action="store_true", help="only write --out; do not add the items to the store")
     add_db(mut)
+    add_diff_cache_dir(mut)
     mut.set_defaults(func=mutate_items)
 
     demo = isub.add_parser(
@@ -84,7 +86,7 @@ def import_items(args: argparse.Namespace) -> int:
         items = load_jsonl(args.file, max_diff_bytes=limit)
     with open_store(args) as store:
         added, unchanged = store.add_items(items, replace=args.replace)
-        parse_ahead(store, items)
+        parse_ahead(store, items, args.diff_cache_dir)
     print(f"imported {added} item(s), {unchanged} already stored unchanged, from {args.file}")
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from .common import add_db, keep_items
+from .common import add_db, add_diff_cache_dir, keep_items
 
 
 def register_items(isub: argparse._SubParsersAction) -> None:
@@ -28,6 +28,7 @@ def register_items(isub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="also write the items to this JSONL file")
     p.add_argument("--no-store", action="store_true", help="only write --out; do not add the items to the store")
     add_db(p)
+    add_diff_cache_dir(p)
     p.set_defaults(func=sabotage_items)
 
 

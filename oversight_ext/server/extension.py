@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from traitlets import Bool, Unicode, default
-from traitlets.config import LoggingConfigurable
+from traitlets.config import Config, LoggingConfigurable
 
 from oversight_ext.identity import hub_user, os_user, request_rater
 from oversight_ext.review.diffcache import default_directory
@@ -22,7 +22,12 @@ from .forward import forward_routes
 from .handlers import routes
 from .owner import owner_routes
 
-__all__ = ["OversightExtension", "load_extension"]
+__all__ = ["CONFIG_FILES", "OversightExtension", "diff_cache_dir", "jupyter_config", "load_extension"]
+
+#: The Jupyter config files (``.py`` and ``.json``) a server reads from each directory of
+#: ``jupyter --paths`` (config), in the order it merges them, a later one winning: the base file,
+#: the server's own, then those of the extension apps it links (JupyterLab, Notebook).
+CONFIG_FILES = ("jupyter_config", "jupyter_server_config", "jupyter_lab_config", "jupyter_notebook_config")
 
 
 def _qualname(obj: Any) -> str:
@@ -90,6 +95,31 @@ class OversightExtension(LoggingConfigurable):
 
     def open_store(self) -> Store:
         return Store(self.db or None)
+
+
+def jupyter_config(paths: list[str] | None = None) -> Config:
+    """The configuration a Jupyter server started here would read from its config files:
+    :data:`CONFIG_FILES` in each of ``paths`` (default: the config directories of ``jupyter
+    --paths``, ``$JUPYTER_CONFIG_DIR`` first, which wins), loaded by traitlets as the server loads
+    them. A file that fails to load is logged and skipped, as the server does."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Application
+
+    loader = Application()
+    for name in CONFIG_FILES:
+        loader.load_config_file(name, path=jupyter_config_path() if paths is None else paths)
+    return loader.config
+
+
+def diff_cache_dir(option: str | None = None) -> str:
+    """The directory of stored parses a server started here would use, for a command that parses
+    ahead of it: ``option`` when given, else the Jupyter config's
+    ``OversightExtension.diff_cache_dir``, else ``$OVERSIGHT_DIFF_CACHE``, else the XDG cache
+    (the server's own order: a config value overrides the default, which reads the environment).
+    ``''`` keeps parses in memory only: nothing is parsed ahead."""
+    if option is not None:
+        return option
+    return OversightExtension(config=jupyter_config()).diff_cache_dir
 
 
 def load_extension(serverapp: Any) -> None:
