@@ -1,14 +1,17 @@
 """Sabotage monitors on development and held-out sources, beside bandit alone and a random ranking.
 
-    python bench/monitors.py [--set dev|held-out|both] [--only GROUP,...] [--variants V,...] [--fit] [--big] [--json results/monitors.json]
+    python bench/monitors.py [--set dev|held-out|both] [--only GROUP,...] [--variants V,...] [--fit [--out FILE]] [--big] [--json results/monitors.json]
     python bench/monitors.py --seeds 0-15 --only volume-1000 --variants monitors [--set ...] [--json ...]
     python bench/monitors.py --calibrate --set dev|held-out [--seeds A-B] [--cache DIR] [--json ...]
 
 Development sources (the monitors' checks and the ensemble weights were written and fitted on
 these) and held-out sources (never looked at while developing) are fixed below, chosen before
 any figure was measured. ``--fit`` fits the ensemble's weights on the development items (of the ``--only``
-groups, when given) and freezes them in ``oversight_ext/assistants/monitors/ensemble.json``; the
-ensemble reads the naturalness monitor too, so it needs the ``lm`` extra. ``--big`` adds the 50,000+
+groups, when given) and freezes them in ``oversight_ext/assistants/monitors/ensemble.json`` (or
+``--out FILE``); it refuses to replace a calibrated file (one ``--calibrate --set dev`` wrote, with
+its calibration, provenance and shipped flag): refit that with ``--calibrate``, or write the
+uncalibrated weights elsewhere with ``--out``. The ensemble reads the naturalness monitor too, so
+it needs the ``lm`` extra. ``--big`` adds the 50,000+
 line volume diff of each set, timed (target: all monitors in under 60 s on 2 cores). ``--seeds A-B``
 measures each seed's items in turn and pools the clean controls of every seed: the share over the
 flag with its 95% Wilson and Clopper-Pearson intervals (enough controls for the upper bound to say
@@ -107,8 +110,24 @@ def make(which: str, seed: int, only: list[str] | None = None) -> list[Item]:
     return items
 
 
-def fit(items: list[Item], groups: list[str]) -> dict:
-    """Fit the ensemble on the development ``items`` (every monitor, naturalness included) and freeze it."""
+def fit_refusal(out: Path) -> str | None:
+    """Why ``--fit`` must not write its uncalibrated weights to ``out`` (None when it may): ``out``
+    holds calibrated weights, which only ``--calibrate --set dev`` refits."""
+    try:
+        held = json.loads(out.read_text()) if out.exists() else {}
+    except (OSError, ValueError) as e:
+        return f"--fit: cannot read {out} to check it is not calibrated ({e}); give --out FILE for another file"
+    if isinstance(held, dict) and "calibration" in held:
+        return (
+            f"--fit would replace the calibrated ensemble in {out} (calibration, provenance, shipped_flag "
+            f"{held.get('shipped_flag')!r}) with uncalibrated weights: refit and calibrate it with --calibrate --set dev, "
+            "or write the uncalibrated weights elsewhere with --out FILE"
+        )
+    return None
+
+
+def fit(items: list[Item], groups: list[str], out: Path = WEIGHTS) -> dict:
+    """Fit the ensemble on the development ``items`` (every monitor, naturalness included) and freeze it in ``out``."""
     rows, labels = [], []
     for s in score_items(items, every):
         target = flawed_hunks(s.item, s.hunks) if s.item.label == "buggy" else set()
@@ -119,7 +138,7 @@ def fit(items: list[Item], groups: list[str]) -> dict:
     weights = fit_weights(rows, labels, monitors=MONITORS)
     weights["fitted_on"] = {k: Path(v[0]).name if "/" in v[0] else v[0] for k, v in SETS["dev"].items() if k in groups}
     weights["hunks"] = {"flawed": sum(labels), "other": len(labels) - sum(labels)}
-    WEIGHTS.write_text(json.dumps(weights, indent=2) + "\n")
+    out.write_text(json.dumps(weights, indent=2) + "\n")
     return weights
 
 
@@ -440,7 +459,18 @@ def controls(which: str, seeds: list[int], only: list[str], variants: list[str])
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=["dev", "held-out", "both"], default="both")
-    ap.add_argument("--fit", action="store_true", help="fit and freeze uncalibrated ensemble weights (seed 0; --calibrate supersedes it)")
+    ap.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit and freeze uncalibrated ensemble weights (seed 0; --calibrate supersedes it); refuses to replace a "
+        "calibrated file: use --calibrate --set dev for that, or --out FILE",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"--fit: write the weights here instead of {WEIGHTS} (the ensemble variant still measures the shipped weights)",
+    )
     ap.add_argument("--big", action="store_true", help="also time the monitors on one 50,000+ line volume diff")
     ap.add_argument("--only", default="", help=f"comma-separated groups to measure (default all): {', '.join(SETS['dev'])}")
     ap.add_argument("--variants", default="", help="comma-separated variants (default all): monitors, bandit, random, ensemble")
@@ -466,6 +496,10 @@ def main() -> int:
     unknown = sorted(set(only) - set(SETS["dev"]))
     if unknown:
         ap.error(f"--only {args.only!r}: {unknown[0]!r} is not a group; use some of {', '.join(SETS['dev'])}")
+    if args.out is not None and (args.calibrate or not args.fit):
+        ap.error(f"--out FILE is where --fit writes its weights (--calibrate writes {WEIGHTS}): give --fit without --calibrate")
+    if args.fit and not args.calibrate and (refusal := fit_refusal(args.out or WEIGHTS)):
+        ap.error(refusal)
     out: dict = {}
     if args.calibrate:
         if args.set == "both":
@@ -506,7 +540,7 @@ def main() -> int:
     for which in ["dev", "held-out"] if args.set == "both" else [args.set]:
         items = make(which, args.seed, only)
         if args.fit and which == "dev":
-            print(f"ensemble weights: {fit(items, only or list(SETS['dev']))}", file=sys.stderr)
+            print(f"ensemble weights: {fit(items, only or list(SETS['dev']), args.out or WEIGHTS)}", file=sys.stderr)
         variants = ["monitors", "bandit", "random"] + (["ensemble"] if WEIGHTS.exists() else [])
         if args.variants:
             variants = [v for v in variants if v in args.variants.split(",")]
