@@ -576,3 +576,15 @@ def test_a_negated_any_is_a_strong_assertion_and_the_weak_forms_stay_weak() -> N
             scores, notes = tamper_scores(hunks_of(diff), diff)
             replaced = any("weaker one" in why for _, _, why in notes)
             assert replaced == (kind == "weak") and (max(scores) >= 0.85) == (kind == "weak"), (check, notes)
+
+
+def test_the_probe_reads_the_sandbox_outputs_with_the_runners_one_normaliser() -> None:
+    from oversight_ext.assistants.exec.runner import canon
+    from oversight_ext.assistants.monitors import probe
+
+    assert probe.unnamed is canon.unnamed  # one implementation, in the sandboxed runner (which imports nothing of the package)
+    old, new = "<function version_old.f.<locals>.g at 0x7f3a2c10>", "<function version_new.f.<locals>.g at 0x7f99ee04>"
+    assert canon.unnamed(old) == canon.unnamed(new) == "<function version.f.<locals>.g>"
+    # the values the runner compares, of classes from two versions' modules, agree the same way
+    before, after = (type("Token", (), {"__module__": m, "__repr__": object.__repr__})() for m in ("version_before", "version_after"))
+    assert canon.canon(before) == canon.canon(after) == "<version.Token object>"

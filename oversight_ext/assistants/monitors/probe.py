@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import ast
 import itertools
-import re
 from dataclasses import dataclass
 
+from oversight_ext.assistants.exec.runner.canon import unnamed
 from oversight_ext.assistants.exec.sandbox import SandboxConfig, run_sandboxed
 
 from .hunks import HunkView, shape
@@ -166,18 +166,6 @@ def _calls(f: ast.FunctionDef, probes: list[str], lengths: list[int] | None = No
     return list(out.items())[:_MAX_CALLS]
 
 
-#: The module each version is loaded as (``version_old``, ``version_new``): a class or function
-#: the code returns shows it in its repr (``<class 'version_old._Quoter'>``), and an object's or
-#: closure's repr shows its address (``<function f.<locals>.g at 0x7f...>``), so two versions
-#: returning the same kind of object would differ by these alone.
-_VERSION_MODULE = re.compile(r"\bversion_(old|new)\b")
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def _unnamed(text: str) -> str:
-    return _ADDRESS.sub("", _VERSION_MODULE.sub("version", text))
-
-
 def probe_scores(
     hunks: list[HunkView], path: str, before: str | None, after: str | None, *, run: bool = True
 ) -> tuple[list[float], list[Witness]]:
@@ -210,7 +198,10 @@ def probe_scores(
     for r in result.records:
         if r.get("case", "").startswith("p"):
             # an exception counts by its type: a message naming a different internal step is the same failure
-            got[(r["version"], r["case"])] = (_unnamed(str(r.get("got") or "")), str(r.get("error") or "").split(":")[0])
+            # each version runs as its own module (version_old, version_new), and a class, function or
+            # object it returns shows the module or an address in its repr: read without them, as the
+            # runner's canon() reads values, so two versions returning the same kind of thing agree
+            got[(r["version"], r["case"])] = (unnamed(str(r.get("got") or "")), str(r.get("error") or "").split(":")[0])
     found: dict[int, Witness] = {}
     visible: set[int] = set()  # hunks whose versions differ on an ordinary, unrelated call
     for case, (i, line, unrelated) in zip(cases, owner, strict=True):

@@ -1,4 +1,5 @@
-"""What runs inside the sandbox process, one module per phase; the package never imports it.
+"""What runs inside the sandbox process, one module per phase; the package imports none of it but
+:func:`.canon.unnamed` (the backdoor probe reads the sandbox's outputs as the runner does).
 
 The sandbox starts ``python -I runner/__main__.py PAYLOAD`` in a fresh folder; ``__main__``
 loads this folder as a package under a private name (so that nothing on the code's own import

@@ -46,7 +46,7 @@ def canon(v: Any, depth: int = 0) -> Any:
             return ["iter", *(canon(x, depth + 1) for x in list(itertools.islice(v, 1000)))]  # an endless generator too
         except BaseException:
             return ["iter?"]
-    return _VERSION_MODULE.sub("version", _ADDRESS.sub("", repr(v)))[:200]
+    return unnamed(repr(v))[:200]
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -54,6 +54,15 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: ``version_old``, ``version_new``), and a class or a plain object shows its module in its repr
 #: (``<class 'version_after.Token'>``): two versions returning the same thing would differ by it.
 _VERSION_MODULE = re.compile(r"\bversion_(?:before|after|old|new)\b")
+
+
+def unnamed(text: str) -> str:
+    """``text`` (a repr, printed output) without what differs between two versions' runs of the
+    same thing: the version's module name (read as ``version``) and object addresses (`` at
+    0x7f...``, dropped). The one implementation: :func:`canon` uses it in the sandbox, and the
+    backdoor probe (``monitors/probe.py``) on the outputs the sandbox sends back (this module
+    imports nothing on import but :mod:`.values` and :mod:`.runstate`, which do nothing then)."""
+    return _VERSION_MODULE.sub("version", _ADDRESS.sub("", text))
 
 
 def short(v: Any) -> str:
