@@ -107,7 +107,11 @@ class RewardTrainingConfig:
     )
     group_window: int = option("batches per length-sorting window in grouped batching (larger: less padding, less randomness)", 64)
     pad_to_multiple_of: int = option("pad batch lengths to a multiple of this (8 helps tensor cores; 0: auto, 8 on GPU)", 0)
-    precision: str = option("fp32, or bf16 autocast; auto uses bf16 on a GPU that supports it, fp32 on the CPU", "auto")
+    precision: str = option(
+        "fp32, or bf16 autocast (updated weights stay fp32; under LoRA the frozen backbone loads in bf16); "
+        "auto uses bf16 on a GPU that supports it, fp32 on the CPU",
+        "auto",
+    )
     attn_implementation: str = option("attention kernel: auto (flash_attention_2 when installed on GPU, else sdpa), sdpa, eager", "auto")
     disable_dropout: bool = option("turn dropout off, as TRL's RewardTrainer does by default", True)
     critique: str = option(

@@ -29,6 +29,7 @@ from .batching import Batch, collate, collate_shared, collate_shared_buckets
 from .lm import LogLikelihood, frozen_states, load_causal_lm, pair_logprobs, sequence_logprobs, shared_prefix, trained_from
 from .model import MARKER, _prepare_tokenizer
 from .objectives import preference_loss
+from .precision import weight_dtype
 from .train import RewardTrainer
 
 __all__ = ["LM_REWARDS", "ImplicitReward", "ImplicitRewardTrainer", "load_implicit_reward_model"]
@@ -43,8 +44,9 @@ class ImplicitRewardTrainer(RewardTrainer):
     def setup_model(self) -> None:
         if self.model is None:
             self.model, self.tokenizer = load_causal_lm(
-                self.backbone, seed=self.cfg.seed, device=str(self.device), quantization=self.cfg.quantization
-            )
+                self.backbone, seed=self.cfg.seed, device=str(self.device), quantization=self.cfg.quantization,
+                dtype=weight_dtype(self.cfg, self.device),
+            )  # fmt: skip
         if self.cfg.batching == "packed":
             raise ValueError("batching = 'packed' is for the classifier head: the implicit reward reads padded batches ('bucketed')")
         super().setup_model()
@@ -232,5 +234,8 @@ def load_implicit_reward_model(path: str | os.PathLike[str], *, device: str = "c
     beta, length = float(cfg.get("beta", 0.1)), int(cfg.get("max_length", 512))
     if cfg["reward"] == "likelihood":
         return ImplicitReward(model, None, tok, beta, length, relative=False), meta
-    reference, _ = load_causal_lm(str(meta["backbone"]), seed=int(cfg.get("seed", 0)), device=device)
+    # The reference in the tuned weights' dtype: a bf16 run's tuned model against an fp32 reference would add
+    # the rounding difference of the two dtypes to every reward.
+    dtype = next(model.parameters()).dtype
+    reference, _ = load_causal_lm(str(meta["backbone"]), seed=int(cfg.get("seed", 0)), device=device, dtype=dtype)
     return ImplicitReward(model, reference.eval(), tok, beta, length), meta

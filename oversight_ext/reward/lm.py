@@ -74,12 +74,19 @@ def cached_gguf_folder(folder: str, gguf_file: str) -> str:
 
 
 def load_causal_lm(
-    name: str, *, seed: int = 0, device: str = "cpu", attn_implementation: str = "sdpa", quantization: str = "none"
+    name: str,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    attn_implementation: str = "sdpa",
+    quantization: str = "none",
+    dtype: torch.dtype | None = None,
 ) -> tuple[Any, Any]:
     """(causal LM, tokenizer) for a backbone name: ``tiny-llama`` / ``tiny-gpt2`` (built from a config),
     ``smollm2`` (its GGUF converted once to a cached fp32 folder), a ``.gguf`` file, or any
-    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16, or quantised with
-    ``quantization`` 4bit/8bit (QLoRA)."""
+    Llama/Qwen-style model folder. The weights load in ``dtype``; by default bf16 on a CUDA device
+    (for scoring: a trainer names fp32 for weights it updates), or quantised with ``quantization``
+    4bit/8bit (QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
 
     from .lora import QuantizationError, quantization_kwargs
@@ -107,10 +114,11 @@ def load_causal_lm(
         else:
             cfg = GPT2Config(n_embd=64, n_layer=2, n_head=2, n_positions=1024, **common)
         torch.manual_seed(seed)
-        return AutoModelForCausalLM.from_config(cfg).to(device), tok
+        return AutoModelForCausalLM.from_config(cfg).to(device=device, dtype=dtype or torch.float32), tok
     path = cached_gguf_folder(src["path"], src["gguf_file"]) if src["kind"] == "gguf" else src["path"]
     tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(path))
-    dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    if dtype is None:
+        dtype = torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
     try:
         model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation, **quantized)
     except (ValueError, KeyError) as exc:

@@ -108,10 +108,17 @@ def _check_head(name: str, path: str, extra: dict[str, Any]) -> None:
 
 
 def load_backbone(
-    name: str, *, seed: int = 0, attn_implementation: str = "auto", device: str = "cpu", quantization: str = "none"
+    name: str,
+    *,
+    seed: int = 0,
+    attn_implementation: str = "auto",
+    device: str = "cpu",
+    quantization: str = "none",
+    dtype: torch.dtype | None = None,
 ) -> tuple[Any, Any]:
     """(model, tokenizer) for a backbone name or folder, with a one-output classification head;
-    ``quantization`` 4bit/8bit loads its weights quantised (QLoRA, CUDA only) onto ``device``."""
+    ``quantization`` 4bit/8bit loads its weights quantised (QLoRA, CUDA only) onto ``device``.
+    ``dtype`` is the weights' dtype (None: the dtype the checkpoint was saved in, fp32 for a tiny model)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .lora import quantization_kwargs
@@ -129,6 +136,8 @@ def load_backbone(
     if src["kind"] == "tiny":
         tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
         model: Any = _tiny(src["arch"], tok, seed)
+        if dtype is not None:
+            model = model.to(dtype)
     else:
         if src["kind"] == "gguf":
             # De-quantised once into a cached fp32 folder that reloads in under a second.
@@ -145,6 +154,8 @@ def load_backbone(
             ) from None
         torch.manual_seed(seed)
         kw: dict[str, Any] = {"num_labels": 1, "ignore_mismatched_sizes": True, **extra, **quantized}
+        if dtype is not None:
+            kw["dtype"] = dtype
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -41,6 +41,7 @@ from .dataset import RewardDataset
 from .lora import QuantizationError, merged_onto, prepare_quantized, with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
 from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
+from .precision import fp32_master_weights, settle_dtypes, uses_bf16, weight_dtype
 
 __all__ = ["RewardTrainer", "TrainResult", "auto_batching", "train_reward_model"]
 
@@ -163,10 +164,11 @@ class RewardTrainer:
     def setup_model(self) -> None:
         """Load the backbone (unless given), turn dropout off, move it, choose precision and batching."""
         cfg, device = self.cfg, self.device
+        self.bf16 = uses_bf16(cfg, device)
         if self.model is None:
             self.model, self.tokenizer = load_backbone(
                 self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=str(device),
-                quantization=cfg.quantization,
+                quantization=cfg.quantization, dtype=weight_dtype(cfg, device),
             )  # fmt: skip
         elif cfg.quantization != "none":
             raise QuantizationError(
@@ -181,10 +183,11 @@ class RewardTrainer:
             self.model = prepare_quantized(self.model)
         if cfg.lora_r:
             self.model = with_lora(self.model, cfg)
+        # Updated weights are fp32 master copies under bf16 compute too (see .precision); without bf16, all are fp32.
+        fp32_master_weights(self.model, frozen_too=not self.bf16)
         if cfg.quantization == "none":  # a quantised model was placed on its device as it loaded
             self.model.to(device)
         self.model.train()
-        self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
         attn = getattr(self.model.config, "_attn_implementation", "")
         model_type = self.model.config.model_type
         batching = auto_batching(device.type, attn, model_type) if cfg.batching == "auto" else cfg.batching
@@ -425,6 +428,8 @@ class RewardTrainer:
                 log.close()
         seconds = time.perf_counter() - t0
         self.model.eval()
+        if not self.fsdp:  # FSDP's flat parameters are gathered in their own dtype as the model saves
+            settle_dtypes(self.model)
         evaluation = self.evaluate() if self.rank == 0 else None
         out = self.save(losses, evaluation)
         if self.world > 1:
