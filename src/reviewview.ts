@@ -6,9 +6,10 @@
  * record through the same code and obey the same blinding (the view shows only what the
  * server sent, and the server sends no critique in the unassisted condition).
  *
- * This class holds the state its parts share (the item, the draft, folds, the search, the
- * audit budget) and the judgment's life (time, submission); it builds the rows' context and
- * moves between comments, hits and hunks. Its parts, each in its own module:
+ * This class holds the state its parts share (the item, folds, the search, the audit budget,
+ * the focused line and comment), builds the rows' context from it, and moves between comments,
+ * hits, hunks and files. Its parts, each in its own module:
+ * - judgment.ts: the draft, the time limit, the attention record, submission and the answer;
  * - diffpane.ts: the virtualised rows, their lazy building, offsets, sticky header, scrolling;
  * - header.ts: title line, queue, task and critique summary;
  * - toolbar.ts: layout switches, triage buttons, comment navigator; searchbar.ts: the search;
@@ -17,19 +18,20 @@
  * - form.ts: the judgment form; triage.ts: minimap and ranked hunks.
  */
 import { commentedLines, extendFlag, flaggedLines, setDisposition, setReason } from './annotations';
-import { AttentionRecorder, emptyRecord, segmentsOf } from './attention';
+import { segmentsOf } from './attention';
 import { DiffPane } from './diffpane';
 import { decodeView, filePath, hunkKey } from './diffmodel';
-import { ActiveClock, contradictions, Draft, dropDraft, dropDraftBySubmission, freshDraft, loadDraft, missingFields, saveDraft, toCannotJudgePayload, toPayload } from './draft';
+import { Draft, saveDraft } from './draft';
 import { FileList } from './filelist';
 import { JudgmentForm, StatusKind } from './form';
 import { queueButton, renderHeader } from './header';
 import { DEFAULT_KEYS, handleKey, KeyMap } from './keys';
+import { Judgment } from './judgment';
 import { el, RowContext } from './rows';
 import { holdsHit, SearchBar } from './searchbar';
 import { layoutControls, renderCommentNav, triageControls } from './toolbar';
 import { Triage } from './triage';
-import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, JudgmentPayload, LineFlag, Reason, ReviewOptions, ReviewTransport, Side, WireItemView } from './types';
+import { Action, CannotJudge, CommentView, DEFAULT_OPTIONS, ItemView, LineFlag, Reason, ReviewOptions, ReviewTransport, Side, WireItemView } from './types';
 
 // Callers take the keys from here, beside the view they configure.
 export { DEFAULT_KEYS };
@@ -48,8 +50,8 @@ export class ReviewView {
   private body = el('div', 'ov-body');
   private fileList = new FileList();
   private form: JudgmentForm;
+  private judgment: Judgment;
   private view: ItemView | null = null;
-  private draft: Draft | null = null;
   private expanded = new Set<string>();
   private revealed = new Map<string, [number, number]>();
   private collapsed = new Set<number>();
@@ -64,13 +66,10 @@ export class ReviewView {
   private pin: { file: number; hunk: number; idx: number } | null = null;
   private activeComment = -1;
   private focus: { path: string; side: Side; line: number } | null = null;
-  private clock: ActiveClock;
-  private attention: AttentionRecorder | null = null;
   /** The suspicion minimap and ranked hunks: only when the view carries hunk scores (assisted). */
   private triage: Triage | null = null;
   private triageSlot = el('div', 'ov-triage');
   private rankedOpen = false;
-  private timeUp = false;
   private progressText = '';
   private keys: KeyMap = { ...DEFAULT_KEYS };
 
@@ -83,6 +82,11 @@ export class ReviewView {
       submit: () => void this.submit(),
       cannotJudge: why => void this.submitCannotJudge(why),
       next: () => void this.next()
+    });
+    this.judgment = new Judgment(this.form, transport, {
+      assignment: () => this.view?.assignment ?? null,
+      comments: () => this.comments(),
+      refreshRows: () => this.refreshRows()
     });
     this.node.tabIndex = 0;
     // Keys typed here are the view's own: stop JupyterLab (e.g. notebook command mode) taking them.
@@ -103,11 +107,10 @@ export class ReviewView {
     this.node.append(this.header, this.toolbar, this.body, this.form.node);
     this.pane.list.onView = (first, last) => {
       const offsets = this.pane.offsets;
-      this.attention?.see(segmentsOf(this.pane.model.rows, first, last));
+      this.judgment.attention?.see(segmentsOf(this.pane.model.rows, first, last));
       const total = offsets[offsets.length - 1] || 1;
       this.triage?.showViewport(offsets[first] / total, offsets[last + 1] / total);
     };
-    this.clock = new ActiveClock(s => this.tick(s));
     this.node.style.setProperty('--ov-row-height', `${options.rowHeight}px`);
     this.showEmpty('Loading…');
   }
@@ -139,9 +142,7 @@ export class ReviewView {
 
   /** Show an item (or, with null, the end of the queue). Restores a stored draft of it. */
   setView(view: ItemView | WireItemView | null, emptyText = 'Your queue is done. Thank you!'): void {
-    this.clock.stop();
-    this.attention?.stop();
-    this.attention = null;
+    this.judgment.stop();
     this.pane.stop(); // the rows another view was still building
     this.view = view && view.assignment ? decodeView(view) : null;
     this.expanded.clear();
@@ -152,76 +153,39 @@ export class ReviewView {
     this.pane.forgetFont();
     this.activeComment = -1;
     this.focus = null;
-    this.timeUp = false;
     if (!this.view) {
-      this.draft = null;
+      this.judgment.draft = null;
       this.showEmpty(emptyText);
       return;
     }
     const a = this.view.assignment;
     const prior = this.view.judgment;
-    let stored = loadDraft(a.id);
-    if (stored && prior && prior.submission_id === stored.submission_id) {
-      // The server holds the submission this draft was waiting for: it is done.
-      dropDraft(a.id);
-      stored = null;
-    }
-    this.draft = stored ?? freshDraft(a.id, prior);
-    this.draft.viewed ??= [];
-    this.opened = new Set(this.draft.audits ?? []);
-    const viewed = new Set(this.draft.viewed);
+    const stored = this.judgment.open(a.id, prior);
+    const draft = this.judgment.draft as Draft;
+    draft.viewed ??= [];
+    this.opened = new Set(draft.audits ?? []);
+    const viewed = new Set(draft.viewed);
     this.view.files.forEach((f, i) => viewed.has(filePath(f)) && this.collapsed.add(i));
     this.showHeader();
     this.renderToolbar();
-    this.form.bind(this.draft, a.verdict_scale, a.confidence_levels);
+    this.form.bind(draft, a.verdict_scale, a.confidence_levels);
     this.form.setSubmitLabel(prior ? 'Submit revision' : 'Submit');
     this.setupTriage();
-    this.draft.attention ??= emptyRecord();
-    this.attention = new AttentionRecorder(this.draft.attention, Date.parse(this.draft.started_at));
-    if (!this.draft.submitted) {
-      this.attention.start(); // before the first rows render, so the first screen is recorded
-    }
-    if (this.draft.submitted) {
-      this.form.setStatus('queued', 'Waiting for the server to confirm…');
-    } else if (prior && !stored) {
-      const said = prior.cannot_judge ? ' as "cannot judge"' : '';
-      this.form.setStatus('saved', `Saved${said} ✓ (you can revise and resubmit)`);
-    } else {
-      this.form.setStatus('idle', stored ? 'Draft restored' : '');
-    }
+    this.judgment.begin(prior, stored);
     this.pane.list.node.scrollTop = 0;
     this.rebuild(true);
     this.renderFileList();
-    this.updateCountdown();
-    if (!this.draft.submitted) {
-      this.clock.start();
-    }
+    this.judgment.run();
   }
 
   /** The server stored a submission (perhaps one the offline queue delivered late). */
   confirm(submissionId: string): void {
-    if (this.draft && this.draft.submission_id === submissionId) {
-      this.clock.stop();
-      this.attention?.stop();
-      dropDraft(this.draft.assignment_id);
-      this.form.setStatus('saved', 'Saved ✓');
-      this.form.setLocked(true);
-    } else {
-      dropDraftBySubmission(submissionId);
-    }
+    this.judgment.confirm(submissionId);
   }
 
   /** The server refused a submission: unlock the form so the rater can fix and resend it. */
   refuse(submissionId: string, message: string): void {
-    if (this.draft && this.draft.submission_id === submissionId) {
-      this.draft.submitted = false;
-      saveDraft(this.draft);
-      this.form.setLocked(false);
-      this.refreshRows();
-      this.form.setStatus('error', `Not saved: ${message}`);
-      this.clock.start();
-      this.attention?.start();
-    }
+    this.judgment.refuse(submissionId, message);
   }
 
   setStatus(kind: StatusKind, text: string): void {
@@ -229,83 +193,24 @@ export class ReviewView {
   }
 
   dispose(): void {
-    this.clock.stop();
-    this.attention?.stop();
+    this.judgment.dispose();
   }
 
   // ------------------------------------------------------------------ actions
 
+  /** Submit the judgment (after its checks; `confirmed`: the rater answered "submit anyway"). */
   async submit(confirmed = false): Promise<void> {
-    const d = this.draft;
-    const v = this.view;
-    if (!d || !v || d.submitted) {
-      return;
-    }
-    const scale = v.assignment.verdict_scale;
-    const missing = missingFields(d, scale);
-    if (missing.length) {
-      this.form.setStatus('error', `Choose ${missing.join(' and ')} before submitting`);
-      return;
-    }
-    const kept = contradictions(d, this.comments(), scale);
-    if (kept.length && !confirmed && !this.timeUp) {
-      const n = kept.length === 1 ? 'an AI comment' : `${kept.length} AI comments`;
-      this.form.ask(`You kept ${n} that report a serious bug, but your verdict is "correct". Submit anyway?`, () => void this.submit(true));
-      return;
-    }
-    this.form.closeQuestion();
-    await this.send(d, () => toPayload(d, scale));
+    await this.judgment.submit(confirmed);
   }
 
   /** Give no verdict: store a "cannot judge" record with the rater's reason (it may be revised later). */
   async submitCannotJudge(why: CannotJudge): Promise<void> {
-    const d = this.draft;
-    if (!d || !this.view || d.submitted) {
-      return;
-    }
-    this.form.closeQuestion();
-    await this.send(d, () => toCannotJudgePayload(d, why));
+    await this.judgment.submitCannotJudge(why);
   }
 
-  private async send(d: Draft, build: () => JudgmentPayload): Promise<void> {
-    // Lock first, synchronously: a second click finds the draft already submitted.
-    this.clock.sync();
-    this.clock.stop();
-    this.attention?.stop(); // every span ends before the payload stamps submitted_at
-    let payload: JudgmentPayload;
-    try {
-      payload = build();
-    } catch (err) {
-      this.form.setStatus('error', (err as Error).message);
-      this.clock.start();
-      this.attention?.start();
-      return;
-    }
-    d.submitted = true;
-    saveDraft(d);
-    this.form.setLocked(true);
-    this.refreshRows(); // keep / edit / reject and the flags lock with the form
-    this.form.setStatus('sending', 'Saving…');
-    let outcome;
-    try {
-      outcome = await this.transport.submit(payload);
-    } catch (err) {
-      outcome = { state: 'error' as const, message: (err as Error).message || String(err) };
-    }
-    if (outcome.state === 'saved') {
-      this.confirm(payload.submission_id);
-    } else if (outcome.state === 'queued') {
-      this.form.setStatus('queued', 'Offline: kept in this browser, will be sent when the server answers');
-    } else {
-      this.refuse(payload.submission_id, outcome.message);
-    }
-  }
-
+  /** Go to the next item, once the server confirmed this one (if it was submitted). */
   async next(): Promise<void> {
-    if (this.draft && this.draft.submitted && this.form.statusKind !== 'saved') {
-      return; // leave only once the server confirmed, so the rater sees any refusal
-    }
-    await this.transport.next();
+    await this.judgment.next();
   }
 
   // ------------------------------------------------------------------ navigation
@@ -373,7 +278,7 @@ export class ReviewView {
 
   private gotoHit(index: number): void {
     const h = this.searchBar.hits[index];
-    this.attention?.event('search', h.file, h.hunk);
+    this.judgment.attention?.event('search', h.file, h.hunk);
     this.searchBar.index = index;
     this.pin = { file: h.file, hunk: h.hunk, idx: h.idx };
     this.collapsed.delete(h.file);
@@ -458,7 +363,7 @@ export class ReviewView {
     }
     this.opened.add(key);
     d.audits = [...this.opened];
-    this.attention?.event('audit', file, hunk);
+    this.judgment.attention?.event('audit', file, hunk);
     this.changed();
     this.renderAuditCounter();
     if (this.searchBar.query) {
@@ -486,7 +391,7 @@ export class ReviewView {
   private foldEvent(key: string): void {
     const fold = this.pane.model.rows.find(r => r.t === 'fold' && r.key === key);
     if (fold && fold.t === 'fold') {
-      this.attention?.event('expand', fold.file, fold.hunk);
+      this.judgment.attention?.event('expand', fold.file, fold.hunk);
     }
   }
 
@@ -500,52 +405,13 @@ export class ReviewView {
     return this.view && this.view.files.length ? filePath(this.view.files[0]) : '';
   }
 
+  /** The draft of the item shown (the judgment keeps it). */
+  private get draft(): Draft | null {
+    return this.judgment.draft;
+  }
+
   private changed(): void {
-    if (this.draft && !this.draft.submitted) {
-      saveDraft(this.draft);
-      if (this.form.statusKind !== 'sending') {
-        this.form.setStatus('idle', 'Draft kept in this browser');
-      }
-      if (this.timeUp) {
-        void this.submit();
-      }
-    }
-  }
-
-  private tick(seconds: number): void {
-    if (!this.draft || this.draft.submitted) {
-      return;
-    }
-    this.draft.active_s += seconds;
-    this.attention?.checkpoint();
-    saveDraft(this.draft);
-    this.updateCountdown();
-  }
-
-  private updateCountdown(): void {
-    const limit = this.view?.assignment.time_limit_s;
-    if (!limit || !this.draft) {
-      this.form.countdown.textContent = '';
-      return;
-    }
-    const left = Math.max(0, limit - this.draft.active_s);
-    const m = Math.floor(left / 60);
-    const s = Math.floor(left % 60);
-    // The stopwatch glyph is in few system fonts: CSS draws the clock face over it (ov-clock).
-    const clock = el('span', 'ov-clock', '⏱');
-    clock.setAttribute('aria-hidden', 'true');
-    this.form.countdown.replaceChildren(clock, document.createTextNode(` ${m}:${String(s).padStart(2, '0')} left`));
-    this.form.countdown.classList.toggle('ov-urgent', left < 30);
-    if (left <= 0 && !this.timeUp && !this.draft.submitted) {
-      this.timeUp = true;
-      const missing = missingFields(this.draft, this.view!.assignment.verdict_scale);
-      if (missing.length) {
-        // A judgment needs a verdict and a confidence; it goes out the moment they are chosen.
-        this.form.setStatus('error', `Time is up: choose ${missing.join(' and ')} to submit`);
-      } else {
-        void this.submit();
-      }
-    }
+    this.judgment.changed();
   }
 
   private flagLine(path: string, side: Side, line: number, extend = false): void {
