@@ -105,6 +105,24 @@ export function dropDraft(assignmentId: string): void {
   storage()?.removeItem(PREFIX + assignmentId);
 }
 
+/** Forget the draft that waited for `submissionId`, whichever assignment it belongs to. */
+export function dropDraftBySubmission(submissionId: string): void {
+  try {
+    for (let i = 0; i < window.localStorage.length; i++) {
+      const key = window.localStorage.key(i) ?? '';
+      if (key.startsWith(PREFIX)) {
+        const d = JSON.parse(window.localStorage.getItem(key) || 'null') as Draft | null;
+        if (d && d.submission_id === submissionId) {
+          window.localStorage.removeItem(key);
+          return;
+        }
+      }
+    }
+  } catch {
+    // storage unavailable: nothing to forget
+  }
+}
+
 /** What is still missing before the draft can be submitted (empty when complete). */
 export function missingFields(d: Draft, scale: 'binary' | 'likert'): string[] {
   const out: string[] = [];
