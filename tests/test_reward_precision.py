@@ -101,16 +101,33 @@ def test_lora_under_bf16_keeps_a_bf16_backbone_trains_fp32_adapters_and_round_tr
     assert np.allclose(got, ours, rtol=0.02, atol=0.02 * np.abs(ours).max()), (got, ours)
 
 
-def test_the_implicit_reward_reads_its_reference_in_the_tuned_models_dtype(tmp_path: Path) -> None:
-    """A bf16 run's merged model against an fp32 reference: every reward would carry the two dtypes' rounding
-    difference. With a learning rate too small to move a bf16 weight, the tuned model is its reference."""
-    folder = saved_backbone(tmp_path / "base", "implicit", torch.bfloat16)
-    data = synthetic_pairs(16)
-    cfg = FAST.replace(precision="bf16", reward="implicit", lora_r=4, lora_alpha=8, learning_rate=1e-9, max_steps=2)
-    train_reward_model(data, cfg, backbone=str(folder), out_dir=tmp_path / "rm", progress=False, trainer=ImplicitRewardTrainer)
-    scorer, _ = load_implicit_reward_model(tmp_path / "rm")
-    assert next(scorer.reference.parameters()).dtype == torch.bfloat16
-    assert np.abs(scorer.score(data["chosen"].to_list()[:4])).max() == 0.0
+def test_a_saved_lora_implicit_reward_loads_exactly_and_a_full_one_reads_its_reference_in_its_dtype(tmp_path: Path) -> None:
+    """A LoRA run's implicit reward loads as its adapters on the backbone (the reference: adapters off),
+    giving the trainer's rewards exactly; merged/ in bf16 rounds weights by about a short run's change.
+    A fully tuned model reads its reference in its own dtype."""
+    folder = saved_backbone(tmp_path / "base", "implicit", torch.float32)
+    data = synthetic_pairs(32)
+    texts = data["chosen"].to_list()[:8] + data["rejected"].to_list()[:8]
+    cfg = FAST.replace(precision="bf16", reward="implicit", lora_r=4, lora_alpha=8, learning_rate=3e-4, max_steps=8, beta=0.5)
+    res = train_reward_model(data, cfg, backbone=str(folder), out_dir=tmp_path / "lora", progress=False, trainer=ImplicitRewardTrainer)
+    own = ImplicitReward(res.model, None, res.tokenizer, 0.5).score(texts)
+    scorer, _ = load_implicit_reward_model(tmp_path / "lora")
+    assert scorer.reference is None and hasattr(scorer.model, "disable_adapter")
+    assert np.array_equal(scorer.score(texts), own)
+    merged, tok = load_causal_lm(str(tmp_path / "lora" / "merged"))  # what the loader read before
+    with res.model.disable_adapter():
+        rounded = ImplicitReward(merged, res.model, tok, 0.5).score(texts)
+    assert np.abs(rounded - own).max() > 1e-3 * np.abs(own).max()
+
+    bf16 = saved_backbone(tmp_path / "bf16", "implicit", torch.bfloat16)
+    full = FAST.replace(reward="implicit", learning_rate=1e-9, max_steps=2)  # too small a step to move a bf16 weight
+    train_reward_model(data, full, backbone=str(bf16), out_dir=tmp_path / "full", progress=False, trainer=ImplicitRewardTrainer)
+    # As a GPU run before fp32 master weights saved it: the tuned model in bf16, equal to its backbone.
+    tuned, _ = load_causal_lm(str(tmp_path / "full"))
+    tuned.to(torch.bfloat16).save_pretrained(tmp_path / "full")
+    scorer, _ = load_implicit_reward_model(tmp_path / "full")
+    assert next(scorer.reference.parameters()).dtype == torch.bfloat16 == next(scorer.model.parameters()).dtype
+    assert np.abs(scorer.score(texts)).max() == 0.0  # an fp32 reference would add the dtypes' rounding difference
 
 
 def test_weight_dtype_keeps_trained_weights_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
