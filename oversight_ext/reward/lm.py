@@ -78,8 +78,8 @@ def load_causal_lm(
 ) -> tuple[Any, Any]:
     """(causal LM, tokenizer) for a backbone name: ``tiny-llama`` / ``tiny-gpt2`` (built from a config),
     ``smollm2`` (its GGUF converted once to a cached fp32 folder), a ``.gguf`` file, or any
-    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16, or quantised with
-    ``quantization`` 4bit/8bit (QLoRA)."""
+    Llama/Qwen-style model folder. On a CUDA device the weights load in bf16, on the CPU in fp32; with
+    ``quantization`` 4bit/8bit they load quantised by bitsandbytes on either (QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
 
     from .lora import QuantizationError, quantization_kwargs

@@ -111,7 +111,7 @@ def load_backbone(
     name: str, *, seed: int = 0, attn_implementation: str = "auto", device: str = "cpu", quantization: str = "none"
 ) -> tuple[Any, Any]:
     """(model, tokenizer) for a backbone name or folder, with a one-output classification head;
-    ``quantization`` 4bit/8bit loads its weights quantised (QLoRA, CUDA only) onto ``device``."""
+    ``quantization`` 4bit/8bit loads its weights quantised by bitsandbytes (QLoRA) onto ``device``, a CUDA GPU or the CPU."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .lora import quantization_kwargs
