@@ -14,9 +14,12 @@ divided by time and the card's dense bf16 peak (H100/H200 SXM: 989 TFLOP/s; over
 Then the parameter-efficient rows, this trainer only, on 0.5B-class shapes (Qwen2.5-0.5B's widths
 as a Llama config, saved to a temporary folder so it loads by path like a downloaded model):
 LoRA (rank 16, bf16 weights) and QLoRA (``quantization = '4bit'``: NF4 weights through
-bitsandbytes, which must be installed). Frozen weights need no weight gradients, so their
-FLOPs count 4 * N * L per sequence instead of 6 * N * L (the adapters' own FLOPs are left out).
-Peak memory is the figure QLoRA is for.
+bitsandbytes >= 0.46.1, which must be installed: ``pip install 'oversight_ext[qlora]'``). Frozen
+weights need no weight gradients, so their FLOPs count 4 * N * L per sequence instead of 6 * N * L
+(the adapters' own FLOPs are left out). Peak memory is the figure QLoRA is for: on a GPU the most
+CUDA memory allocated; on the CPU (``--cpu-check``, where bitsandbytes runs too) the rise of the
+process's peak resident memory over the row's start (Linux: freed memory is handed back and the
+kernel's high-water mark reset before each row).
 
 Every trainer trains under its own time budget (``--budget-s``, default 60 s; this trainer through
 ``RewardTrainingConfig.max_seconds``, TRL's through a callback), so the whole script stays under
@@ -28,6 +31,7 @@ leaves the rows it finished.
     python bench/reward_gpu.py                  # 360M shapes, on a GPU
     python bench/reward_gpu.py --quick          # 135M shapes, fewer steps
     python bench/reward_gpu.py --cpu-check      # tiny shapes on the CPU: checks the script, no MFU figure
+    python bench/reward_gpu.py --cpu-check --trainers oversight --peft-shape 135m   # LoRA vs QLoRA memory at 135M
 
 On a machine without ../shared or the MiniLM package (a lent GPU machine), ``--data`` names the
 HumanEvalFix JSONL and ``--tokenizer`` a folder holding only the tokenizer's files.
@@ -105,6 +109,33 @@ class StepClock:
         return row
 
 
+def cpu_peak_start() -> int | None:
+    """Hand freed heap memory back to the OS, reset the kernel's peak-RSS mark, and return the RSS now (bytes;
+    None off Linux)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_kib("VmRSS") * 1024
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def cpu_peak_since(start: int | None) -> float | None:
+    """MiB by which the peak resident memory rose above ``start`` (from :func:`cpu_peak_start`)."""
+    if start is None:
+        return None
+    return (_status_kib("VmHWM") * 1024 - start) / 2**20
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise ValueError(f"/proc/self/status has no {field}")
+
+
 def timed_trainer() -> tuple[Any, StepClock]:
     """This project's trainer with a clock on its optimiser steps."""
     from oversight_ext.reward.train import RewardTrainer
@@ -145,7 +176,8 @@ def trl_clock(cuda: bool, budget: float) -> tuple[Any, StepClock]:
 
 def print_row(name: str, r: dict[str, Any]) -> None:
     if "error" in r:
-        print(f"{name:<12}not measured: {r['error']}", flush=True)
+        mem = f" (peak MiB {r['peak_mib']:.0f})" if r.get("peak_mib") is not None else ""
+        print(f"{name:<12}not measured: {r['error']}{mem}", flush=True)
         return
     mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
     mem = f"{r['peak_mib']:.0f}" if r.get("peak_mib") is not None else "n/a"
@@ -164,7 +196,7 @@ def peft_rows(args: Any, tok: Any, pairs: Any, peak: float | None, cuda: bool, d
     from oversight_ext.reward.lora import QuantizationError
     from oversight_ext.reward.train import train_reward_model
 
-    shape = "tiny" if args.cpu_check else args.peft_shape
+    shape = args.peft_shape or ("tiny" if args.cpu_check else "500m")
     batch = 4 if args.cpu_check else args.batch_size
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -177,6 +209,7 @@ def peft_rows(args: Any, tok: Any, pairs: Any, peak: float | None, cuda: bool, d
             if cuda:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
+            start = None if cuda else cpu_peak_start()
             cfg = RewardTrainingConfig(
                 batch_size=batch, max_steps=len(pairs) // batch, learning_rate=1e-4, max_length=args.max_length,
                 warmup_ratio=0.0, lora_r=16, lora_alpha=32, quantization=quant, max_seconds=args.budget_s,
@@ -189,7 +222,8 @@ def peft_rows(args: Any, tok: Any, pairs: Any, peak: float | None, cuda: bool, d
                 done(name, rows[name])
                 continue
             rows[name] = {"shape": shape, **clock.row(args.warm_steps, batch, flops_per_pair, peak)}
-            rows[name]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+            rows[name]["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20 if cuda else cpu_peak_since(start)
+            rows[name]["peak_kind"] = "CUDA allocated" if cuda else "CPU resident, rise over the row's start"
             rows[name]["final_loss"] = res.losses[-1] if res.losses else None
             done(name, rows[name])
             del res
@@ -207,7 +241,12 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
     p.add_argument("--max-length", type=int, default=1024)
     p.add_argument("--peak-tflops", type=float, default=None, help="the card's dense bf16 peak (default: from its name)")
-    p.add_argument("--peft-shape", default="500m", choices=sorted(SHAPES), help="backbone shapes of the LoRA and QLoRA rows")
+    p.add_argument(
+        "--peft-shape",
+        default=None,
+        choices=sorted(SHAPES),
+        help="backbone shapes of the LoRA and QLoRA rows (default 500m, cpu-check tiny)",
+    )
     p.add_argument("--peft-steps", type=int, default=None, help="most optimiser steps of each LoRA row (default 60, cpu-check 4)")
     p.add_argument("--no-peft", action="store_true", help="leave out the LoRA and QLoRA rows")
     p.add_argument("--json", default=None, help="also write the figures here")
@@ -332,9 +371,13 @@ def main() -> int:
     if not args.no_peft:
         n_peft = (args.peft_steps or (4 if args.cpu_check else 60)) * batch
         sub = pl.concat([pairs] * (n_peft // pairs.height + 1)).head(n_peft)
-        print(f"parameter-efficient, this trainer, Llama {'tiny' if args.cpu_check else args.peft_shape} shapes:", flush=True)
+        peft_shape = args.peft_shape or ("tiny" if args.cpu_check else "500m")
+        where = "peak MiB: CUDA allocated" if cuda else "peak MiB: rise of the process's peak resident memory over the row's start"
+        print(f"parameter-efficient, this trainer, Llama {peft_shape} shapes ({where}):", flush=True)
         print(HEADER, flush=True)
         peft.update(peft_rows(args, tok, sub, peak, cuda, done))
+        if args.json:  # the rows were printed as they ended; the file gets them all
+            Path(args.json).write_text(json.dumps({"device": name, "shape": shape, "results": results, "peft": peft}, indent=2))
         if peft.get("qlora", {}).get("peak_mib") and peft.get("lora", {}).get("peak_mib"):
             print(f"peak memory QLoRA/LoRA: {peft['qlora']['peak_mib'] / peft['lora']['peak_mib']:.2f}x")
     return 0

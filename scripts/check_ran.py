@@ -1,8 +1,9 @@
-"""Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder, JupyterHub).
+"""Fail when the suite did not exercise the real parts it must (PostgreSQL, Chromium, R's lme4, TRL, Binder, JupyterHub,
+bitsandbytes).
 
 Reads pytest's JUnit XML. The kinds required: PostgreSQL, Chromium, the TRL parity test (our
 trainer against TRL's RewardTrainer on the same batches), the Binder tests (repo2docker's own
-buildpack detection over binder/), the mixed model's agreement with R's lme4 and the two
+buildpack detection over binder/), the mixed model's agreement with R's lme4, QLoRA trained on the CPU through bitsandbytes and the two
 JupyterHub tests (the store behind the hub service; a rater's kernel that reaches no store). Each of these skips where its part is missing, which is
 right on a laptop and wrong in CI. Under OVERSIGHT_REQUIRE_ALL=1 (CI) a missing PostgreSQL or
 Chromium already fails its fixtures; this also catches any of the kinds being deselected or
@@ -25,6 +26,8 @@ REQUIRED = {
     "lme4": lambda name: "test_analysis_lme4." in name,
     # A real JupyterHub over PostgreSQL with the store behind the hub service, and a rater's kernel that reaches neither.
     "hub": lambda name: name.startswith(("tests.test_hub.", "tests.test_hub_isolation.")),
+    # QLoRA trained on the CPU through bitsandbytes (skips where bitsandbytes is missing; the dev extra installs it).
+    "qlora": lambda name: name.startswith("tests.test_reward_lora.test_qlora_trains_on_the_cpu"),
 }
 
 

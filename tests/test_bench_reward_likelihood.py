@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -241,6 +242,9 @@ def test_five_fold_scores_every_pair_once_by_a_model_that_never_trained_on_it(
         ("reward_gpu.py", ["--cpu-check", "--budget-s", "0"], "--budget-s 0.0 is invalid: give the seconds of training per row"),
         ("reward_gpu.py", ["--cpu-check", "--warm-steps", "-1"], "--warm-steps -1 is invalid"),
         ("reward_gpu.py", ["--cpu-check", "--trainers", "trl,ours"], "ours is not a trainer here: use trl and/or oversight"),
+        ("reward_quantized.py", ["--stage", "held"], "--stage held needs --dev-json FILE"),
+        ("reward_quantized.py", ["--stage", "dev", "--save"], "--save goes with --stage held"),
+        ("reward_quantized.py", ["--stage", "dev", "--limit", "-1"], "--limit -1 is invalid: give how many pairs"),
     ],
 )
 def test_reward_benches_refuse_bad_arguments_before_loading_anything(script: str, argv: list[str], message: str) -> None:
@@ -249,3 +253,36 @@ def test_reward_benches_refuse_bad_arguments_before_loading_anything(script: str
     bench = Path(__file__).resolve().parents[1] / "bench" / script
     proc = subprocess.run([sys.executable, str(bench), *argv], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and message in proc.stderr + proc.stdout, proc.stderr[-2000:]
+
+
+def test_reward_quantized_results_put_held_out_beside_development_against_fp32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/reward_quantized.py's results file from two synthetic runs: memory rows and one row per quantised variant
+    and held-out set, each with its development figure and the paired difference from fp32."""
+    import figures
+    import reward_quantized as rq
+
+    from oversight_ext.reward.evaluate import _wilson
+
+    def acc(k: int, n: int) -> dict[str, Any]:
+        lo, hi = _wilson(k, n)
+        return {"accuracy": k / n, "n": n, "ci_low": lo, "ci_high": hi}
+
+    def stage(names: tuple[str, ...], right: int) -> dict[str, Any]:
+        variants = {}
+        for q, mib in (("none", 512.0), ("4bit", 160.0), ("8bit", 208.0)):
+            cells = {n: {"accuracy": acc(right if q != "4bit" else right - 1, 10)} for n in names}
+            if q != "none":
+                for c in cells.values():
+                    c["minus_fp32"] = {"difference": -0.1 if q == "4bit" else 0.0, "ci_low": -0.3, "ci_high": 0.1}
+                    c["flipped"] = 1 if q == "4bit" else 0
+            variants[q] = {"tensor_mib": mib, "resident_mib": mib + 512, "resident_anon_mib": mib, "resident_file_mib": mib,
+                           "score_s": 1.0, "sets": cells}  # fmt: skip
+        return {"max_length": 384, "variants": variants}
+
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    saved = json.loads(rq.save_results(stage(rq.SETS["dev"], 8), stage(rq.SETS["held"], 9), "cmd").read_text())
+    assert saved["page"] == "reward" and len(saved["rows"]) == 6
+    memory, hef = saved["rows"][0], saved["rows"][1]
+    assert memory["figure"].startswith("160 MiB; 672 MiB") and memory["ratio"] == "0.31x; 0.66x"
+    assert "HumanEvalFix held-out, 10 pairs" in hef["case"] and "(development: HumanEvalFix development, 10 pairs, 0.700" in hef["case"]
+    assert hef["figure"].startswith("0.800") and hef["baseline"].startswith("fp32 0.900") and "1 pairs ranked otherwise" in hef["ratio"]

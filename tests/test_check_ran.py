@@ -17,6 +17,7 @@ CASES = {
     "binder": '<testcase classname="tests.test_binder" name="test_binder_files_are_well_formed"/>',
     "lme4": '<testcase classname="tests.test_analysis_lme4" name="test_agrees_with_glmer"/>',
     "hub": '<testcase classname="tests.test_hub_isolation" name="test_rater_kernel_reaches_no_store_gold_or_other_rater"/>',
+    "qlora": '<testcase classname="tests.test_reward_lora" name="test_qlora_trains_on_the_cpu_and_reloads_in_plain_transformers_and_peft[4bit-head]"/>',
 }
 
 

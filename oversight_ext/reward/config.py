@@ -58,7 +58,8 @@ class RewardTrainingConfig:
     )
     quantization: str = option(
         "QLoRA: load the backbone's weights quantised by bitsandbytes and train LoRA adapters on top: 4bit (NF4, double "
-        "quantisation, bf16 compute), 8bit (LLM.int8), or none; needs a CUDA GPU and lora_r > 0",
+        "quantisation; bf16 compute on a GPU, fp32 on the CPU), 8bit (LLM.int8), or none; needs lora_r > 0, a backbone "
+        "folder, and bitsandbytes >= 0.46.1 (pip install 'oversight_ext[qlora]'), which runs on a CUDA GPU or the CPU",
         "none",
     )
     compile: str = option("torch.compile the scoring module: auto (on a CUDA GPU only, where it pays), on, off", "auto")

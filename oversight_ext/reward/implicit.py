@@ -43,14 +43,15 @@ class ImplicitRewardTrainer(RewardTrainer):
     """DPO on a causal LM; every other stage (batches, schedule, checkpoints, save) is the base trainer's."""
 
     def setup_model(self) -> None:
-        if self.model is None:
-            self.model, self.tokenizer = load_causal_lm(
-                self.backbone, seed=self.cfg.seed, device=str(self.device), quantization=self.cfg.quantization,
-                dtype=weight_dtype(self.cfg, self.device),
-            )  # fmt: skip
         if self.cfg.batching == "packed":
             raise ValueError("batching = 'packed' is for the classifier head: the implicit reward reads padded batches ('bucketed')")
         super().setup_model()
+
+    def load_model(self) -> tuple[Any, Any]:
+        return load_causal_lm(
+            self.backbone, seed=self.cfg.seed, device=str(self.device), quantization=self.cfg.quantization,
+            dtype=weight_dtype(self.cfg, self.device),
+        )  # fmt: skip
 
     def make_scorer(self, model: Any) -> torch.nn.Module:
         return LogLikelihood(model, first_layer=self.first_layer or 0)

@@ -84,9 +84,9 @@ def load_causal_lm(
 ) -> tuple[Any, Any]:
     """(causal LM, tokenizer) for a backbone name: ``tiny-llama`` / ``tiny-gpt2`` (built from a config),
     ``smollm2`` (its GGUF converted once to a cached fp32 folder), a ``.gguf`` file, or any
-    Llama/Qwen-style model folder. The weights load in ``dtype``; by default bf16 on a CUDA device
-    (for scoring: a trainer names fp32 for weights it updates), or quantised with ``quantization``
-    4bit/8bit (QLoRA)."""
+    Llama/Qwen-style model folder. The weights load in ``dtype``; by default bf16 on a CUDA device and
+    fp32 on the CPU (for scoring: a trainer names fp32 for weights it updates). With ``quantization``
+    4bit/8bit they load quantised by bitsandbytes on either (QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
 
     from .lora import QuantizationError, quantization_kwargs

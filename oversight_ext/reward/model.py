@@ -117,7 +117,7 @@ def load_backbone(
     dtype: torch.dtype | None = None,
 ) -> tuple[Any, Any]:
     """(model, tokenizer) for a backbone name or folder, with a one-output classification head;
-    ``quantization`` 4bit/8bit loads its weights quantised (QLoRA, CUDA only) onto ``device``.
+    ``quantization`` 4bit/8bit loads its weights quantised by bitsandbytes (QLoRA) onto ``device``, a CUDA GPU or the CPU.
     ``dtype`` is the weights' dtype (None: the dtype the checkpoint was saved in, fp32 for a tiny model)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

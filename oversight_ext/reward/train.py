@@ -38,7 +38,7 @@ from .batching import Batch, collate, collate_buckets, plan_batches
 from .config import RewardTrainingConfig
 from .data import check_trainable
 from .dataset import RewardDataset
-from .lora import QuantizationError, merged_onto, prepare_quantized, with_lora
+from .lora import QuantizationError, merged_onto, prepare_quantized, release_cpu_repacking, with_lora
 from .model import check_out_dir, context_length, encode, load_backbone, save_reward_model
 from .objectives import Scorer, distributed_env, reward_model_loss, use_compile, wrap_for_world
 from .precision import fp32_master_weights, settle_dtypes, uses_bf16, weight_dtype
@@ -166,10 +166,7 @@ class RewardTrainer:
         cfg, device = self.cfg, self.device
         self.bf16 = uses_bf16(cfg, device)
         if self.model is None:
-            self.model, self.tokenizer = load_backbone(
-                self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=str(device),
-                quantization=cfg.quantization, dtype=weight_dtype(cfg, device),
-            )  # fmt: skip
+            self.model, self.tokenizer = self.load_model()
         elif cfg.quantization != "none":
             raise QuantizationError(
                 f"quantization = {cfg.quantization!r} loads the backbone quantised, and a model object was passed in: "
@@ -194,6 +191,14 @@ class RewardTrainer:
         if batching == "packed" and model_type not in PACKABLE:
             raise ValueError(f"batching = 'packed' needs a decoder backbone ({', '.join(PACKABLE)}); got {model_type!r}: use 'bucketed'")
         self.batching = batching
+
+    def load_model(self) -> tuple[Any, Any]:
+        """(model, tokenizer) of ``backbone`` on this run's device, quantised when ``quantization`` says so."""
+        cfg = self.cfg
+        return load_backbone(
+            self.backbone, seed=cfg.seed, attn_implementation=cfg.attn_implementation, device=str(self.device),
+            quantization=cfg.quantization, dtype=weight_dtype(cfg, self.device),
+        )  # fmt: skip
 
     def make_scorer(self, model: Any) -> torch.nn.Module:
         """The module that maps a :class:`~oversight_ext.reward.batching.Batch` to one reward per sequence."""
@@ -432,6 +437,8 @@ class RewardTrainer:
             settle_dtypes(self.model)
         evaluation = self.evaluate() if self.rank == 0 else None
         out = self.save(losses, evaluation)
+        if cfg.quantization != "none":
+            release_cpu_repacking(self.model)  # training and its evaluation are done: score as a plain reload does
         if self.world > 1:
             torch.distributed.barrier()
         return TrainResult(
