@@ -89,16 +89,11 @@ def load_causal_lm(
     4bit/8bit they load quantised by bitsandbytes on either (QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaConfig
 
-    from .lora import QuantizationError, quantization_kwargs
+    from .lora import backbone_quantization
 
     src = backbone_source(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    quantized = quantization_kwargs(quantization, device)
-    if quantized and src["kind"] == "tiny":
-        raise QuantizationError(
-            f"quantization = {quantization!r} loads pretrained weights quantised, and backbone = {name!r} is built from a config: "
-            "save it with save_pretrained and give its folder, or set quantization = 'none'"
-        )
+    quantized = backbone_quantization(name, src, quantization, device)
     if src["kind"] == "tiny":
         if src["arch"] == "bert":
             raise ValueError(f"backbone = {name!r} is an encoder with no language-model head: use tiny-llama or tiny-gpt2")

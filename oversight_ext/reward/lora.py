@@ -23,7 +23,7 @@ import itertools
 from typing import Any
 
 __all__ = [
-    "MIN_BITSANDBYTES", "QuantizationError", "bitsandbytes_version", "hold_cpu_repacking", "is_lora", "merged_copy", "merged_onto", "prepare_quantized",
+    "MIN_BITSANDBYTES", "QuantizationError", "backbone_quantization", "bitsandbytes_version", "hold_cpu_repacking", "is_lora", "merged_copy", "merged_onto", "prepare_quantized",
     "quantization_kwargs", "release_cpu_repacking", "with_lora",
 ]  # fmt: skip
 
@@ -126,6 +126,18 @@ def quantization_kwargs(quantization: str, device: str) -> dict[str, Any]:
     else:
         bnb = BitsAndBytesConfig(load_in_8bit=True)
     return {"quantization_config": bnb, "device_map": {"": device}}
+
+
+def backbone_quantization(name: str, source: dict[str, Any], quantization: str, device: str) -> dict[str, Any]:
+    """:func:`quantization_kwargs` for loading the backbone ``name`` (whose :func:`~.model.backbone_source` is
+    ``source``): refused for a backbone built from a config, which has no pretrained weights to quantise."""
+    quantized = quantization_kwargs(quantization, device)
+    if quantized and source["kind"] == "tiny":
+        raise QuantizationError(
+            f"quantization = {quantization!r} loads pretrained weights quantised, and backbone = {name!r} is built from a config: "
+            "save it with save_pretrained and give its folder, or set quantization = 'none'"
+        )
+    return quantized
 
 
 def prepare_quantized(model: Any) -> Any:

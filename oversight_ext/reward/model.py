@@ -121,18 +121,11 @@ def load_backbone(
     ``dtype`` is the weights' dtype (None: the dtype the checkpoint was saved in, fp32 for a tiny model)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .lora import quantization_kwargs
+    from .lora import backbone_quantization
 
     src = backbone_source(name)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    quantized = quantization_kwargs(quantization, device)
-    if quantized and src["kind"] == "tiny":
-        from .lora import QuantizationError
-
-        raise QuantizationError(
-            f"quantization = {quantization!r} loads pretrained weights quantised, and backbone = {name!r} is built from a config: "
-            "save it with save_pretrained and give its folder, or set quantization = 'none'"
-        )
+    quantized = backbone_quantization(name, src, quantization, device)
     if src["kind"] == "tiny":
         tok = _prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
         model: Any = _tiny(src["arch"], tok, seed)
